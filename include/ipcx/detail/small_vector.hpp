@@ -1,0 +1,100 @@
+// SmallVector: a growable array of trivially copyable elements that keeps its first N elements
+// inline, so small messages never touch the heap. Internal to Message; not a public API.
+#pragma once
+
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+namespace ipcx::detail {
+
+template <class T, std::size_t N>
+class SmallVector {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  SmallVector() noexcept = default;
+  SmallVector(const SmallVector& other) { assign(other.data(), other.size_); }
+  SmallVector(SmallVector&& other) noexcept { steal(other); }
+  SmallVector& operator=(const SmallVector& other) {
+    if (this != &other) {
+      size_ = 0;
+      assign(other.data(), other.size_);
+    }
+    return *this;
+  }
+  SmallVector& operator=(SmallVector&& other) noexcept {
+    if (this != &other) {
+      release();
+      steal(other);
+    }
+    return *this;
+  }
+  ~SmallVector() { release(); }
+
+  T* data() noexcept { return heap_ ? heap_ : inline_; }
+  const T* data() const noexcept { return heap_ ? heap_ : inline_; }
+  std::size_t size() const noexcept { return size_; }
+  std::size_t capacity() const noexcept { return heap_ ? capacity_ : N; }
+  bool on_heap() const noexcept { return heap_ != nullptr; }
+  T& operator[](std::size_t i) noexcept { return data()[i]; }
+  const T& operator[](std::size_t i) const noexcept { return data()[i]; }
+  T& back() noexcept { return data()[size_ - 1]; }
+
+  void clear() noexcept { size_ = 0; }
+  void push_back(const T& value) { *grow_by(1) = value; }
+  void append(const T* from, std::size_t count) {
+    if (count != 0) std::memcpy(static_cast<void*>(grow_by(count)), from, count * sizeof(T));
+  }
+  // Appends count uninitialised elements and returns a pointer to the first.
+  T* grow_by(std::size_t count) {
+    reserve(size_ + count);
+    T* first = data() + size_;
+    size_ += count;
+    return first;
+  }
+  void resize(std::size_t count) {
+    reserve(count);
+    size_ = count;
+  }
+  void reserve(std::size_t wanted) {
+    if (wanted <= capacity()) return;
+    std::size_t grown = capacity() * 2;
+    if (grown < wanted) grown = wanted;
+    T* fresh = static_cast<T*>(std::malloc(grown * sizeof(T)));
+    if (fresh == nullptr) throw std::bad_alloc();
+    if (size_ != 0) std::memcpy(static_cast<void*>(fresh), data(), size_ * sizeof(T));
+    std::free(heap_);
+    heap_ = fresh;
+    capacity_ = grown;
+  }
+
+ private:
+  void assign(const T* from, std::size_t count) { append(from, count); }
+  void release() noexcept {
+    std::free(heap_);
+    heap_ = nullptr;
+    size_ = 0;
+  }
+  void steal(SmallVector& other) noexcept {
+    size_ = other.size_;
+    if (other.heap_) {
+      heap_ = other.heap_;
+      capacity_ = other.capacity_;
+      other.heap_ = nullptr;
+    } else if (size_ != 0) {
+      std::memcpy(static_cast<void*>(inline_), other.inline_, size_ * sizeof(T));
+    }
+    other.size_ = 0;
+  }
+
+  T* heap_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+  T inline_[N];
+};
+
+}  // namespace ipcx::detail

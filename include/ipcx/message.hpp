@@ -1,0 +1,53 @@
+// Message (API layer): one or more frames, as in ZeroMQ. All frame bodies live in one buffer that
+// keeps up to 64 bytes inline, so a small message costs no allocation; the frame boundaries keep
+// four entries inline. Copyable and movable; not thread-safe (one owner at a time).
+#pragma once
+
+#include <cstddef>
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "ipcx/detail/small_vector.hpp"
+
+namespace ipcx {
+
+class Message {
+ public:
+  static constexpr std::size_t kInlineBytes = 64;
+
+  Message() noexcept = default;
+  // One frame per string: Message{"put", "key", "value"}.
+  Message(std::initializer_list<std::string_view> frames);
+
+  // Number of frames.
+  std::size_t size() const noexcept { return ends_.size(); }
+  bool empty() const noexcept { return ends_.size() == 0; }
+  // Sum of all frame bodies, the figure max_message_size limits.
+  std::size_t bytes() const noexcept { return data_.size(); }
+
+  // Frame i's bytes; i < size(). Valid until the message is changed.
+  std::span<const std::byte> frame(std::size_t i) const noexcept;
+  std::string_view text(std::size_t i) const noexcept;
+  std::string str(std::size_t i) const { return std::string(text(i)); }
+
+  Message& add(std::span<const std::byte> body);
+  Message& add(std::string_view body);
+  // Appends frames [first, size) of another message.
+  Message& add_frames(const Message& other, std::size_t first = 0);
+  // Starts a new empty frame; extend_last() then appends to it as bytes arrive.
+  void add_empty_frame() { ends_.push_back(data_.size()); }
+  void extend_last(std::span<const std::byte> more);
+  void clear() noexcept;
+  // True when no byte of the message lives on the heap.
+  bool is_inline() const noexcept { return !data_.on_heap() && !ends_.on_heap(); }
+
+  friend bool operator==(const Message& a, const Message& b) noexcept;
+
+ private:
+  detail::SmallVector<std::byte, kInlineBytes> data_;
+  detail::SmallVector<std::size_t, 4> ends_;
+};
+
+}  // namespace ipcx

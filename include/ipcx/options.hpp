@@ -1,0 +1,57 @@
+// Options for servers and clients (API layer). Every limit has a safe default; see
+// docs/ARCHITECTURE.md for why each default is what it is.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <vector>
+
+namespace ipcx {
+
+using namespace std::chrono_literals;
+
+// Receives one log line; called from whichever thread noticed the event.
+using LogSink = std::function<void(std::string_view line)>;
+
+struct ServerOptions {
+  // Largest request body (all frames), checked before anything is allocated. A peer exceeding
+  // it is closed and counted.
+  std::size_t max_message_size = 64u << 20;
+  // Further connections are accepted and closed at once, counted in stats().rejected.
+  std::size_t max_connections = 1024;
+  // Replies queued for one peer that does not read; past it the server stops reading that peer.
+  std::size_t max_queued_bytes = 64u << 20;
+  // After serving, poll the ready links for this long before sleeping in epoll_wait.
+  std::chrono::microseconds spin = 0us;
+  // 0: handlers run on the thread that read the request. N: on a pool of N threads.
+  unsigned workers = 0;
+  std::chrono::milliseconds handshake_timeout = 10s;
+  // 0 disables ZMTP heartbeats; otherwise PING after this much silence, close after 3x.
+  std::chrono::milliseconds heartbeat = 0ms;
+  // stop(): how long Responders already handed out may still reply.
+  std::chrono::milliseconds stop_grace = 1s;
+  // Mode of socket files the server creates.
+  std::uint32_t file_mode = 0600;
+  // uids admitted on links that carry credentials. Empty: anyone for socket files (the file
+  // mode decides), only the server's own uid for abstract sockets.
+  std::vector<std::uint32_t> allow_uids;
+  LogSink log;
+};
+
+struct ClientOptions {
+  std::size_t max_message_size = 64u << 20;
+  std::size_t max_queued_bytes = 64u << 20;
+  // While waiting for a reply, poll without sleeping for this long first. Spinning trades CPU
+  // for latency: it saves the ~40 us cross-CPU wake-up on small VMs. 0 never spins.
+  std::chrono::microseconds spin = 0us;
+  std::chrono::milliseconds handshake_timeout = 10s;
+  // Reconnect backoff: starts at the minimum and doubles up to the maximum.
+  std::chrono::milliseconds reconnect_min = 10ms;
+  std::chrono::milliseconds reconnect_max = 1s;
+  LogSink log;
+};
+
+}  // namespace ipcx

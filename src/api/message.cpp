@@ -1,0 +1,55 @@
+// Message (API layer): frames stored back to back in one small-buffer-optimised byte array.
+#include "ipcx/message.hpp"
+
+#include <cstring>
+
+namespace ipcx {
+
+Message::Message(std::initializer_list<std::string_view> frames) {
+  for (std::string_view f : frames) add(f);
+}
+
+std::span<const std::byte> Message::frame(std::size_t i) const noexcept {
+  std::size_t begin = i == 0 ? 0 : ends_[i - 1];
+  return {data_.data() + begin, ends_[i] - begin};
+}
+
+std::string_view Message::text(std::size_t i) const noexcept {
+  auto f = frame(i);
+  return {reinterpret_cast<const char*>(f.data()), f.size()};
+}
+
+Message& Message::add(std::span<const std::byte> body) {
+  data_.append(body.data(), body.size());
+  ends_.push_back(data_.size());
+  return *this;
+}
+
+Message& Message::add(std::string_view body) {
+  return add(std::as_bytes(std::span<const char>(body.data(), body.size())));
+}
+
+Message& Message::add_frames(const Message& other, std::size_t first) {
+  for (std::size_t i = first; i < other.size(); ++i) add(other.frame(i));
+  return *this;
+}
+
+void Message::extend_last(std::span<const std::byte> more) {
+  data_.append(more.data(), more.size());
+  ends_.back() = data_.size();
+}
+
+void Message::clear() noexcept {
+  data_.clear();
+  ends_.clear();
+}
+
+bool operator==(const Message& a, const Message& b) noexcept {
+  if (a.size() != b.size() || a.bytes() != b.bytes()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a.frame(i).size() != b.frame(i).size()) return false;
+  }
+  return a.bytes() == 0 || std::memcmp(a.data_.data(), b.data_.data(), a.bytes()) == 0;
+}
+
+}  // namespace ipcx

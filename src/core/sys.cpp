@@ -1,0 +1,123 @@
+// The syscall seam (core layer): thin forwarding with fault injection and EINTR retries.
+#include "core/sys.hpp"
+
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+
+namespace ipcx::sys {
+namespace {
+
+std::atomic<Injector> g_injector{nullptr};
+
+// Returns true when the injector failed the call (errno set).
+bool injected(Call call, std::size_t* length = nullptr) noexcept {
+  Injector hook = g_injector.load(std::memory_order_acquire);
+  if (hook == nullptr) return false;
+  std::size_t ignored = 0;
+  int err = hook(call, length ? length : &ignored);
+  if (err == 0) return false;
+  errno = err;
+  return true;
+}
+
+template <class F>
+auto retry(F&& f) noexcept {
+  for (;;) {
+    auto r = f();
+    if (r >= 0 || errno != EINTR) return r;
+  }
+}
+
+}  // namespace
+
+void set_injector(Injector injector) noexcept {
+  g_injector.store(injector, std::memory_order_release);
+}
+
+int socket(int domain, int type, int protocol) noexcept {
+  if (injected(Call::socket)) return -1;
+  return ::socket(domain, type | SOCK_CLOEXEC, protocol);
+}
+int bind(int fd, const sockaddr* addr, socklen_t len) noexcept {
+  if (injected(Call::bind)) return -1;
+  return ::bind(fd, addr, len);
+}
+int listen(int fd, int backlog) noexcept {
+  if (injected(Call::listen)) return -1;
+  return ::listen(fd, backlog);
+}
+int accept(int fd, sockaddr* addr, socklen_t* len, int flags) noexcept {
+  return retry([&] { return injected(Call::accept) ? -1 : ::accept4(fd, addr, len, flags); });
+}
+int connect(int fd, const sockaddr* addr, socklen_t len) noexcept {
+  // A connect interrupted by a signal continues in the background; retrying would give
+  // EALREADY, so EINTR is reported as "in progress" instead.
+  if (injected(Call::connect)) return -1;
+  int r = ::connect(fd, addr, len);
+  if (r < 0 && errno == EINTR) errno = EINPROGRESS;
+  return r;
+}
+ssize_t read(int fd, void* buf, std::size_t len) noexcept {
+  return retry([&] { return injected(Call::read, &len) ? -1 : ::read(fd, buf, len); });
+}
+ssize_t write(int fd, const void* buf, std::size_t len) noexcept {
+  return retry([&] { return injected(Call::write, &len) ? -1 : ::write(fd, buf, len); });
+}
+ssize_t send(int fd, const void* buf, std::size_t len, int flags) noexcept {
+  return retry([&] { return injected(Call::send, &len) ? -1 : ::send(fd, buf, len, flags); });
+}
+ssize_t recv(int fd, void* buf, std::size_t len, int flags) noexcept {
+  return retry([&] { return injected(Call::recv, &len) ? -1 : ::recv(fd, buf, len, flags); });
+}
+int poll(pollfd* fds, nfds_t count, int timeout_ms) noexcept {
+  if (injected(Call::poll)) return -1;
+  int r = ::poll(fds, count, timeout_ms);
+  return (r < 0 && errno == EINTR) ? 0 : r;
+}
+int epoll_create() noexcept {
+  if (injected(Call::epoll_create)) return -1;
+  return ::epoll_create1(EPOLL_CLOEXEC);
+}
+int epoll_ctl(int epfd, int op, int fd, epoll_event* event) noexcept {
+  if (injected(Call::epoll_ctl)) return -1;
+  return ::epoll_ctl(epfd, op, fd, event);
+}
+int epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) noexcept {
+  if (injected(Call::epoll_wait)) return -1;
+  int r = ::epoll_wait(epfd, events, max, timeout_ms);
+  return (r < 0 && errno == EINTR) ? 0 : r;
+}
+int eventfd(unsigned initial, int flags) noexcept {
+  if (injected(Call::eventfd)) return -1;
+  return ::eventfd(initial, flags | EFD_CLOEXEC);
+}
+int setsockopt(int fd, int level, int name, const void* value, socklen_t len) noexcept {
+  if (injected(Call::setsockopt)) return -1;
+  return ::setsockopt(fd, level, name, value, len);
+}
+int getsockopt(int fd, int level, int name, void* value, socklen_t* len) noexcept {
+  if (injected(Call::getsockopt)) return -1;
+  return ::getsockopt(fd, level, name, value, len);
+}
+int unlink(const char* path) noexcept {
+  if (injected(Call::unlink)) return -1;
+  return ::unlink(path);
+}
+int chmod(const char* path, unsigned mode) noexcept {
+  if (injected(Call::chmod)) return -1;
+  return ::chmod(path, mode);
+}
+int fchmod(int fd, unsigned mode) noexcept {
+  if (injected(Call::chmod)) return -1;
+  return ::fchmod(fd, mode);
+}
+int close(int fd) noexcept {
+  // Linux releases the descriptor even when close reports EINTR, so it is never retried.
+  return ::close(fd);
+}
+
+}  // namespace ipcx::sys

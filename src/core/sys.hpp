@@ -1,0 +1,48 @@
+// The syscall seam (core layer): every syscall ipcx makes passes through here, so tests can
+// inject EMFILE, ENOMEM, EINTR or short transfers without touching the kernel. Same contract as
+// the libc call it wraps (-1 and errno on failure), except that EINTR is retried inside.
+#pragma once
+
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ipcx::sys {
+
+enum class Call : std::uint8_t {
+  socket, bind, listen, accept, connect, read, write, send, recv, poll, epoll_create,
+  epoll_ctl, epoll_wait, eventfd, timerfd, setsockopt, getsockopt, unlink, chmod, fcntl
+};
+
+// Consulted before each call: returns 0 to let it proceed, or an errno value to fail it with.
+// For read/write/send/recv it may lower *length to force a short transfer. Installed from a
+// test; one global hook, read with acquire ordering, so installing is thread-safe.
+using Injector = int (*)(Call call, std::size_t* length);
+void set_injector(Injector injector) noexcept;
+
+int socket(int domain, int type, int protocol) noexcept;
+int bind(int fd, const sockaddr* addr, socklen_t len) noexcept;
+int listen(int fd, int backlog) noexcept;
+int accept(int fd, sockaddr* addr, socklen_t* len, int flags) noexcept;
+int connect(int fd, const sockaddr* addr, socklen_t len) noexcept;
+ssize_t read(int fd, void* buf, std::size_t len) noexcept;
+ssize_t write(int fd, const void* buf, std::size_t len) noexcept;
+ssize_t send(int fd, const void* buf, std::size_t len, int flags) noexcept;
+ssize_t recv(int fd, void* buf, std::size_t len, int flags) noexcept;
+int poll(pollfd* fds, nfds_t count, int timeout_ms) noexcept;  // EINTR is returned as 0 ready
+int epoll_create() noexcept;                                   // close-on-exec
+int epoll_ctl(int epfd, int op, int fd, epoll_event* event) noexcept;
+int epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) noexcept;
+int eventfd(unsigned initial, int flags) noexcept;
+int setsockopt(int fd, int level, int name, const void* value, socklen_t len) noexcept;
+int getsockopt(int fd, int level, int name, void* value, socklen_t* len) noexcept;
+int unlink(const char* path) noexcept;
+int chmod(const char* path, unsigned mode) noexcept;
+int fchmod(int fd, unsigned mode) noexcept;
+int close(int fd) noexcept;
+
+}  // namespace ipcx::sys

@@ -1,0 +1,255 @@
+// ipcx::Client (pattern layer): DEALER on the wire. The calling thread does all I/O: it sends,
+// optionally spins on non-blocking reads, then sleeps in poll() until the reply or the deadline.
+// Requests wait in `unsent_` until a link has completed its handshake, so a connection that dies
+// before that loses nothing and the request goes out on the next one; once handed to a link, a
+// request is never re-sent.
+#include "ipcx/client.hpp"
+
+#include <poll.h>
+#include <sys/epoll.h>
+
+#include <deque>
+#include <unordered_set>
+
+#include "core/fd.hpp"
+#include "pattern/req_rep/envelope.hpp"
+#include "pattern/setup.hpp"
+#include "transport/link.hpp"
+
+namespace ipcx {
+
+using transport::Io;
+using Clock = std::chrono::steady_clock;
+
+struct Client::Impl {
+  Endpoint endpoint;
+  ClientOptions options;
+  const transport::Mechanism* mechanism;
+  std::unique_ptr<transport::Link> link;
+  Fd epoll;  // what fd() hands out: it holds the current link's fd
+  RequestId next_id = 1;
+  std::deque<std::pair<RequestId, Message>> unsent;  // waiting for an established link
+  std::unordered_set<RequestId> in_flight;            // handed to the current link
+  std::unordered_set<RequestId> lost;                 // their link died
+  std::deque<Reply> arrived;                          // replies nobody asked for yet
+  Clock::time_point next_attempt{};
+  std::chrono::milliseconds backoff{0};
+  Errc last_failure = Errc::ok;
+
+  Impl(std::string_view url, ClientOptions opts)
+      : endpoint(Endpoint::parse(url)),
+        options(std::move(opts)),
+        mechanism(&pattern::mechanism_or_throw(endpoint)),
+        epoll(sys::epoll_create()) {
+    if (!epoll) throw Error(Errc::resource_exhausted, endpoint.url(), "cannot create an epoll fd");
+  }
+
+  transport::LinkOptions link_options() const {
+    transport::LinkOptions lo;
+    lo.socket_type = wire::SocketType::dealer;
+    lo.max_message_size = options.max_message_size + pattern::kEnvelopeAllowance;
+    lo.max_queued_bytes = options.max_queued_bytes;
+    lo.handshake_timeout = options.handshake_timeout;
+    return lo;
+  }
+
+  void note_failure(Errc why, const std::string& detail) {
+    last_failure = why;
+    backoff = backoff.count() == 0 ? options.reconnect_min
+                                   : std::min(backoff * 2, options.reconnect_max);
+    next_attempt = Clock::now() + backoff;
+    if (options.log) options.log("ipcx: " + endpoint.url() + ": " + detail);
+  }
+
+  void drop_link(Errc why, std::string_view detail) {
+    if (!link) return;
+    sys::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, link->fd(), nullptr);
+    bool was_established = link->established();
+    link.reset();
+    for (RequestId id : in_flight) lost.insert(id);
+    in_flight.clear();
+    if (!was_established) note_failure(why, std::string(detail));
+  }
+
+  void try_connect() {
+    if (link || Clock::now() < next_attempt) return;
+    std::string why;
+    auto dialed = mechanism->dial(endpoint, link_options(), why);
+    if (!dialed) return note_failure(dialed.error(), "connect failed: " + why);
+    link = std::move(*dialed);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    sys::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, link->fd(), &ev);
+  }
+
+  // Hands waiting requests to an established link.
+  void release_unsent() {
+    while (link && link->established() && !unsent.empty()) {
+      auto& [id, head_and_body] = unsent.front();
+      auto r = link->send(pattern::request_head(id), head_and_body);
+      if (r.status == Io::would_block) return;
+      if (r.status != Io::ok) return drop_link(r.error, link->fault());
+      in_flight.insert(id);
+      unsent.pop_front();
+    }
+  }
+
+  // Reads what the link has; returns false when the link died.
+  bool drain() {
+    for (;;) {
+      Message m;
+      auto r = link->recv(m);
+      if (r.status == Io::would_block) return true;
+      if (r.status != Io::ok) {
+        drop_link(r.status == Io::closed ? Errc::refused : r.error, link->fault());
+        return false;
+      }
+      backoff = std::chrono::milliseconds(0);
+      auto id = pattern::reply_id(m);
+      if (!id || in_flight.erase(*id) == 0) continue;  // not ours, or answered already
+      Reply reply{*id, {}};
+      reply.body.add_frames(m, 2);
+      arrived.push_back(std::move(reply));
+    }
+  }
+
+  // One round of progress, sleeping at most until `deadline`. With wait_first the caller has
+  // just written a request, so reading before waiting would only cost an EAGAIN.
+  void pump(Clock::time_point deadline, bool wait_first) {
+    try_connect();
+    if (!link) {
+      // No link: sleep until the next connection attempt or the deadline.
+      auto until = std::min(deadline, next_attempt);
+      auto ms = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now()).count();
+      if (ms > 0) sys::poll(nullptr, 0, static_cast<int>(ms));
+      return;
+    }
+    if (!wait_first) {
+      bool was_established = link->established();
+      auto f = link->flush();
+      if (f.status == Io::closed || f.status == Io::error) {
+        return drop_link(Errc::refused, link->fault());
+      }
+      if (!drain()) return;
+      if (!was_established && link->established()) {
+        release_unsent();
+        if (link && link->wants_write()) {
+          auto g = link->flush();
+          if (g.status == Io::closed || g.status == Io::error) {
+            return drop_link(Errc::peer_closed, link->fault());
+          }
+        }
+        return;
+      }
+      if (!arrived.empty() || !link) return;
+    }
+    if (link->established() && options.spin.count() > 0 && spin(deadline)) return;
+    wait_ready(deadline);
+  }
+
+  // Polls the link without sleeping for the spin budget; true when a reply arrived.
+  bool spin(Clock::time_point deadline) {
+    auto until = std::min(deadline, Clock::now() + options.spin);
+    while (Clock::now() < until) {
+      if (!drain()) return true;
+      if (!arrived.empty()) return true;
+    }
+    return false;
+  }
+
+  void wait_ready(Clock::time_point deadline) {
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (ms <= 0) return;
+    pollfd p{link->fd(), static_cast<short>(POLLIN | (link->wants_write() ? POLLOUT : 0)), 0};
+    sys::poll(&p, 1, static_cast<int>(ms > 1000 ? 1000 : ms));
+  }
+
+  Result<RequestId> send(const Message& body) {
+    if (body.bytes() > options.max_message_size) return unexpected(Errc::message_too_large);
+    RequestId id = next_id++;
+    if (next_id == 0) next_id = 1;
+    try_connect();
+    if (link && link->established() && unsent.empty()) {
+      auto r = link->send(pattern::request_head(id), body);
+      if (r.status == Io::ok) {
+        in_flight.insert(id);
+        auto f = link->flush();
+        if (f.status == Io::closed || f.status == Io::error) drop_link(Errc::peer_closed, link->fault());
+        return id;
+      }
+      if (r.status == Io::error) return unexpected(r.error);
+    }
+    unsent.emplace_back(id, body);
+    return id;
+  }
+
+  // The outcome for request `id` if it is settled, else nothing.
+  std::optional<Result<Message>> settled(RequestId id) {
+    for (auto it = arrived.begin(); it != arrived.end(); ++it) {
+      if (it->id == id) {
+        Message body = std::move(it->body);
+        arrived.erase(it);
+        return Result<Message>(std::move(body));
+      }
+    }
+    if (lost.erase(id)) return Result<Message>(unexpected(Errc::peer_closed));
+    return std::nullopt;
+  }
+
+  Errc expired(RequestId id) {
+    // Never sent: withdraw it so it does not go out after the caller gave up.
+    for (auto it = unsent.begin(); it != unsent.end(); ++it) {
+      if (it->first == id) {
+        unsent.erase(it);
+        return last_failure == Errc::ok ? Errc::timeout : last_failure;
+      }
+    }
+    in_flight.erase(id);  // a late reply will be ignored
+    return Errc::timeout;
+  }
+};
+
+Client::Client(std::string_view url, ClientOptions options)
+    : impl_(std::make_unique<Impl>(url, std::move(options))) {}
+Client::~Client() = default;
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+
+Result<Message> Client::call(const Message& request, std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  auto id = impl_->send(request);
+  if (!id) return unexpected(id.error());
+  bool first = impl_->in_flight.count(*id) != 0;  // written already: wait before reading
+  for (;;) {
+    if (auto outcome = impl_->settled(*id)) return std::move(*outcome);
+    if (Clock::now() >= deadline) return unexpected(impl_->expired(*id));
+    impl_->pump(deadline, first);
+    first = false;
+  }
+}
+
+Result<RequestId> Client::send(const Message& request) { return impl_->send(request); }
+
+Result<Reply> Client::receive(std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    if (!impl_->arrived.empty()) {
+      Reply r = std::move(impl_->arrived.front());
+      impl_->arrived.pop_front();
+      return r;
+    }
+    if (!impl_->lost.empty()) {
+      impl_->lost.clear();
+      return unexpected(Errc::peer_closed);
+    }
+    if (impl_->unsent.empty() && impl_->in_flight.empty()) return unexpected(Errc::would_block);
+    if (Clock::now() >= deadline) return unexpected(Errc::timeout);
+    impl_->pump(deadline, false);
+  }
+}
+
+int Client::fd() const noexcept { return impl_->epoll.get(); }
+
+const Endpoint& Client::endpoint() const noexcept { return impl_->endpoint; }
+
+}  // namespace ipcx

@@ -1,0 +1,33 @@
+// Request/reply envelopes (pattern layer), 28/REQREP: routing frames, an empty delimiter, then
+// the body. An ipcx Client puts one routing frame before the delimiter: its request id, 5 bytes,
+// 0x01 then the id big-endian (the first byte is never 0, unlike libzmq ROUTER peer ids).
+#pragma once
+
+#include <cstddef>
+#include <optional>
+
+#include "ipcx/client.hpp"
+#include "ipcx/message.hpp"
+
+namespace ipcx::pattern {
+
+// Routing frames ride on top of the user's body; links allow this much more than
+// max_message_size so that a body of exactly the limit passes, and the pattern then checks the
+// body alone.
+inline constexpr std::size_t kEnvelopeAllowance = 1024;
+
+struct Envelope {
+  std::size_t body_start = 0;  // index of the first body frame
+  bool has_request_id = false;  // replies may leave in any order
+};
+
+// Envelope = frames up to and including the first empty frame; none when there is no empty
+// frame (a DEALER that sends bare bodies), and then the reply goes back bare as well.
+Envelope split_envelope(const Message& request) noexcept;
+
+// [id frame][empty delimiter], what a Client puts before each request body.
+Message request_head(RequestId id);
+// The request id of a reply, if its first frame is one of ours and the second is the delimiter.
+std::optional<RequestId> reply_id(const Message& reply) noexcept;
+
+}  // namespace ipcx::pattern

@@ -1,0 +1,398 @@
+// ServerCore (pattern layer): the request/reply server loop. Reads requests on the loop thread,
+// runs handlers there (or on the pool), orders replies per connection, and flushes each link
+// once per loop turn so pipelined replies leave in one write.
+#include "pattern/req_rep/server_core.hpp"
+
+#include <sys/epoll.h>
+
+#include <algorithm>
+
+#include "pattern/req_rep/envelope.hpp"
+#include "pattern/setup.hpp"
+
+namespace ipcx::detail {
+
+using transport::Io;
+using Clock = std::chrono::steady_clock;
+
+ServerCore::ServerCore(ServerOptions opts) : options(std::move(opts)) {
+  if (options.workers > 0) pool = std::make_unique<pattern::WorkerPool>(options.workers);
+}
+
+ServerCore::~ServerCore() {
+  if (pool) pool->stop();
+}
+
+void ServerCore::log(const std::string& line) const {
+  if (options.log) options.log(line);
+}
+
+Endpoint ServerCore::bind(std::string_view url) {
+  Endpoint ep = Endpoint::parse(url);
+  transport::ListenOptions lo;
+  lo.link.socket_type = wire::SocketType::router;
+  lo.link.max_message_size = options.max_message_size + pattern::kEnvelopeAllowance;
+  lo.link.max_queued_bytes = options.max_queued_bytes;
+  lo.link.handshake_timeout = options.handshake_timeout;
+  lo.link.heartbeat = options.heartbeat;
+  lo.file_mode = options.file_mode;
+  lo.allow_uids = options.allow_uids;
+  auto listener = pattern::listen_or_throw(ep, lo);
+  transport::Listener* raw = listener.get();
+  auto added = reactor.add(raw->fd(), EPOLLIN, [this, raw](std::uint32_t) { on_listener(*raw); });
+  if (!added) throw Error(added.error(), ep.url(), "cannot watch the listening socket");
+  Endpoint bound = raw->bound();
+  listeners.push_back(std::move(listener));
+  return bound;
+}
+
+void ServerCore::on_listener(transport::Listener& listener) {
+  for (int i = 0; i < 64; ++i) {
+    auto link = listener.accept();
+    if (!link) {
+      Errc e = link.error();
+      if (e == Errc::would_block) return;
+      if (e == Errc::permission_denied) {
+        counters.rejected++;
+        log("ipcx: refused a connection on " + listener.bound().url() + ": uid not allowed");
+        continue;
+      }
+      // Out of descriptors or memory: stop accepting for a moment instead of spinning.
+      log("ipcx: accept on " + listener.bound().url() + " failed: " + std::string(to_string(e)));
+      int fd = listener.fd();
+      reactor.remove(fd);
+      reactor.add_timer(Clock::now() + std::chrono::milliseconds(100), [this, &listener] {
+        if (closed || listener.fd() < 0) return;
+        (void)reactor.add(listener.fd(), EPOLLIN,
+                          [this, &listener](std::uint32_t) { on_listener(listener); });
+      });
+      return;
+    }
+    if (connections.size() >= options.max_connections) {
+      counters.rejected++;
+      continue;  // the link closes as it goes out of scope
+    }
+    std::uint64_t id = next_connection++;
+    Connection conn;
+    conn.peer = std::make_shared<const PeerInfo>((*link)->peer());
+    conn.link = std::move(*link);
+    int fd = conn.link->fd();
+    if (!reactor.add(fd, EPOLLIN, [this, id](std::uint32_t ev) { on_connection(id, ev); })) {
+      counters.rejected++;
+      continue;
+    }
+    connections.emplace(id, std::move(conn));
+    counters.accepted++;
+    counters.open++;
+    dirty.insert(id);  // our greeting and READY
+    schedule_tick();
+  }
+}
+
+void ServerCore::on_connection(std::uint64_t id, std::uint32_t events) {
+  auto it = connections.find(id);
+  if (it == connections.end()) return;
+  if (events & EPOLLOUT) {
+    Connection& conn = it->second;
+    auto r = conn.link->flush();
+    if (r.status == Io::closed || r.status == Io::error) {
+      return close_connection(id, false, conn.link->fault());
+    }
+    conn.writing = r.status == Io::would_block;
+    if (!conn.reading && conn.link->queued_bytes() < options.max_queued_bytes / 2) {
+      conn.reading = true;
+    }
+    update_interest(conn);
+  }
+  if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
+  for (;;) {
+    it = connections.find(id);
+    if (it == connections.end()) return;
+    Connection& conn = it->second;
+    if (!conn.reading) {
+      // Paused for backpressure; a hang-up still ends the connection.
+      if (events & (EPOLLHUP | EPOLLERR)) close_connection(id, false, "peer hung up");
+      return;
+    }
+    Message request;
+    auto r = conn.link->recv(request);
+    if (r.status == Io::would_block) break;
+    if (r.status == Io::closed) return close_connection(id, false, conn.link->fault());
+    if (r.status == Io::error) {
+      conn.link->flush();  // a refused handshake owes the peer an ERROR command
+      return close_connection(id, true, conn.link->fault());
+    }
+    dispatch(id, conn, std::move(request));
+    it = connections.find(id);
+    if (it != connections.end() &&
+        it->second.link->queued_bytes() >= options.max_queued_bytes) {
+      it->second.reading = false;  // the peer is not reading its replies: stop reading it
+      update_interest(it->second);
+      break;
+    }
+  }
+  dirty.insert(id);
+}
+
+namespace {
+std::size_t env_bytes(const Message& m, std::size_t body_start) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < body_start; ++i) n += m.frame(i).size();
+  return n;
+}
+}  // namespace
+
+void ServerCore::dispatch(std::uint64_t id, Connection& conn, Message&& request) {
+  auto env = pattern::split_envelope(request);
+  if (request.bytes() > options.max_message_size &&
+      request.bytes() - env_bytes(request, env.body_start) > options.max_message_size) {
+    return close_connection(id, true, "request body exceeds max_message_size");
+  }
+  auto pending = std::make_unique<PendingReply>();
+  pending->core = shared_from_this();
+  pending->conn_id = id;
+  pending->slot = env.has_request_id ? 0 : conn.next_slot++;
+  pending->peer = conn.peer;
+  outstanding++;
+  Message body;
+  if (env.body_start == 0) {
+    body = std::move(request);
+  } else {
+    for (std::size_t i = 0; i < env.body_start; ++i) pending->envelope.add(request.frame(i));
+    body.add_frames(request, env.body_start);
+  }
+  counters.requests++;
+  Request req(std::move(pending), std::move(body));
+  if (pool) {
+    auto shared = std::make_shared<Request>(std::move(req));
+    pool->submit([this, shared] { run_handler(*shared); });
+  } else {
+    run_handler(req);
+  }
+}
+
+void ServerCore::run_handler(Request& request) {
+  try {
+    if (!handler) throw std::runtime_error("no handler is set");
+    handler(request);
+  } catch (const std::exception& e) {
+    counters.handler_errors++;
+    if (!request.answered()) request.reply(Message{std::string("ERR ") + e.what()});
+  } catch (...) {
+    counters.handler_errors++;
+    if (!request.answered()) request.reply(Message{"ERR handler failed"});
+  }
+}
+
+Result<void> ServerCore::post_reply(std::uint64_t conn_id, std::uint64_t slot, Message envelope,
+                                    Message body) {
+  if (closed) return unexpected(Errc::cancelled);
+  if (loop_thread.load() == std::this_thread::get_id()) {
+    deliver(conn_id, slot, std::move(envelope), std::move(body));
+    return {};
+  }
+  auto self = shared_from_this();
+  reactor.post([self, conn_id, slot, env = std::move(envelope), b = std::move(body)]() mutable {
+    self->deliver(conn_id, slot, std::move(env), std::move(b));
+  });
+  return {};
+}
+
+void ServerCore::deliver(std::uint64_t conn_id, std::uint64_t slot, Message&& envelope,
+                         Message&& body) {
+  auto it = connections.find(conn_id);
+  if (it == connections.end()) {
+    counters.dropped_replies++;
+    return;
+  }
+  Connection& conn = it->second;
+  if (slot != 0 && slot != conn.next_to_send) {
+    conn.parked.emplace(slot, std::make_pair(std::move(envelope), std::move(body)));
+    return;
+  }
+  enqueue(conn_id, conn, envelope, body);
+  if (slot == 0) return;
+  // Release replies parked behind this one, in request order.
+  for (;;) {
+    it = connections.find(conn_id);
+    if (it == connections.end()) return;
+    Connection& c = it->second;
+    c.next_to_send++;
+    auto next = c.parked.find(c.next_to_send);
+    if (next == c.parked.end()) return;
+    auto [env, b] = std::move(next->second);
+    c.parked.erase(next);
+    enqueue(conn_id, c, env, b);
+  }
+}
+
+void ServerCore::enqueue(std::uint64_t conn_id, Connection& conn, const Message& envelope,
+                         const Message& body) {
+  auto r = conn.link->send(envelope, body);
+  if (r.status == Io::error && r.error == Errc::message_too_large) {
+    counters.handler_errors++;
+    r = conn.link->send(envelope, Message{"ERR reply exceeds max_message_size"});
+  }
+  if (r.status == Io::ok) {
+    counters.replies++;
+    dirty.insert(conn_id);
+    return;
+  }
+  counters.dropped_replies++;
+  close_connection(conn_id, true, r.status == Io::would_block
+                                      ? "peer does not read its replies (queue full)"
+                                      : conn.link->fault());
+}
+
+void ServerCore::flush_dirty() {
+  if (dirty.empty()) return;
+  std::unordered_set<std::uint64_t> batch;
+  batch.swap(dirty);
+  for (std::uint64_t id : batch) {
+    auto it = connections.find(id);
+    if (it == connections.end()) continue;
+    Connection& conn = it->second;
+    auto r = conn.link->flush();
+    if (r.status == Io::closed || r.status == Io::error) {
+      close_connection(id, false, conn.link->fault());
+      continue;
+    }
+    bool want = r.status == Io::would_block;
+    if (want != conn.writing) {
+      conn.writing = want;
+      update_interest(conn);
+    }
+  }
+}
+
+void ServerCore::update_interest(Connection& conn) {
+  std::uint32_t events = (conn.reading ? EPOLLIN : 0u) | (conn.writing ? EPOLLOUT : 0u);
+  (void)reactor.modify(conn.link->fd(), events);
+}
+
+void ServerCore::close_connection(std::uint64_t id, bool fault, std::string_view why) {
+  auto it = connections.find(id);
+  if (it == connections.end()) return;
+  Connection& conn = it->second;
+  if (fault) {
+    counters.peer_faults++;
+    std::string who = conn.peer->address;
+    if (conn.peer->pid > 0) who += " pid " + std::to_string(conn.peer->pid);
+    log("ipcx: closed faulty peer " + who + ": " + std::string(why));
+  }
+  reactor.remove(conn.link->fd());
+  conn.link->close();
+  connections.erase(it);
+  counters.open--;
+}
+
+void ServerCore::schedule_tick() {
+  if (tick_scheduled || closed) return;
+  auto period = options.handshake_timeout;
+  if (options.heartbeat.count() > 0) period = std::min(period, options.heartbeat);
+  period = std::clamp(period / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+  tick_scheduled = true;
+  reactor.add_timer(Clock::now() + period, [this] {
+    tick_scheduled = false;
+    tick();
+  });
+}
+
+void ServerCore::tick() {
+  auto now = Clock::now();
+  std::vector<std::uint64_t> expired;
+  for (auto& [id, conn] : connections) {
+    auto r = conn.link->tick(now);
+    if (r.status == Io::error) {
+      expired.push_back(id);
+    } else if (conn.link->wants_write()) {
+      dirty.insert(id);
+    }
+  }
+  for (std::uint64_t id : expired) {
+    auto it = connections.find(id);
+    if (it != connections.end()) close_connection(id, true, it->second.link->fault());
+  }
+  if (!connections.empty()) schedule_tick();
+}
+
+void ServerCore::run() {
+  loop_thread = std::this_thread::get_id();
+  auto last_work = Clock::now();
+  while (!stop_requested) {
+    bool spinning = options.spin.count() > 0 && Clock::now() - last_work < options.spin;
+    int ran = reactor.run_once(spinning ? std::chrono::milliseconds(0)
+                                        : std::chrono::milliseconds(-1));
+    flush_dirty();
+    if (ran > 0) last_work = Clock::now();
+  }
+  shutdown();
+}
+
+Result<void> ServerCore::run_once(std::chrono::milliseconds wait) {
+  if (closed) return unexpected(Errc::cancelled);
+  loop_thread = std::this_thread::get_id();
+  if (stop_requested) {
+    shutdown();
+    return unexpected(Errc::cancelled);
+  }
+  reactor.run_once(wait);
+  flush_dirty();
+  return {};
+}
+
+void ServerCore::request_stop() noexcept {
+  stop_requested = true;
+  reactor.wake();
+}
+
+void ServerCore::shutdown() {
+  if (closed) return;
+  loop_thread = std::this_thread::get_id();
+  for (auto& l : listeners) {
+    reactor.remove(l->fd());
+    l->close();
+  }
+  // Answer what handlers and Responders still owe, for at most the grace period.
+  auto deadline = Clock::now() + options.stop_grace;
+  while (outstanding > 0 && Clock::now() < deadline) {
+    reactor.run_once(std::chrono::milliseconds(5));
+    flush_dirty();
+  }
+  closed = true;
+  if (pool) pool->stop();
+  reactor.run_once(std::chrono::milliseconds(0));
+  flush_dirty();
+  while (!connections.empty()) close_connection(connections.begin()->first, false, "stopped");
+  listeners.clear();
+}
+
+ServerStats ServerCore::stats() const noexcept {
+  ServerStats s;
+  s.accepted = counters.accepted;
+  s.open = counters.open;
+  s.rejected = counters.rejected;
+  s.requests = counters.requests;
+  s.replies = counters.replies;
+  s.handler_errors = counters.handler_errors;
+  s.peer_faults = counters.peer_faults;
+  s.dropped_replies = counters.dropped_replies;
+  return s;
+}
+
+PendingReply::~PendingReply() {
+  if (!core) return;
+  if (!answered) {
+    core->counters.handler_errors++;
+    (void)answer(Message{"ERR no reply"});
+  }
+  core->outstanding--;
+}
+
+Result<void> PendingReply::answer(Message body) {
+  if (answered) return unexpected(Errc::cancelled);
+  answered = true;
+  return core->post_reply(conn_id, slot, std::move(envelope), std::move(body));
+}
+
+}  // namespace ipcx::detail

@@ -1,0 +1,98 @@
+// ServerCore (pattern layer): the state behind ipcx::Server. It owns the reactor, the listeners
+// and one Connection per accepted link; it reads requests, hands them to the handler, keeps reply
+// order for requests without an id, and coalesces each turn's replies into one write per link.
+// Everything but post_reply() and request_stop() runs on the loop thread.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/reactor.hpp"
+#include "ipcx/server.hpp"
+#include "pattern/worker_pool.hpp"
+#include "transport/link.hpp"
+
+namespace ipcx::detail {
+
+// One reply a handler owes. Owned by a Request, then maybe by a Responder. If it dies
+// unanswered it sends "ERR no reply", so no client waits forever.
+struct PendingReply {
+  std::shared_ptr<ServerCore> core;
+  std::uint64_t conn_id = 0;
+  std::uint64_t slot = 0;  // 0: the request had an id and its reply may overtake others
+  Message envelope;
+  std::shared_ptr<const PeerInfo> peer;
+  bool answered = false;
+
+  ~PendingReply();
+  Result<void> answer(Message body);
+};
+
+struct ServerCore : std::enable_shared_from_this<ServerCore> {
+  explicit ServerCore(ServerOptions options);
+  ~ServerCore();
+
+  Endpoint bind(std::string_view url);
+  void run();
+  Result<void> run_once(std::chrono::milliseconds wait);
+  void request_stop() noexcept;
+  void shutdown();  // loop thread: grace period, then close everything
+  ServerStats stats() const noexcept;
+
+  // From any thread. Errc::cancelled once the server has closed.
+  Result<void> post_reply(std::uint64_t conn_id, std::uint64_t slot, Message envelope,
+                          Message body);
+
+  struct Connection {
+    std::unique_ptr<transport::Link> link;
+    std::shared_ptr<const PeerInfo> peer;
+    std::uint64_t next_slot = 1;      // slot for the next request without an id
+    std::uint64_t next_to_send = 1;   // replies leave in slot order
+    std::map<std::uint64_t, std::pair<Message, Message>> parked;  // slot -> envelope, body
+    bool reading = true;
+    bool writing = false;
+  };
+
+  void on_listener(transport::Listener& listener);
+  void on_connection(std::uint64_t id, std::uint32_t events);
+  void dispatch(std::uint64_t id, Connection& conn, Message&& request);
+  void run_handler(Request& request);
+  void deliver(std::uint64_t conn_id, std::uint64_t slot, Message&& envelope, Message&& body);
+  void enqueue(std::uint64_t conn_id, Connection& conn, const Message& envelope,
+               const Message& body);
+  void flush_dirty();
+  void update_interest(Connection& conn);
+  void close_connection(std::uint64_t id, bool fault, std::string_view why);
+  void schedule_tick();
+  void tick();
+  void log(const std::string& line) const;
+
+  ServerOptions options;
+  Reactor reactor;
+  std::function<void(Request&)> handler;
+  std::vector<std::unique_ptr<transport::Listener>> listeners;
+  std::unordered_map<std::uint64_t, Connection> connections;
+  std::unordered_set<std::uint64_t> dirty;
+  std::uint64_t next_connection = 1;
+  std::unique_ptr<pattern::WorkerPool> pool;
+  std::thread runner;
+  std::atomic<std::thread::id> loop_thread{};
+  std::atomic<bool> stop_requested{false};
+  std::atomic<bool> closed{false};
+  std::atomic<std::int64_t> outstanding{0};  // PendingReply objects alive
+  bool started = false;
+  bool tick_scheduled = false;
+
+  struct Counters {
+    std::atomic<std::uint64_t> accepted{0}, rejected{0}, requests{0}, replies{0},
+        handler_errors{0}, peer_faults{0}, dropped_replies{0}, open{0};
+  } counters;
+};
+
+}  // namespace ipcx::detail

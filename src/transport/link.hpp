@@ -1,0 +1,119 @@
+// The transport interface (transport layer): what every OS mechanism provides to the patterns.
+// Byte-stream mechanisms (unix, tcp, later fifo and stdio) implement ByteStream and get ZMTP
+// framing from stream_link.cpp; message mechanisms (later shm, mq, udp) implement Link directly.
+// Nothing here throws: setup faults come back as Result with a detail string, I/O as IoResult.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ipcx/endpoint.hpp"
+#include "ipcx/error.hpp"
+#include "ipcx/message.hpp"
+#include "ipcx/peer.hpp"
+#include "ipcx/result.hpp"
+#include "wire/zmtp.hpp"
+
+namespace ipcx::transport {
+
+using Clock = std::chrono::steady_clock;
+
+enum class Io : std::uint8_t { ok, would_block, closed, error };
+struct IoResult {
+  Io status = Io::ok;
+  std::size_t bytes = 0;
+  Errc error = Errc::ok;
+};
+
+// What a pattern asks of each link it opens or accepts.
+struct LinkOptions {
+  wire::SocketType socket_type = wire::SocketType::dealer;
+  std::size_t max_message_size = 64u << 20;
+  std::size_t max_queued_bytes = 64u << 20;
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::chrono::milliseconds heartbeat{0};  // 0: off
+};
+
+struct ListenOptions {
+  LinkOptions link;
+  std::uint32_t file_mode = 0600;
+  std::vector<std::uint32_t> allow_uids;
+};
+
+// A connected byte stream. Non-blocking; never raises SIGPIPE.
+class ByteStream {
+ public:
+  virtual ~ByteStream() = default;
+  virtual int fd() const noexcept = 0;
+  // ok with bytes > 0; would_block; closed at end of stream or reset; error otherwise.
+  virtual IoResult read_some(std::span<std::byte> into) noexcept = 0;
+  // ok with bytes > 0 (possibly fewer than offered); would_block; closed; error.
+  virtual IoResult write_some(std::span<const std::byte> from) noexcept = 0;
+  virtual PeerInfo peer() const noexcept = 0;
+};
+
+// A connected, message-oriented channel. Single-threaded: one owner drives it.
+class Link {
+ public:
+  virtual ~Link() = default;  // releases everything; never blocks beyond one syscall
+
+  // The one descriptor to wait on: readable for recv(), writable when wants_write() is true.
+  virtual int fd() const noexcept = 0;
+  // Queues head's frames then tail's frames as one message, copied; the caller keeps both.
+  // ok, or would_block when the outbound queue is over max_queued_bytes, or error
+  // (message_too_large, or the link's fault). Never blocks; flush() does the writing.
+  virtual IoResult send(const Message& head, const Message& tail) noexcept = 0;
+  IoResult send(const Message& message) noexcept { return send(message, Message{}); }
+  // Writes what is queued: ok when all of it left, would_block when the kernel is full
+  // (wait for writable), closed when the peer went away, error otherwise.
+  virtual IoResult flush() noexcept = 0;
+  virtual bool wants_write() const noexcept = 0;
+  virtual std::size_t queued_bytes() const noexcept = 0;
+  // ok with a whole message in `out`; would_block; closed when the peer went away; error when
+  // the peer broke the protocol or a limit (the link is then unusable: close it).
+  // At most one read syscall per call.
+  virtual IoResult recv(Message& out) noexcept = 0;
+  // Enforces the handshake deadline and heartbeats. error(timeout) means: close this link.
+  // May queue a PING, so flush() afterwards.
+  virtual IoResult tick(Clock::time_point now) noexcept = 0;
+  // True once the peer completed its handshake.
+  virtual bool established() const noexcept = 0;
+  // Idempotent, non-blocking; fd() is -1 afterwards.
+  virtual void close() noexcept = 0;
+  virtual const PeerInfo& peer() const noexcept = 0;
+  // Why the last error or close happened, for logs.
+  virtual std::string_view fault() const noexcept = 0;
+};
+
+class Listener {
+ public:
+  virtual ~Listener() = default;  // close()s
+  virtual int fd() const noexcept = 0;  // readable when a peer waits
+  // A new link; would_block when none is waiting; permission_denied when the peer was refused
+  // (already closed); resource_exhausted (EMFILE...) when the caller should back off.
+  virtual Result<std::unique_ptr<Link>> accept() noexcept = 0;
+  virtual const Endpoint& bound() const noexcept = 0;
+  // Stops listening and removes what it created on disk. Idempotent.
+  virtual void close() noexcept = 0;
+};
+
+using ListenFn = Result<std::unique_ptr<Listener>> (*)(const Endpoint&, const ListenOptions&,
+                                                       std::string& why) noexcept;
+// Starts connecting and returns at once: the link completes its connection and handshake as
+// it is flushed and read.
+using DialFn = Result<std::unique_ptr<Link>> (*)(const Endpoint&, const LinkOptions&,
+                                                 std::string& why) noexcept;
+
+struct Mechanism {
+  Scheme scheme;
+  ListenFn listen = nullptr;
+  DialFn dial = nullptr;
+};
+
+}  // namespace ipcx::transport

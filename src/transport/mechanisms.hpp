@@ -1,0 +1,11 @@
+// The built-in mechanisms (transport layer), one factory per file in this folder.
+#pragma once
+
+#include "transport/link.hpp"
+
+namespace ipcx::transport {
+
+Mechanism unix_mechanism() noexcept;  // unix.cpp
+Mechanism tcp_mechanism() noexcept;   // tcp.cpp
+
+}  // namespace ipcx::transport

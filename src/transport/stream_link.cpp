@@ -1,0 +1,150 @@
+// StreamLink (transport layer): ZMTP framing over a ByteStream, with a bounded outbound queue,
+// the handshake deadline and optional heartbeats.
+#include "transport/stream_link.hpp"
+
+#include "wire/zmtp_session.hpp"
+
+namespace ipcx::transport {
+namespace {
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+
+class StreamLink final : public Link {
+ public:
+  StreamLink(std::unique_ptr<ByteStream> stream, const LinkOptions& options)
+      : stream_(std::move(stream)),
+        options_(options),
+        session_(wire::ZmtpConfig{options.socket_type, {}, options.max_message_size}),
+        peer_(stream_->peer()),
+        opened_(Clock::now()),
+        last_rx_(opened_),
+        last_ping_(opened_) {}
+
+  int fd() const noexcept override { return stream_ ? stream_->fd() : -1; }
+
+  IoResult send(const Message& head, const Message& tail) noexcept override {
+    if (!stream_ || session_.failed()) return {Io::error, 0, Errc::peer_closed};
+    if (session_.queued_bytes() >= options_.max_queued_bytes) return {Io::would_block};
+    try {
+      auto sent = session_.send(head, tail);
+      if (!sent) return {Io::error, 0, sent.error()};
+    } catch (const std::bad_alloc&) {
+      return {Io::error, 0, Errc::resource_exhausted};
+    }
+    return {Io::ok, head.bytes() + tail.bytes()};
+  }
+
+  IoResult flush() noexcept override {
+    auto& out = session_.output();
+    std::size_t total = 0;
+    while (!out.empty()) {
+      if (!stream_) return {Io::closed, total, Errc::peer_closed};
+      IoResult r = stream_->write_some(out.readable());
+      if (r.status != Io::ok) {
+        if (r.status != Io::would_block) fault_ = "write failed: " + std::string(to_string(r.error));
+        r.bytes = total;
+        return r;
+      }
+      out.consume(r.bytes);
+      total += r.bytes;
+    }
+    return {Io::ok, total};
+  }
+
+  bool wants_write() const noexcept override {
+    return stream_ && !session_.output().empty();
+  }
+  std::size_t queued_bytes() const noexcept override { return session_.queued_bytes(); }
+
+  IoResult recv(Message& out) noexcept override {
+    try {
+      if (auto r = decode_buffered(out); r.status != Io::would_block) return r;
+      if (skip_read_) {
+        // The last read came up short, so the kernel buffer was empty then; level-triggered
+        // readiness will report anything newer. Saves an EAGAIN read per message.
+        skip_read_ = false;
+        return {Io::would_block};
+      }
+      if (!stream_) return {Io::closed, 0, Errc::peer_closed};
+      std::byte* space = in_.grow(kReadChunk);
+      IoResult r = stream_->read_some({space, kReadChunk});
+      in_.shrink_back(kReadChunk - (r.status == Io::ok ? r.bytes : 0));
+      if (r.status != Io::ok) {
+        if (r.status == Io::closed) fault_ = "peer closed the connection";
+        return r;
+      }
+      last_rx_ = Clock::now();
+      IoResult decoded = decode_buffered(out);
+      if (decoded.status == Io::ok && r.bytes < kReadChunk) skip_read_ = true;
+      return decoded;
+    } catch (const std::bad_alloc&) {
+      fault_ = "out of memory while reading";
+      return {Io::error, 0, Errc::resource_exhausted};
+    }
+  }
+
+  IoResult tick(Clock::time_point now) noexcept override {
+    if (!session_.ready()) {
+      if (now - opened_ > options_.handshake_timeout) {
+        fault_ = "handshake timed out";
+        return {Io::error, 0, Errc::timeout};
+      }
+      return {Io::ok};
+    }
+    auto hb = options_.heartbeat;
+    if (hb.count() <= 0) return {Io::ok};
+    if (now - last_rx_ > 3 * hb) {
+      fault_ = "peer silent past the heartbeat timeout";
+      return {Io::error, 0, Errc::timeout};
+    }
+    if (now - last_rx_ > hb && now - last_ping_ > hb) {
+      auto ttl = std::chrono::duration_cast<std::chrono::milliseconds>(3 * hb).count() / 100;
+      session_.send_ping(static_cast<std::uint16_t>(ttl > 0xffff ? 0xffff : ttl));
+      last_ping_ = now;
+    }
+    return {Io::ok};
+  }
+
+  bool established() const noexcept override { return session_.ready(); }
+  void close() noexcept override { stream_.reset(); }
+  const PeerInfo& peer() const noexcept override { return peer_; }
+  std::string_view fault() const noexcept override { return fault_; }
+
+ private:
+  IoResult decode_buffered(Message& out) {
+    while (!in_.empty()) {
+      std::size_t used = 0;
+      auto e = session_.feed(in_.readable(), used);
+      in_.consume(used);
+      if (e == wire::ZmtpSession::Event::message) {
+        out = std::move(session_.message());
+        return {Io::ok, out.bytes()};
+      }
+      if (e == wire::ZmtpSession::Event::error) {
+        fault_ = session_.error_detail();
+        return {Io::error, 0, session_.error()};
+      }
+    }
+    return {Io::would_block};
+  }
+
+  std::unique_ptr<ByteStream> stream_;
+  LinkOptions options_;
+  wire::ZmtpSession session_;
+  wire::ByteQueue in_;
+  PeerInfo peer_;
+  Clock::time_point opened_;
+  Clock::time_point last_rx_;
+  Clock::time_point last_ping_;
+  bool skip_read_ = false;
+  std::string fault_;
+};
+
+}  // namespace
+
+std::unique_ptr<Link> make_stream_link(std::unique_ptr<ByteStream> stream,
+                                       const LinkOptions& options) {
+  return std::make_unique<StreamLink>(std::move(stream), options);
+}
+
+}  // namespace ipcx::transport

@@ -1,0 +1,102 @@
+// ZMTP 3.1 frame decoder (wire layer), 37/ZMTP "Framing" and "Commands".
+#include "wire/zmtp_decoder.hpp"
+
+#include <algorithm>
+
+#include "wire/zmtp.hpp"
+
+namespace ipcx::wire {
+
+ZmtpDecoder::Event ZmtpDecoder::fail(Errc code, std::string detail) {
+  state_ = State::failed;
+  error_ = code;
+  detail_ = std::move(detail);
+  return Event::error;
+}
+
+ZmtpDecoder::Event ZmtpDecoder::begin_body() {
+  bool command = (flags_ & kFlagCommand) != 0;
+  if (command) {
+    if (frame_size_ == 0) return fail(Errc::protocol_violation, "empty command frame");
+    if (frame_size_ > kMaxCommandSize) {
+      return fail(Errc::protocol_violation,
+                  "command of " + std::to_string(frame_size_) + " bytes exceeds the limit");
+    }
+    command_.clear();
+  } else {
+    // The limit covers all frames of one message; compare without overflowing.
+    std::size_t so_far = in_message_ ? message_.bytes() : 0;
+    if (frame_size_ > max_ - std::min<std::size_t>(so_far, max_)) {
+      return fail(Errc::message_too_large,
+                  "message exceeds the maximum size of " + std::to_string(max_) + " bytes");
+    }
+    if (!in_message_) message_.clear();
+    message_.add_empty_frame();
+    in_message_ = true;
+  }
+  body_left_ = frame_size_;
+  state_ = State::body;
+  return body_left_ == 0 ? finish_frame() : Event::need_more;
+}
+
+ZmtpDecoder::Event ZmtpDecoder::finish_frame() {
+  state_ = State::flags;
+  if (flags_ & kFlagCommand) return Event::command;
+  if (flags_ & kFlagMore) return Event::need_more;
+  in_message_ = false;
+  return Event::message;
+}
+
+ZmtpDecoder::Event ZmtpDecoder::feed(std::span<const std::byte> in, std::size_t& consumed) {
+  consumed = 0;
+  if (state_ == State::failed) return Event::error;
+  while (consumed < in.size()) {
+    switch (state_) {
+      case State::flags: {
+        flags_ = static_cast<std::uint8_t>(in[consumed++]);
+        if (flags_ & 0xf8) return fail(Errc::protocol_violation, "reserved frame flag bits set");
+        bool command = (flags_ & kFlagCommand) != 0;
+        if (command && (flags_ & kFlagMore)) {
+          return fail(Errc::protocol_violation, "command frame with the MORE flag");
+        }
+        if (command && in_message_) {
+          return fail(Errc::protocol_violation, "command inside a multipart message");
+        }
+        size_bytes_needed_ = (flags_ & kFlagLong) ? 8 : 1;
+        size_bytes_got_ = 0;
+        frame_size_ = 0;
+        state_ = State::size;
+        break;
+      }
+      case State::size: {
+        frame_size_ = (frame_size_ << 8) | static_cast<std::uint8_t>(in[consumed++]);
+        if (++size_bytes_got_ < size_bytes_needed_) break;
+        Event e = begin_body();
+        if (e != Event::need_more) return e;
+        break;
+      }
+      case State::body: {
+        std::size_t take = static_cast<std::size_t>(
+            std::min<std::uint64_t>(body_left_, in.size() - consumed));
+        auto chunk = in.subspan(consumed, take);
+        if (flags_ & kFlagCommand) {
+          command_.insert(command_.end(), chunk.begin(), chunk.end());
+        } else {
+          message_.extend_last(chunk);
+        }
+        consumed += take;
+        body_left_ -= take;
+        if (body_left_ == 0) {
+          Event e = finish_frame();
+          if (e != Event::need_more) return e;
+        }
+        break;
+      }
+      case State::failed:
+        return Event::error;
+    }
+  }
+  return Event::need_more;
+}
+
+}  // namespace ipcx::wire

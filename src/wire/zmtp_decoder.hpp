@@ -1,0 +1,55 @@
+// ZMTP 3.1 frame decoder (wire layer): an incremental step machine over the bytes after the
+// greeting. Any split of the stream gives the same messages. Every announced length is checked
+// against the limit before a byte is stored, and bodies grow as their bytes arrive, so a peer
+// announcing 2^63 bytes costs nothing. No syscalls.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ipcx/error.hpp"
+#include "ipcx/message.hpp"
+
+namespace ipcx::wire {
+
+class ZmtpDecoder {
+ public:
+  enum class Event : std::uint8_t { need_more, message, command, error };
+
+  explicit ZmtpDecoder(std::size_t max_message_size) noexcept : max_(max_message_size) {}
+
+  // Consumes bytes from `in`, stopping right after a complete message or command.
+  // *consumed receives how many bytes were taken. After Event::error the decoder stays failed.
+  Event feed(std::span<const std::byte> in, std::size_t& consumed);
+
+  // After Event::message: the message; the caller may move it out.
+  Message& message() noexcept { return message_; }
+  // After Event::command: the command frame's body (name length, name, data).
+  std::span<const std::byte> command() const noexcept { return command_; }
+  Errc error() const noexcept { return error_; }
+  const std::string& error_detail() const noexcept { return detail_; }
+
+ private:
+  enum class State : std::uint8_t { flags, size, body, failed };
+  Event fail(Errc code, std::string detail);
+  Event begin_body();
+  Event finish_frame();
+
+  std::size_t max_;
+  State state_ = State::flags;
+  std::uint8_t flags_ = 0;
+  std::uint8_t size_bytes_needed_ = 0;
+  std::uint8_t size_bytes_got_ = 0;
+  std::uint64_t frame_size_ = 0;
+  std::uint64_t body_left_ = 0;
+  bool in_message_ = false;  // a frame with MORE was seen; the message is not complete
+  Message message_;
+  std::vector<std::byte> command_;
+  Errc error_ = Errc::ok;
+  std::string detail_;
+};
+
+}  // namespace ipcx::wire

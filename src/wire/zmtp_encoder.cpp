@@ -1,0 +1,80 @@
+// ZMTP 3.1 encoder (wire layer).
+#include "wire/zmtp_encoder.hpp"
+
+#include <cstring>
+
+namespace ipcx::wire {
+namespace {
+
+void put_be(std::byte* out, std::uint64_t value, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) {
+    out[i] = static_cast<std::byte>(value & 0xff);
+    value >>= 8;
+  }
+}
+
+void append_text(ByteQueue& out, std::string_view text) {
+  out.append(std::as_bytes(std::span<const char>(text.data(), text.size())));
+}
+
+void append_property(ByteQueue& out, std::string_view name, std::string_view value) {
+  out.append_byte(static_cast<std::byte>(name.size()));
+  append_text(out, name);
+  put_be(out.grow(4), value.size(), 4);
+  append_text(out, value);
+}
+
+}  // namespace
+
+std::array<std::byte, kGreetingSize> make_greeting() noexcept {
+  std::array<std::byte, kGreetingSize> g{};
+  g[0] = std::byte{0xff};
+  g[9] = std::byte{0x7f};
+  g[10] = std::byte{3};
+  g[11] = std::byte{1};
+  std::memcpy(&g[12], "NULL", 4);
+  return g;
+}
+
+void encode_frame_header(ByteQueue& out, std::size_t size, std::uint8_t flags) {
+  if (size <= 255) {
+    std::byte* h = out.grow(2);
+    h[0] = static_cast<std::byte>(flags);
+    h[1] = static_cast<std::byte>(size);
+  } else {
+    std::byte* h = out.grow(9);
+    h[0] = static_cast<std::byte>(flags | kFlagLong);
+    put_be(h + 1, size, 8);
+  }
+}
+
+void encode_message(ByteQueue& out, const Message& head, const Message& tail) {
+  std::size_t frames = head.size() + tail.size();
+  std::size_t index = 0;
+  for (const Message* part : {&head, &tail}) {
+    for (std::size_t i = 0; i < part->size(); ++i, ++index) {
+      auto body = part->frame(i);
+      encode_frame_header(out, body.size(), index + 1 < frames ? kFlagMore : 0);
+      out.append(body);
+    }
+  }
+}
+
+void encode_command(ByteQueue& out, std::string_view name, std::span<const std::byte> data) {
+  encode_frame_header(out, 1 + name.size() + data.size(), kFlagCommand);
+  out.append_byte(static_cast<std::byte>(name.size()));
+  append_text(out, name);
+  out.append(data);
+}
+
+void encode_ready(ByteQueue& out, SocketType type, std::string_view identity) {
+  ByteQueue props;
+  append_property(props, "Socket-Type", socket_type_name(type));
+  // libzmq sends Identity only from the socket types that route by it.
+  if (type == SocketType::req || type == SocketType::dealer || type == SocketType::router) {
+    append_property(props, "Identity", identity);
+  }
+  encode_command(out, "READY", props.readable());
+}
+
+}  // namespace ipcx::wire

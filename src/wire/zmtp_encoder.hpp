@@ -1,0 +1,25 @@
+// ZMTP 3.1 encoder (wire layer): greeting, frames, commands and READY into a ByteQueue.
+// Short size form up to 255 bytes, long form above (37/ZMTP "Framing").
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "ipcx/message.hpp"
+#include "wire/byte_queue.hpp"
+#include "wire/zmtp.hpp"
+
+namespace ipcx::wire {
+
+// Our 64-byte greeting: version 3.1, NULL mechanism, as-server 0.
+std::array<std::byte, kGreetingSize> make_greeting() noexcept;
+
+void encode_frame_header(ByteQueue& out, std::size_t size, std::uint8_t flags);
+// All frames of head, then all frames of tail, as one ZMTP message.
+void encode_message(ByteQueue& out, const Message& head, const Message& tail);
+void encode_command(ByteQueue& out, std::string_view name, std::span<const std::byte> data);
+void encode_ready(ByteQueue& out, SocketType type, std::string_view identity);
+
+}  // namespace ipcx::wire

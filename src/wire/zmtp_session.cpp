@@ -1,0 +1,200 @@
+// ZMTP 3.1 session (wire layer): greeting, NULL handshake, PING/PONG (37/ZMTP).
+#include "wire/zmtp_session.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "wire/zmtp_encoder.hpp"
+
+namespace ipcx::wire {
+namespace {
+
+std::string_view as_text(std::span<const std::byte> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+std::uint8_t octet(std::span<const std::byte> bytes, std::size_t i) {
+  return static_cast<std::uint8_t>(bytes[i]);
+}
+
+}  // namespace
+
+std::string check_greeting(std::span<const std::byte> got) {
+  // Signature: octet 0 is 0xFF and octet 9 has its low bit set (not a ZMTP 1.0 peer).
+  if (got.size() >= 1 && octet(got, 0) != 0xff) return "not a ZMTP peer (bad signature)";
+  if (got.size() >= 10 && (octet(got, 9) & 1) == 0) return "not a ZMTP peer (bad signature)";
+  if (got.size() >= 11 && octet(got, 10) < 3) {
+    return "unsupported ZMTP version " + std::to_string(octet(got, 10)) + " (need 3.x)";
+  }
+  if (got.size() >= 32) {
+    static constexpr char kNull[20] = {'N', 'U', 'L', 'L'};
+    if (std::memcmp(got.data() + 12, kNull, sizeof kNull) != 0) {
+      std::string name(as_text(got.subspan(12, 20)).substr(0, 20));
+      name = name.substr(0, name.find('\0'));
+      return "unsupported security mechanism '" + name + "' (only NULL)";
+    }
+  }
+  if (got.size() >= 33 && octet(got, 32) != 0) return "as-server must be 0 for NULL";
+  return {};
+}
+
+ZmtpSession::ZmtpSession(ZmtpConfig config)
+    : config_(std::move(config)), decoder_(config_.max_message_size) {
+  auto greeting = make_greeting();
+  out_.append(greeting);
+  // NULL sends READY right after the greeting without waiting (37/ZMTP; libzmq does the same).
+  encode_ready(out_, config_.type, config_.identity);
+}
+
+ZmtpSession::Event ZmtpSession::fail(Errc code, std::string detail) {
+  state_ = State::failed;
+  error_ = code;
+  detail_ = std::move(detail);
+  held_.clear();
+  return Event::error;
+}
+
+Result<void> ZmtpSession::send(const Message& head, const Message& tail) {
+  if (head.bytes() + tail.bytes() > config_.max_message_size) {
+    return unexpected(Errc::message_too_large);
+  }
+  if (state_ == State::failed) return unexpected(error_);
+  encode_message(state_ == State::ready ? out_ : held_, head, tail);
+  return {};
+}
+
+void ZmtpSession::send_ping(std::uint16_t ttl_deciseconds) {
+  std::byte ttl[2] = {static_cast<std::byte>(ttl_deciseconds >> 8),
+                      static_cast<std::byte>(ttl_deciseconds & 0xff)};
+  encode_command(out_, "PING", ttl);
+}
+
+void ZmtpSession::send_error(std::string_view reason) {
+  ByteQueue data;
+  std::string_view r = reason.substr(0, 255);
+  data.append_byte(static_cast<std::byte>(r.size()));
+  data.append(std::as_bytes(std::span<const char>(r.data(), r.size())));
+  encode_command(out_, "ERROR", data.readable());
+}
+
+ZmtpSession::Event ZmtpSession::feed_greeting(std::span<const std::byte> in,
+                                              std::size_t& consumed) {
+  std::size_t take = std::min(in.size(), kGreetingSize - greeting_got_);
+  std::memcpy(greeting_.data() + greeting_got_, in.data(), take);
+  greeting_got_ += take;
+  consumed = take;
+  std::string fault = check_greeting(std::span(greeting_).first(greeting_got_));
+  if (!fault.empty()) return fail(Errc::protocol_violation, std::move(fault));
+  if (greeting_got_ == kGreetingSize) {
+    // A peer at minor 0 speaks 3.0; anything above 3.x is accepted as 3.1 (37/ZMTP).
+    peer_minor_ = octet(greeting_, 10) > 3 ? 1 : octet(greeting_, 11);
+    state_ = State::ready_command;
+  }
+  return Event::need_more;
+}
+
+ZmtpSession::Event ZmtpSession::feed(std::span<const std::byte> in, std::size_t& consumed) {
+  consumed = 0;
+  while (consumed < in.size()) {
+    std::size_t used = 0;
+    auto rest = in.subspan(consumed);
+    switch (state_) {
+      case State::failed:
+        return Event::error;
+      case State::greeting: {
+        feed_greeting(rest, used);
+        consumed += used;
+        if (state_ == State::failed) return Event::error;
+        break;
+      }
+      case State::ready_command:
+      case State::ready: {
+        auto e = decoder_.feed(rest, used);
+        consumed += used;
+        if (e == ZmtpDecoder::Event::error) {
+          return fail(decoder_.error(), decoder_.error_detail());
+        }
+        if (e == ZmtpDecoder::Event::command) {
+          if (on_command(decoder_.command()) == Event::error) return Event::error;
+        } else if (e == ZmtpDecoder::Event::message) {
+          if (state_ != State::ready) {
+            return fail(Errc::protocol_violation, "message before the READY command");
+          }
+          return Event::message;
+        }
+        break;
+      }
+    }
+  }
+  return failed() ? Event::error : Event::need_more;
+}
+
+ZmtpSession::Event ZmtpSession::on_command(std::span<const std::byte> body) {
+  std::size_t name_len = octet(body, 0);
+  if (1 + name_len > body.size()) {
+    return fail(Errc::protocol_violation, "command name runs past its frame");
+  }
+  std::string_view name = as_text(body.subspan(1, name_len));
+  auto data = body.subspan(1 + name_len);
+  if (name == "ERROR") {
+    // Also after READY: a peer that accepted our greeting may still refuse our READY.
+    std::size_t len = data.empty() ? 0 : std::min<std::size_t>(octet(data, 0), data.size() - 1);
+    std::string reason(as_text(data.subspan(data.empty() ? 0 : 1, len)));
+    return fail(Errc::refused, "peer refused the connection: " + reason);
+  }
+  if (state_ == State::ready_command) {
+    if (name == "READY") return on_ready(data);
+    return fail(Errc::protocol_violation, "expected READY, got '" + std::string(name) + "'");
+  }
+  if (name == "PING") return on_ping(data);
+  return Event::need_more;  // PONG and unknown commands are ignored, as libzmq does
+}
+
+ZmtpSession::Event ZmtpSession::on_ready(std::span<const std::byte> props) {
+  std::optional<SocketType> type;
+  std::size_t pos = 0;
+  while (pos < props.size()) {
+    std::size_t name_len = octet(props, pos);
+    if (pos + 1 + name_len + 4 > props.size()) {
+      return fail(Errc::protocol_violation, "READY property runs past its frame");
+    }
+    std::string_view name = as_text(props.subspan(pos + 1, name_len));
+    pos += 1 + name_len;
+    std::uint32_t value_len = 0;
+    for (int i = 0; i < 4; ++i) value_len = (value_len << 8) | octet(props, pos + i);
+    pos += 4;
+    if (value_len > props.size() - pos) {
+      return fail(Errc::protocol_violation, "READY property value runs past its frame");
+    }
+    std::string_view value = as_text(props.subspan(pos, value_len));
+    pos += value_len;
+    if (name == "Socket-Type") {
+      type = parse_socket_type(value);
+      if (!type) return fail(Errc::protocol_violation, "unknown socket type '" + std::string(value) + "'");
+    } else if (name == "Identity") {
+      peer_identity_ = std::string(value.substr(0, 255));
+    }
+  }
+  if (!type) return fail(Errc::protocol_violation, "READY without Socket-Type");
+  if (!compatible(config_.type, *type)) {
+    std::string reason = "socket type " + std::string(socket_type_name(*type)) +
+                         " cannot talk to " + std::string(socket_type_name(config_.type));
+    send_error("Invalid socket type");
+    return fail(Errc::protocol_violation, std::move(reason));
+  }
+  peer_type_ = *type;
+  state_ = State::ready;
+  out_.append(held_.readable());
+  held_.clear();
+  return Event::need_more;
+}
+
+ZmtpSession::Event ZmtpSession::on_ping(std::span<const std::byte> data) {
+  if (data.size() < 2 || data.size() > 2 + 16) {
+    return fail(Errc::protocol_violation, "malformed PING");
+  }
+  encode_command(out_, "PONG", data.subspan(2));
+  return Event::need_more;
+}
+
+}  // namespace ipcx::wire

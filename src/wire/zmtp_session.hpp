@@ -1,0 +1,85 @@
+// ZMTP 3.1 session (wire layer): the whole NULL-mechanism connection as a sans-I/O machine.
+// Bytes from the peer go in through feed(); bytes for the peer come out of output(). It sends
+// greeting and READY at once, validates the peer's greeting (37/ZMTP "Greeting") and READY
+// (socket-type pairing), answers PING with PONG, and holds outgoing messages until the peer's
+// READY arrives, so no message leaves before the peer has accepted the connection.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "ipcx/error.hpp"
+#include "ipcx/message.hpp"
+#include "ipcx/result.hpp"
+#include "wire/byte_queue.hpp"
+#include "wire/zmtp.hpp"
+#include "wire/zmtp_decoder.hpp"
+
+namespace ipcx::wire {
+
+struct ZmtpConfig {
+  SocketType type = SocketType::dealer;
+  std::string identity;
+  std::size_t max_message_size = 64u << 20;
+};
+
+class ZmtpSession {
+ public:
+  enum class Event : std::uint8_t { need_more, message, error };
+
+  explicit ZmtpSession(ZmtpConfig config);
+
+  // Consumes bytes, stopping after one complete message. Commands are handled inside
+  // (a PING queues a PONG). After Event::error the session stays failed; see error().
+  Event feed(std::span<const std::byte> in, std::size_t& consumed);
+  // After Event::message: the message; the caller may move it out.
+  Message& message() noexcept { return decoder_.message(); }
+
+  // Encodes head's frames then tail's frames as one message. message_too_large when their
+  // bodies exceed the limit. Before the handshake completes the message is held back.
+  Result<void> send(const Message& head, const Message& tail);
+  void send_ping(std::uint16_t ttl_deciseconds);
+  // Sends an ERROR command (for a handshake we refuse); the caller closes after flushing.
+  void send_error(std::string_view reason);
+
+  // Bytes waiting to be written to the peer; the caller consume()s what it wrote.
+  ByteQueue& output() noexcept { return out_; }
+  const ByteQueue& output() const noexcept { return out_; }
+  std::size_t queued_bytes() const noexcept { return out_.size() + held_.size(); }
+
+  bool ready() const noexcept { return state_ == State::ready; }
+  bool failed() const noexcept { return state_ == State::failed; }
+  Errc error() const noexcept { return error_; }
+  const std::string& error_detail() const noexcept { return detail_; }
+  SocketType peer_type() const noexcept { return peer_type_; }
+  const std::string& peer_identity() const noexcept { return peer_identity_; }
+  int peer_minor_version() const noexcept { return peer_minor_; }
+
+ private:
+  enum class State : std::uint8_t { greeting, ready_command, ready, failed };
+  Event fail(Errc code, std::string detail);
+  Event feed_greeting(std::span<const std::byte> in, std::size_t& consumed);
+  Event on_command(std::span<const std::byte> body);
+  Event on_ready(std::span<const std::byte> props);
+  Event on_ping(std::span<const std::byte> data);
+
+  ZmtpConfig config_;
+  State state_ = State::greeting;
+  std::array<std::byte, kGreetingSize> greeting_{};
+  std::size_t greeting_got_ = 0;
+  ZmtpDecoder decoder_;
+  ByteQueue out_;
+  ByteQueue held_;  // messages sent before the peer's READY
+  SocketType peer_type_ = SocketType::pair;
+  std::string peer_identity_;
+  int peer_minor_ = 1;
+  Errc error_ = Errc::ok;
+  std::string detail_;
+};
+
+// Checks the first got.size() bytes of a peer's greeting (all 64 or fewer): signature, version,
+// mechanism, as-server. Returns an empty string when they are acceptable so far, else the fault.
+std::string check_greeting(std::span<const std::byte> got);
+
+}  // namespace ipcx::wire

@@ -1,0 +1,144 @@
+#!/usr/bin/python3
+"""Interop with libzmq (python3-zmq): libzmq REQ and DEALER call an ipcx Server over tcp:// and
+ipc://, and the ipcx CLI client calls libzmq REP and ROUTER servers. Run by ctest as
+`/usr/bin/python3 zmq_interop.py IPCX_BINARY CASE`; exits non-zero on the first failure."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+
+import zmq
+
+BIG = bytes((i * 131) % 251 for i in range(256)) * (16 * 4096)  # 16 MiB, every byte value
+
+
+def check(condition, what):
+    if not condition:
+        raise AssertionError(what)
+
+
+def start_server(ipcx, args):
+    proc = subprocess.Popen([ipcx, "serve", *args], stdout=subprocess.PIPE, text=True)
+    bound = []
+    for _ in range(args.count("--bind")):
+        line = proc.stdout.readline().strip()
+        check(line.startswith("bound "), f"server printed {line!r}")
+        # ipcx reports unix:// (its canonical name); libzmq knows the same thing as ipc://.
+        bound.append(line[len("bound "):].replace("unix://", "ipc://", 1))
+    return proc, bound
+
+
+def socket(ctx, kind, url):
+    s = ctx.socket(kind)
+    s.setsockopt(zmq.RCVTIMEO, 20000)
+    s.setsockopt(zmq.SNDTIMEO, 20000)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(url)
+    return s
+
+
+def zmq_clients_call_ipcx_server(ipcx, tmp):
+    proc, bound = start_server(
+        ipcx, ["--handler", "echo", "--bind", "tcp://127.0.0.1:0", "--bind", f"ipc://{tmp}/s.sock"])
+    ctx = zmq.Context()
+    try:
+        for url in bound:
+            req = socket(ctx, zmq.REQ, url)
+            for body in ([b"hello"], [b"a", b"", b"c"], [BIG], [b""]):
+                req.send_multipart(body)
+                got = req.recv_multipart()
+                check(got == body, f"REQ over {url}: {len(got)} frames back, not {len(body)}")
+            req.close()
+
+            dealer = socket(ctx, zmq.DEALER, url)
+            for i in range(20):  # pipelined, no request id: replies in request order
+                dealer.send_multipart([b"", str(i).encode()])
+            for i in range(20):
+                got = dealer.recv_multipart()
+                check(got == [b"", str(i).encode()], f"DEALER over {url}: got {got!r} for {i}")
+            dealer.send_multipart([b"bare", b"body"])  # no delimiter: the reply comes back bare
+            check(dealer.recv_multipart() == [b"bare", b"body"], f"bare DEALER over {url}")
+            dealer.close()
+            print(f"ok: libzmq REQ and DEALER -> ipcx server over {url}")
+    finally:
+        ctx.destroy(linger=0)
+        proc.send_signal(signal.SIGTERM)
+        check(proc.wait(timeout=30) == 0, "ipcx serve did not stop cleanly")
+
+
+def serve_zmq(kind, url, stop):
+    """Runs a libzmq REP or ROUTER answering ["from", KIND, *body] until stop is set."""
+    ctx = zmq.Context.instance()
+    s = ctx.socket(kind)
+    s.setsockopt(zmq.LINGER, 0)
+    s.bind(url)
+    bound = s.getsockopt(zmq.LAST_ENDPOINT).decode()
+    ready = threading.Event()
+
+    def loop():
+        poller = zmq.Poller()
+        poller.register(s, zmq.POLLIN)
+        ready.set()
+        while not stop.is_set():
+            if not poller.poll(100):
+                continue
+            frames = s.recv_multipart()
+            name = b"REP" if kind == zmq.REP else b"ROUTER"
+            if kind == zmq.REP:
+                s.send_multipart([b"from", name, *frames])
+            else:
+                split = frames.index(b"") + 1  # identity, request id, delimiter
+                s.send_multipart([*frames[:split], b"from", name, *frames[split:]])
+        s.close()
+
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    ready.wait()
+    return bound, t
+
+
+def call(ipcx, url, *frames, stdin=None):
+    r = subprocess.run([ipcx, "call", url, *frames, "--timeout", "20000"], input=stdin,
+                       capture_output=True, timeout=60)
+    check(r.returncode == 0, f"ipcx call {url} exited {r.returncode}: {r.stderr!r}")
+    return r.stdout
+
+
+def ipcx_client_calls_zmq_servers(ipcx, tmp):
+    stop = threading.Event()
+    threads = []
+    try:
+        for kind in (zmq.REP, zmq.ROUTER):
+            for url in ("tcp://127.0.0.1:*", f"ipc://{tmp}/{kind}.sock"):
+                bound, t = serve_zmq(kind, url, stop)
+                threads.append(t)
+                name = b"REP" if kind == zmq.REP else b"ROUTER"
+                out = call(ipcx, bound, "a", "b", "c")
+                check(out == b"from\n" + name + b"\na\nb\nc\n", f"{bound}: got {out!r}")
+                big = b"x" * (16 << 20)
+                out = call(ipcx, bound, "-", stdin=big)
+                check(out == b"from\n" + name + b"\n" + big + b"\n", f"{bound}: 16 MiB body")
+                print(f"ok: ipcx client -> libzmq {name.decode()} over {bound}")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=10)
+        zmq.Context.instance().destroy(linger=0)
+
+
+def main():
+    ipcx, case = sys.argv[1], sys.argv[2]
+    tmp = tempfile.mkdtemp(prefix="ipcx-interop-")
+    try:
+        globals()[case](ipcx, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"1 passed, 0 failed: {case}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+// `ipcx serve` and the library across real processes: many client processes on unix and tcp
+// sharing one kv store, stale and live socket files, graceful stop, a server killed mid-call,
+// and the CLI's exit statuses.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "ipcx/ipcx.hpp"
+#include "support/child.hpp"
+#include "support/temp_dir.hpp"
+
+namespace ipcx {
+namespace {
+
+using namespace std::chrono_literals;
+using test::Child;
+
+std::string cli() { return IPCX_CLI_PATH; }
+
+// Starts `ipcx serve` and returns it with the URLs it reported as bound.
+Child start_server(std::vector<std::string> args, std::vector<std::string>& bound) {
+  std::vector<std::string> argv{cli(), "serve"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::size_t expected = 0;
+  for (const auto& a : args) expected += a == "--bind";
+  Child child = Child::exec(argv);
+  for (std::size_t i = 0; i < expected; ++i) {
+    auto line = child.read_line();
+    if (!line || line->rfind("bound ", 0) != 0) break;
+    bound.push_back(line->substr(6));
+  }
+  return child;
+}
+
+std::pair<int, std::string> run_cli(std::vector<std::string> args) {
+  args.insert(args.begin(), cli());
+  Child child = Child::exec(args, true);
+  std::string out = child.read_all();
+  return {child.wait(), out};
+}
+
+class ServeProcess : public ::testing::Test {
+ protected:
+  test::TempDir dir;
+};
+
+TEST_F(ServeProcess, ManyClientProcessesShareOneKvStore) {
+  std::vector<std::string> bound;
+  Child server = start_server({"--handler", "kv", "--bind", "unix://" + dir / "kv.sock",
+                               "--bind", "tcp://127.0.0.1:0"},
+                              bound);
+  ASSERT_EQ(bound.size(), 2u);
+  std::vector<Child> clients;
+  for (int c = 0; c < 6; ++c) {
+    std::string url = bound[c % 2];
+    clients.push_back(Child::fork([url, c] {
+      Client client(url);
+      for (int i = 0; i < 100; ++i) {
+        char key[32];
+        std::snprintf(key, sizeof key, "c%d/%d", c, i);
+        auto put = client.call(Message{"put", key, std::to_string(i * c)}, 10s);
+        if (!put || put->text(0) != "OK") return 1;
+        auto get = client.call(Message{"get", key}, 10s);
+        if (!get || get->text(0) != std::to_string(i * c)) return 2;
+      }
+      return 0;
+    }));
+  }
+  for (auto& c : clients) EXPECT_EQ(c.wait(), 0);
+  // Written over both mechanisms, read back through each: one store.
+  for (const auto& url : bound) {
+    auto [status, out] = run_cli({"call", url, "keys", "c5/"});
+    EXPECT_EQ(status, 0);
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 100);
+  }
+  auto [status, out] = run_cli({"call", bound[1], "get", "c4/7"});
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(out, "28\n");
+  server.kill(SIGTERM);
+  EXPECT_EQ(server.wait(), 0);
+  EXPECT_FALSE(std::filesystem::exists(dir / "kv.sock"));
+}
+
+TEST_F(ServeProcess, StaleSocketIsReusedLiveOneIsRefused) {
+  std::string url = "unix://" + dir / "s.sock";
+  std::vector<std::string> bound;
+  Child first = start_server({"--bind", url}, bound);
+  ASSERT_EQ(bound.size(), 1u);
+  auto [rival_status, rival_out] = run_cli({"serve", "--bind", url});
+  EXPECT_EQ(rival_status, 1);
+  EXPECT_NE(rival_out.find("address_in_use"), std::string::npos) << rival_out;
+  EXPECT_NE(rival_out.find("live server"), std::string::npos) << rival_out;
+
+  first.kill(SIGKILL);
+  first.wait();
+  EXPECT_TRUE(std::filesystem::exists(dir / "s.sock"));  // the kernel cannot remove it
+  bound.clear();
+  Child second = start_server({"--bind", url}, bound);
+  ASSERT_EQ(bound.size(), 1u) << "a stale socket file blocked the bind";
+  auto [status, out] = run_cli({"call", url, "after", "restart"});
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(out, "after\nrestart\n");
+}
+
+TEST_F(ServeProcess, ServerKilledMidCallFailsThePendingCallAndARestartIsReached) {
+  std::string url = "unix://" + dir / "k.sock";
+  auto held_server = [url] {
+    Server server;
+    std::vector<Responder> held;
+    server.on_request([&](Request& r) {
+      held.push_back(r.respond_later());
+      std::printf("got\n");
+      std::fflush(stdout);
+    });
+    server.bind(url);
+    std::printf("bound\n");
+    std::fflush(stdout);
+    server.run();
+    return 0;
+  };
+  Child server = Child::fork(held_server);
+  ASSERT_EQ(server.read_line(), "bound");
+  Client client(url);
+  std::thread killer([&] {
+    EXPECT_EQ(server.read_line(), "got");
+    server.kill(SIGKILL);
+  });
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(client.call(Message{"x"}, 60s).error(), Errc::peer_closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 50s);
+  killer.join();
+
+  std::vector<std::string> bound;
+  Child restarted = start_server({"--bind", url}, bound);
+  ASSERT_EQ(bound.size(), 1u);
+  auto reply = client.call(Message{"back"}, 20s);
+  ASSERT_TRUE(reply) << to_string(reply.error());
+  EXPECT_EQ(*reply, Message{"back"});
+}
+
+TEST_F(ServeProcess, CliExitStatuses) {
+  std::vector<std::string> bound;
+  Child server = start_server({"--handler", "kv", "--bind", "tcp://127.0.0.1:0"}, bound);
+  ASSERT_EQ(bound.size(), 1u);
+  EXPECT_EQ(run_cli({"call", bound[0], "put", "k", "v"}), std::make_pair(0, std::string("OK\n")));
+  EXPECT_EQ(run_cli({"call", bound[0], "get", "nope"}).first, 3);
+  EXPECT_EQ(run_cli({"call", "unix://" + dir / "none", "get", "k", "--timeout", "200"}).first, 1);
+  auto [bad_status, bad_out] = run_cli({"call", "tcp://host", "x"});
+  EXPECT_EQ(bad_status, 2);
+  EXPECT_NE(bad_out.find("port is missing"), std::string::npos);
+  auto [v_status, v_out] = run_cli({"--version"});
+  EXPECT_EQ(v_status, 0);
+  EXPECT_NE(v_out.find("ipcx 0."), std::string::npos);
+  auto [hex_status, hex_out] = run_cli({"call", bound[0], "get", "k", "--hex"});
+  EXPECT_EQ(hex_status, 0);
+  EXPECT_EQ(hex_out, "76\n");
+}
+
+}  // namespace
+}  // namespace ipcx

@@ -1,0 +1,72 @@
+// Message: frames, equality, and the promise that small messages stay off the heap.
+#include <gtest/gtest.h>
+
+#include "ipcx/message.hpp"
+#include "ipcx/result.hpp"
+
+namespace ipcx {
+namespace {
+
+TEST(Message, FramesKeepTheirBoundaries) {
+  Message m{"put", "", "value"};
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m.text(0), "put");
+  EXPECT_TRUE(m.frame(1).empty());
+  EXPECT_EQ(m.text(2), "value");
+  EXPECT_EQ(m.bytes(), 8u);
+}
+
+TEST(Message, SmallMessagesAreInline) {
+  Message m{std::string(60, 'x')};
+  EXPECT_TRUE(m.is_inline());
+  Message copy = m;
+  EXPECT_TRUE(copy.is_inline());
+  m.add(std::string(10, 'y'));
+  EXPECT_FALSE(m.is_inline());  // 70 bytes no longer fit in 64
+}
+
+TEST(Message, GrowsLastFrameAsBytesArrive) {
+  Message m;
+  m.add_empty_frame();
+  std::string big(100000, 'z');
+  for (std::size_t i = 0; i < big.size(); i += 1000) {
+    m.extend_last(std::as_bytes(std::span<const char>(big.data() + i, 1000)));
+  }
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m.text(0), big);
+}
+
+TEST(Message, CopyMoveAndEquality) {
+  Message a{"one", std::string(500, 'b')};
+  Message b = a;
+  EXPECT_EQ(a, b);
+  Message c = std::move(b);
+  EXPECT_EQ(a, c);
+  EXPECT_TRUE(b.empty());
+  c.add("more");
+  EXPECT_FALSE(a == c);
+  Message d;
+  d.add_frames(a, 1);
+  EXPECT_EQ(d.size(), 1u);
+  EXPECT_EQ(d.text(0), std::string(500, 'b'));
+}
+
+TEST(Result, CarriesValueOrCode) {
+  Result<int> ok = 5;
+  EXPECT_TRUE(ok.has_value());
+  EXPECT_EQ(*ok, 5);
+  EXPECT_EQ(ok.error(), Errc::ok);
+  Result<int> bad = unexpected(Errc::timeout);
+  EXPECT_FALSE(bad);
+  EXPECT_EQ(bad.error(), Errc::timeout);
+  EXPECT_EQ(bad.value_or(7), 7);
+  EXPECT_THROW((void)bad.value(), Error);
+  Result<void> done;
+  EXPECT_TRUE(done);
+  Result<void> failed = unexpected(Errc::peer_closed);
+  EXPECT_EQ(failed.error(), Errc::peer_closed);
+  EXPECT_EQ(make_error_code(Errc::peer_closed).message(), "peer_closed");
+}
+
+}  // namespace
+}  // namespace ipcx

@@ -1,0 +1,34 @@
+// Registry: validation on entry, lookup by scheme, and the built-in set of this build.
+#include <gtest/gtest.h>
+
+#include "transport/registry.hpp"
+
+namespace ipcx::transport {
+namespace {
+
+Result<std::unique_ptr<Listener>> no_listen(const Endpoint&, const ListenOptions&,
+                                            std::string&) noexcept {
+  return unexpected(Errc::not_supported);
+}
+Result<std::unique_ptr<Link>> no_dial(const Endpoint&, const LinkOptions&, std::string&) noexcept {
+  return unexpected(Errc::not_supported);
+}
+
+TEST(Registry, ValidatesMechanisms) {
+  Registry r;
+  EXPECT_FALSE(r.add({Scheme::mq, nullptr, &no_dial}));
+  EXPECT_FALSE(r.add({Scheme::mq, &no_listen, nullptr}));
+  EXPECT_TRUE(r.add({Scheme::mq, &no_listen, &no_dial}));
+  EXPECT_FALSE(r.add({Scheme::mq, &no_listen, &no_dial}));  // scheme taken
+  EXPECT_NE(r.find(Scheme::mq), nullptr);
+  EXPECT_EQ(r.find(Scheme::udp), nullptr);
+}
+
+TEST(Registry, BuiltinHasUnixAndTcp) {
+  const Registry& r = builtin_registry();
+  EXPECT_NE(r.find(Scheme::unix_socket), nullptr);
+  EXPECT_NE(r.find(Scheme::tcp), nullptr);
+}
+
+}  // namespace
+}  // namespace ipcx::transport

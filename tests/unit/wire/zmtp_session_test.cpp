@@ -1,0 +1,150 @@
+// ZMTP session: handshake between two sessions, socket-type pairing, greeting faults, PING/PONG,
+// messages held until READY.
+#include <gtest/gtest.h>
+
+#include "wire/zmtp_encoder.hpp"
+#include "wire/zmtp_session.hpp"
+
+namespace ipcx::wire {
+namespace {
+
+using Event = ZmtpSession::Event;
+
+// Moves everything a's output holds into b; returns the messages b completed.
+std::vector<Message> pump(ZmtpSession& from, ZmtpSession& to, Event* last = nullptr) {
+  std::vector<Message> got;
+  auto& out = from.output();
+  while (!out.empty()) {
+    std::size_t used = 0;
+    Event e = to.feed(out.readable(), used);
+    out.consume(used);
+    if (last) *last = e;
+    if (e == Event::message) got.push_back(std::move(to.message()));
+    if (e == Event::error) break;
+  }
+  return got;
+}
+
+TEST(ZmtpSession, DealerAndRouterExchangeMessages) {
+  ZmtpSession dealer({SocketType::dealer, "", 1 << 20});
+  ZmtpSession router({SocketType::router, "", 1 << 20});
+  // Sent before the handshake: held back until the router's READY arrives.
+  ASSERT_TRUE(dealer.send(Message{"", "early"}, Message{}));
+  EXPECT_FALSE(dealer.ready());
+  auto at_router = pump(dealer, router);
+  EXPECT_TRUE(at_router.empty());
+  EXPECT_TRUE(router.ready());
+  EXPECT_EQ(router.peer_type(), SocketType::dealer);
+  pump(router, dealer);
+  EXPECT_TRUE(dealer.ready());
+  at_router = pump(dealer, router);
+  ASSERT_EQ(at_router.size(), 1u);
+  EXPECT_EQ(at_router[0], (Message{"", "early"}));
+  ASSERT_TRUE(router.send(Message{""}, Message{"reply", "two"}));
+  auto at_dealer = pump(router, dealer);
+  ASSERT_EQ(at_dealer.size(), 1u);
+  EXPECT_EQ(at_dealer[0], (Message{"", "reply", "two"}));
+}
+
+TEST(ZmtpSession, IllegalPairingIsRefusedWithAnErrorCommand) {
+  ZmtpSession pub({SocketType::pub, "", 1 << 20});
+  ZmtpSession router({SocketType::router, "", 1 << 20});
+  Event last{};
+  pump(pub, router, &last);
+  EXPECT_EQ(last, Event::error);
+  EXPECT_EQ(router.error(), Errc::protocol_violation);
+  EXPECT_NE(router.error_detail().find("PUB"), std::string::npos);
+  // The router queued an ERROR command after its own greeting and READY.
+  auto out = router.output().readable();
+  std::string text(reinterpret_cast<const char*>(out.data()), out.size());
+  EXPECT_NE(text.find("\x05" "ERROR"), std::string::npos);
+  // A peer that is itself compatible reads that ERROR as a refusal.
+  ZmtpSession strict_router({SocketType::router, "", 1 << 20});
+  ZmtpSession dealer({SocketType::dealer, "", 1 << 20});
+  strict_router.send_error("go away");
+  pump(strict_router, dealer, &last);
+  EXPECT_EQ(last, Event::error);
+  EXPECT_EQ(dealer.error(), Errc::refused);
+  EXPECT_NE(dealer.error_detail().find("go away"), std::string::npos);
+}
+
+std::string greeting_fault(std::function<void(std::array<std::byte, 64>&)> mutate) {
+  auto g = make_greeting();
+  mutate(g);
+  return check_greeting(g);
+}
+
+TEST(ZmtpSession, GreetingFaults) {
+  EXPECT_EQ(check_greeting(make_greeting()), "");
+  EXPECT_NE(greeting_fault([](auto& g) { g[0] = std::byte{0x01}; }).find("signature"),
+            std::string::npos);
+  EXPECT_NE(greeting_fault([](auto& g) { g[9] = std::byte{0x7e}; }).find("signature"),
+            std::string::npos);
+  EXPECT_NE(greeting_fault([](auto& g) { g[10] = std::byte{2}; }).find("version 2"),
+            std::string::npos);
+  EXPECT_NE(greeting_fault([](auto& g) { std::memcpy(&g[12], "PLAIN", 5); }).find("PLAIN"),
+            std::string::npos);
+  EXPECT_NE(greeting_fault([](auto& g) { g[32] = std::byte{1}; }).find("as-server"),
+            std::string::npos);
+  // Higher versions are accepted (37/ZMTP), and a partial greeting is judged on what arrived.
+  EXPECT_EQ(greeting_fault([](auto& g) { g[10] = std::byte{4}; }), "");
+  auto g = make_greeting();
+  EXPECT_EQ(check_greeting(std::span(g).first(5)), "");
+}
+
+TEST(ZmtpSession, PingIsAnsweredWithPongCarryingTheContext) {
+  ZmtpSession a({SocketType::dealer, "", 1 << 20});
+  ZmtpSession b({SocketType::router, "", 1 << 20});
+  pump(a, b);
+  pump(b, a);
+  ASSERT_TRUE(a.ready() && b.ready());
+  ByteQueue ping;
+  encode_command(ping, "PING", std::vector<std::byte>{std::byte{0}, std::byte{30},
+                                                      std::byte{'c'}, std::byte{'x'}});
+  std::size_t used = 0;
+  EXPECT_EQ(b.feed(ping.readable(), used), Event::need_more);
+  ByteQueue pong;
+  encode_command(pong, "PONG", std::vector<std::byte>{std::byte{'c'}, std::byte{'x'}});
+  auto out = b.output().readable();
+  ASSERT_EQ(out.size(), pong.size());
+  EXPECT_TRUE(std::equal(out.begin(), out.end(), pong.readable().begin()));
+}
+
+TEST(ZmtpSession, MessageBeforeReadyIsAViolation) {
+  ZmtpSession b({SocketType::router, "", 1 << 20});
+  ByteQueue in;
+  in.append(make_greeting());
+  encode_message(in, Message{"x"}, Message{});
+  std::size_t used = 0;
+  EXPECT_EQ(b.feed(in.readable(), used), Event::error);
+  EXPECT_EQ(b.error(), Errc::protocol_violation);
+}
+
+TEST(ZmtpSession, SendAboveLimitIsRefused) {
+  ZmtpSession a({SocketType::dealer, "", 10});
+  EXPECT_TRUE(a.send(Message{"12345"}, Message{"67890"}));
+  EXPECT_EQ(a.send(Message{"12345"}, Message{"678901"}).error(), Errc::message_too_large);
+}
+
+TEST(ZmtpSession, MalformedReadyProperties) {
+  for (auto body : std::vector<std::vector<int>>{
+           {5, 'R', 'E', 'A', 'D', 'Y'},                                 // no Socket-Type
+           {5, 'R', 'E', 'A', 'D', 'Y', 11, 'S'},                        // name past the end
+           {5, 'R', 'E', 'A', 'D', 'Y', 1, 'x', 0, 0, 1, 0},             // value past the end
+           {5, 'R', 'E', 'A', 'D', 'Y', 11, 'S', 'o', 'c', 'k', 'e', 't', '-', 'T', 'y', 'p',
+            'e', 0, 0, 0, 3, 'B', 'A', 'D'}}) {                          // unknown type
+    ZmtpSession b({SocketType::router, "", 1 << 20});
+    ByteQueue in;
+    in.append(make_greeting());
+    std::vector<std::byte> data;
+    for (int v : body) data.push_back(static_cast<std::byte>(v));
+    encode_frame_header(in, data.size(), kFlagCommand);
+    in.append(data);
+    std::size_t used = 0;
+    EXPECT_EQ(b.feed(in.readable(), used), Event::error);
+    EXPECT_EQ(b.error(), Errc::protocol_violation);
+  }
+}
+
+}  // namespace
+}  // namespace ipcx::wire

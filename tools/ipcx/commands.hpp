@@ -1,0 +1,21 @@
+// The ipcx CLI's subcommands (CLI), one file each; main.cpp wires them into CLI11.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace ipcx::cli {
+
+// Each registers its subcommand and returns the code to run when it was chosen; the code
+// returns the process exit status.
+using Runner = std::function<int()>;
+Runner add_serve(CLI::App& app);
+Runner add_call(CLI::App& app);
+
+// Exit statuses shared by the subcommands.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitErrReply = 3;
+
+}  // namespace ipcx::cli

@@ -1,0 +1,22 @@
+// ipcx: the command-line tool. Subcommands live in their own files (serve.cpp, call.cpp).
+#include <iostream>
+
+#include "commands.hpp"
+#include "ipcx/version.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"ipcx: one API for every Linux IPC mechanism"};
+  app.set_version_flag("--version", std::string("ipcx ") + ipcx::kVersionString);
+  app.require_subcommand(1);
+  ipcx::cli::Runner serve = ipcx::cli::add_serve(app);
+  ipcx::cli::Runner call = ipcx::cli::add_call(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : ipcx::cli::kExitUsage;
+  }
+  if (app.got_subcommand("serve")) return serve();
+  if (app.got_subcommand("call")) return call();
+  return ipcx::cli::kExitUsage;
+}

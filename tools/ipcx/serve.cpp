@@ -1,0 +1,122 @@
+// `ipcx serve` (CLI): one server on every --bind endpoint, with the echo or kv handler. Prints
+// "bound URL" per endpoint once it accepts connections; stops cleanly on SIGINT or SIGTERM.
+#include <signal.h>
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <mutex>
+
+#include "commands.hpp"
+#include "ipcx/server.hpp"
+#include "kv_store.hpp"
+
+namespace ipcx::cli {
+namespace {
+
+struct ServeSettings {
+  std::vector<std::string> binds;
+  std::string handler = "echo";
+  unsigned workers = 0;
+  long spin_us = 0;
+  long handshake_timeout_ms = 10000;
+  long heartbeat_ms = 0;
+  std::size_t max_message_size = 64u << 20;
+  std::size_t max_connections = 1024;
+  bool print_stats = false;
+};
+
+// At most one line a second per peer address; the rest are counted and summarised.
+class RateLimitedStderr {
+ public:
+  void operator()(std::string_view line) {
+    std::lock_guard lock(mutex_);
+    auto now = std::chrono::steady_clock::now();
+    if (now - window_ < std::chrono::seconds(1) && printed_ >= 5) {
+      ++suppressed_;
+      return;
+    }
+    if (now - window_ >= std::chrono::seconds(1)) {
+      if (suppressed_ > 0) std::cerr << "ipcx: " << suppressed_ << " similar lines suppressed\n";
+      window_ = now;
+      printed_ = 0;
+      suppressed_ = 0;
+    }
+    ++printed_;
+    std::cerr << line << '\n';
+  }
+
+ private:
+  std::mutex mutex_;
+  std::chrono::steady_clock::time_point window_{};
+  int printed_ = 0;
+  long suppressed_ = 0;
+};
+
+void print_stats(const ServerStats& s) {
+  std::cerr << "ipcx serve: accepted " << s.accepted << ", rejected " << s.rejected
+            << ", requests " << s.requests << ", replies " << s.replies << ", handler errors "
+            << s.handler_errors << ", peer faults " << s.peer_faults << '\n';
+}
+
+int serve(const ServeSettings& cfg) {
+  // Block the stop signals before any thread starts, so only sigwait below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  ServerOptions options;
+  options.workers = cfg.workers;
+  options.spin = std::chrono::microseconds(cfg.spin_us);
+  options.handshake_timeout = std::chrono::milliseconds(cfg.handshake_timeout_ms);
+  options.heartbeat = std::chrono::milliseconds(cfg.heartbeat_ms);
+  options.max_message_size = cfg.max_message_size;
+  options.max_connections = cfg.max_connections;
+  auto sink = std::make_shared<RateLimitedStderr>();
+  options.log = [sink](std::string_view line) { (*sink)(line); };
+  Server server(options);
+
+  auto kv = std::make_shared<KvStore>();
+  if (cfg.handler == "kv") {
+    server.on_request([kv](Request& r) { r.reply(kv->handle(r.body())); });
+  } else {
+    server.on_request([](Request& r) { r.reply(echo(r.body())); });
+  }
+  try {
+    std::vector<Endpoint> bound;
+    for (const auto& url : cfg.binds) bound.push_back(server.bind(url));
+    server.start();
+    for (const auto& ep : bound) std::cout << "bound " << ep.url() << '\n';
+    std::cout.flush();
+  } catch (const Error& e) {
+    std::cerr << "ipcx serve: " << e.what() << '\n';
+    return e.errc() == Errc::bad_endpoint ? kExitUsage : kExitFailed;
+  }
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  server.stop();
+  if (cfg.print_stats) print_stats(server.stats());
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner add_serve(CLI::App& app) {
+  auto cfg = std::make_shared<ServeSettings>();
+  CLI::App* cmd = app.add_subcommand("serve", "Serve requests on one or more endpoints");
+  cmd->add_option("--bind,-b", cfg->binds, "Endpoint URL to bind (repeatable)")->required();
+  cmd->add_option("--handler", cfg->handler, "echo or kv")
+      ->check(CLI::IsMember({"echo", "kv"}));
+  cmd->add_option("--workers", cfg->workers, "Handler threads (0: the I/O thread)");
+  cmd->add_option("--spin-us", cfg->spin_us, "Busy-poll this long before sleeping");
+  cmd->add_option("--handshake-timeout", cfg->handshake_timeout_ms, "Milliseconds");
+  cmd->add_option("--heartbeat", cfg->heartbeat_ms, "ZMTP PING interval in ms (0: off)");
+  cmd->add_option("--max-message-size", cfg->max_message_size, "Bytes per request");
+  cmd->add_option("--max-connections", cfg->max_connections, "Open connections at most");
+  cmd->add_flag("--stats", cfg->print_stats, "Print counters to stderr on exit");
+  return [cfg] { return serve(*cfg); };
+}
+
+}  // namespace ipcx::cli
