@@ -1,6 +1,7 @@
 // Message (API layer): one or more frames, as in ZeroMQ. All frame bodies live in one buffer that
-// keeps up to 64 bytes inline, so a small message costs no allocation; the frame boundaries keep
-// four entries inline. Copyable and movable; not thread-safe (one owner at a time).
+// keeps up to 96 bytes inline, so a small message (a 64-byte body plus the request id and
+// delimiter that ride with it) costs no allocation; the frame boundaries keep four entries
+// inline. Copyable and movable; not thread-safe (one owner at a time).
 #pragma once
 
 #include <cstddef>
@@ -15,7 +16,7 @@ namespace ipcx {
 
 class Message {
  public:
-  static constexpr std::size_t kInlineBytes = 64;
+  static constexpr std::size_t kInlineBytes = 96;
 
   Message() noexcept = default;
   // One frame per string: Message{"put", "key", "value"}.
@@ -28,8 +29,14 @@ class Message {
   std::size_t bytes() const noexcept { return data_.size(); }
 
   // Frame i's bytes; i < size(). Valid until the message is changed.
-  std::span<const std::byte> frame(std::size_t i) const noexcept;
-  std::string_view text(std::size_t i) const noexcept;
+  std::span<const std::byte> frame(std::size_t i) const noexcept {
+    std::size_t begin = i == 0 ? 0 : ends_[i - 1];
+    return {data_.data() + begin, ends_[i] - begin};
+  }
+  std::string_view text(std::size_t i) const noexcept {
+    auto f = frame(i);
+    return {reinterpret_cast<const char*>(f.data()), f.size()};
+  }
   std::string str(std::size_t i) const { return std::string(text(i)); }
 
   Message& add(std::span<const std::byte> body);
@@ -39,6 +46,8 @@ class Message {
   // Starts a new empty frame; extend_last() then appends to it as bytes arrive.
   void add_empty_frame() { ends_.push_back(data_.size()); }
   void extend_last(std::span<const std::byte> more);
+  // Removes the first n frames (n <= size()), keeping the rest in place.
+  void remove_front(std::size_t n) noexcept;
   void clear() noexcept;
   // True when no byte of the message lives on the heap.
   bool is_inline() const noexcept { return !data_.on_heap() && !ends_.on_heap(); }

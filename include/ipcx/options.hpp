@@ -24,8 +24,10 @@ struct ServerOptions {
   std::size_t max_connections = 1024;
   // Replies queued for one peer that does not read; past it the server stops reading that peer.
   std::size_t max_queued_bytes = 64u << 20;
-  // After serving, poll the ready links for this long before sleeping in epoll_wait.
-  std::chrono::microseconds spin = 0us;
+  // After serving, keep polling (yielding the CPU between polls) this long before sleeping in
+  // epoll_wait. Saves the ~40 us cross-CPU wake-up per request on small VMs; costs at most this
+  // much CPU per burst of requests, nothing when idle. 0 never spins. See docs/BENCHMARKS.md.
+  std::chrono::microseconds spin = 50us;
   // 0: handlers run on the thread that read the request. N: on a pool of N threads.
   unsigned workers = 0;
   std::chrono::milliseconds handshake_timeout = 10s;
@@ -44,9 +46,10 @@ struct ServerOptions {
 struct ClientOptions {
   std::size_t max_message_size = 64u << 20;
   std::size_t max_queued_bytes = 64u << 20;
-  // While waiting for a reply, poll without sleeping for this long first. Spinning trades CPU
-  // for latency: it saves the ~40 us cross-CPU wake-up on small VMs. 0 never spins.
-  std::chrono::microseconds spin = 0us;
+  // While waiting for a reply, poll (yielding the CPU between polls) this long before sleeping.
+  // Trades at most this much CPU per call for skipping the ~40 us cross-CPU wake-up on small
+  // VMs. 0 never spins. See docs/BENCHMARKS.md.
+  std::chrono::microseconds spin = 50us;
   std::chrono::milliseconds handshake_timeout = 10s;
   // Reconnect backoff: starts at the minimum and doubles up to the maximum.
   std::chrono::milliseconds reconnect_min = 10ms;

@@ -9,16 +9,6 @@ Message::Message(std::initializer_list<std::string_view> frames) {
   for (std::string_view f : frames) add(f);
 }
 
-std::span<const std::byte> Message::frame(std::size_t i) const noexcept {
-  std::size_t begin = i == 0 ? 0 : ends_[i - 1];
-  return {data_.data() + begin, ends_[i] - begin};
-}
-
-std::string_view Message::text(std::size_t i) const noexcept {
-  auto f = frame(i);
-  return {reinterpret_cast<const char*>(f.data()), f.size()};
-}
-
 Message& Message::add(std::span<const std::byte> body) {
   data_.append(body.data(), body.size());
   ends_.push_back(data_.size());
@@ -37,6 +27,17 @@ Message& Message::add_frames(const Message& other, std::size_t first) {
 void Message::extend_last(std::span<const std::byte> more) {
   data_.append(more.data(), more.size());
   ends_.back() = data_.size();
+}
+
+void Message::remove_front(std::size_t n) noexcept {
+  if (n == 0) return;
+  std::size_t cut = ends_[n - 1];
+  std::size_t rest = data_.size() - cut;
+  if (rest != 0) std::memmove(data_.data(), data_.data() + cut, rest);
+  data_.resize(rest);
+  std::size_t frames = ends_.size() - n;
+  for (std::size_t i = 0; i < frames; ++i) ends_[i] = ends_[i + n] - cut;
+  ends_.resize(frames);
 }
 
 void Message::clear() noexcept {

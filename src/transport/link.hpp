@@ -77,7 +77,10 @@ class Link {
   virtual std::size_t queued_bytes() const noexcept = 0;
   // ok with a whole message in `out`; would_block; closed when the peer went away; error when
   // the peer broke the protocol or a limit (the link is then unusable: close it).
-  // At most one read syscall per call.
+  // At most one read syscall per call; after a read that came up short and completed a
+  // message, the next call that finds nothing buffered answers would_block without reading
+  // (level-triggered readiness reports anything newer), so a caller that must see the socket
+  // state now calls twice.
   virtual IoResult recv(Message& out) noexcept = 0;
   // Enforces the handshake deadline and heartbeats. error(timeout) means: close this link.
   // May queue a PING, so flush() afterwards.

@@ -16,7 +16,7 @@ struct CallSettings {
   std::string url;
   std::vector<std::string> frames;
   long timeout_ms = 5000;
-  long spin_us = 0;
+  long spin_us = -1;  // -1: the library default
   bool hex = false;
 };
 
@@ -54,7 +54,7 @@ int call(const CallSettings& cfg) {
   if (request.empty()) request.add("");
   try {
     ClientOptions options;
-    options.spin = std::chrono::microseconds(cfg.spin_us);
+    if (cfg.spin_us >= 0) options.spin = std::chrono::microseconds(cfg.spin_us);
     Client client(cfg.url, options);
     auto reply = client.call(request, std::chrono::milliseconds(cfg.timeout_ms));
     if (!reply) {
@@ -82,7 +82,7 @@ Runner add_call(CLI::App& app) {
   cmd->add_option("url", cfg->url, "Endpoint URL")->required();
   cmd->add_option("frames", cfg->frames, "Request parts; '-' reads one part from stdin");
   cmd->add_option("--timeout", cfg->timeout_ms, "Milliseconds to wait for the reply");
-  cmd->add_option("--spin-us", cfg->spin_us, "Busy-poll this long before sleeping");
+  cmd->add_option("--spin-us", cfg->spin_us, "Poll this long before sleeping (default 50)");
   cmd->add_flag("--hex", cfg->hex, "Print every part in hex");
   return [cfg] { return call(*cfg); };
 }

@@ -18,7 +18,7 @@ struct ServeSettings {
   std::vector<std::string> binds;
   std::string handler = "echo";
   unsigned workers = 0;
-  long spin_us = 0;
+  long spin_us = -1;  // -1: the library default
   long handshake_timeout_ms = 10000;
   long heartbeat_ms = 0;
   std::size_t max_message_size = 64u << 20;
@@ -69,7 +69,7 @@ int serve(const ServeSettings& cfg) {
 
   ServerOptions options;
   options.workers = cfg.workers;
-  options.spin = std::chrono::microseconds(cfg.spin_us);
+  if (cfg.spin_us >= 0) options.spin = std::chrono::microseconds(cfg.spin_us);
   options.handshake_timeout = std::chrono::milliseconds(cfg.handshake_timeout_ms);
   options.heartbeat = std::chrono::milliseconds(cfg.heartbeat_ms);
   options.max_message_size = cfg.max_message_size;
@@ -110,7 +110,7 @@ Runner add_serve(CLI::App& app) {
   cmd->add_option("--handler", cfg->handler, "echo or kv")
       ->check(CLI::IsMember({"echo", "kv"}));
   cmd->add_option("--workers", cfg->workers, "Handler threads (0: the I/O thread)");
-  cmd->add_option("--spin-us", cfg->spin_us, "Busy-poll this long before sleeping");
+  cmd->add_option("--spin-us", cfg->spin_us, "Poll this long before sleeping (default 50)");
   cmd->add_option("--handshake-timeout", cfg->handshake_timeout_ms, "Milliseconds");
   cmd->add_option("--heartbeat", cfg->heartbeat_ms, "ZMTP PING interval in ms (0: off)");
   cmd->add_option("--max-message-size", cfg->max_message_size, "Bytes per request");

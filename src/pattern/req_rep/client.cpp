@@ -6,10 +6,12 @@
 #include "ipcx/client.hpp"
 
 #include <poll.h>
+#include <sched.h>
 #include <sys/epoll.h>
 
 #include <deque>
-#include <unordered_set>
+#include <algorithm>
+#include <vector>
 
 #include "core/fd.hpp"
 #include "pattern/req_rep/envelope.hpp"
@@ -29,10 +31,25 @@ struct Client::Impl {
   Fd epoll;  // what fd() hands out: it holds the current link's fd
   RequestId next_id = 1;
   std::deque<std::pair<RequestId, Message>> unsent;  // waiting for an established link
-  std::unordered_set<RequestId> in_flight;            // handed to the current link
-  std::unordered_set<RequestId> lost;                 // their link died
-  std::deque<Reply> arrived;                          // replies nobody asked for yet
+  // Small flat containers: one call in flight is the common case, and a node-based set would
+  // allocate on every call. TODO(perf): an index for thousands of pipelined requests.
+  std::vector<RequestId> in_flight;  // handed to the current link
+  std::vector<RequestId> lost;       // their link died
+  std::vector<Reply> arrived;        // replies nobody asked for yet
+
+  static bool take(std::vector<RequestId>& ids, RequestId id) {
+    for (auto& x : ids) {
+      if (x == id) {
+        x = ids.back();
+        ids.pop_back();
+        return true;
+      }
+    }
+    return false;
+  }
+  static constexpr std::chrono::milliseconds kIdleCheck{50};
   Clock::time_point next_attempt{};
+  Clock::time_point last_used{};
   std::chrono::milliseconds backoff{0};
   Errc last_failure = Errc::ok;
 
@@ -61,14 +78,16 @@ struct Client::Impl {
     if (options.log) options.log("ipcx: " + endpoint.url() + ": " + detail);
   }
 
-  void drop_link(Errc why, std::string_view detail) {
+  // detail is copied first: it usually points into the link being dropped.
+  void drop_link(Errc why, std::string_view fault) {
+    std::string detail(fault);
     if (!link) return;
     sys::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, link->fd(), nullptr);
     bool was_established = link->established();
     link.reset();
-    for (RequestId id : in_flight) lost.insert(id);
+    lost.insert(lost.end(), in_flight.begin(), in_flight.end());
     in_flight.clear();
-    if (!was_established) note_failure(why, std::string(detail));
+    if (!was_established) note_failure(why, detail);
   }
 
   void try_connect() {
@@ -89,7 +108,7 @@ struct Client::Impl {
       auto r = link->send(pattern::request_head(id), head_and_body);
       if (r.status == Io::would_block) return;
       if (r.status != Io::ok) return drop_link(r.error, link->fault());
-      in_flight.insert(id);
+      in_flight.push_back(id);
       unsent.pop_front();
     }
   }
@@ -106,10 +125,9 @@ struct Client::Impl {
       }
       backoff = std::chrono::milliseconds(0);
       auto id = pattern::reply_id(m);
-      if (!id || in_flight.erase(*id) == 0) continue;  // not ours, or answered already
-      Reply reply{*id, {}};
-      reply.body.add_frames(m, 2);
-      arrived.push_back(std::move(reply));
+      if (!id || !take(in_flight, *id)) continue;  // not ours, or answered already
+      m.remove_front(2);  // the request id and the delimiter
+      arrived.push_back(Reply{*id, std::move(m)});
     }
   }
 
@@ -153,6 +171,9 @@ struct Client::Impl {
     while (Clock::now() < until) {
       if (!drain()) return true;
       if (!arrived.empty()) return true;
+      // Yield between polls: when the server shares this CPU it runs at once instead of
+      // waiting for our time slice to end; with a CPU to itself this returns immediately.
+      sched_yield();
     }
     return false;
   }
@@ -164,15 +185,30 @@ struct Client::Impl {
     sys::poll(&p, 1, static_cast<int>(ms > 1000 ? 1000 : ms));
   }
 
+  // A link idle for a while may have died unseen (server restarted, or dropped us for not
+  // answering heartbeat PINGs while we were not reading). Reading it first finds out, so the
+  // request goes out on a fresh connection instead of failing with peer_closed; reading also
+  // answers any PING. Only after idleness: busy links pay no extra syscall.
+  void check_idle_link() {
+    auto now = Clock::now();
+    if (link && in_flight.empty() && now - last_used > kIdleCheck) {
+      // Twice: a link skips one read after a short one (see Link::recv), and we need a read.
+      if (drain()) drain();
+      if (link && link->wants_write()) (void)link->flush();
+    }
+    last_used = now;
+  }
+
   Result<RequestId> send(const Message& body) {
     if (body.bytes() > options.max_message_size) return unexpected(Errc::message_too_large);
     RequestId id = next_id++;
     if (next_id == 0) next_id = 1;
+    check_idle_link();
     try_connect();
     if (link && link->established() && unsent.empty()) {
       auto r = link->send(pattern::request_head(id), body);
       if (r.status == Io::ok) {
-        in_flight.insert(id);
+        in_flight.push_back(id);
         auto f = link->flush();
         if (f.status == Io::closed || f.status == Io::error) drop_link(Errc::peer_closed, link->fault());
         return id;
@@ -192,7 +228,7 @@ struct Client::Impl {
         return Result<Message>(std::move(body));
       }
     }
-    if (lost.erase(id)) return Result<Message>(unexpected(Errc::peer_closed));
+    if (take(lost, id)) return Result<Message>(unexpected(Errc::peer_closed));
     return std::nullopt;
   }
 
@@ -204,7 +240,7 @@ struct Client::Impl {
         return last_failure == Errc::ok ? Errc::timeout : last_failure;
       }
     }
-    in_flight.erase(id);  // a late reply will be ignored
+    take(in_flight, id);  // a late reply will be ignored
     return Errc::timeout;
   }
 };
@@ -219,7 +255,9 @@ Result<Message> Client::call(const Message& request, std::chrono::milliseconds t
   auto deadline = Clock::now() + timeout;
   auto id = impl_->send(request);
   if (!id) return unexpected(id.error());
-  bool first = impl_->in_flight.count(*id) != 0;  // written already: wait before reading
+  // Written already: wait before reading.
+  bool first = std::find(impl_->in_flight.begin(), impl_->in_flight.end(), *id) !=
+               impl_->in_flight.end();
   for (;;) {
     if (auto outcome = impl_->settled(*id)) return std::move(*outcome);
     if (Clock::now() >= deadline) return unexpected(impl_->expired(*id));
@@ -235,7 +273,7 @@ Result<Reply> Client::receive(std::chrono::milliseconds timeout) {
   for (;;) {
     if (!impl_->arrived.empty()) {
       Reply r = std::move(impl_->arrived.front());
-      impl_->arrived.pop_front();
+      impl_->arrived.erase(impl_->arrived.begin());
       return r;
     }
     if (!impl_->lost.empty()) {

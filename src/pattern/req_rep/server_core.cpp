@@ -3,6 +3,7 @@
 // once per loop turn so pipelined replies leave in one write.
 #include "pattern/req_rep/server_core.hpp"
 
+#include <sched.h>
 #include <sys/epoll.h>
 
 #include <algorithm>
@@ -68,7 +69,7 @@ void ServerCore::on_listener(transport::Listener& listener) {
       });
       return;
     }
-    if (connections.size() >= options.max_connections) {
+    if (connections.size() - graveyard.size() >= options.max_connections) {
       counters.rejected++;
       continue;  // the link closes as it goes out of scope
     }
@@ -84,16 +85,18 @@ void ServerCore::on_listener(transport::Listener& listener) {
     connections.emplace(id, std::move(conn));
     counters.accepted++;
     counters.open++;
-    dirty.insert(id);  // our greeting and READY
+    mark_dirty(id, connections.find(id)->second);  // our greeting and READY
     schedule_tick();
   }
 }
 
 void ServerCore::on_connection(std::uint64_t id, std::uint32_t events) {
+  // References into `connections` stay valid for the whole loop turn: closing only marks a
+  // connection, and reap() erases it after the turn.
   auto it = connections.find(id);
-  if (it == connections.end()) return;
+  if (it == connections.end() || it->second.closed) return;
+  Connection& conn = it->second;
   if (events & EPOLLOUT) {
-    Connection& conn = it->second;
     auto r = conn.link->flush();
     if (r.status == Io::closed || r.status == Io::error) {
       return close_connection(id, false, conn.link->fault());
@@ -105,10 +108,7 @@ void ServerCore::on_connection(std::uint64_t id, std::uint32_t events) {
     update_interest(conn);
   }
   if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
-  for (;;) {
-    it = connections.find(id);
-    if (it == connections.end()) return;
-    Connection& conn = it->second;
+  while (!conn.closed) {
     if (!conn.reading) {
       // Paused for backpressure; a hang-up still ends the connection.
       if (events & (EPOLLHUP | EPOLLERR)) close_connection(id, false, "peer hung up");
@@ -123,15 +123,13 @@ void ServerCore::on_connection(std::uint64_t id, std::uint32_t events) {
       return close_connection(id, true, conn.link->fault());
     }
     dispatch(id, conn, std::move(request));
-    it = connections.find(id);
-    if (it != connections.end() &&
-        it->second.link->queued_bytes() >= options.max_queued_bytes) {
-      it->second.reading = false;  // the peer is not reading its replies: stop reading it
-      update_interest(it->second);
+    if (!conn.closed && conn.link->queued_bytes() >= options.max_queued_bytes) {
+      conn.reading = false;  // the peer is not reading its replies: stop reading it
+      update_interest(conn);
       break;
     }
   }
-  dirty.insert(id);
+  mark_dirty(id, conn);
 }
 
 namespace {
@@ -201,7 +199,7 @@ Result<void> ServerCore::post_reply(std::uint64_t conn_id, std::uint64_t slot, M
 void ServerCore::deliver(std::uint64_t conn_id, std::uint64_t slot, Message&& envelope,
                          Message&& body) {
   auto it = connections.find(conn_id);
-  if (it == connections.end()) {
+  if (it == connections.end() || it->second.closed) {
     counters.dropped_replies++;
     return;
   }
@@ -213,16 +211,13 @@ void ServerCore::deliver(std::uint64_t conn_id, std::uint64_t slot, Message&& en
   enqueue(conn_id, conn, envelope, body);
   if (slot == 0) return;
   // Release replies parked behind this one, in request order.
-  for (;;) {
-    it = connections.find(conn_id);
-    if (it == connections.end()) return;
-    Connection& c = it->second;
-    c.next_to_send++;
-    auto next = c.parked.find(c.next_to_send);
-    if (next == c.parked.end()) return;
+  while (!conn.closed) {
+    conn.next_to_send++;
+    auto next = conn.parked.find(conn.next_to_send);
+    if (next == conn.parked.end()) return;
     auto [env, b] = std::move(next->second);
-    c.parked.erase(next);
-    enqueue(conn_id, c, env, b);
+    conn.parked.erase(next);
+    enqueue(conn_id, conn, env, b);
   }
 }
 
@@ -235,7 +230,7 @@ void ServerCore::enqueue(std::uint64_t conn_id, Connection& conn, const Message&
   }
   if (r.status == Io::ok) {
     counters.replies++;
-    dirty.insert(conn_id);
+    mark_dirty(conn_id, conn);
     return;
   }
   counters.dropped_replies++;
@@ -246,12 +241,12 @@ void ServerCore::enqueue(std::uint64_t conn_id, Connection& conn, const Message&
 
 void ServerCore::flush_dirty() {
   if (dirty.empty()) return;
-  std::unordered_set<std::uint64_t> batch;
-  batch.swap(dirty);
-  for (std::uint64_t id : batch) {
+  flushing.swap(dirty);
+  for (std::uint64_t id : flushing) {
     auto it = connections.find(id);
-    if (it == connections.end()) continue;
+    if (it == connections.end() || it->second.closed) continue;
     Connection& conn = it->second;
+    conn.dirty = false;
     auto r = conn.link->flush();
     if (r.status == Io::closed || r.status == Io::error) {
       close_connection(id, false, conn.link->fault());
@@ -263,6 +258,18 @@ void ServerCore::flush_dirty() {
       update_interest(conn);
     }
   }
+  flushing.clear();
+}
+
+void ServerCore::mark_dirty(std::uint64_t id, Connection& conn) {
+  if (conn.dirty || conn.closed) return;
+  conn.dirty = true;
+  dirty.push_back(id);
+}
+
+void ServerCore::reap() {
+  for (std::uint64_t id : graveyard) connections.erase(id);
+  graveyard.clear();
 }
 
 void ServerCore::update_interest(Connection& conn) {
@@ -272,7 +279,7 @@ void ServerCore::update_interest(Connection& conn) {
 
 void ServerCore::close_connection(std::uint64_t id, bool fault, std::string_view why) {
   auto it = connections.find(id);
-  if (it == connections.end()) return;
+  if (it == connections.end() || it->second.closed) return;
   Connection& conn = it->second;
   if (fault) {
     counters.peer_faults++;
@@ -282,7 +289,9 @@ void ServerCore::close_connection(std::uint64_t id, bool fault, std::string_view
   }
   reactor.remove(conn.link->fd());
   conn.link->close();
-  connections.erase(it);
+  conn.parked.clear();
+  conn.closed = true;
+  graveyard.push_back(id);
   counters.open--;
 }
 
@@ -302,18 +311,19 @@ void ServerCore::tick() {
   auto now = Clock::now();
   std::vector<std::uint64_t> expired;
   for (auto& [id, conn] : connections) {
+    if (conn.closed) continue;
     auto r = conn.link->tick(now);
     if (r.status == Io::error) {
       expired.push_back(id);
     } else if (conn.link->wants_write()) {
-      dirty.insert(id);
+      mark_dirty(id, conn);
     }
   }
   for (std::uint64_t id : expired) {
     auto it = connections.find(id);
     if (it != connections.end()) close_connection(id, true, it->second.link->fault());
   }
-  if (!connections.empty()) schedule_tick();
+  if (connections.size() > graveyard.size()) schedule_tick();
 }
 
 void ServerCore::run() {
@@ -324,7 +334,12 @@ void ServerCore::run() {
     int ran = reactor.run_once(spinning ? std::chrono::milliseconds(0)
                                         : std::chrono::milliseconds(-1));
     flush_dirty();
-    if (ran > 0) last_work = Clock::now();
+    reap();
+    if (ran > 0) {
+      last_work = Clock::now();
+    } else if (spinning) {
+      sched_yield();  // lets a client on this CPU run now rather than at our slice's end
+    }
   }
   shutdown();
 }
@@ -338,6 +353,7 @@ Result<void> ServerCore::run_once(std::chrono::milliseconds wait) {
   }
   reactor.run_once(wait);
   flush_dirty();
+  reap();
   return {};
 }
 
@@ -358,13 +374,18 @@ void ServerCore::shutdown() {
   while (outstanding > 0 && Clock::now() < deadline) {
     reactor.run_once(std::chrono::milliseconds(5));
     flush_dirty();
+    reap();
   }
   closed = true;
   if (pool) pool->stop();
   reactor.run_once(std::chrono::milliseconds(0));
   flush_dirty();
-  while (!connections.empty()) close_connection(connections.begin()->first, false, "stopped");
+  for (auto& entry : connections) close_connection(entry.first, false, "stopped");
+  reap();
   listeners.clear();
+  // The handler's captures may hold Responders, which hold this core: break that cycle.
+  auto released = std::move(handler);
+  handler = nullptr;
 }
 
 ServerStats ServerCore::stats() const noexcept {
@@ -382,17 +403,19 @@ ServerStats ServerCore::stats() const noexcept {
 
 PendingReply::~PendingReply() {
   if (!core) return;
-  if (!answered) {
-    core->counters.handler_errors++;
-    (void)answer(Message{"ERR no reply"});
-  }
-  core->outstanding--;
+  core->counters.handler_errors++;
+  (void)answer(Message{"ERR no reply"});
 }
 
 Result<void> PendingReply::answer(Message body) {
-  if (answered) return unexpected(Errc::cancelled);
+  if (answered || !core) return unexpected(Errc::cancelled);
   answered = true;
-  return core->post_reply(conn_id, slot, std::move(envelope), std::move(body));
+  auto result = core->post_reply(conn_id, slot, std::move(envelope), std::move(body));
+  // Answered: let go of the server, so a Responder kept by user code (perhaps inside the
+  // handler's own captures) does not keep the server alive in a cycle.
+  core->outstanding--;
+  core.reset();
+  return result;
 }
 
 }  // namespace ipcx::detail

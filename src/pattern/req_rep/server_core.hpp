@@ -10,7 +10,6 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "core/reactor.hpp"
@@ -57,6 +56,8 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
     std::map<std::uint64_t, std::pair<Message, Message>> parked;  // slot -> envelope, body
     bool reading = true;
     bool writing = false;
+    bool dirty = false;   // listed in `dirty`
+    bool closed = false;  // link closed; erased by reap() after this loop turn
   };
 
   void on_listener(transport::Listener& listener);
@@ -67,6 +68,8 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   void enqueue(std::uint64_t conn_id, Connection& conn, const Message& envelope,
                const Message& body);
   void flush_dirty();
+  void mark_dirty(std::uint64_t id, Connection& conn);
+  void reap();  // erases the connections closed during this loop turn
   void update_interest(Connection& conn);
   void close_connection(std::uint64_t id, bool fault, std::string_view why);
   void schedule_tick();
@@ -78,7 +81,10 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   std::function<void(Request&)> handler;
   std::vector<std::unique_ptr<transport::Listener>> listeners;
   std::unordered_map<std::uint64_t, Connection> connections;
-  std::unordered_set<std::uint64_t> dirty;
+  // Connections with output to flush at the end of this loop turn (each listed once).
+  std::vector<std::uint64_t> dirty;
+  std::vector<std::uint64_t> flushing;
+  std::vector<std::uint64_t> graveyard;
   std::uint64_t next_connection = 1;
   std::unique_ptr<pattern::WorkerPool> pool;
   std::thread runner;

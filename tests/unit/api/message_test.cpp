@@ -17,12 +17,13 @@ TEST(Message, FramesKeepTheirBoundaries) {
 }
 
 TEST(Message, SmallMessagesAreInline) {
-  Message m{std::string(60, 'x')};
+  // A 64-byte body with a request id and delimiter in front, as it travels.
+  Message m{"\x01" "abcd", "", std::string(64, 'x')};
   EXPECT_TRUE(m.is_inline());
   Message copy = m;
   EXPECT_TRUE(copy.is_inline());
-  m.add(std::string(10, 'y'));
-  EXPECT_FALSE(m.is_inline());  // 70 bytes no longer fit in 64
+  m.add(std::string(30, 'y'));
+  EXPECT_FALSE(m.is_inline());  // 99 bytes no longer fit in 96
 }
 
 TEST(Message, GrowsLastFrameAsBytesArrive) {

@@ -373,3 +373,54 @@ TEST_F(ReqRep, NoDescriptorLeaks) {
 
 }  // namespace
 }  // namespace ipcx
+
+namespace ipcx {
+namespace {
+
+TEST_F(ReqRep, HeartbeatsCloseSilentPeersAndIdleClientsReconnect) {
+  ServerOptions options;
+  options.heartbeat = 50ms;
+  Server server(options);
+  server.on_request([](Request& r) { r.reply(r.body()); });
+  auto ep = server.bind(unix_url());
+  server.start();
+  // A peer that completes the handshake, then never answers PING.
+  test::RawPeer silent(ep);
+  ASSERT_TRUE(silent.connected());
+  auto hello = test::RawPeer::greeting();
+  auto ready = test::RawPeer::ready("DEALER");
+  hello.insert(hello.end(), ready.begin(), ready.end());
+  silent.send(hello);
+  EXPECT_TRUE(silent.closed_by_server());
+  EXPECT_TRUE(eventually([&] { return server.stats().peer_faults >= 1; }));
+  // An ipcx client idle past the heartbeat timeout was dropped too; its next call reconnects
+  // instead of failing.
+  Client client(unix_url());
+  auto first = client.call(Message{"first"}, 10s);
+  ASSERT_TRUE(first) << to_string(first.error());
+  EXPECT_TRUE(eventually([&] { return server.stats().open == 0; }));
+  auto reply = client.call(Message{"after idle"}, 10s);
+  ASSERT_TRUE(reply) << to_string(reply.error());
+  EXPECT_EQ(*reply, Message{"after idle"});
+}
+
+TEST_F(ReqRep, IdleClientSurvivesAServerRestart) {
+  auto first = std::make_unique<Server>();
+  first->on_request([](Request& r) { r.reply(Message{"one"}); });
+  first->bind(unix_url());
+  first->start();
+  Client client(unix_url());
+  EXPECT_EQ(client.call(Message{"x"}, 10s).value(), Message{"one"});
+  first.reset();
+  Server second;
+  second.on_request([](Request& r) { r.reply(Message{"two"}); });
+  second.bind(unix_url());
+  second.start();
+  std::this_thread::sleep_for(60ms);  // idle past the client's liveness check
+  auto reply = client.call(Message{"x"}, 10s);
+  ASSERT_TRUE(reply) << to_string(reply.error());
+  EXPECT_EQ(*reply, Message{"two"});
+}
+
+}  // namespace
+}  // namespace ipcx

@@ -1,0 +1,159 @@
+// Benchmark peers (bench): raw unix/tcp ping-pong with blocking syscalls, and ipcx Server/Client.
+#include "peers.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <ipcx/ipcx.hpp>
+#include <vector>
+
+namespace ipcx::bench {
+namespace {
+
+[[noreturn]] void die(const char* what) {
+  std::perror(what);
+  ::_exit(1);
+}
+
+void report(int fd, const std::string& url) {
+  std::string line = url + "\n";
+  if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) die("report");
+  ::close(fd);
+}
+
+bool full_io(int fd, char* buf, std::size_t size, bool reading) {
+  std::size_t done = 0;
+  while (done < size) {
+    ssize_t n = reading ? ::read(fd, buf + done, size - done)
+                        : ::send(fd, buf + done, size - done, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// Raw sockets: socket address from "unix:///path" or "tcp://127.0.0.1:PORT".
+int raw_socket(const std::string& url, sockaddr_storage& addr, socklen_t& len) {
+  std::memset(&addr, 0, sizeof addr);
+  if (url.rfind("unix://", 0) == 0) {
+    auto* un = reinterpret_cast<sockaddr_un*>(&addr);
+    un->sun_family = AF_UNIX;
+    std::string path = url.substr(7);
+    std::memcpy(un->sun_path, path.c_str(), path.size() + 1);
+    len = sizeof(sockaddr_un);
+    return ::socket(AF_UNIX, SOCK_STREAM, 0);
+  }
+  auto* in = reinterpret_cast<sockaddr_in*>(&addr);
+  in->sin_family = AF_INET;
+  ::inet_pton(AF_INET, "127.0.0.1", &in->sin_addr);
+  in->sin_port = htons(static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1))));
+  len = sizeof(sockaddr_in);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+[[noreturn]] void raw_follower(const Target& t, const std::string& hint, int report_fd) {
+  sockaddr_storage addr;
+  socklen_t len;
+  int lfd = raw_socket(hint, addr, len);
+  int one = 1;
+  ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(lfd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(lfd, 1) != 0) {
+    die("bind");
+  }
+  std::string url = hint;
+  if (t.mechanism == "tcp") {
+    ::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
+    url = "tcp://127.0.0.1:" + std::to_string(ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port));
+  }
+  report(report_fd, url);
+  int fd = ::accept(lfd, nullptr, nullptr);
+  if (t.mechanism == "tcp") ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // The first 8 bytes announce the message size.
+  std::uint64_t size = 0;
+  if (!full_io(fd, reinterpret_cast<char*>(&size), sizeof size, true)) ::_exit(0);
+  std::vector<char> buf(size);
+  while (full_io(fd, buf.data(), size, true) && full_io(fd, buf.data(), size, false)) {
+  }
+  ::_exit(0);
+}
+
+class RawLeader final : public Leader {
+ public:
+  RawLeader(const std::string& url, std::size_t size) : buf_(size, 'r') {
+    sockaddr_storage addr;
+    socklen_t len;
+    fd_ = raw_socket(url, addr, len);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0) die("connect");
+    std::uint64_t announced = size;
+    full_io(fd_, reinterpret_cast<char*>(&announced), sizeof announced, false);
+  }
+  ~RawLeader() override { ::close(fd_); }
+  bool round_trip() override {
+    return full_io(fd_, buf_.data(), buf_.size(), false) &&
+           full_io(fd_, buf_.data(), buf_.size(), true);
+  }
+
+ private:
+  int fd_ = -1;
+  std::vector<char> buf_;
+};
+
+[[noreturn]] void ipcx_follower(const Target& t, const std::string& hint, int report_fd) {
+  ServerOptions options;  // "default": exactly what ipcx ships
+  if (t.mode != "default") options.spin = t.spin;
+  Server server(options);
+  server.on_request([](Request& r) { r.reply(r.body()); });
+  try {
+    report(report_fd, server.bind(hint).url());
+  } catch (const Error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    ::_exit(1);
+  }
+  server.run();
+  ::_exit(0);
+}
+
+class IpcxLeader final : public Leader {
+ public:
+  IpcxLeader(const Target& t, const std::string& url, std::size_t size)
+      : client_(url, options(t)) {
+    request_.add(std::string(size, 'i'));
+  }
+  bool round_trip() override {
+    auto reply = client_.call(request_, std::chrono::seconds(10));
+    return reply && reply->bytes() == request_.bytes();
+  }
+
+ private:
+  static ClientOptions options(const Target& t) {
+    ClientOptions o;
+    if (t.mode != "default") o.spin = t.spin;
+    return o;
+  }
+  Client client_;
+  Message request_;
+};
+
+}  // namespace
+
+void run_follower(const Target& target, const std::string& url_hint, int report_fd) {
+  if (target.impl == "raw") raw_follower(target, url_hint, report_fd);
+  ipcx_follower(target, url_hint, report_fd);
+}
+
+std::unique_ptr<Leader> make_leader(const Target& target, const std::string& url,
+                                    std::size_t size) {
+  if (target.impl == "raw") return std::make_unique<RawLeader>(url, size);
+  return std::make_unique<IpcxLeader>(target, url, size);
+}
+
+}  // namespace ipcx::bench

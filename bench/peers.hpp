@@ -1,0 +1,32 @@
+// The two ends of one benchmarked round trip (bench): a Follower serves in a forked process, a
+// Leader calls it from the measuring process. One pair per implementation: the raw-syscall floor
+// of each socket mechanism, and ipcx itself. Only public ipcx headers and plain syscalls here.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace ipcx::bench {
+
+struct Target {
+  std::string mechanism;  // "unix" or "tcp"
+  std::string impl;       // "raw" or "ipcx"
+  std::string mode;       // ipcx: "blocking", "spin" or "default"; raw: "blocking"
+  std::chrono::microseconds spin{0};
+};
+
+// Binds, reports the URL to connect to through `report`, then serves until killed.
+[[noreturn]] void run_follower(const Target& target, const std::string& url_hint, int report_fd);
+
+class Leader {
+ public:
+  virtual ~Leader() = default;
+  // One request of `size` bytes and its reply; false on any failure.
+  virtual bool round_trip() = 0;
+};
+
+std::unique_ptr<Leader> make_leader(const Target& target, const std::string& url, std::size_t size);
+
+}  // namespace ipcx::bench
