@@ -33,6 +33,7 @@ struct Settings {
   std::size_t warmup = 2000;
   std::size_t size = 64;
   long spin_us = 50;
+  long gap_us = 0;  // pause between round trips: sparse traffic, where spinning costs most
   std::vector<std::string> mechanisms{"unix", "tcp"};
   std::vector<Placement> placements{{"2 CPUs", 0, 1}, {"1 CPU", 0, 0}};
 };
@@ -40,8 +41,8 @@ struct Settings {
 struct Row {
   Target target;
   const char* placement;
-  Summary rtt;            // microseconds
-  double cpu_us = 0;      // both processes, per round trip
+  Summary rtt;        // microseconds
+  double cpu_us = 0;  // both processes, per round trip
   bool ok = false;
 };
 
@@ -91,6 +92,7 @@ Row run_case(const Settings& s, const Target& target, const Placement& where,
       ok = leader->round_trip();
       auto t1 = std::chrono::steady_clock::now();
       samples.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+      if (s.gap_us > 0) ::usleep(static_cast<useconds_t>(s.gap_us));
     }
     ::getrusage(RUSAGE_SELF, &after);
     leader.reset();
@@ -115,8 +117,8 @@ void print_rows(const std::vector<Row>& rows) {
   for (const Row& r : rows) {
     double floor = 0;
     for (const Row& f : rows) {
-      if (f.target.impl == "raw" && f.target.mechanism == r.target.mechanism &&
-          std::strcmp(f.placement, r.placement) == 0) {
+      if (f.target.impl == "raw" && f.target.mode == "blocking" &&
+          f.target.mechanism == r.target.mechanism && std::strcmp(f.placement, r.placement) == 0) {
         floor = f.rtt.p50;
       }
     }
@@ -125,10 +127,9 @@ void print_rows(const std::vector<Row>& rows) {
                   r.target.impl.c_str(), r.target.mode.c_str());
       continue;
     }
-    std::printf("%-5s %-7s %-5s %-9s %9.1f %9.1f %9.1f %8.2f %10.1f\n",
-                r.target.mechanism.c_str(), r.placement, r.target.impl.c_str(),
-                r.target.mode.c_str(), r.rtt.p50, r.rtt.p99, r.rtt.p999,
-                ratio(r.rtt.p50, floor), r.cpu_us);
+    std::printf("%-5s %-7s %-5s %-9s %9.1f %9.1f %9.1f %8.2f %10.1f\n", r.target.mechanism.c_str(),
+                r.placement, r.target.impl.c_str(), r.target.mode.c_str(), r.rtt.p50, r.rtt.p99,
+                r.rtt.p999, ratio(r.rtt.p50, floor), r.cpu_us);
   }
 }
 
@@ -143,16 +144,25 @@ Settings parse(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--count") s.count = std::stoul(next());
-    else if (a == "--size") s.size = std::stoul(next());
-    else if (a == "--spin-us") s.spin_us = std::stol(next());
-    else if (a == "--mechanism") s.mechanisms = {next()};
-    else if (a == "--pin") s.placements = {{"1 CPU", 0, 0}};
-    else if (a == "--spread") s.placements = {{"2 CPUs", 0, 1}};
+    if (a == "--count")
+      s.count = std::stoul(next());
+    else if (a == "--size")
+      s.size = std::stoul(next());
+    else if (a == "--spin-us")
+      s.spin_us = std::stol(next());
+    else if (a == "--gap-us")
+      s.gap_us = std::stol(next());
+    else if (a == "--mechanism")
+      s.mechanisms = {next()};
+    else if (a == "--pin")
+      s.placements = {{"1 CPU", 0, 0}};
+    else if (a == "--spread")
+      s.placements = {{"2 CPUs", 0, 1}};
     else {
-      std::fprintf(stderr,
-                   "usage: ipcx_bench_latency [--count N] [--size BYTES] [--spin-us US]\n"
-                   "       [--mechanism unix|tcp] [--pin (one CPU only) | --spread (two only)]\n");
+      std::fprintf(
+          stderr,
+          "usage: ipcx_bench_latency [--count N] [--size BYTES] [--spin-us US] [--gap-us US]\n"
+          "       [--mechanism unix|tcp] [--pin (one CPU only) | --spread (two only)]\n");
       std::exit(2);
     }
   }
@@ -166,21 +176,24 @@ Settings parse(int argc, char** argv) {
 int main(int argc, char** argv) {
   using namespace ipcx::bench;
   Settings s = parse(argc, argv);
-  std::string dir = (std::filesystem::temp_directory_path() /
-                     ("ipcx-bench-" + std::to_string(::getpid()))).string();
+  std::string dir =
+      (std::filesystem::temp_directory_path() / ("ipcx-bench-" + std::to_string(::getpid())))
+          .string();
   std::filesystem::create_directories(dir);
   if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) s.placements = {{"1 CPU", 0, 0}};
-  std::printf("# %zu round trips of %zu bytes per row (after %zu warm-up); spin mode = %ld us\n",
-              s.count, s.size, s.warmup, s.spin_us);
+  std::printf(
+      "# %zu round trips of %zu bytes per row (after %zu warm-up); spin mode = %ld us;"
+      " gap between calls = %ld us\n",
+      s.count, s.size, s.warmup, s.spin_us, s.gap_us);
   std::vector<Row> rows;
   int index = 0;
   auto spin = std::chrono::microseconds(s.spin_us);
   for (const auto& where : s.placements) {
     for (const auto& mech : s.mechanisms) {
-      for (const Target& t : {Target{mech, "raw", "blocking", {}},
-                              Target{mech, "ipcx", "blocking", {}},
-                              Target{mech, "ipcx", "spin", spin},
-                              Target{mech, "ipcx", "default", {}}}) {
+      for (const Target& t :
+           {Target{mech, "raw", "blocking", {}}, Target{mech, "raw", "evloop", {}},
+            Target{mech, "ipcx", "blocking", {}}, Target{mech, "ipcx", "spin", spin},
+            Target{mech, "ipcx", "default", {}}}) {
         rows.push_back(run_case(s, t, where, dir, index++));
         std::fflush(stdout);
       }

@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -72,7 +74,8 @@ int raw_socket(const std::string& url, sockaddr_storage& addr, socklen_t& len) {
   std::string url = hint;
   if (t.mechanism == "tcp") {
     ::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
-    url = "tcp://127.0.0.1:" + std::to_string(ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port));
+    url =
+        "tcp://127.0.0.1:" + std::to_string(ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port));
   }
   report(report_fd, url);
   int fd = ::accept(lfd, nullptr, nullptr);
@@ -81,6 +84,23 @@ int raw_socket(const std::string& url, sockaddr_storage& addr, socklen_t& len) {
   std::uint64_t size = 0;
   if (!full_io(fd, reinterpret_cast<char*>(&size), sizeof size, true)) ::_exit(0);
   std::vector<char> buf(size);
+  if (t.mode == "evloop") {
+    // The syscalls an event-loop server makes: epoll_wait, then non-blocking reads.
+    int ep = ::epoll_create1(0);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    std::size_t got = 0;
+    for (;;) {
+      ::epoll_wait(ep, &ev, 1, -1);
+      ssize_t n = ::recv(fd, buf.data() + got, size - got, MSG_DONTWAIT);
+      if (n == 0) ::_exit(0);
+      if (n > 0 && (got += static_cast<std::size_t>(n)) == size) {
+        got = 0;
+        if (!full_io(fd, buf.data(), size, false)) ::_exit(0);
+      }
+    }
+  }
   while (full_io(fd, buf.data(), size, true) && full_io(fd, buf.data(), size, false)) {
   }
   ::_exit(0);
@@ -88,7 +108,8 @@ int raw_socket(const std::string& url, sockaddr_storage& addr, socklen_t& len) {
 
 class RawLeader final : public Leader {
  public:
-  RawLeader(const std::string& url, std::size_t size) : buf_(size, 'r') {
+  RawLeader(const std::string& url, std::size_t size, bool evloop)
+      : buf_(size, 'r'), evloop_(evloop) {
     sockaddr_storage addr;
     socklen_t len;
     fd_ = raw_socket(url, addr, len);
@@ -98,13 +119,24 @@ class RawLeader final : public Leader {
   }
   ~RawLeader() override { ::close(fd_); }
   bool round_trip() override {
-    return full_io(fd_, buf_.data(), buf_.size(), false) &&
-           full_io(fd_, buf_.data(), buf_.size(), true);
+    if (!full_io(fd_, buf_.data(), buf_.size(), false)) return false;
+    if (!evloop_) return full_io(fd_, buf_.data(), buf_.size(), true);
+    // The syscalls a waiting client makes: poll, then a non-blocking read.
+    std::size_t got = 0;
+    while (got < buf_.size()) {
+      pollfd p{fd_, POLLIN, 0};
+      ::poll(&p, 1, -1);
+      ssize_t n = ::recv(fd_, buf_.data() + got, buf_.size() - got, MSG_DONTWAIT);
+      if (n == 0) return false;
+      if (n > 0) got += static_cast<std::size_t>(n);
+    }
+    return true;
   }
 
  private:
   int fd_ = -1;
   std::vector<char> buf_;
+  bool evloop_;
 };
 
 [[noreturn]] void ipcx_follower(const Target& t, const std::string& hint, int report_fd) {
@@ -124,8 +156,7 @@ class RawLeader final : public Leader {
 
 class IpcxLeader final : public Leader {
  public:
-  IpcxLeader(const Target& t, const std::string& url, std::size_t size)
-      : client_(url, options(t)) {
+  IpcxLeader(const Target& t, const std::string& url, std::size_t size) : client_(url, options(t)) {
     request_.add(std::string(size, 'i'));
   }
   bool round_trip() override {
@@ -152,7 +183,7 @@ void run_follower(const Target& target, const std::string& url_hint, int report_
 
 std::unique_ptr<Leader> make_leader(const Target& target, const std::string& url,
                                     std::size_t size) {
-  if (target.impl == "raw") return std::make_unique<RawLeader>(url, size);
+  if (target.impl == "raw") return std::make_unique<RawLeader>(url, size, target.mode == "evloop");
   return std::make_unique<IpcxLeader>(target, url, size);
 }
 

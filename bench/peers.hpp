@@ -13,7 +13,9 @@ namespace ipcx::bench {
 struct Target {
   std::string mechanism;  // "unix" or "tcp"
   std::string impl;       // "raw" or "ipcx"
-  std::string mode;       // ipcx: "blocking", "spin" or "default"; raw: "blocking"
+  // ipcx: "blocking", "spin" or "default". raw: "blocking" (read/write) or "evloop" (the
+  // syscalls of an event loop: server epoll_wait+recv+send, client send+poll+recv).
+  std::string mode;
   std::chrono::microseconds spin{0};
 };
 

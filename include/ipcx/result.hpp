@@ -27,9 +27,18 @@ class [[nodiscard]] Result {
   explicit operator bool() const noexcept { return has_value(); }
 
   // Throws ipcx::Error when there is no value, as std::expected throws bad_expected_access.
-  T& value() & { check(); return std::get<0>(v_); }
-  const T& value() const& { check(); return std::get<0>(v_); }
-  T&& value() && { check(); return std::move(std::get<0>(v_)); }
+  T& value() & {
+    check();
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    check();
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    check();
+    return std::move(std::get<0>(v_));
+  }
   T& operator*() noexcept { return *std::get_if<0>(&v_); }
   const T& operator*() const noexcept { return *std::get_if<0>(&v_); }
   T* operator->() noexcept { return std::get_if<0>(&v_); }

@@ -63,14 +63,14 @@ class Request {
 };
 
 struct ServerStats {
-  std::uint64_t accepted = 0;          // connections accepted
-  std::uint64_t open = 0;              // connections open now
-  std::uint64_t rejected = 0;          // refused by max_connections or the uid allow-list
-  std::uint64_t requests = 0;          // requests handed to the handler
-  std::uint64_t replies = 0;           // replies queued to a peer
-  std::uint64_t handler_errors = 0;    // handler threw, or dropped its Responder unanswered
-  std::uint64_t peer_faults = 0;       // links closed for a protocol violation or a timeout
-  std::uint64_t dropped_replies = 0;   // replies whose peer had gone
+  std::uint64_t accepted = 0;         // connections accepted
+  std::uint64_t open = 0;             // connections open now
+  std::uint64_t rejected = 0;         // refused by max_connections or the uid allow-list
+  std::uint64_t requests = 0;         // requests handed to the handler
+  std::uint64_t replies = 0;          // replies queued to a peer
+  std::uint64_t handler_errors = 0;   // handler threw, or dropped its Responder unanswered
+  std::uint64_t peer_faults = 0;      // links closed for a protocol violation or a timeout
+  std::uint64_t dropped_replies = 0;  // replies whose peer had gone
 };
 
 class Server {

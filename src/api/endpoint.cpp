@@ -52,8 +52,8 @@ Fault check_path(std::string_view path, std::size_t max, std::string_view what) 
   if (path.empty()) return std::string(what) + " is empty";
   if (path.find('\0') != std::string_view::npos) return std::string(what) + " contains a NUL byte";
   if (path.size() > max) {
-    return std::string(what) + " is " + std::to_string(path.size()) +
-           " bytes; the limit is " + std::to_string(max);
+    return std::string(what) + " is " + std::to_string(path.size()) + " bytes; the limit is " +
+           std::to_string(max);
   }
   return {};
 }
@@ -148,13 +148,20 @@ Fault parse_rest(std::string_view rest, Endpoint& ep) {
 
 std::string_view scheme_name(Scheme scheme) noexcept {
   switch (scheme) {
-    case Scheme::shm: return "shm";
-    case Scheme::unix_socket: return "unix";
-    case Scheme::tcp: return "tcp";
-    case Scheme::udp: return "udp";
-    case Scheme::pipe: return "pipe";
-    case Scheme::mq: return "mq";
-    case Scheme::stdio: return "stdio";
+    case Scheme::shm:
+      return "shm";
+    case Scheme::unix_socket:
+      return "unix";
+    case Scheme::tcp:
+      return "tcp";
+    case Scheme::udp:
+      return "udp";
+    case Scheme::pipe:
+      return "pipe";
+    case Scheme::mq:
+      return "mq";
+    case Scheme::stdio:
+      return "stdio";
   }
   return "?";
 }

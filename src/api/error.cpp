@@ -32,20 +32,34 @@ std::error_code make_error_code(Errc code) noexcept {
 
 std::string_view to_string(Errc code) noexcept {
   switch (code) {
-    case Errc::ok: return "ok";
-    case Errc::timeout: return "timeout";
-    case Errc::would_block: return "would_block";
-    case Errc::peer_closed: return "peer_closed";
-    case Errc::refused: return "refused";
-    case Errc::message_too_large: return "message_too_large";
-    case Errc::protocol_violation: return "protocol_violation";
-    case Errc::bad_endpoint: return "bad_endpoint";
-    case Errc::not_supported: return "not_supported";
-    case Errc::permission_denied: return "permission_denied";
-    case Errc::address_in_use: return "address_in_use";
-    case Errc::resource_exhausted: return "resource_exhausted";
-    case Errc::cancelled: return "cancelled";
-    case Errc::io_error: return "io_error";
+    case Errc::ok:
+      return "ok";
+    case Errc::timeout:
+      return "timeout";
+    case Errc::would_block:
+      return "would_block";
+    case Errc::peer_closed:
+      return "peer_closed";
+    case Errc::refused:
+      return "refused";
+    case Errc::message_too_large:
+      return "message_too_large";
+    case Errc::protocol_violation:
+      return "protocol_violation";
+    case Errc::bad_endpoint:
+      return "bad_endpoint";
+    case Errc::not_supported:
+      return "not_supported";
+    case Errc::permission_denied:
+      return "permission_denied";
+    case Errc::address_in_use:
+      return "address_in_use";
+    case Errc::resource_exhausted:
+      return "resource_exhausted";
+    case Errc::cancelled:
+      return "cancelled";
+    case Errc::io_error:
+      return "io_error";
   }
   return "unknown";
 }

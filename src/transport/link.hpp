@@ -96,7 +96,7 @@ class Link {
 
 class Listener {
  public:
-  virtual ~Listener() = default;  // close()s
+  virtual ~Listener() = default;        // close()s
   virtual int fd() const noexcept = 0;  // readable when a peer waits
   // A new link; would_block when none is waiting; permission_denied when the peer was refused
   // (already closed); resource_exhausted (EMFILE...) when the caller should back off.

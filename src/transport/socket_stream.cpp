@@ -58,12 +58,13 @@ Result<std::unique_ptr<Link>> SocketListener::accept() noexcept {
   if (admit_) {
     if (Errc verdict = admit_(conn.get(), peer); verdict != Errc::ok) return unexpected(verdict);
   }
-  try {
-    auto stream = std::make_unique<SocketStream>(std::move(conn), std::move(peer));
-    return make_stream_link(std::move(stream), options_);
-  } catch (const std::bad_alloc&) {
-    return unexpected(Errc::resource_exhausted);
-  }
+  std::string ignored;
+  return without_throwing<std::unique_ptr<Link>>(
+      ignored, [&] { return socket_link(std::move(conn), std::move(peer), options_); });
+}
+
+std::unique_ptr<Link> socket_link(Fd fd, PeerInfo peer, const LinkOptions& options) {
+  return make_stream_link(std::make_unique<SocketStream>(std::move(fd), std::move(peer)), options);
 }
 
 void SocketListener::close() noexcept {

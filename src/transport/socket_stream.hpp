@@ -55,7 +55,23 @@ class SocketListener final : public Listener {
 
 // Creates a non-blocking stream socket and starts connecting it to addr. Returns the socket
 // (the connection completes in the background) or an error with *why set.
-Result<Fd> start_connect(int family, const sockaddr* addr, socklen_t len, std::string& why) noexcept;
+Result<Fd> start_connect(int family, const sockaddr* addr, socklen_t len,
+                         std::string& why) noexcept;
+
+// A connected socket as a ZMTP stream link.
+std::unique_ptr<Link> socket_link(Fd fd, PeerInfo peer, const LinkOptions& options);
+
+// Runs a mechanism's setup body, which may allocate, inside the noexcept listen/dial contract:
+// std::bad_alloc becomes resource_exhausted with `why` set.
+template <class T, class Body>
+Result<T> without_throwing(std::string& why, Body&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    why = "out of memory";
+    return unexpected(Errc::resource_exhausted);
+  }
+}
 
 // "syscall: strerror" for error details.
 std::string describe_errno(const char* what, int err);

@@ -41,7 +41,8 @@ class StreamLink final : public Link {
       if (!stream_) return {Io::closed, total, Errc::peer_closed};
       IoResult r = stream_->write_some(out.readable());
       if (r.status != Io::ok) {
-        if (r.status != Io::would_block) fault_ = "write failed: " + std::string(to_string(r.error));
+        if (r.status != Io::would_block)
+          fault_ = "write failed: " + std::string(to_string(r.error));
         r.bytes = total;
         return r;
       }
@@ -51,9 +52,7 @@ class StreamLink final : public Link {
     return {Io::ok, total};
   }
 
-  bool wants_write() const noexcept override {
-    return stream_ && !session_.output().empty();
-  }
+  bool wants_write() const noexcept override { return stream_ && !session_.output().empty(); }
   std::size_t queued_bytes() const noexcept override { return session_.queued_bytes(); }
 
   IoResult recv(Message& out) noexcept override {

@@ -105,43 +105,41 @@ void set_nodelay(int fd) noexcept {
 
 Result<std::unique_ptr<Listener>> listen_tcp(const Endpoint& ep, const ListenOptions& options,
                                              std::string& why) noexcept {
-  try {
-    TcpAddress a;
-    if (Errc e = resolve(ep, a, why); e != Errc::ok) return unexpected(e);
-    Fd fd(sys::socket(a.family(), SOCK_STREAM | SOCK_NONBLOCK, 0));
-    if (!fd) {
-      why = describe_errno("socket", errno);
-      return unexpected(errc_from_errno(errno));
-    }
-    int one = 1;
-    sys::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (sys::bind(fd.get(), a.sa(), a.len) != 0 || sys::listen(fd.get(), 512) != 0) {
-      why = describe_errno("bind", errno);
-      return unexpected(errc_from_errno(errno));
-    }
-    sockaddr_storage bound_addr{};
-    socklen_t len = sizeof bound_addr;
-    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound_addr), &len);
-    Endpoint bound = ep;
-    std::string numeric_host;
-    describe(bound_addr, numeric_host, bound.port);
-    // A wildcard bind reports 0.0.0.0, which a local client can connect to, as libzmq does.
-    if (bound.host.empty()) bound.host = numeric_host;
-    AdmitFn admit = [](int conn, const PeerInfo&) {
-      set_nodelay(conn);
-      return Errc::ok;
-    };
-    return std::unique_ptr<Listener>(std::make_unique<SocketListener>(
-        std::move(fd), std::move(bound), options.link, &tcp_peer, std::move(admit), nullptr));
-  } catch (const std::bad_alloc&) {
-    why = "out of memory";
-    return unexpected(Errc::resource_exhausted);
-  }
+  return without_throwing<std::unique_ptr<Listener>>(
+      why, [&]() -> Result<std::unique_ptr<Listener>> {
+        TcpAddress a;
+        if (Errc e = resolve(ep, a, why); e != Errc::ok) return unexpected(e);
+        Fd fd(sys::socket(a.family(), SOCK_STREAM | SOCK_NONBLOCK, 0));
+        if (!fd) {
+          why = describe_errno("socket", errno);
+          return unexpected(errc_from_errno(errno));
+        }
+        int one = 1;
+        sys::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (sys::bind(fd.get(), a.sa(), a.len) != 0 || sys::listen(fd.get(), 512) != 0) {
+          why = describe_errno("bind", errno);
+          return unexpected(errc_from_errno(errno));
+        }
+        sockaddr_storage bound_addr{};
+        socklen_t len = sizeof bound_addr;
+        ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound_addr), &len);
+        Endpoint bound = ep;
+        std::string numeric_host;
+        describe(bound_addr, numeric_host, bound.port);
+        // A wildcard bind reports 0.0.0.0, which a local client can connect to, as libzmq does.
+        if (bound.host.empty()) bound.host = numeric_host;
+        AdmitFn admit = [](int conn, const PeerInfo&) {
+          set_nodelay(conn);
+          return Errc::ok;
+        };
+        return std::unique_ptr<Listener>(std::make_unique<SocketListener>(
+            std::move(fd), std::move(bound), options.link, &tcp_peer, std::move(admit), nullptr));
+      });
 }
 
 Result<std::unique_ptr<Link>> dial_tcp(const Endpoint& ep, const LinkOptions& options,
                                        std::string& why) noexcept {
-  try {
+  return without_throwing<std::unique_ptr<Link>>(why, [&]() -> Result<std::unique_ptr<Link>> {
     if (ep.host.empty() || ep.port == 0) {
       why = "a client needs a host and a port to connect to";
       return unexpected(Errc::bad_endpoint);
@@ -154,12 +152,8 @@ Result<std::unique_ptr<Link>> dial_tcp(const Endpoint& ep, const LinkOptions& op
     PeerInfo peer;
     peer.mechanism = Scheme::tcp;
     peer.address = ep.url().substr(6);
-    auto stream = std::make_unique<SocketStream>(std::move(*fd), std::move(peer));
-    return make_stream_link(std::move(stream), options);
-  } catch (const std::bad_alloc&) {
-    why = "out of memory";
-    return unexpected(Errc::resource_exhausted);
-  }
+    return socket_link(std::move(*fd), std::move(peer), options);
+  });
 }
 
 }  // namespace

@@ -89,68 +89,61 @@ AdmitFn make_admit(const Endpoint& ep, const ListenOptions& options) {
   if (allowed.empty() && ep.abstract) allowed.push_back(static_cast<std::uint32_t>(::geteuid()));
   if (allowed.empty()) return nullptr;
   return [allowed](int, const PeerInfo& peer) {
-    bool ok = peer.uid >= 0 &&
-              std::find(allowed.begin(), allowed.end(), static_cast<std::uint32_t>(peer.uid)) !=
-                  allowed.end();
+    bool ok = peer.uid >= 0 && std::find(allowed.begin(), allowed.end(),
+                                         static_cast<std::uint32_t>(peer.uid)) != allowed.end();
     return ok ? Errc::ok : Errc::permission_denied;
   };
 }
 
 Result<std::unique_ptr<Listener>> listen_unix(const Endpoint& ep, const ListenOptions& options,
                                               std::string& why) noexcept {
-  try {
-    UnixAddress a = make_address(ep);
-    Fd fd(sys::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0));
-    if (!fd) {
-      why = describe_errno("socket", errno);
-      return unexpected(errc_from_errno(errno));
-    }
-    if (!ep.abstract) sys::fchmod(fd.get(), options.file_mode & 0777);
-    if (Errc e = bind_path(fd.get(), ep, a, why); e != Errc::ok) return unexpected(e);
-    struct stat st {};
-    if (!ep.abstract) {
-      // bind applied the umask on top of our mode; set exactly what was asked.
-      sys::chmod(ep.path.c_str(), options.file_mode & 0777);
-      ::stat(ep.path.c_str(), &st);
-    }
-    if (sys::listen(fd.get(), 512) != 0) {
-      why = describe_errno("listen", errno);
-      if (!ep.abstract) sys::unlink(ep.path.c_str());
-      return unexpected(errc_from_errno(errno));
-    }
-    std::function<void()> cleanup;
-    if (!ep.abstract) {
-      // Remove the file only if it is still the one we created (not a successor's).
-      cleanup = [path = ep.path, dev = st.st_dev, ino = st.st_ino] {
-        struct stat now {};
-        if (::lstat(path.c_str(), &now) == 0 && now.st_dev == dev && now.st_ino == ino) {
-          sys::unlink(path.c_str());
+  return without_throwing<std::unique_ptr<Listener>>(
+      why, [&]() -> Result<std::unique_ptr<Listener>> {
+        UnixAddress a = make_address(ep);
+        Fd fd(sys::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0));
+        if (!fd) {
+          why = describe_errno("socket", errno);
+          return unexpected(errc_from_errno(errno));
         }
-      };
-    }
-    auto peer_of = [ep](int conn) { return unix_peer(conn, ep); };
-    return std::unique_ptr<Listener>(std::make_unique<SocketListener>(
-        std::move(fd), ep, options.link, std::move(peer_of), make_admit(ep, options),
-        std::move(cleanup)));
-  } catch (const std::bad_alloc&) {
-    why = "out of memory";
-    return unexpected(Errc::resource_exhausted);
-  }
+        if (!ep.abstract) sys::fchmod(fd.get(), options.file_mode & 0777);
+        if (Errc e = bind_path(fd.get(), ep, a, why); e != Errc::ok) return unexpected(e);
+        struct stat st {};
+        if (!ep.abstract) {
+          // bind applied the umask on top of our mode; set exactly what was asked.
+          sys::chmod(ep.path.c_str(), options.file_mode & 0777);
+          ::stat(ep.path.c_str(), &st);
+        }
+        if (sys::listen(fd.get(), 512) != 0) {
+          why = describe_errno("listen", errno);
+          if (!ep.abstract) sys::unlink(ep.path.c_str());
+          return unexpected(errc_from_errno(errno));
+        }
+        std::function<void()> cleanup;
+        if (!ep.abstract) {
+          // Remove the file only if it is still the one we created (not a successor's).
+          cleanup = [path = ep.path, dev = st.st_dev, ino = st.st_ino] {
+            struct stat now {};
+            if (::lstat(path.c_str(), &now) == 0 && now.st_dev == dev && now.st_ino == ino) {
+              sys::unlink(path.c_str());
+            }
+          };
+        }
+        auto peer_of = [ep](int conn) { return unix_peer(conn, ep); };
+        return std::unique_ptr<Listener>(
+            std::make_unique<SocketListener>(std::move(fd), ep, options.link, std::move(peer_of),
+                                             make_admit(ep, options), std::move(cleanup)));
+      });
 }
 
 Result<std::unique_ptr<Link>> dial_unix(const Endpoint& ep, const LinkOptions& options,
                                         std::string& why) noexcept {
-  try {
+  return without_throwing<std::unique_ptr<Link>>(why, [&]() -> Result<std::unique_ptr<Link>> {
     UnixAddress a = make_address(ep);
     auto fd = start_connect(AF_UNIX, reinterpret_cast<const sockaddr*>(&a.addr), a.len, why);
     if (!fd) return unexpected(fd.error());
     PeerInfo peer = unix_peer(fd->get(), ep);
-    auto stream = std::make_unique<SocketStream>(std::move(*fd), std::move(peer));
-    return make_stream_link(std::move(stream), options);
-  } catch (const std::bad_alloc&) {
-    why = "out of memory";
-    return unexpected(Errc::resource_exhausted);
-  }
+    return socket_link(std::move(*fd), std::move(peer), options);
+  });
 }
 
 }  // namespace

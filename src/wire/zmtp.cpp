@@ -6,9 +6,8 @@
 namespace ipcx::wire {
 namespace {
 
-constexpr std::array<std::string_view, 11> kNames{"PAIR",   "PUB",    "SUB",  "REQ",
-                                                  "REP",    "DEALER", "ROUTER", "PULL",
-                                                  "PUSH",   "XPUB",   "XSUB"};
+constexpr std::array<std::string_view, 11> kNames{"PAIR",   "PUB",  "SUB",  "REQ",  "REP", "DEALER",
+                                                  "ROUTER", "PULL", "PUSH", "XPUB", "XSUB"};
 
 bool any_of(SocketType peer, std::initializer_list<SocketType> allowed) {
   for (SocketType t : allowed) {
@@ -33,17 +32,26 @@ std::optional<SocketType> parse_socket_type(std::string_view name) noexcept {
 bool compatible(SocketType ours, SocketType peer) noexcept {
   using enum SocketType;
   switch (ours) {
-    case pair: return peer == pair;
-    case req: return any_of(peer, {rep, router});
-    case rep: return any_of(peer, {req, dealer});
-    case dealer: return any_of(peer, {rep, dealer, router});
-    case router: return any_of(peer, {req, dealer, router});
+    case pair:
+      return peer == pair;
+    case req:
+      return any_of(peer, {rep, router});
+    case rep:
+      return any_of(peer, {req, dealer});
+    case dealer:
+      return any_of(peer, {rep, dealer, router});
+    case router:
+      return any_of(peer, {req, dealer, router});
     case pub:
-    case xpub: return any_of(peer, {sub, xsub});
+    case xpub:
+      return any_of(peer, {sub, xsub});
     case sub:
-    case xsub: return any_of(peer, {pub, xpub});
-    case push: return peer == pull;
-    case pull: return peer == push;
+    case xsub:
+      return any_of(peer, {pub, xpub});
+    case push:
+      return peer == pull;
+    case pull:
+      return peer == push;
   }
   return false;
 }

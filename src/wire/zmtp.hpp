@@ -9,7 +9,19 @@
 
 namespace ipcx::wire {
 
-enum class SocketType : std::uint8_t { pair, pub, sub, req, rep, dealer, router, pull, push, xpub, xsub };
+enum class SocketType : std::uint8_t {
+  pair,
+  pub,
+  sub,
+  req,
+  rep,
+  dealer,
+  router,
+  pull,
+  push,
+  xpub,
+  xsub
+};
 
 // The exact upper-case names libzmq sends and compares byte for byte.
 std::string_view socket_type_name(SocketType type) noexcept;

@@ -76,8 +76,8 @@ ZmtpDecoder::Event ZmtpDecoder::feed(std::span<const std::byte> in, std::size_t&
         break;
       }
       case State::body: {
-        std::size_t take = static_cast<std::size_t>(
-            std::min<std::uint64_t>(body_left_, in.size() - consumed));
+        std::size_t take =
+            static_cast<std::size_t>(std::min<std::uint64_t>(body_left_, in.size() - consumed));
         auto chunk = in.subspan(consumed, take);
         if (flags_ & kFlagCommand) {
           command_.insert(command_.end(), chunk.begin(), chunk.end());

@@ -170,7 +170,8 @@ ZmtpSession::Event ZmtpSession::on_ready(std::span<const std::byte> props) {
     pos += value_len;
     if (name == "Socket-Type") {
       type = parse_socket_type(value);
-      if (!type) return fail(Errc::protocol_violation, "unknown socket type '" + std::string(value) + "'");
+      if (!type)
+        return fail(Errc::protocol_violation, "unknown socket type '" + std::string(value) + "'");
     } else if (name == "Identity") {
       peer_identity_ = std::string(value.substr(0, 255));
     }

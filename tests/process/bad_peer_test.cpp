@@ -7,6 +7,7 @@
 
 #include "ipcx/ipcx.hpp"
 #include "support/child.hpp"
+#include "support/eventually.hpp"
 #include "support/fd_count.hpp"
 #include "support/raw_peer.hpp"
 #include "support/temp_dir.hpp"
@@ -17,15 +18,7 @@ namespace {
 using namespace std::chrono_literals;
 using Bytes = std::vector<unsigned char>;
 
-template <class F>
-bool eventually(F&& condition, std::chrono::milliseconds limit = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using test::eventually;
 
 Bytes concat(std::initializer_list<Bytes> parts) {
   Bytes all;

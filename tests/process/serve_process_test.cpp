@@ -48,9 +48,9 @@ class ServeProcess : public ::testing::Test {
 
 TEST_F(ServeProcess, ManyClientProcessesShareOneKvStore) {
   std::vector<std::string> bound;
-  Child server = start_server({"--handler", "kv", "--bind", "unix://" + dir / "kv.sock",
-                               "--bind", "tcp://127.0.0.1:0"},
-                              bound);
+  Child server = start_server(
+      {"--handler", "kv", "--bind", "unix://" + dir / "kv.sock", "--bind", "tcp://127.0.0.1:0"},
+      bound);
   ASSERT_EQ(bound.size(), 2u);
   std::vector<Child> clients;
   for (int c = 0; c < 6; ++c) {

@@ -54,9 +54,9 @@ class RateLimitedStderr {
 };
 
 void print_stats(const ServerStats& s) {
-  std::cerr << "ipcx serve: accepted " << s.accepted << ", rejected " << s.rejected
-            << ", requests " << s.requests << ", replies " << s.replies << ", handler errors "
-            << s.handler_errors << ", peer faults " << s.peer_faults << '\n';
+  std::cerr << "ipcx serve: accepted " << s.accepted << ", rejected " << s.rejected << ", requests "
+            << s.requests << ", replies " << s.replies << ", handler errors " << s.handler_errors
+            << ", peer faults " << s.peer_faults << '\n';
 }
 
 int serve(const ServeSettings& cfg) {
@@ -107,8 +107,7 @@ Runner add_serve(CLI::App& app) {
   auto cfg = std::make_shared<ServeSettings>();
   CLI::App* cmd = app.add_subcommand("serve", "Serve requests on one or more endpoints");
   cmd->add_option("--bind,-b", cfg->binds, "Endpoint URL to bind (repeatable)")->required();
-  cmd->add_option("--handler", cfg->handler, "echo or kv")
-      ->check(CLI::IsMember({"echo", "kv"}));
+  cmd->add_option("--handler", cfg->handler, "echo or kv")->check(CLI::IsMember({"echo", "kv"}));
   cmd->add_option("--workers", cfg->workers, "Handler threads (0: the I/O thread)");
   cmd->add_option("--spin-us", cfg->spin_us, "Poll this long before sleeping (default 50)");
   cmd->add_option("--handshake-timeout", cfg->handshake_timeout_ms, "Milliseconds");

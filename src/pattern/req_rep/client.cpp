@@ -9,8 +9,8 @@
 #include <sched.h>
 #include <sys/epoll.h>
 
-#include <deque>
 #include <algorithm>
+#include <deque>
 #include <vector>
 
 #include "core/fd.hpp"
@@ -72,8 +72,8 @@ struct Client::Impl {
 
   void note_failure(Errc why, const std::string& detail) {
     last_failure = why;
-    backoff = backoff.count() == 0 ? options.reconnect_min
-                                   : std::min(backoff * 2, options.reconnect_max);
+    backoff =
+        backoff.count() == 0 ? options.reconnect_min : std::min(backoff * 2, options.reconnect_max);
     next_attempt = Clock::now() + backoff;
     if (options.log) options.log("ipcx: " + endpoint.url() + ": " + detail);
   }
@@ -126,7 +126,7 @@ struct Client::Impl {
       backoff = std::chrono::milliseconds(0);
       auto id = pattern::reply_id(m);
       if (!id || !take(in_flight, *id)) continue;  // not ours, or answered already
-      m.remove_front(2);  // the request id and the delimiter
+      m.remove_front(2);                           // the request id and the delimiter
       arrived.push_back(Reply{*id, std::move(m)});
     }
   }
@@ -210,7 +210,8 @@ struct Client::Impl {
       if (r.status == Io::ok) {
         in_flight.push_back(id);
         auto f = link->flush();
-        if (f.status == Io::closed || f.status == Io::error) drop_link(Errc::peer_closed, link->fault());
+        if (f.status == Io::closed || f.status == Io::error)
+          drop_link(Errc::peer_closed, link->fault());
         return id;
       }
       if (r.status == Io::error) return unexpected(r.error);
@@ -256,8 +257,8 @@ Result<Message> Client::call(const Message& request, std::chrono::milliseconds t
   auto id = impl_->send(request);
   if (!id) return unexpected(id.error());
   // Written already: wait before reading.
-  bool first = std::find(impl_->in_flight.begin(), impl_->in_flight.end(), *id) !=
-               impl_->in_flight.end();
+  bool first =
+      std::find(impl_->in_flight.begin(), impl_->in_flight.end(), *id) != impl_->in_flight.end();
   for (;;) {
     if (auto outcome = impl_->settled(*id)) return std::move(*outcome);
     if (Clock::now() >= deadline) return unexpected(impl_->expired(*id));

@@ -17,7 +17,7 @@ namespace ipcx::pattern {
 inline constexpr std::size_t kEnvelopeAllowance = 1024;
 
 struct Envelope {
-  std::size_t body_start = 0;  // index of the first body frame
+  std::size_t body_start = 0;   // index of the first body frame
   bool has_request_id = false;  // replies may leave in any order
 };
 

@@ -234,9 +234,9 @@ void ServerCore::enqueue(std::uint64_t conn_id, Connection& conn, const Message&
     return;
   }
   counters.dropped_replies++;
-  close_connection(conn_id, true, r.status == Io::would_block
-                                      ? "peer does not read its replies (queue full)"
-                                      : conn.link->fault());
+  close_connection(conn_id, true,
+                   r.status == Io::would_block ? "peer does not read its replies (queue full)"
+                                               : conn.link->fault());
 }
 
 void ServerCore::flush_dirty() {
@@ -331,8 +331,8 @@ void ServerCore::run() {
   auto last_work = Clock::now();
   while (!stop_requested) {
     bool spinning = options.spin.count() > 0 && Clock::now() - last_work < options.spin;
-    int ran = reactor.run_once(spinning ? std::chrono::milliseconds(0)
-                                        : std::chrono::milliseconds(-1));
+    int ran =
+        reactor.run_once(spinning ? std::chrono::milliseconds(0) : std::chrono::milliseconds(-1));
     flush_dirty();
     reap();
     if (ran > 0) {

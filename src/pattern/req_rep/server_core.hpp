@@ -51,8 +51,8 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   struct Connection {
     std::unique_ptr<transport::Link> link;
     std::shared_ptr<const PeerInfo> peer;
-    std::uint64_t next_slot = 1;      // slot for the next request without an id
-    std::uint64_t next_to_send = 1;   // replies leave in slot order
+    std::uint64_t next_slot = 1;     // slot for the next request without an id
+    std::uint64_t next_to_send = 1;  // replies leave in slot order
     std::map<std::uint64_t, std::pair<Message, Message>> parked;  // slot -> envelope, body
     bool reading = true;
     bool writing = false;
@@ -96,8 +96,8 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   bool tick_scheduled = false;
 
   struct Counters {
-    std::atomic<std::uint64_t> accepted{0}, rejected{0}, requests{0}, replies{0},
-        handler_errors{0}, peer_faults{0}, dropped_replies{0}, open{0};
+    std::atomic<std::uint64_t> accepted{0}, rejected{0}, requests{0}, replies{0}, handler_errors{0},
+        peer_faults{0}, dropped_replies{0}, open{0};
   } counters;
 };
 

@@ -1,8 +1,9 @@
 // Built against the installed ipcx: serves and calls itself over an abstract unix socket.
-#include <ipcx/ipcx.hpp>
-#include <iostream>
-#include <string>
 #include <unistd.h>
+
+#include <iostream>
+#include <ipcx/ipcx.hpp>
+#include <string>
 
 int main() {
   ipcx::Server server;

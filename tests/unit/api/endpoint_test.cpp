@@ -1,7 +1,7 @@
 // Endpoint parser: every scheme, ZeroMQ's forms, and each malformed input named in its error.
-#include <gtest/gtest.h>
-
 #include "ipcx/endpoint.hpp"
+
+#include <gtest/gtest.h>
 
 namespace ipcx {
 namespace {

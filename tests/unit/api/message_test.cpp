@@ -1,7 +1,8 @@
 // Message: frames, equality, and the promise that small messages stay off the heap.
+#include "ipcx/message.hpp"
+
 #include <gtest/gtest.h>
 
-#include "ipcx/message.hpp"
 #include "ipcx/result.hpp"
 
 namespace ipcx {
@@ -18,7 +19,10 @@ TEST(Message, FramesKeepTheirBoundaries) {
 
 TEST(Message, SmallMessagesAreInline) {
   // A 64-byte body with a request id and delimiter in front, as it travels.
-  Message m{"\x01" "abcd", "", std::string(64, 'x')};
+  Message m{
+      "\x01"
+      "abcd",
+      "", std::string(64, 'x')};
   EXPECT_TRUE(m.is_inline());
   Message copy = m;
   EXPECT_TRUE(copy.is_inline());

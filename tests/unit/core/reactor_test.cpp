@@ -1,12 +1,12 @@
 // Reactor: fd readiness, timers in order, cancellation, cross-thread wake-up and posted tasks,
 // and callbacks that remove registrations mid-batch.
+#include "core/reactor.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <thread>
-
-#include "core/reactor.hpp"
 
 namespace ipcx {
 namespace {

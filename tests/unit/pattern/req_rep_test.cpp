@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "ipcx/ipcx.hpp"
+#include "support/eventually.hpp"
 #include "support/fd_count.hpp"
 #include "support/raw_peer.hpp"
 #include "support/temp_dir.hpp"
@@ -16,15 +17,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-template <class F>
-bool eventually(F&& condition, std::chrono::milliseconds limit = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using test::eventually;
 
 class ReqRep : public ::testing::Test {
  protected:
@@ -114,8 +107,9 @@ TEST_F(ReqRep, RepliesWithoutIdsKeepRequestOrder) {
   auto deadline = std::chrono::steady_clock::now() + 20s;
   while (order.size() < 10 && std::chrono::steady_clock::now() < deadline) {
     auto out = session.output().readable();
-    std::vector<unsigned char> bytes(reinterpret_cast<const unsigned char*>(out.data()),
-                                     reinterpret_cast<const unsigned char*>(out.data()) + out.size());
+    std::vector<unsigned char> bytes(
+        reinterpret_cast<const unsigned char*>(out.data()),
+        reinterpret_cast<const unsigned char*>(out.data()) + out.size());
     if (!bytes.empty()) {
       ASSERT_TRUE(raw.send(bytes));
       session.output().consume(bytes.size());

@@ -1,7 +1,7 @@
 // The CLI's kv handler: each verb, and every malformed request answered with "ERR ...".
-#include <gtest/gtest.h>
-
 #include "kv_store.hpp"
+
+#include <gtest/gtest.h>
 
 namespace ipcx::cli {
 namespace {
@@ -21,9 +21,9 @@ TEST(KvStore, PutGetDelKeys) {
 
 TEST(KvStore, MalformedRequestsGetErr) {
   KvStore kv;
-  for (const Message& bad : {Message{}, Message{"put", "k"}, Message{"get"},
-                             Message{"del", "a", "b"}, Message{"keys", "a", "b"},
-                             Message{"frobnicate"}, Message{std::string("\x01\x02", 2)}}) {
+  for (const Message& bad :
+       {Message{}, Message{"put", "k"}, Message{"get"}, Message{"del", "a", "b"},
+        Message{"keys", "a", "b"}, Message{"frobnicate"}, Message{std::string("\x01\x02", 2)}}) {
     Message reply = kv.handle(bad);
     ASSERT_EQ(reply.size(), 1u);
     EXPECT_EQ(reply.text(0).substr(0, 4), "ERR ");

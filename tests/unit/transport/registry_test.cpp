@@ -1,7 +1,7 @@
 // Registry: validation on entry, lookup by scheme, and the built-in set of this build.
-#include <gtest/gtest.h>
-
 #include "transport/registry.hpp"
+
+#include <gtest/gtest.h>
 
 namespace ipcx::transport {
 namespace {

@@ -1,8 +1,9 @@
 // ZMTP frame decoder: every split of a stream gives the same messages; each malformed input is
 // refused with the right code, and announced lengths are never allocated up front.
+#include "wire/zmtp_decoder.hpp"
+
 #include <gtest/gtest.h>
 
-#include "wire/zmtp_decoder.hpp"
 #include "wire/zmtp_encoder.hpp"
 
 namespace ipcx::wire {
@@ -52,7 +53,8 @@ TEST(ZmtpDecoder, EverySplitPointGivesTheSameMessages) {
   Bytes stream = sample_stream(want);
   std::span<const std::byte> all(stream);
   // Every split into two pieces near the frame headers, plus a stride through the big body.
-  for (std::size_t cut = 0; cut <= stream.size(); cut += (cut < 600 || cut > stream.size() - 600) ? 1 : 97) {
+  for (std::size_t cut = 0; cut <= stream.size();
+       cut += (cut < 600 || cut > stream.size() - 600) ? 1 : 97) {
     std::vector<Message> got;
     int commands = 0;
     decode({all.first(cut), all.subspan(cut)}, got, commands);
@@ -86,13 +88,13 @@ Errc error_for(const Bytes& input, std::size_t max = 1 << 20) {
 }
 
 TEST(ZmtpDecoder, RefusesMalformedFrames) {
-  EXPECT_EQ(error_for(bytes_of({0x08, 0})), Errc::protocol_violation);        // reserved bit
-  EXPECT_EQ(error_for(bytes_of({0x80, 0})), Errc::protocol_violation);        // reserved bit
-  EXPECT_EQ(error_for(bytes_of({0x05, 1, 1})), Errc::protocol_violation);     // command + MORE
-  EXPECT_EQ(error_for(bytes_of({0x04, 0})), Errc::protocol_violation);        // empty command
-  EXPECT_EQ(error_for(bytes_of({0x01, 1, 'a', 0x04, 1, 0})),                  // command inside
-            Errc::protocol_violation);                                        // a multipart
-  EXPECT_EQ(error_for(bytes_of({0x06, 0, 0, 0, 0, 0, 2, 0, 0})),              // 128 KiB command
+  EXPECT_EQ(error_for(bytes_of({0x08, 0})), Errc::protocol_violation);     // reserved bit
+  EXPECT_EQ(error_for(bytes_of({0x80, 0})), Errc::protocol_violation);     // reserved bit
+  EXPECT_EQ(error_for(bytes_of({0x05, 1, 1})), Errc::protocol_violation);  // command + MORE
+  EXPECT_EQ(error_for(bytes_of({0x04, 0})), Errc::protocol_violation);     // empty command
+  EXPECT_EQ(error_for(bytes_of({0x01, 1, 'a', 0x04, 1, 0})),               // command inside
+            Errc::protocol_violation);                                     // a multipart
+  EXPECT_EQ(error_for(bytes_of({0x06, 0, 0, 0, 0, 0, 2, 0, 0})),           // 128 KiB command
             Errc::protocol_violation);
 }
 

@@ -1,9 +1,10 @@
 // ZMTP session: handshake between two sessions, socket-type pairing, greeting faults, PING/PONG,
 // messages held until READY.
+#include "wire/zmtp_session.hpp"
+
 #include <gtest/gtest.h>
 
 #include "wire/zmtp_encoder.hpp"
-#include "wire/zmtp_session.hpp"
 
 namespace ipcx::wire {
 namespace {
@@ -57,7 +58,9 @@ TEST(ZmtpSession, IllegalPairingIsRefusedWithAnErrorCommand) {
   // The router queued an ERROR command after its own greeting and READY.
   auto out = router.output().readable();
   std::string text(reinterpret_cast<const char*>(out.data()), out.size());
-  EXPECT_NE(text.find("\x05" "ERROR"), std::string::npos);
+  EXPECT_NE(text.find("\x05"
+                      "ERROR"),
+            std::string::npos);
   // A peer that is itself compatible reads that ERROR as a refusal.
   ZmtpSession strict_router({SocketType::router, "", 1 << 20});
   ZmtpSession dealer({SocketType::dealer, "", 1 << 20});
@@ -99,8 +102,9 @@ TEST(ZmtpSession, PingIsAnsweredWithPongCarryingTheContext) {
   pump(b, a);
   ASSERT_TRUE(a.ready() && b.ready());
   ByteQueue ping;
-  encode_command(ping, "PING", std::vector<std::byte>{std::byte{0}, std::byte{30},
-                                                      std::byte{'c'}, std::byte{'x'}});
+  encode_command(
+      ping, "PING",
+      std::vector<std::byte>{std::byte{0}, std::byte{30}, std::byte{'c'}, std::byte{'x'}});
   std::size_t used = 0;
   EXPECT_EQ(b.feed(ping.readable(), used), Event::need_more);
   ByteQueue pong;
@@ -128,11 +132,11 @@ TEST(ZmtpSession, SendAboveLimitIsRefused) {
 
 TEST(ZmtpSession, MalformedReadyProperties) {
   for (auto body : std::vector<std::vector<int>>{
-           {5, 'R', 'E', 'A', 'D', 'Y'},                                 // no Socket-Type
-           {5, 'R', 'E', 'A', 'D', 'Y', 11, 'S'},                        // name past the end
-           {5, 'R', 'E', 'A', 'D', 'Y', 1, 'x', 0, 0, 1, 0},             // value past the end
-           {5, 'R', 'E', 'A', 'D', 'Y', 11, 'S', 'o', 'c', 'k', 'e', 't', '-', 'T', 'y', 'p',
-            'e', 0, 0, 0, 3, 'B', 'A', 'D'}}) {                          // unknown type
+           {5, 'R', 'E', 'A', 'D', 'Y'},                      // no Socket-Type
+           {5, 'R', 'E', 'A', 'D', 'Y', 11, 'S'},             // name past the end
+           {5, 'R', 'E', 'A', 'D', 'Y', 1, 'x', 0, 0, 1, 0},  // value past the end
+           {5,   'R', 'E', 'A', 'D', 'Y', 11, 'S', 'o', 'c', 'k', 'e', 't',
+            '-', 'T', 'y', 'p', 'e', 0,   0,  0,   3,   'B', 'A', 'D'}}) {  // unknown type
     ZmtpSession b({SocketType::router, "", 1 << 20});
     ByteQueue in;
     in.append(make_greeting());
