@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <iostream>
+#include <optional>
 #include <thread>
 
 #include "ipcx/ipcx.hpp"
@@ -414,6 +416,41 @@ TEST_F(ReqRep, IdleClientSurvivesAServerRestart) {
   auto reply = client.call(Message{"x"}, 10s);
   ASSERT_TRUE(reply) << to_string(reply.error());
   EXPECT_EQ(*reply, Message{"two"});
+}
+
+}  // namespace
+}  // namespace ipcx
+
+namespace ipcx {
+namespace {
+
+TEST_F(ReqRep, TcpAddressFormsOfZeroMq) {
+  Server server;
+  server.on_request([](Request& r) { r.reply(Message{r.peer().address}); });
+  auto wildcard = server.bind("tcp://*:0");  // every interface, reported as 0.0.0.0
+  EXPECT_EQ(wildcard.host, "0.0.0.0");
+  auto named = server.bind("tcp://localhost:*");  // a host name, resolved once, IPv4 first
+  EXPECT_EQ(named.host, "localhost");
+  EXPECT_NE(named.port, 0);
+  std::optional<Endpoint> v6;
+  try {
+    v6 = server.bind("tcp://[::1]:0");
+  } catch (const Error& e) {
+    // A machine without IPv6 on loopback cannot bind it; say so rather than pass silently.
+    std::cerr << "IPv6 loopback unavailable: " << e.what() << '\n';
+  }
+  server.start();
+  std::vector<std::string> urls{"tcp://127.0.0.1:" + std::to_string(wildcard.port), named.url()};
+  if (v6) urls.push_back(v6->url());
+  for (const auto& url : urls) {
+    Client client(url);
+    auto reply = client.call(Message{"who am i"}, 10s);
+    ASSERT_TRUE(reply) << url << ": " << to_string(reply.error());
+    EXPECT_FALSE(reply->text(0).empty()) << url;  // the peer address the server saw
+  }
+  if (v6) {
+    EXPECT_EQ(v6->url().rfind("tcp://[::1]:", 0), 0u);
+  }
 }
 
 }  // namespace
