@@ -4,21 +4,42 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "core/errno_map.hpp"
 
 namespace ipcx {
 
-Reactor::Reactor() : epoll_(sys::epoll_create()), wake_fd_(sys::eventfd(0, EFD_NONBLOCK)) {
-  if (!epoll_ || !wake_fd_) {
-    throw Error(errc_from_errno(errno), "", "cannot create the event loop (epoll/eventfd)");
+namespace {
+constexpr std::uint64_t kWakeId = 0;
+constexpr std::uint64_t kTimerId = 1;
+}  // namespace
+
+Reactor::Reactor()
+    : epoll_(sys::epoll_create()),
+      wake_fd_(sys::eventfd(0, EFD_NONBLOCK)),
+      timer_fd_(sys::timerfd_create()) {
+  if (!epoll_ || !wake_fd_ || !timer_fd_) {
+    throw Error(errc_from_errno(errno), "", "cannot create the event loop (epoll/eventfd/timerfd)");
   }
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = 0;
-  if (sys::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_fd_.get(), &ev) != 0) {
-    throw Error(errc_from_errno(errno), "", "cannot watch the wake-up eventfd");
+  for (auto [fd, id] : {std::pair{wake_fd_.get(), kWakeId}, std::pair{timer_fd_.get(), kTimerId}}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = id;
+    if (sys::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+      throw Error(errc_from_errno(errno), "", "cannot watch the reactor's own descriptors");
+    }
   }
   events_.resize(64);
+}
+
+void Reactor::arm_timerfd() {
+  Clock::time_point earliest = timers_.empty() ? Clock::time_point{} : timers_.begin()->first.first;
+  if (earliest == armed_) return;
+  armed_ = earliest;
+  // steady_clock is CLOCK_MONOTONIC on Linux, so its epoch is the timerfd's.
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(earliest.time_since_epoch());
+  sys::timerfd_arm(timer_fd_.get(), timers_.empty() ? 0 : std::max<std::int64_t>(ns.count(), 1));
 }
 
 Result<void> Reactor::add(int fd, std::uint32_t events, IoCallback callback) {
@@ -58,6 +79,7 @@ Reactor::TimerId Reactor::add_timer(Clock::time_point when, Task task) {
   TimerId id = next_id_++;
   timers_.emplace(std::make_pair(when, id), std::move(task));
   timer_when_.emplace(id, when);
+  arm_timerfd();
   return id;
 }
 
@@ -66,6 +88,7 @@ void Reactor::cancel_timer(TimerId id) noexcept {
   if (it == timer_when_.end()) return;
   timers_.erase({it->second, id});
   timer_when_.erase(it);
+  arm_timerfd();
 }
 
 void Reactor::wake() noexcept {
@@ -82,24 +105,19 @@ void Reactor::post(Task task) {
   wake();
 }
 
-int Reactor::timeout_for(std::chrono::milliseconds wait) const {
-  if (timers_.empty()) return wait.count() < 0 ? -1 : static_cast<int>(wait.count());
-  auto due = timers_.begin()->first.first - Clock::now();
-  auto due_ms = std::chrono::ceil<std::chrono::milliseconds>(due).count();
-  if (due_ms < 0) due_ms = 0;
-  if (wait.count() >= 0 && wait.count() < due_ms) due_ms = wait.count();
-  return static_cast<int>(due_ms);
-}
-
 int Reactor::run_once(std::chrono::milliseconds wait) {
-  int ready = sys::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()),
-                              timeout_for(wait));
+  int timeout = wait.count() < 0 ? -1 : static_cast<int>(std::min<long>(wait.count(), 1 << 30));
+  int ready =
+      sys::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), timeout);
   int ran = 0;
+  bool timers_due = false;
   for (int i = 0; i < ready; ++i) {
     std::uint64_t id = events_[i].data.u64;
-    if (id == 0) {
+    if (id == kWakeId || id == kTimerId) {
       std::uint64_t count;
-      [[maybe_unused]] auto n = sys::read(wake_fd_.get(), &count, sizeof count);
+      [[maybe_unused]] auto n =
+          sys::read(id == kWakeId ? wake_fd_.get() : timer_fd_.get(), &count, sizeof count);
+      timers_due |= id == kTimerId;
       continue;
     }
     // An earlier callback in this batch may have removed this one.
@@ -109,7 +127,8 @@ int Reactor::run_once(std::chrono::milliseconds wait) {
     (*callback)(events_[i].events);
     ++ran;
   }
-  return ran + run_timers() + run_posted();
+  if (timers_due) ran += run_timers();
+  return ran + run_posted();
 }
 
 int Reactor::run_timers() {
@@ -121,6 +140,8 @@ int Reactor::run_timers() {
     node.mapped()();
     ++ran;
   }
+  armed_ = {};  // the timerfd fired: whatever is earliest now must be armed again
+  arm_timerfd();
   return ran;
 }
 

@@ -3,6 +3,7 @@
 
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -94,6 +95,20 @@ int epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) noexcept 
 int eventfd(unsigned initial, int flags) noexcept {
   if (injected(Call::eventfd)) return -1;
   return ::eventfd(initial, flags | EFD_CLOEXEC);
+}
+int timerfd_create() noexcept {
+  if (injected(Call::timerfd)) return -1;
+  return ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+}
+int timerfd_arm(int fd, std::int64_t when_ns) noexcept {
+  if (injected(Call::timerfd)) return -1;
+  itimerspec spec{};
+  // A zero it_value disarms; an armed deadline in the past fires at once.
+  if (when_ns > 0) {
+    spec.it_value.tv_sec = when_ns / 1000000000;
+    spec.it_value.tv_nsec = when_ns % 1000000000;
+  }
+  return ::timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, nullptr);
 }
 int setsockopt(int fd, int level, int name, const void* value, socklen_t len) noexcept {
   if (injected(Call::setsockopt)) return -1;

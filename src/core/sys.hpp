@@ -56,6 +56,9 @@ int epoll_create() noexcept;                                   // close-on-exec
 int epoll_ctl(int epfd, int op, int fd, epoll_event* event) noexcept;
 int epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) noexcept;
 int eventfd(unsigned initial, int flags) noexcept;
+int timerfd_create() noexcept;  // CLOCK_MONOTONIC, non-blocking, close-on-exec
+// Arms (or, with 0, disarms) the timer to fire at an absolute CLOCK_MONOTONIC time in ns.
+int timerfd_arm(int fd, std::int64_t when_ns) noexcept;
 int setsockopt(int fd, int level, int name, const void* value, socklen_t len) noexcept;
 int getsockopt(int fd, int level, int name, void* value, socklen_t* len) noexcept;
 int unlink(const char* path) noexcept;

@@ -72,7 +72,7 @@ class StreamLink final : public Link {
         if (r.status == Io::closed) fault_ = "peer closed the connection";
         return r;
       }
-      last_rx_ = Clock::now();
+      if (options_.heartbeat.count() > 0) last_rx_ = Clock::now();  // only heartbeats read it
       IoResult decoded = decode_buffered(out);
       if (decoded.status == Io::ok && r.bytes < kReadChunk) skip_read_ = true;
       return decoded;

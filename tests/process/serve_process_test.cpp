@@ -126,6 +126,9 @@ TEST_F(ServeProcess, ServerKilledMidCallFailsThePendingCallAndARestartIsReached)
   std::thread killer([&] {
     EXPECT_EQ(server.read_line(), "got");
     server.kill(SIGKILL);
+    // Reaped means every descriptor is closed: the kernel may close the connection before
+    // the listening socket, and until then a restart rightly finds a live server.
+    server.wait();
   });
   auto started = std::chrono::steady_clock::now();
   EXPECT_EQ(client.call(Message{"x"}, 60s).error(), Errc::peer_closed);

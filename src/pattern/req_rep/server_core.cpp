@@ -328,13 +328,15 @@ void ServerCore::tick() {
 
 void ServerCore::run() {
   loop_thread = std::this_thread::get_id();
+  bool may_spin = options.spin.count() > 0;
   auto last_work = Clock::now();
   while (!stop_requested) {
-    bool spinning = options.spin.count() > 0 && Clock::now() - last_work < options.spin;
+    bool spinning = may_spin && Clock::now() - last_work < options.spin;
     int ran =
         reactor.run_once(spinning ? std::chrono::milliseconds(0) : std::chrono::milliseconds(-1));
     flush_dirty();
     reap();
+    if (!may_spin) continue;
     if (ran > 0) {
       last_work = Clock::now();
     } else if (spinning) {
