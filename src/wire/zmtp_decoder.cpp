@@ -14,6 +14,12 @@ ZmtpDecoder::Event ZmtpDecoder::fail(Errc code, std::string detail) {
   return Event::error;
 }
 
+bool ZmtpDecoder::over_limit() const noexcept {
+  // The limit covers all frames of one message; compare without overflowing.
+  std::size_t so_far = in_message_ ? message_.bytes() : 0;
+  return frame_size_ > max_ - std::min<std::size_t>(so_far, max_);
+}
+
 ZmtpDecoder::Event ZmtpDecoder::begin_body() {
   bool command = (flags_ & kFlagCommand) != 0;
   if (command) {
@@ -24,12 +30,7 @@ ZmtpDecoder::Event ZmtpDecoder::begin_body() {
     }
     command_.clear();
   } else {
-    // The limit covers all frames of one message; compare without overflowing.
-    std::size_t so_far = in_message_ ? message_.bytes() : 0;
-    if (frame_size_ > max_ - std::min<std::size_t>(so_far, max_)) {
-      return fail(Errc::message_too_large,
-                  "message exceeds the maximum size of " + std::to_string(max_) + " bytes");
-    }
+    if (over_limit()) return too_large();
     if (!in_message_) message_.clear();
     message_.add_empty_frame();
     in_message_ = true;
@@ -37,6 +38,11 @@ ZmtpDecoder::Event ZmtpDecoder::begin_body() {
   body_left_ = frame_size_;
   state_ = State::body;
   return body_left_ == 0 ? finish_frame() : Event::need_more;
+}
+
+ZmtpDecoder::Event ZmtpDecoder::too_large() {
+  return fail(Errc::message_too_large,
+              "message exceeds the maximum size of " + std::to_string(max_) + " bytes");
 }
 
 ZmtpDecoder::Event ZmtpDecoder::finish_frame() {
@@ -71,6 +77,18 @@ ZmtpDecoder::Event ZmtpDecoder::feed(std::span<const std::byte> in, std::size_t&
       case State::size: {
         frame_size_ = (frame_size_ << 8) | static_cast<std::uint8_t>(in[consumed++]);
         if (++size_bytes_got_ < size_bytes_needed_) break;
+        // Fast path: a message frame whose whole body has arrived is added in one step.
+        if (!(flags_ & kFlagCommand) && frame_size_ <= in.size() - consumed) {
+          if (over_limit()) return too_large();
+          if (!in_message_) message_.clear();
+          auto size = static_cast<std::size_t>(frame_size_);
+          message_.add(in.subspan(consumed, size));
+          consumed += size;
+          in_message_ = true;
+          Event e = finish_frame();
+          if (e != Event::need_more) return e;
+          break;
+        }
         Event e = begin_body();
         if (e != Event::need_more) return e;
         break;

@@ -36,6 +36,8 @@ class ZmtpDecoder {
   enum class State : std::uint8_t { flags, size, body, failed };
   Event fail(Errc code, std::string detail);
   Event begin_body();
+  Event too_large();
+  bool over_limit() const noexcept;
   Event finish_frame();
 
   std::size_t max_;

@@ -49,13 +49,32 @@ void encode_frame_header(ByteQueue& out, std::size_t size, std::uint8_t flags) {
 }
 
 void encode_message(ByteQueue& out, const Message& head, const Message& tail) {
+  // One pass: size everything, grow the queue once, then write headers and bodies in place.
   std::size_t frames = head.size() + tail.size();
+  std::size_t total = 0;
+  for (const Message* part : {&head, &tail}) {
+    for (std::size_t i = 0; i < part->size(); ++i) {
+      std::size_t n = part->frame(i).size();
+      total += (n <= 255 ? 2 : 9) + n;
+    }
+  }
+  std::byte* at = out.grow(total);
   std::size_t index = 0;
   for (const Message* part : {&head, &tail}) {
     for (std::size_t i = 0; i < part->size(); ++i, ++index) {
       auto body = part->frame(i);
-      encode_frame_header(out, body.size(), index + 1 < frames ? kFlagMore : 0);
-      out.append(body);
+      auto more = static_cast<std::uint8_t>(index + 1 < frames ? kFlagMore : 0);
+      if (body.size() <= 255) {
+        at[0] = static_cast<std::byte>(more);
+        at[1] = static_cast<std::byte>(body.size());
+        at += 2;
+      } else {
+        at[0] = static_cast<std::byte>(more | kFlagLong);
+        put_be(at + 1, body.size(), 8);
+        at += 9;
+      }
+      if (!body.empty()) std::memcpy(at, body.data(), body.size());
+      at += body.size();
     }
   }
 }

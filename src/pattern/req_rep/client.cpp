@@ -189,8 +189,7 @@ struct Client::Impl {
   // answering heartbeat PINGs while we were not reading). Reading it first finds out, so the
   // request goes out on a fresh connection instead of failing with peer_closed; reading also
   // answers any PING. Only after idleness: busy links pay no extra syscall.
-  void check_idle_link() {
-    auto now = Clock::now();
+  void check_idle_link(Clock::time_point now) {
     if (link && in_flight.empty() && now - last_used > kIdleCheck) {
       // Twice: a link skips one read after a short one (see Link::recv), and we need a read.
       if (drain()) drain();
@@ -199,11 +198,11 @@ struct Client::Impl {
     last_used = now;
   }
 
-  Result<RequestId> send(const Message& body) {
+  Result<RequestId> send(const Message& body, Clock::time_point now) {
     if (body.bytes() > options.max_message_size) return unexpected(Errc::message_too_large);
     RequestId id = next_id++;
     if (next_id == 0) next_id = 1;
-    check_idle_link();
+    check_idle_link(now);
     try_connect();
     if (link && link->established() && unsent.empty()) {
       auto r = link->send(pattern::request_head(id), body);
@@ -253,21 +252,24 @@ Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
 
 Result<Message> Client::call(const Message& request, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  auto id = impl_->send(request);
+  auto now = Clock::now();
+  auto deadline = now + timeout;
+  auto id = impl_->send(request, now);
   if (!id) return unexpected(id.error());
-  // Written already: wait before reading.
+  // Written already: wait before reading (and the clock was just read).
   bool first =
       std::find(impl_->in_flight.begin(), impl_->in_flight.end(), *id) != impl_->in_flight.end();
   for (;;) {
     if (auto outcome = impl_->settled(*id)) return std::move(*outcome);
-    if (Clock::now() >= deadline) return unexpected(impl_->expired(*id));
+    if (!first && Clock::now() >= deadline) return unexpected(impl_->expired(*id));
     impl_->pump(deadline, first);
     first = false;
   }
 }
 
-Result<RequestId> Client::send(const Message& request) { return impl_->send(request); }
+Result<RequestId> Client::send(const Message& request) {
+  return impl_->send(request, Clock::now());
+}
 
 Result<Reply> Client::receive(std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
