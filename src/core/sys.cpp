@@ -1,7 +1,9 @@
 // The syscall seam (core layer): thin forwarding with fault injection and EINTR retries.
 #include "core/sys.hpp"
 
+#include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -118,6 +120,28 @@ int getsockopt(int fd, int level, int name, void* value, socklen_t* len) noexcep
   if (injected(Call::getsockopt)) return -1;
   return ::getsockopt(fd, level, name, value, len);
 }
+ssize_t sendmsg(int fd, const msghdr* msg, int flags) noexcept {
+  return retry([&] { return injected(Call::sendmsg) ? -1 : ::sendmsg(fd, msg, flags); });
+}
+ssize_t recvmsg(int fd, msghdr* msg, int flags) noexcept {
+  return retry([&] { return injected(Call::recvmsg) ? -1 : ::recvmsg(fd, msg, flags); });
+}
+int memfd_create(const char* name, unsigned flags) noexcept {
+  if (injected(Call::memfd)) return -1;
+  return ::memfd_create(name, flags);
+}
+int ftruncate(int fd, off_t length) noexcept {
+  return retry([&] { return injected(Call::ftruncate) ? -1 : ::ftruncate(fd, length); });
+}
+int fcntl(int fd, int command, int arg) noexcept {
+  if (injected(Call::fcntl)) return -1;
+  return ::fcntl(fd, command, arg);
+}
+void* mmap(std::size_t length, int prot, int fd) noexcept {
+  if (injected(Call::mmap)) return MAP_FAILED;
+  return ::mmap(nullptr, length, prot, MAP_SHARED, fd, 0);
+}
+int munmap(void* address, std::size_t length) noexcept { return ::munmap(address, length); }
 int unlink(const char* path) noexcept {
   if (injected(Call::unlink)) return -1;
   return ::unlink(path);

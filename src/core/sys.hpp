@@ -14,26 +14,9 @@
 namespace ipcx::sys {
 
 enum class Call : std::uint8_t {
-  socket,
-  bind,
-  listen,
-  accept,
-  connect,
-  read,
-  write,
-  send,
-  recv,
-  poll,
-  epoll_create,
-  epoll_ctl,
-  epoll_wait,
-  eventfd,
-  timerfd,
-  setsockopt,
-  getsockopt,
-  unlink,
-  chmod,
-  fcntl
+  socket, bind, listen, accept, connect, read, write, send, recv, poll, epoll_create, epoll_ctl,
+  epoll_wait, eventfd, timerfd, setsockopt, getsockopt, unlink, chmod, fcntl, sendmsg, recvmsg,
+  memfd, ftruncate, mmap
 };
 
 // Consulted before each call: returns 0 to let it proceed, or an errno value to fail it with.
@@ -61,6 +44,14 @@ int timerfd_create() noexcept;  // CLOCK_MONOTONIC, non-blocking, close-on-exec
 int timerfd_arm(int fd, std::int64_t when_ns) noexcept;
 int setsockopt(int fd, int level, int name, const void* value, socklen_t len) noexcept;
 int getsockopt(int fd, int level, int name, void* value, socklen_t* len) noexcept;
+ssize_t sendmsg(int fd, const msghdr* msg, int flags) noexcept;
+ssize_t recvmsg(int fd, msghdr* msg, int flags) noexcept;
+int memfd_create(const char* name, unsigned flags) noexcept;
+int ftruncate(int fd, off_t length) noexcept;
+int fcntl(int fd, int command, int arg) noexcept;
+// MAP_FAILED (with errno) on failure, as mmap.
+void* mmap(std::size_t length, int prot, int fd) noexcept;  // MAP_SHARED at offset 0
+int munmap(void* address, std::size_t length) noexcept;
 int unlink(const char* path) noexcept;
 int chmod(const char* path, unsigned mode) noexcept;
 int fchmod(int fd, unsigned mode) noexcept;

@@ -38,13 +38,15 @@ IoResult SocketStream::write_some(std::span<const std::byte> from) noexcept {
 }
 
 SocketListener::SocketListener(Fd fd, Endpoint bound, LinkOptions options, PeerFn peer_of,
-                               AdmitFn admit, std::function<void()> on_close) noexcept
+                               AdmitFn admit, std::function<void()> on_close,
+                               LinkFactory make_link) noexcept
     : fd_(std::move(fd)),
       bound_(std::move(bound)),
       options_(options),
       peer_of_(std::move(peer_of)),
       admit_(std::move(admit)),
-      on_close_(std::move(on_close)) {}
+      on_close_(std::move(on_close)),
+      make_link_(make_link) {}
 
 Result<std::unique_ptr<Link>> SocketListener::accept() noexcept {
   Fd conn(sys::accept(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
@@ -60,7 +62,7 @@ Result<std::unique_ptr<Link>> SocketListener::accept() noexcept {
   }
   std::string ignored;
   return without_throwing<std::unique_ptr<Link>>(
-      ignored, [&] { return socket_link(std::move(conn), std::move(peer), options_); });
+      ignored, [&] { return make_link_(std::move(conn), std::move(peer), options_); });
 }
 
 std::unique_ptr<Link> socket_link(Fd fd, PeerInfo peer, const LinkOptions& options) {

@@ -33,11 +33,14 @@ class SocketStream final : public ByteStream {
 // check credentials. Returns Errc::ok to admit it.
 using AdmitFn = std::function<Errc(int fd, const PeerInfo& peer)>;
 
+// Turns an accepted, admitted socket into the mechanism's link.
+using LinkFactory = std::unique_ptr<Link> (*)(Fd fd, PeerInfo peer, const LinkOptions& options);
+
 class SocketListener final : public Listener {
  public:
   // on_close runs once from close(), e.g. to remove a socket file.
   SocketListener(Fd fd, Endpoint bound, LinkOptions options, PeerFn peer_of, AdmitFn admit,
-                 std::function<void()> on_close) noexcept;
+                 std::function<void()> on_close, LinkFactory make_link) noexcept;
   ~SocketListener() override { close(); }
   int fd() const noexcept override { return fd_.get(); }
   Result<std::unique_ptr<Link>> accept() noexcept override;
@@ -51,6 +54,7 @@ class SocketListener final : public Listener {
   PeerFn peer_of_;
   AdmitFn admit_;
   std::function<void()> on_close_;
+  LinkFactory make_link_;
 };
 
 // Creates a non-blocking stream socket and starts connecting it to addr. Returns the socket

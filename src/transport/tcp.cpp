@@ -133,7 +133,7 @@ Result<std::unique_ptr<Listener>> listen_tcp(const Endpoint& ep, const ListenOpt
           return Errc::ok;
         };
         return std::unique_ptr<Listener>(std::make_unique<SocketListener>(
-            std::move(fd), std::move(bound), options.link, &tcp_peer, std::move(admit), nullptr));
+            std::move(fd), std::move(bound), options.link, &tcp_peer, std::move(admit), nullptr, &socket_link));
       });
 }
 

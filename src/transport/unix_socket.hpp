@@ -1,0 +1,42 @@
+// Unix-domain socket plumbing (transport layer) shared by unix:// (stream sockets carrying ZMTP)
+// and shm:// (a seqpacket socket for the rendezvous and as the liveness channel): addresses,
+// peer credentials, uid admission, and listening with owner-only files and stale-file reuse.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "core/fd.hpp"
+#include "transport/link.hpp"
+#include "transport/socket_stream.hpp"
+
+namespace ipcx::transport {
+
+struct UnixAddress {
+  sockaddr_un addr{};
+  socklen_t len = 0;
+  const sockaddr* sa() const noexcept { return reinterpret_cast<const sockaddr*>(&addr); }
+};
+
+// The caller has bounded the name (the endpoint parser does): path <= 107, abstract <= 106.
+UnixAddress unix_address(std::string_view name, bool abstract) noexcept;
+
+// pid, uid and gid from SO_PEERCRED; `address` is what PeerInfo reports.
+PeerInfo unix_peer(int fd, Scheme mechanism, const std::string& address) noexcept;
+
+// Admits peers whose uid is listed; with no list, anyone on a path socket (its file mode
+// decides) and only our own euid on an abstract one (it has no file mode). nullptr: admit all.
+AdmitFn uid_admission(bool abstract, const std::vector<std::uint32_t>& allow_uids);
+
+// A listening socket of `type` on the address: the file (if any) created with `file_mode`, a
+// stale file of a dead server replaced, a live one refused with address_in_use. *cleanup
+// receives what removes the file on close (only if it is still ours).
+Result<Fd> listen_unix(const UnixAddress& address, std::string_view path, bool abstract, int type,
+                       std::uint32_t file_mode, std::function<void()>* cleanup,
+                       std::string& why) noexcept;
+
+}  // namespace ipcx::transport

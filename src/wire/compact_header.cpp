@@ -1,0 +1,141 @@
+// Compact message encoding (wire layer): see compact_header.hpp and docs/PROTOCOL.md.
+#include "wire/compact_header.hpp"
+
+#include <cstring>
+
+namespace ipcx::wire {
+namespace {
+
+void put_le(std::byte* out, std::uint64_t value, int bytes) noexcept {
+  for (int i = 0; i < bytes; ++i) {
+    out[i] = static_cast<std::byte>(value & 0xff);
+    value >>= 8;
+  }
+}
+
+std::uint64_t get_le(const std::byte* in, int bytes) noexcept {
+  std::uint64_t value = 0;
+  for (int i = bytes - 1; i >= 0; --i) value = (value << 8) | static_cast<std::uint8_t>(in[i]);
+  return value;
+}
+
+}  // namespace
+
+void write_compact_header(std::byte* out, const CompactHeader& h) noexcept {
+  put_le(out, kCompactMagic, 2);
+  out[2] = static_cast<std::byte>(kCompactVersion);
+  out[3] = static_cast<std::byte>(h.flags);
+  put_le(out + 4, h.chunk_bytes, 4);
+  put_le(out + 8, h.payload_bytes, 8);
+  put_le(out + 16, h.request_id, 8);
+}
+
+std::optional<CompactHeader> read_compact_header(std::span<const std::byte> in,
+                                                 std::string* why) noexcept {
+  auto fail = [why](const char* text) -> std::optional<CompactHeader> {
+    if (why) *why = text;
+    return std::nullopt;
+  };
+  if (in.size() < kCompactHeaderSize) return fail("fragment shorter than its header");
+  if (get_le(in.data(), 2) != kCompactMagic) return fail("bad magic in fragment header");
+  if (static_cast<std::uint8_t>(in[2]) != kCompactVersion) {
+    return fail("unsupported compact header version");
+  }
+  CompactHeader h;
+  h.flags = static_cast<std::uint8_t>(in[3]);
+  if (h.flags & ~(kFragmentFirst | kFragmentLast)) return fail("unknown fragment flags");
+  h.chunk_bytes = static_cast<std::uint32_t>(get_le(in.data() + 4, 4));
+  h.payload_bytes = get_le(in.data() + 8, 8);
+  h.request_id = get_le(in.data() + 16, 8);
+  return h;
+}
+
+std::size_t payload_size(const Message& head, const Message& tail) noexcept {
+  return 4 + 4 * (head.size() + tail.size()) + head.bytes() + tail.bytes();
+}
+
+void write_payload(std::byte* out, const Message& head, const Message& tail) noexcept {
+  put_le(out, head.size() + tail.size(), 4);
+  out += 4;
+  for (const Message* part : {&head, &tail}) {
+    for (std::size_t i = 0; i < part->size(); ++i) {
+      auto f = part->frame(i);
+      put_le(out, f.size(), 4);
+      if (!f.empty()) std::memcpy(out + 4, f.data(), f.size());
+      out += 4 + f.size();
+    }
+  }
+}
+
+CompactAssembler::Event CompactAssembler::fail(Errc code, std::string detail) {
+  failed_ = true;
+  error_ = code;
+  detail_ = std::move(detail);
+  payload_.clear();
+  return Event::error;
+}
+
+CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragment) {
+  if (failed_) return Event::error;
+  std::string why;
+  auto h = read_compact_header(fragment, &why);
+  if (!h) return fail(Errc::protocol_violation, why);
+  auto chunk = fragment.subspan(kCompactHeaderSize);
+  if (h->chunk_bytes != chunk.size()) {
+    return fail(Errc::protocol_violation, "fragment length disagrees with its header");
+  }
+  bool first = (h->flags & kFragmentFirst) != 0;
+  if (first == in_message_) {
+    return fail(Errc::protocol_violation,
+                first ? "new message before the last one ended" : "fragment of no message");
+  }
+  if (first) {
+    if (h->payload_bytes < 4) return fail(Errc::protocol_violation, "payload shorter than 4");
+    // Each frame adds a 4-byte length to its body, so the payload may exceed the body limit;
+    // this bound only caps what a peer can make us buffer (bodies are checked exactly when
+    // the payload is decoded), and nothing is allocated for it up front.
+    if (h->payload_bytes > max_ + max_ / 2 + 64 * 1024) {
+      return fail(Errc::message_too_large, "message of " + std::to_string(h->payload_bytes) +
+                                               " bytes exceeds the maximum size");
+    }
+    expected_ = h->payload_bytes;
+    in_message_ = true;
+  } else if (h->payload_bytes != expected_) {
+    return fail(Errc::protocol_violation, "fragments disagree on the message size");
+  }
+  if (chunk.size() > expected_ - payload_.size()) {
+    return fail(Errc::protocol_violation, "fragments exceed the announced message size");
+  }
+  payload_.append(chunk);
+  bool complete = payload_.size() == expected_;
+  bool last = (h->flags & kFragmentLast) != 0;
+  if (complete != last) {
+    return fail(Errc::protocol_violation, "last-fragment flag disagrees with the sizes");
+  }
+  if (!last) return Event::need_more;
+  in_message_ = false;
+  return decode_payload();
+}
+
+CompactAssembler::Event CompactAssembler::decode_payload() {
+  auto p = payload_.readable();
+  std::uint64_t count = get_le(p.data(), 4);
+  std::size_t pos = 4;
+  message_.clear();
+  std::size_t body = 0;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    if (p.size() - pos < 4) return fail(Errc::protocol_violation, "frame length past the end");
+    std::uint64_t len = get_le(p.data() + pos, 4);
+    pos += 4;
+    if (len > p.size() - pos) return fail(Errc::protocol_violation, "frame past the end");
+    body += len;
+    if (body > max_) return fail(Errc::message_too_large, "message exceeds the maximum size");
+    message_.add(p.subspan(pos, len));
+    pos += len;
+  }
+  if (pos != p.size()) return fail(Errc::protocol_violation, "bytes after the last frame");
+  payload_.clear();
+  return Event::message;
+}
+
+}  // namespace ipcx::wire

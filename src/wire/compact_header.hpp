@@ -1,0 +1,71 @@
+// Compact message encoding (wire layer) for the message transports: shm now, mq and udp later.
+// A message's payload is its frames, [u32 count] then [u32 length][bytes] per frame, little
+// endian. The payload travels in one or more fragments, each led by a 24-byte CompactHeader.
+// docs/PROTOCOL.md is the specification. No syscalls: fuzzers and unit tests need no OS.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "ipcx/error.hpp"
+#include "ipcx/message.hpp"
+#include "wire/byte_queue.hpp"
+
+namespace ipcx::wire {
+
+inline constexpr std::uint16_t kCompactMagic = 0x5849;  // "IX" in little-endian byte order
+inline constexpr std::uint8_t kCompactVersion = 1;
+inline constexpr std::size_t kCompactHeaderSize = 24;
+inline constexpr std::uint8_t kFragmentFirst = 0x01;  // first fragment of a message
+inline constexpr std::uint8_t kFragmentLast = 0x02;   // last fragment of a message
+
+struct CompactHeader {
+  std::uint8_t flags = 0;
+  std::uint32_t chunk_bytes = 0;    // payload bytes in this fragment, after the header
+  std::uint64_t payload_bytes = 0;  // payload bytes of the whole message
+  std::uint64_t request_id = 0;     // 0: none (shm carries ids as frames)
+};
+
+void write_compact_header(std::byte* out, const CompactHeader& h) noexcept;
+// nullopt and *why set when the bytes are not a header of this version.
+std::optional<CompactHeader> read_compact_header(std::span<const std::byte> in,
+                                                 std::string* why) noexcept;
+
+// Payload size of a message: 4 + sum over frames of (4 + length).
+std::size_t payload_size(const Message& head, const Message& tail) noexcept;
+// Writes the payload of head's frames then tail's frames; out must hold payload_size().
+void write_payload(std::byte* out, const Message& head, const Message& tail) noexcept;
+
+// Rebuilds messages from fragments, checking every field against what came before and every
+// length against the limit before storing anything. The payload grows as fragments arrive.
+class CompactAssembler {
+ public:
+  enum class Event : std::uint8_t { need_more, message, error };
+
+  explicit CompactAssembler(std::size_t max_payload_bytes) noexcept : max_(max_payload_bytes) {}
+
+  // One whole fragment: header then chunk. After Event::error the assembler stays failed.
+  Event feed(std::span<const std::byte> fragment);
+  // After Event::message: the message; the caller may move it out.
+  Message& message() noexcept { return message_; }
+  Errc error() const noexcept { return error_; }
+  const std::string& error_detail() const noexcept { return detail_; }
+
+ private:
+  Event fail(Errc code, std::string detail);
+  Event decode_payload();
+
+  std::size_t max_;
+  bool in_message_ = false;
+  bool failed_ = false;
+  std::uint64_t expected_ = 0;  // payload_bytes of the message being assembled
+  ByteQueue payload_;
+  Message message_;
+  Errc error_ = Errc::ok;
+  std::string detail_;
+};
+
+}  // namespace ipcx::wire
