@@ -35,6 +35,9 @@ struct ServerOptions {
   std::chrono::milliseconds heartbeat = 0ms;
   // stop(): how long Responders already handed out may still reply.
   std::chrono::milliseconds stop_grace = 1s;
+  // shm://: bytes of each of a connection's two rings (rounded up to a power of two, 64 KiB to
+  // 1 GiB). Larger messages go through in fragments.
+  std::size_t shm_ring_bytes = 1u << 20;
   // Mode of socket files the server creates.
   std::uint32_t file_mode = 0600;
   // uids admitted on links that carry credentials. Empty: anyone for socket files (the file

@@ -14,9 +14,31 @@
 namespace ipcx::sys {
 
 enum class Call : std::uint8_t {
-  socket, bind, listen, accept, connect, read, write, send, recv, poll, epoll_create, epoll_ctl,
-  epoll_wait, eventfd, timerfd, setsockopt, getsockopt, unlink, chmod, fcntl, sendmsg, recvmsg,
-  memfd, ftruncate, mmap
+  socket,
+  bind,
+  listen,
+  accept,
+  connect,
+  read,
+  write,
+  send,
+  recv,
+  poll,
+  epoll_create,
+  epoll_ctl,
+  epoll_wait,
+  eventfd,
+  timerfd,
+  setsockopt,
+  getsockopt,
+  unlink,
+  chmod,
+  fcntl,
+  sendmsg,
+  recvmsg,
+  memfd,
+  ftruncate,
+  mmap
 };
 
 // Consulted before each call: returns 0 to let it proceed, or an errno value to fail it with.

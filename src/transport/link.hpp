@@ -38,6 +38,7 @@ struct LinkOptions {
   std::size_t max_queued_bytes = 64u << 20;
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds heartbeat{0};  // 0: off
+  std::size_t shm_ring_bytes = 1u << 20;   // shm: each ring's data bytes (a power of two)
 };
 
 struct ListenOptions {
@@ -87,6 +88,14 @@ class Link {
   virtual IoResult tick(Clock::time_point now) noexcept = 0;
   // True once the peer completed its handshake.
   virtual bool established() const noexcept = 0;
+  // The owner is about to sleep on fd(). Links whose peer must be told to ring a doorbell
+  // (shm) say so here; false means something arrived meanwhile: do not sleep. Stream links
+  // have nothing to do: the kernel wakes fd() by itself.
+  virtual bool prepare_sleep() noexcept { return true; }
+  // The owner woke from (or gave up) sleeping on fd().
+  virtual void end_sleep() noexcept {}
+  // Whether prepare_sleep()/end_sleep() do anything, so owners can skip calling them.
+  virtual bool has_sleep_hooks() const noexcept { return false; }
   // Idempotent, non-blocking; fd() is -1 afterwards.
   virtual void close() noexcept = 0;
   virtual const PeerInfo& peer() const noexcept = 0;

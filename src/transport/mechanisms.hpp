@@ -7,5 +7,6 @@ namespace ipcx::transport {
 
 Mechanism unix_mechanism() noexcept;  // unix.cpp
 Mechanism tcp_mechanism() noexcept;   // tcp.cpp
+Mechanism shm_mechanism() noexcept;   // shm.cpp
 
 }  // namespace ipcx::transport

@@ -22,6 +22,7 @@ const Mechanism* Registry::find(Scheme scheme) const noexcept {
 void register_builtin(Registry& registry) noexcept {
   registry.add(unix_mechanism());
   registry.add(tcp_mechanism());
+  registry.add(shm_mechanism());
 }
 
 const Registry& builtin_registry() noexcept {

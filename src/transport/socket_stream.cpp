@@ -75,9 +75,9 @@ void SocketListener::close() noexcept {
   if (on_close_) on_close_();
 }
 
-Result<Fd> start_connect(int family, const sockaddr* addr, socklen_t len,
-                         std::string& why) noexcept {
-  Fd fd(sys::socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0));
+Result<Fd> start_connect(int family, const sockaddr* addr, socklen_t len, std::string& why,
+                         int type) noexcept {
+  Fd fd(sys::socket(family, type | SOCK_NONBLOCK, 0));
   if (!fd) {
     why = describe_errno("socket", errno);
     return unexpected(errc_from_errno(errno));

@@ -57,10 +57,10 @@ class SocketListener final : public Listener {
   LinkFactory make_link_;
 };
 
-// Creates a non-blocking stream socket and starts connecting it to addr. Returns the socket
+// Creates a non-blocking socket of `type` and starts connecting it to addr. Returns the socket
 // (the connection completes in the background) or an error with *why set.
-Result<Fd> start_connect(int family, const sockaddr* addr, socklen_t len,
-                         std::string& why) noexcept;
+Result<Fd> start_connect(int family, const sockaddr* addr, socklen_t len, std::string& why,
+                         int type = SOCK_STREAM) noexcept;
 
 // A connected socket as a ZMTP stream link.
 std::unique_ptr<Link> socket_link(Fd fd, PeerInfo peer, const LinkOptions& options);

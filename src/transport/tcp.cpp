@@ -132,8 +132,9 @@ Result<std::unique_ptr<Listener>> listen_tcp(const Endpoint& ep, const ListenOpt
           set_nodelay(conn);
           return Errc::ok;
         };
-        return std::unique_ptr<Listener>(std::make_unique<SocketListener>(
-            std::move(fd), std::move(bound), options.link, &tcp_peer, std::move(admit), nullptr, &socket_link));
+        return std::unique_ptr<Listener>(
+            std::make_unique<SocketListener>(std::move(fd), std::move(bound), options.link,
+                                             &tcp_peer, std::move(admit), nullptr, &socket_link));
       });
 }
 

@@ -13,8 +13,8 @@ Result<std::unique_ptr<Listener>> listen_unix_stream(const Endpoint& ep,
   return without_throwing<std::unique_ptr<Listener>>(
       why, [&]() -> Result<std::unique_ptr<Listener>> {
         std::function<void()> cleanup;
-        auto fd = listen_unix(unix_address(ep.path, ep.abstract), ep.path, ep.abstract,
-                              SOCK_STREAM, options.file_mode, &cleanup, why);
+        auto fd = listen_unix(unix_address(ep.path, ep.abstract), ep.path, ep.abstract, SOCK_STREAM,
+                              options.file_mode, &cleanup, why);
         if (!fd) return unexpected(fd.error());
         std::string address = ep.url();
         auto peer_of = [address](int conn) {

@@ -181,8 +181,10 @@ struct Client::Impl {
   void wait_ready(Clock::time_point deadline) {
     auto ms = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (ms <= 0) return;
+    if (!link->prepare_sleep()) return;  // something arrived while we were arming
     pollfd p{link->fd(), static_cast<short>(POLLIN | (link->wants_write() ? POLLOUT : 0)), 0};
     sys::poll(&p, 1, static_cast<int>(ms > 1000 ? 1000 : ms));
+    link->end_sleep();
   }
 
   // A link idle for a while may have died unseen (server restarted, or dropped us for not

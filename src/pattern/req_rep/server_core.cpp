@@ -36,6 +36,7 @@ Endpoint ServerCore::bind(std::string_view url) {
   lo.link.max_queued_bytes = options.max_queued_bytes;
   lo.link.handshake_timeout = options.handshake_timeout;
   lo.link.heartbeat = options.heartbeat;
+  lo.link.shm_ring_bytes = options.shm_ring_bytes;
   lo.file_mode = options.file_mode;
   lo.allow_uids = options.allow_uids;
   auto listener = pattern::listen_or_throw(ep, lo);
@@ -82,6 +83,7 @@ void ServerCore::on_listener(transport::Listener& listener) {
       counters.rejected++;
       continue;
     }
+    if (conn.link->has_sleep_hooks()) ++sleep_hooked;
     connections.emplace(id, std::move(conn));
     counters.accepted++;
     counters.open++;
@@ -288,6 +290,7 @@ void ServerCore::close_connection(std::uint64_t id, bool fault, std::string_view
     log("ipcx: closed faulty peer " + who + ": " + std::string(why));
   }
   reactor.remove(conn.link->fd());
+  if (conn.link->has_sleep_hooks()) --sleep_hooked;
   conn.link->close();
   conn.parked.clear();
   conn.closed = true;
@@ -332,18 +335,58 @@ void ServerCore::run() {
   auto last_work = Clock::now();
   while (!stop_requested) {
     bool spinning = may_spin && Clock::now() - last_work < options.spin;
-    int ran =
-        reactor.run_once(spinning ? std::chrono::milliseconds(0) : std::chrono::milliseconds(-1));
-    flush_dirty();
-    reap();
+    bool worked = turn(spinning);
     if (!may_spin) continue;
-    if (ran > 0) {
+    if (worked) {
       last_work = Clock::now();
     } else if (spinning) {
       sched_yield();  // lets a client on this CPU run now rather than at our slice's end
     }
   }
   shutdown();
+}
+
+bool ServerCore::turn(bool spinning) {
+  auto before = counters.requests.load(std::memory_order_relaxed);
+  int ran = 0;
+  if (spinning) {
+    // Peers ring no doorbell for a server that has not said it sleeps: look at their rings.
+    poll_hooked();
+    ran = reactor.run_once(std::chrono::milliseconds(0));
+  } else {
+    bool sleep = sleep_hooked == 0 || prepare_sleep();
+    ran = reactor.run_once(std::chrono::milliseconds(sleep ? -1 : 0));
+    if (sleep_hooked > 0) {
+      end_sleep();
+      if (!sleep) poll_hooked();  // one had data or room already: serve it now
+    }
+  }
+  flush_dirty();
+  reap();
+  return ran > 0 || counters.requests.load(std::memory_order_relaxed) != before;
+}
+
+void ServerCore::poll_hooked() {
+  if (sleep_hooked == 0) return;
+  polling.clear();
+  for (auto& [id, conn] : connections) {
+    if (!conn.closed && conn.link->has_sleep_hooks()) polling.push_back(id);
+  }
+  for (std::uint64_t id : polling) on_connection(id, EPOLLIN | EPOLLOUT);
+}
+
+bool ServerCore::prepare_sleep() {
+  bool sleep = true;
+  for (auto& [id, conn] : connections) {
+    if (!conn.closed && conn.link->has_sleep_hooks()) sleep &= conn.link->prepare_sleep();
+  }
+  return sleep;
+}
+
+void ServerCore::end_sleep() {
+  for (auto& [id, conn] : connections) {
+    if (!conn.closed && conn.link->has_sleep_hooks()) conn.link->end_sleep();
+  }
 }
 
 Result<void> ServerCore::run_once(std::chrono::milliseconds wait) {
@@ -353,9 +396,16 @@ Result<void> ServerCore::run_once(std::chrono::milliseconds wait) {
     shutdown();
     return unexpected(Errc::cancelled);
   }
+  if (sleep_hooked > 0) {
+    end_sleep();  // the caller slept on fd() since the last turn
+    poll_hooked();
+  }
   reactor.run_once(wait);
   flush_dirty();
   reap();
+  // The caller sleeps on fd() until the next turn: ask shm peers to ring. If something
+  // arrived meanwhile, wake fd() so that sleep ends at once.
+  if (sleep_hooked > 0 && !prepare_sleep()) reactor.wake();
   return {};
 }
 

@@ -70,6 +70,14 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   void flush_dirty();
   void mark_dirty(std::uint64_t id, Connection& conn);
   void reap();  // erases the connections closed during this loop turn
+  // Around a sleep in epoll_wait: links that need their peer told (shm) are armed first;
+  // false means one had data already, so do not sleep.
+  bool prepare_sleep();
+  void end_sleep();
+  // One loop turn, spinning (never sleeping) or sleeping; true when it did any work.
+  bool turn(bool spinning);
+  // Serves every link with sleep hooks as if it were ready: their rings are polled directly.
+  void poll_hooked();
   void update_interest(Connection& conn);
   void close_connection(std::uint64_t id, bool fault, std::string_view why);
   void schedule_tick();
@@ -85,7 +93,9 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   std::vector<std::uint64_t> dirty;
   std::vector<std::uint64_t> flushing;
   std::vector<std::uint64_t> graveyard;
+  std::vector<std::uint64_t> polling;
   std::uint64_t next_connection = 1;
+  std::size_t sleep_hooked = 0;  // open links with prepare_sleep/end_sleep hooks
   std::unique_ptr<pattern::WorkerPool> pool;
   std::thread runner;
   std::atomic<std::thread::id> loop_thread{};

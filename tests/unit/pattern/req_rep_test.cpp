@@ -317,7 +317,7 @@ TEST_F(ReqRep, AbstractSocketAdmitsOwnUid) {
 TEST_F(ReqRep, UnknownSchemesAndUnimplementedMechanismsFailClearly) {
   Server server;
   try {
-    server.bind("shm://later");
+    server.bind("mq://later");
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.errc(), Errc::not_supported);

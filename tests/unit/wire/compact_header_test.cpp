@@ -1,10 +1,10 @@
 // Compact encoding: round trips through any fragmentation, and every inconsistency a hostile
 // peer could write into a fragment header is refused.
+#include "wire/compact_header.hpp"
+
 #include <gtest/gtest.h>
 
 #include <vector>
-
-#include "wire/compact_header.hpp"
 
 namespace ipcx::wire {
 namespace {
@@ -40,7 +40,7 @@ TEST(CompactHeader, RoundTripsThroughAnyFragmentation) {
     for (std::size_t i = 0; i < parts.size(); ++i) {
       auto e = a.feed(parts[i]);
       ASSERT_EQ(e, i + 1 == parts.size() ? CompactAssembler::Event::message
-                                          : CompactAssembler::Event::need_more)
+                                         : CompactAssembler::Event::need_more)
           << a.error_detail();
     }
     EXPECT_EQ(a.message(), m) << "chunk " << chunk;
@@ -85,8 +85,8 @@ TEST(CompactHeader, RefusesInconsistentFragments) {
   EXPECT_EQ(mutate(3, [](Bytes& f) { f[3] = std::byte{0}; }),
             Errc::protocol_violation);  // complete but not marked last
   EXPECT_EQ(mutate(1, [](Bytes& f) { f[3] = std::byte{kFragmentLast}; }),
-            Errc::protocol_violation);  // marked last too early
-  EXPECT_EQ(error_for({good[1]}), Errc::protocol_violation);  // no first fragment
+            Errc::protocol_violation);                          // marked last too early
+  EXPECT_EQ(error_for({good[1]}), Errc::protocol_violation);    // no first fragment
   EXPECT_EQ(error_for({Bytes(10)}), Errc::protocol_violation);  // shorter than a header
 }
 

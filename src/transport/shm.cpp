@@ -1,0 +1,62 @@
+// shm:// (transport layer): shared-memory rings between two processes. The rendezvous is a
+// seqpacket Unix socket, abstract and named from our euid and NAME (nothing on disk; only our
+// uid admitted unless allow_uids says otherwise) or a socket file for shm:///abs/path. The socket
+// stays open as the liveness channel; shm_link.cpp does the rest.
+#include <unistd.h>
+
+#include "transport/mechanisms.hpp"
+#include "transport/shm_link.hpp"
+#include "transport/socket_stream.hpp"
+#include "transport/unix_socket.hpp"
+
+namespace ipcx::transport {
+namespace {
+
+struct Rendezvous {
+  std::string name;  // path, or abstract name without the leading NUL
+  bool abstract;
+};
+
+Rendezvous rendezvous_of(const Endpoint& ep) {
+  if (!ep.path.empty() && ep.path.front() == '/') return {ep.path, false};
+  return {"ipcx-shm-" + std::to_string(::geteuid()) + "-" + ep.path, true};
+}
+
+std::unique_ptr<Link> server_link(Fd fd, PeerInfo peer, const LinkOptions& options) {
+  return make_shm_link(std::move(fd), std::move(peer), options, ShmRole::server);
+}
+
+Result<std::unique_ptr<Listener>> listen_shm(const Endpoint& ep, const ListenOptions& options,
+                                             std::string& why) noexcept {
+  return without_throwing<std::unique_ptr<Listener>>(
+      why, [&]() -> Result<std::unique_ptr<Listener>> {
+        Rendezvous r = rendezvous_of(ep);
+        std::function<void()> cleanup;
+        auto fd = listen_unix(unix_address(r.name, r.abstract), r.name, r.abstract, SOCK_SEQPACKET,
+                              options.file_mode, &cleanup, why);
+        if (!fd) return unexpected(fd.error());
+        std::string address = ep.url();
+        auto peer_of = [address](int conn) { return unix_peer(conn, Scheme::shm, address); };
+        return std::unique_ptr<Listener>(std::make_unique<SocketListener>(
+            std::move(*fd), ep, options.link, std::move(peer_of),
+            uid_admission(r.abstract, options.allow_uids), std::move(cleanup), &server_link));
+      });
+}
+
+Result<std::unique_ptr<Link>> dial_shm(const Endpoint& ep, const LinkOptions& options,
+                                       std::string& why) noexcept {
+  return without_throwing<std::unique_ptr<Link>>(why, [&]() -> Result<std::unique_ptr<Link>> {
+    Rendezvous r = rendezvous_of(ep);
+    UnixAddress a = unix_address(r.name, r.abstract);
+    auto fd = start_connect(AF_UNIX, a.sa(), a.len, why, SOCK_SEQPACKET);
+    if (!fd) return unexpected(fd.error());
+    PeerInfo peer = unix_peer(fd->get(), Scheme::shm, ep.url());
+    return make_shm_link(std::move(*fd), std::move(peer), options, ShmRole::client);
+  });
+}
+
+}  // namespace
+
+Mechanism shm_mechanism() noexcept { return {Scheme::shm, &listen_shm, &dial_shm}; }
+
+}  // namespace ipcx::transport

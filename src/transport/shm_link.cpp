@@ -1,0 +1,429 @@
+// ShmLink (transport layer): rendezvous, ring I/O and doorbells for shm://. The memory layout,
+// hellos and fragment encoding are specified in docs/PROTOCOL.md.
+#include "transport/shm_link.hpp"
+
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+
+#include "core/errno_map.hpp"
+#include "transport/shm_ring.hpp"
+#include "transport/socket_stream.hpp"
+#include "wire/compact_header.hpp"
+#include "wire/shm_hello.hpp"
+
+namespace ipcx::transport {
+namespace {
+
+using wire::kCompactHeaderSize;
+constexpr unsigned kRequiredSeals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+constexpr int kLivenessEvery = 256;  // empty polls between socket checks while spinning
+
+struct Pending {
+  std::unique_ptr<std::byte[]> payload;
+  std::size_t size = 0;
+  std::size_t sent = 0;
+};
+
+class ShmLink final : public Link {
+ public:
+  ShmLink(Fd socket, PeerInfo peer, const LinkOptions& options, ShmRole role)
+      : socket_(std::move(socket)),
+        peer_(std::move(peer)),
+        options_(options),
+        role_(role),
+        assembler_(options.max_message_size),
+        opened_(Clock::now()) {
+    epoll_.reset(sys::epoll_create());
+    watch(socket_.get());
+    if (role_ == ShmRole::client) send_hello({});
+  }
+  ~ShmLink() override { close(); }
+
+  int fd() const noexcept override { return epoll_.get(); }
+  bool established() const noexcept override { return state_ == State::ready; }
+  const PeerInfo& peer() const noexcept override { return peer_; }
+  std::string_view fault() const noexcept override { return fault_; }
+  bool wants_write() const noexcept override { return !pending_.empty(); }
+  std::size_t queued_bytes() const noexcept override { return queued_; }
+  bool has_sleep_hooks() const noexcept override { return true; }
+
+  IoResult send(const Message& head, const Message& tail) noexcept override;
+  IoResult flush() noexcept override;
+  IoResult recv(Message& out) noexcept override;
+  IoResult tick(Clock::time_point now) noexcept override;
+  bool prepare_sleep() noexcept override;
+  void end_sleep() noexcept override;
+  void close() noexcept override;
+
+ private:
+  enum class State : std::uint8_t { handshake, ready, failed };
+
+  IoResult fail(Errc code, std::string why) noexcept {
+    if (state_ != State::failed) fault_ = std::move(why);
+    state_ = State::failed;
+    return {Io::error, 0, code};
+  }
+  void watch(int fd) noexcept {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    sys::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+  }
+  void ring_peer() noexcept {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = sys::write(peer_bell_.get(), &one, sizeof one);
+  }
+  bool send_hello(const wire::ShmHello& hello, const int* fds = nullptr, int nfds = 0) noexcept;
+  IoResult handshake() noexcept;
+  IoResult server_answer(const wire::ShmHello& hello) noexcept;
+  IoResult client_accept(const wire::ShmHello& hello, Fd* fds, int nfds) noexcept;
+  IoResult map_rings(int memfd, std::size_t capacity) noexcept;
+  bool write_fragment(Pending& p) noexcept;
+  void check_socket() noexcept;
+
+  Fd socket_;
+  Fd epoll_;
+  Fd own_bell_;   // we sleep on it
+  Fd peer_bell_;  // we ring it
+  PeerInfo peer_;
+  LinkOptions options_;
+  ShmRole role_;
+  State state_ = State::handshake;
+  void* map_ = nullptr;
+  std::size_t map_size_ = 0;
+  std::size_t capacity_ = 0;
+  RingReader rx_;
+  RingWriter tx_;
+  wire::CompactAssembler assembler_;
+  std::deque<Pending> pending_;
+  std::size_t queued_ = 0;
+  bool peer_gone_ = false;
+  bool armed_ = false;  // we told the peer we sleep; the doorbell may hold a count
+  int empty_polls_ = 0;
+  Clock::time_point opened_;
+  std::string fault_;
+};
+
+bool ShmLink::send_hello(const wire::ShmHello& hello, const int* fds, int nfds) noexcept {
+  std::byte bytes[wire::kShmHelloSize];
+  wire::write_shm_hello(bytes, hello);
+  iovec iov{bytes, sizeof bytes};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(3 * sizeof(int))] = {};
+  if (nfds > 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(static_cast<std::size_t>(nfds) * sizeof(int));
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(static_cast<std::size_t>(nfds) * sizeof(int));
+    std::memcpy(CMSG_DATA(c), fds, static_cast<std::size_t>(nfds) * sizeof(int));
+  }
+  return sys::sendmsg(socket_.get(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL) ==
+         static_cast<ssize_t>(sizeof bytes);
+}
+
+IoResult ShmLink::handshake() noexcept {
+  std::byte bytes[wire::kShmHelloSize + 1];
+  iovec iov{bytes, sizeof bytes};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))] = {};
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = sys::recvmsg(socket_.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  if (n < 0 && errno == EAGAIN) return {Io::would_block};
+  if (n <= 0) {
+    fault_ = "peer closed during the shm handshake";
+    return {Io::closed, 0, role_ == ShmRole::client ? Errc::refused : Errc::peer_closed};
+  }
+  // Own every descriptor that arrived before judging anything, so none can leak.
+  Fd fds[4];
+  int nfds = 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      if (nfds < 4) {
+        fds[nfds++].reset(fd);
+      } else {
+        sys::close(fd);
+      }
+    }
+  }
+  if (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) {
+    return fail(Errc::protocol_violation, "oversized shm hello");
+  }
+  auto hello = wire::read_shm_hello({bytes, static_cast<std::size_t>(n)});
+  if (!hello) return fail(Errc::protocol_violation, "not an ipcx shm hello");
+  if (role_ == ShmRole::server) {
+    if (nfds != 0) return fail(Errc::protocol_violation, "client hello carried descriptors");
+    return server_answer(*hello);
+  }
+  return client_accept(*hello, fds, nfds);
+}
+
+IoResult ShmLink::server_answer(const wire::ShmHello& hello) noexcept {
+  if (hello.version != wire::kShmVersion) {
+    send_hello({wire::kShmVersion, wire::ShmStatus::version_refused, 0});
+    return fail(Errc::refused, "client speaks shm protocol version " +
+                                   std::to_string(hello.version) + ", we speak " +
+                                   std::to_string(wire::kShmVersion));
+  }
+  capacity_ = shm_ring_capacity(options_.shm_ring_bytes);
+  std::size_t total = 2 * kRingBytesFor(capacity_);
+  Fd memfd(sys::memfd_create("ipcx-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!memfd || sys::ftruncate(memfd.get(), static_cast<off_t>(total)) != 0 ||
+      sys::fcntl(memfd.get(), F_ADD_SEALS, static_cast<int>(kRequiredSeals)) != 0) {
+    return fail(errc_from_errno(errno), describe_errno("memfd", errno));
+  }
+  own_bell_.reset(sys::eventfd(0, EFD_NONBLOCK));
+  peer_bell_.reset(sys::eventfd(0, EFD_NONBLOCK));
+  if (!own_bell_ || !peer_bell_) return fail(errc_from_errno(errno), "eventfd failed");
+  if (auto r = map_rings(memfd.get(), capacity_); r.status != Io::ok) return r;
+  // The client sleeps on what is our peer bell, and rings what is our own.
+  int fds[3] = {memfd.get(), peer_bell_.get(), own_bell_.get()};
+  if (!send_hello({wire::kShmVersion, wire::ShmStatus::ok, capacity_}, fds, 3)) {
+    return fail(Errc::peer_closed, describe_errno("sending the shm hello", errno));
+  }
+  return {Io::ok};
+}
+
+IoResult ShmLink::client_accept(const wire::ShmHello& hello, Fd* fds, int nfds) noexcept {
+  if (hello.status == wire::ShmStatus::version_refused || hello.version != wire::kShmVersion) {
+    return fail(Errc::refused, "server speaks shm protocol version " +
+                                   std::to_string(hello.version) + ", we speak " +
+                                   std::to_string(wire::kShmVersion));
+  }
+  if (hello.status != wire::ShmStatus::ok || nfds != 3) {
+    return fail(Errc::protocol_violation, "shm hello without its three descriptors");
+  }
+  std::size_t capacity = static_cast<std::size_t>(hello.ring_bytes);
+  if (shm_ring_capacity(capacity) != capacity) {
+    return fail(Errc::protocol_violation, "shm ring size is not a supported power of two");
+  }
+  // A hostile server could shrink an unsealed memfd under us (SIGBUS): insist on the seals
+  // and the exact size before mapping.
+  int seals = sys::fcntl(fds[0].get(), F_GET_SEALS, 0);
+  struct stat st {};
+  if (seals < 0 || (static_cast<unsigned>(seals) & kRequiredSeals) != kRequiredSeals) {
+    return fail(Errc::protocol_violation, "shm memory is not sealed against resizing");
+  }
+  if (::fstat(fds[0].get(), &st) != 0 ||
+      static_cast<std::size_t>(st.st_size) != 2 * kRingBytesFor(capacity)) {
+    return fail(Errc::protocol_violation, "shm memory has the wrong size");
+  }
+  own_bell_ = std::move(fds[1]);
+  peer_bell_ = std::move(fds[2]);
+  return map_rings(fds[0].get(), capacity);
+}
+
+IoResult ShmLink::map_rings(int memfd, std::size_t capacity) noexcept {
+  map_size_ = 2 * kRingBytesFor(capacity);
+  void* map = sys::mmap(map_size_, PROT_READ | PROT_WRITE, memfd);
+  if (map == MAP_FAILED) return fail(errc_from_errno(errno), describe_errno("mmap", errno));
+  map_ = map;
+  capacity_ = capacity;
+  auto* base = static_cast<std::byte*>(map_);
+  auto ring = [&](int i) { return base + static_cast<std::size_t>(i) * kRingBytesFor(capacity); };
+  // Ring 0 carries requests (client to server), ring 1 replies.
+  int in = role_ == ShmRole::server ? 0 : 1;
+  rx_ = RingReader(reinterpret_cast<RingControl*>(ring(in)), ring(in) + sizeof(RingControl),
+                   capacity);
+  tx_ = RingWriter(reinterpret_cast<RingControl*>(ring(1 - in)), ring(1 - in) + sizeof(RingControl),
+                   capacity);
+  watch(own_bell_.get());
+  state_ = State::ready;
+  return {Io::ok};
+}
+
+IoResult ShmLink::send(const Message& head, const Message& tail) noexcept {
+  if (state_ == State::failed) return {Io::error, 0, Errc::peer_closed};
+  if (state_ != State::ready) return {Io::would_block};
+  if (head.bytes() + tail.bytes() > options_.max_message_size) {
+    return {Io::error, 0, Errc::message_too_large};
+  }
+  std::size_t payload = wire::payload_size(head, tail);
+  // Fast path: the whole message as one record, written straight into the ring.
+  if (pending_.empty() && kCompactHeaderSize + payload <= max_record_body(capacity_)) {
+    bool corrupt = false;
+    std::byte* at = tx_.reserve(kCompactHeaderSize + payload, &corrupt);
+    if (corrupt) return fail(Errc::protocol_violation, "peer corrupted the ring's head index");
+    if (at != nullptr) {
+      wire::CompactHeader h;
+      h.flags = wire::kFragmentFirst | wire::kFragmentLast;
+      h.chunk_bytes = static_cast<std::uint32_t>(payload);
+      h.payload_bytes = payload;
+      wire::write_compact_header(at, h);
+      wire::write_payload(at + kCompactHeaderSize, head, tail);
+      tx_.commit();
+      if (tx_.consumer_needs_wake()) ring_peer();
+      return {Io::ok, head.bytes() + tail.bytes()};
+    }
+  }
+  if (queued_ >= options_.max_queued_bytes) return {Io::would_block};
+  try {
+    Pending p;
+    p.payload.reset(new std::byte[payload]);
+    p.size = payload;
+    wire::write_payload(p.payload.get(), head, tail);
+    pending_.push_back(std::move(p));
+    queued_ += payload;
+  } catch (const std::bad_alloc&) {
+    return {Io::error, 0, Errc::resource_exhausted};
+  }
+  auto r = flush();
+  if (r.status == Io::error) return r;
+  return {Io::ok, head.bytes() + tail.bytes()};
+}
+
+bool ShmLink::write_fragment(Pending& p) noexcept {
+  std::size_t chunk = std::min(p.size - p.sent, max_record_body(capacity_) - kCompactHeaderSize);
+  bool corrupt = false;
+  std::byte* at = tx_.reserve(kCompactHeaderSize + chunk, &corrupt);
+  if (corrupt) {
+    fail(Errc::protocol_violation, "peer corrupted the ring's head index");
+    return false;
+  }
+  if (at == nullptr) return false;
+  wire::CompactHeader h;
+  h.flags = static_cast<std::uint8_t>((p.sent == 0 ? wire::kFragmentFirst : 0) |
+                                      (p.sent + chunk == p.size ? wire::kFragmentLast : 0));
+  h.chunk_bytes = static_cast<std::uint32_t>(chunk);
+  h.payload_bytes = p.size;
+  wire::write_compact_header(at, h);
+  std::memcpy(at + kCompactHeaderSize, p.payload.get() + p.sent, chunk);
+  tx_.commit();
+  if (tx_.consumer_needs_wake()) ring_peer();
+  p.sent += chunk;
+  queued_ -= chunk;
+  return true;
+}
+
+IoResult ShmLink::flush() noexcept {
+  if (state_ == State::failed) return {Io::error, 0, Errc::peer_closed};
+  while (!pending_.empty()) {
+    if (!write_fragment(pending_.front())) {
+      if (state_ == State::failed) return {Io::error, 0, Errc::protocol_violation};
+      return {Io::would_block};
+    }
+    if (pending_.front().sent == pending_.front().size) pending_.pop_front();
+  }
+  return {Io::ok};
+}
+
+IoResult ShmLink::recv(Message& out) noexcept {
+  if (state_ == State::failed) return {Io::error, 0, Errc::peer_closed};
+  if (state_ == State::handshake) {
+    auto r = handshake();
+    if (r.status != Io::ok) return r;
+  }
+  try {
+    for (;;) {
+      bool corrupt = false;
+      auto record = rx_.peek(&corrupt);
+      if (corrupt) return fail(Errc::protocol_violation, "peer corrupted the request ring");
+      if (record.empty()) break;
+      auto e = assembler_.feed(record);  // copies out of the shared pages
+      rx_.release();
+      if (rx_.producer_needs_wake()) ring_peer();
+      if (e == wire::CompactAssembler::Event::error) {
+        return fail(assembler_.error(), assembler_.error_detail());
+      }
+      if (e == wire::CompactAssembler::Event::message) {
+        out = std::move(assembler_.message());
+        empty_polls_ = 0;
+        return {Io::ok, out.bytes()};
+      }
+    }
+  } catch (const std::bad_alloc&) {
+    return fail(Errc::resource_exhausted, "out of memory while reading");
+  }
+  // Nothing in the ring. After a sleep, drain the doorbell; if it was silent, the wake came
+  // from the socket (a peer that went away). While spinning, look at the socket now and then.
+  if (armed_) {
+    armed_ = false;
+    std::uint64_t count = 0;
+    if (sys::read(own_bell_.get(), &count, sizeof count) != sizeof count) check_socket();
+  } else if (!peer_gone_ && ++empty_polls_ >= kLivenessEvery) {
+    check_socket();
+  }
+  if (peer_gone_) {
+    fault_ = "peer closed the connection";
+    return {Io::closed, 0, Errc::peer_closed};
+  }
+  return {Io::would_block};
+}
+
+void ShmLink::check_socket() noexcept {
+  empty_polls_ = 0;
+  char byte;
+  ssize_t n = sys::recv(socket_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN)) peer_gone_ = true;
+  if (n > 0) {
+    fail(Errc::protocol_violation, "data on the shm socket after the handshake");
+    peer_gone_ = true;
+  }
+}
+
+bool ShmLink::prepare_sleep() noexcept {
+  if (state_ != State::ready) return true;
+  bool sleep = rx_.prepare_sleep();
+  if (sleep && !pending_.empty()) {
+    const Pending& p = pending_.front();
+    std::size_t chunk = std::min(p.size - p.sent, max_record_body(capacity_) - kCompactHeaderSize);
+    sleep = tx_.prepare_wait(kCompactHeaderSize + chunk);
+  }
+  if (!sleep) rx_.end_sleep();
+  armed_ |= sleep;
+  return sleep;
+}
+
+void ShmLink::end_sleep() noexcept {
+  // Only the flag: the doorbell is drained by the next recv() that finds the ring empty.
+  if (state_ == State::ready) rx_.end_sleep();
+}
+
+IoResult ShmLink::tick(Clock::time_point now) noexcept {
+  if (state_ == State::handshake && now - opened_ > options_.handshake_timeout) {
+    return fail(Errc::timeout, "shm handshake timed out");
+  }
+  return {Io::ok};
+}
+
+void ShmLink::close() noexcept {
+  if (map_ != nullptr) sys::munmap(map_, map_size_);
+  map_ = nullptr;
+  rx_ = RingReader();
+  tx_ = RingWriter();
+  socket_.reset();
+  epoll_.reset();
+  own_bell_.reset();
+  peer_bell_.reset();
+  if (state_ != State::failed) state_ = State::failed;
+}
+
+}  // namespace
+
+std::size_t shm_ring_capacity(std::size_t ring_bytes) noexcept {
+  std::size_t capacity = 64 * 1024;
+  while (capacity < ring_bytes && capacity < (std::size_t{1} << 30)) capacity *= 2;
+  return capacity;
+}
+
+std::unique_ptr<Link> make_shm_link(Fd socket, PeerInfo peer, const LinkOptions& options,
+                                    ShmRole role) {
+  return std::make_unique<ShmLink>(std::move(socket), std::move(peer), options, role);
+}
+
+}  // namespace ipcx::transport

@@ -1,0 +1,179 @@
+// The shared-memory ring (transport layer): single producer, single consumer, variable-size
+// records, for shm://. Layout and rules are in docs/PROTOCOL.md. The peer is untrusted: each side
+// keeps its own index privately, reads the peer's index and every record length once into a
+// local, and checks it against the ring before using it; a violation is reported, never followed.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+
+namespace ipcx::transport {
+
+// One cache line each, so producer and consumer never write the same line.
+struct RingControl {
+  alignas(64) std::atomic<std::uint64_t> head;  // consumer's position, written by the consumer
+  alignas(64) std::atomic<std::uint64_t> tail;  // producer's position, written by the producer
+  alignas(64) std::atomic<std::uint32_t> consumer_sleeping;  // set by the consumer, cleared by both
+  alignas(64) std::atomic<std::uint32_t> producer_waiting;   // set by the producer, cleared by both
+};
+static_assert(sizeof(RingControl) == 256);
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+
+inline constexpr std::uint32_t kRingWrap = 0xffffffffu;  // "continue at the ring's start"
+inline constexpr std::size_t kRecordAlign = 8;
+inline constexpr std::size_t kRingBytesFor(std::size_t capacity) {
+  return sizeof(RingControl) + capacity;
+}
+
+inline std::size_t record_size(std::size_t body) {
+  return (4 + body + kRecordAlign - 1) & ~(kRecordAlign - 1);
+}
+
+// The largest record body a ring of this capacity carries; larger messages are fragmented.
+inline std::size_t max_record_body(std::size_t capacity) { return capacity / 4 - 8; }
+
+class RingWriter {
+ public:
+  RingWriter() = default;
+  RingWriter(RingControl* control, std::byte* data, std::size_t capacity) noexcept
+      : control_(control), data_(data), capacity_(capacity) {}
+
+  // Room for a record of `body` bytes (<= max_record_body), or nullptr when the ring is full
+  // now. *corrupt is set when the consumer's index is impossible.
+  std::byte* reserve(std::size_t body, bool* corrupt) noexcept {
+    std::uint64_t head = control_->head.load(std::memory_order_acquire);
+    if (head > tail_ || tail_ - head > capacity_) {
+      *corrupt = true;
+      return nullptr;
+    }
+    std::size_t need = record_size(body);
+    std::size_t at = tail_ & (capacity_ - 1);
+    std::size_t to_end = capacity_ - at;
+    std::size_t free = capacity_ - (tail_ - head);
+    if (need > to_end) {  // does not fit before the end: wrap, wasting the rest
+      if (free < to_end + need) return nullptr;
+      std::uint32_t wrap = kRingWrap;
+      std::memcpy(data_ + at, &wrap, 4);
+      tail_ += to_end;
+      at = 0;
+    } else if (free < need) {
+      return nullptr;
+    }
+    std::uint32_t len = static_cast<std::uint32_t>(body);
+    std::memcpy(data_ + at, &len, 4);
+    pending_ = need;
+    return data_ + at + 4;
+  }
+
+  // Publishes the record reserve() returned.
+  void commit() noexcept {
+    tail_ += pending_;
+    pending_ = 0;
+    control_->tail.store(tail_, std::memory_order_release);
+  }
+
+  // After commit: whether the consumer said it sleeps, in which case the caller rings its
+  // doorbell. The fence orders our tail store before this load; the consumer does the mirror
+  // image (store sleeping, fence, load tail), so one of the two always sees the other.
+  bool consumer_needs_wake() noexcept {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (control_->consumer_sleeping.load(std::memory_order_relaxed) == 0) return false;
+    return control_->consumer_sleeping.exchange(0, std::memory_order_relaxed) != 0;
+  }
+
+  // The producer is about to sleep waiting for room; false if room appeared meanwhile.
+  bool prepare_wait(std::size_t body) noexcept {
+    control_->producer_waiting.store(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    std::uint64_t head = control_->head.load(std::memory_order_relaxed);
+    bool room = head <= tail_ && capacity_ - (tail_ - head) >= 2 * record_size(body);
+    if (room) control_->producer_waiting.store(0, std::memory_order_relaxed);
+    return !room;
+  }
+
+ private:
+  RingControl* control_ = nullptr;
+  std::byte* data_ = nullptr;
+  std::size_t capacity_ = 0;
+  std::uint64_t tail_ = 0;  // ours; the shared copy is only for the consumer
+  std::size_t pending_ = 0;
+};
+
+class RingReader {
+ public:
+  RingReader() = default;
+  RingReader(RingControl* control, const std::byte* data, std::size_t capacity) noexcept
+      : control_(control), data_(data), capacity_(capacity) {}
+
+  // The next record's body as a view into shared memory (the peer may still scribble on it:
+  // copy before decoding anything structured), empty when there is none, and *corrupt set when
+  // the producer's index or the record's length is impossible.
+  std::span<const std::byte> peek(bool* corrupt) noexcept {
+    for (;;) {
+      std::uint64_t tail = control_->tail.load(std::memory_order_acquire);
+      if (tail < head_ || tail - head_ > capacity_) {
+        *corrupt = true;
+        return {};
+      }
+      if (tail == head_) return {};
+      std::size_t at = head_ & (capacity_ - 1);
+      std::size_t available = tail - head_;
+      std::uint32_t len;
+      std::memcpy(&len, data_ + at, 4);  // read once; judged below
+      if (len == kRingWrap) {
+        std::size_t to_end = capacity_ - at;
+        if (to_end > available) {
+          *corrupt = true;
+          return {};
+        }
+        head_ += to_end;
+        continue;
+      }
+      std::size_t size = record_size(len);
+      if (len > max_record_body(capacity_) || size > available || size > capacity_ - at) {
+        *corrupt = true;
+        return {};
+      }
+      current_ = size;
+      return {data_ + at + 4, len};
+    }
+  }
+
+  // Frees the record peek() returned.
+  void release() noexcept {
+    head_ += current_;
+    current_ = 0;
+    control_->head.store(head_, std::memory_order_release);
+  }
+
+  // After release: whether the producer waits for room (then ring its doorbell).
+  bool producer_needs_wake() noexcept {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (control_->producer_waiting.load(std::memory_order_relaxed) == 0) return false;
+    return control_->producer_waiting.exchange(0, std::memory_order_relaxed) != 0;
+  }
+
+  // The consumer is about to sleep; false if a record arrived meanwhile (then do not sleep).
+  bool prepare_sleep() noexcept {
+    control_->consumer_sleeping.store(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (control_->tail.load(std::memory_order_relaxed) != head_) {
+      control_->consumer_sleeping.store(0, std::memory_order_relaxed);
+      return false;
+    }
+    return true;
+  }
+  void end_sleep() noexcept { control_->consumer_sleeping.store(0, std::memory_order_relaxed); }
+
+ private:
+  RingControl* control_ = nullptr;
+  const std::byte* data_ = nullptr;
+  std::size_t capacity_ = 0;
+  std::uint64_t head_ = 0;  // ours; the shared copy is only for the producer
+  std::size_t current_ = 0;
+};
+
+}  // namespace ipcx::transport

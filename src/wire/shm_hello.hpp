@@ -1,0 +1,51 @@
+// The shm:// rendezvous messages (wire layer), exchanged once over the seqpacket socket before
+// the shared memory is used; see docs/PROTOCOL.md. 16 bytes, little endian. No syscalls.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+namespace ipcx::wire {
+
+inline constexpr std::uint32_t kShmHelloMagic = 0x49584853;  // "SHXI" as little-endian bytes
+inline constexpr std::uint16_t kShmVersion = 1;
+inline constexpr std::size_t kShmHelloSize = 16;
+
+enum class ShmStatus : std::uint16_t { ok = 0, version_refused = 1 };
+
+struct ShmHello {
+  std::uint16_t version = kShmVersion;
+  ShmStatus status = ShmStatus::ok;
+  std::uint64_t ring_bytes = 0;  // server's hello: each ring's data bytes; client's: 0
+};
+
+inline void write_shm_hello(std::byte* out, const ShmHello& h) noexcept {
+  std::uint64_t fields[2] = {kShmHelloMagic | (std::uint64_t{h.version} << 32) |
+                                 (std::uint64_t{static_cast<std::uint16_t>(h.status)} << 48),
+                             h.ring_bytes};
+  for (int f = 0; f < 2; ++f) {
+    for (int i = 0; i < 8; ++i) out[f * 8 + i] = static_cast<std::byte>(fields[f] >> (8 * i));
+  }
+}
+
+// nullopt unless the bytes are exactly one hello with our magic (any version: the caller
+// decides what a different version means).
+inline std::optional<ShmHello> read_shm_hello(std::span<const std::byte> in) noexcept {
+  if (in.size() != kShmHelloSize) return std::nullopt;
+  std::uint64_t fields[2] = {0, 0};
+  for (int f = 0; f < 2; ++f) {
+    for (int i = 7; i >= 0; --i) {
+      fields[f] = (fields[f] << 8) | static_cast<std::uint8_t>(in[f * 8 + i]);
+    }
+  }
+  if ((fields[0] & 0xffffffffu) != kShmHelloMagic) return std::nullopt;
+  ShmHello h;
+  h.version = static_cast<std::uint16_t>(fields[0] >> 32);
+  h.status = static_cast<ShmStatus>(static_cast<std::uint16_t>(fields[0] >> 48));
+  h.ring_bytes = fields[1];
+  return h;
+}
+
+}  // namespace ipcx::wire

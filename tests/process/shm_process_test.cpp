@@ -1,0 +1,303 @@
+// shm:// across real processes: many client processes, kill -9 of a client mid-send and of the
+// server mid-call, a wake-up stress test in sleep-only and minimal-spin modes, and hostile peers
+// (garbage ring indices; an unsealed or undersized memfd). Nothing may hang, crash or leak.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "ipcx/ipcx.hpp"
+#include "support/child.hpp"
+#include "support/eventually.hpp"
+#include "support/fd_count.hpp"
+#include "transport/shm_ring.hpp"
+#include "wire/shm_hello.hpp"
+
+namespace ipcx {
+namespace {
+
+using namespace std::chrono_literals;
+using test::Child;
+using test::eventually;
+
+std::string unique_name(const char* what) {
+  static int counter = 0;
+  return std::string("ipcx-ptest-") + what + "-" + std::to_string(::getpid()) + "-" +
+         std::to_string(++counter);
+}
+
+// An echo server in a child process; prints "bound" once it accepts. With hold, it keeps every
+// request unanswered and prints "got" for each.
+Child echo_server(const std::string& url, bool hold = false,
+                  std::chrono::microseconds spin = 50us) {
+  Child child = Child::fork([url, hold, spin] {
+    ServerOptions options;
+    options.spin = spin;
+    Server server(options);
+    std::vector<Responder> held;
+    server.on_request([&](Request& r) {
+      if (!hold) return r.reply(r.body());
+      held.push_back(r.respond_later());
+      std::printf("got\n");
+      std::fflush(stdout);
+    });
+    server.bind(url);
+    std::printf("bound\n");
+    std::fflush(stdout);
+    server.run();
+    return 0;
+  });
+  return child;
+}
+
+TEST(ShmProcess, ManyClientProcessesOneServer) {
+  std::string url = "shm://" + unique_name("many");
+  Child server = echo_server(url);
+  ASSERT_EQ(server.read_line(), "bound");
+  std::vector<Child> clients;
+  for (int c = 0; c < 6; ++c) {
+    clients.push_back(Child::fork([url, c] {
+      Client client(url);
+      for (int i = 0; i < 500; ++i) {
+        std::string body = std::to_string(c) + ":" + std::to_string(i);
+        auto reply = client.call(Message{body}, 20s);
+        if (!reply || reply->text(0) != body) return 1;
+      }
+      return 0;
+    }));
+  }
+  for (auto& c : clients) EXPECT_EQ(c.wait(), 0);
+}
+
+TEST(ShmProcess, ServerKilledMidCallThenRestarted) {
+  std::size_t fds_before = test::open_fd_count();
+  std::string url = "shm://" + unique_name("kill");
+  {
+    Child server = echo_server(url, true);
+    ASSERT_EQ(server.read_line(), "bound");
+    Client client(url);
+    std::thread killer([&] {
+      EXPECT_EQ(server.read_line(), "got");
+      server.kill(SIGKILL);
+      server.wait();
+    });
+    auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(client.call(Message{"pending"}, 60s).error(), Errc::peer_closed);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 50s);  // a hang turned into a failure
+    killer.join();
+
+    Child restarted = echo_server(url);
+    ASSERT_EQ(restarted.read_line(), "bound");
+    auto reply = client.call(Message{"again"}, 20s);
+    ASSERT_TRUE(reply) << to_string(reply.error());
+    EXPECT_EQ(*reply, Message{"again"});
+  }
+  // Client, links, memfd mappings and eventfds are all gone with their owners.
+  EXPECT_EQ(test::open_fd_count(), fds_before);
+}
+
+TEST(ShmProcess, ClientKilledMidSendOthersStillServed) {
+  std::string url = "shm://" + unique_name("midsend");
+  Child server = echo_server(url);
+  ASSERT_EQ(server.read_line(), "bound");
+  // A client sending 32 MiB messages through a 1 MiB ring, killed while fragments are in flight.
+  Child victim = Child::fork([url]() -> int {
+    Client client(url);
+    Message big{std::string(32u << 20, 'v')};
+    std::printf("sending\n");
+    std::fflush(stdout);
+    for (;;) (void)client.call(big, 60s);
+  });
+  ASSERT_EQ(victim.read_line(), "sending");
+  std::this_thread::sleep_for(20ms);
+  victim.kill(SIGKILL);
+  victim.wait();
+  Client survivor(url);
+  for (int i = 0; i < 100; ++i) {
+    auto reply = survivor.call(Message{std::to_string(i)}, 20s);
+    ASSERT_TRUE(reply) << to_string(reply.error());
+    EXPECT_EQ(reply->text(0), std::to_string(i));
+  }
+}
+
+// Two processes ping-pong many messages; a lost wake-up would hang one side past its deadline.
+void stress(std::chrono::microseconds spin, int round_trips) {
+  std::string url = "shm://" + unique_name("stress");
+  Child server = echo_server(url, false, spin);
+  ASSERT_EQ(server.read_line(), "bound");
+  Child client = Child::fork([url, spin, round_trips] {
+    ClientOptions options;
+    options.spin = spin;
+    Client c(url, options);
+    for (int i = 0; i < round_trips; ++i) {
+      if (!c.call(Message{"s"}, 30s)) return 1;
+    }
+    // Also pipelined: both rings busy in both directions at once.
+    for (int i = 0; i < round_trips; i += 64) {
+      for (int k = 0; k < 64; ++k) {
+        if (!c.send(Message{"p"})) return 2;
+      }
+      for (int k = 0; k < 64; ++k) {
+        if (!c.receive(30s)) return 3;
+      }
+    }
+    return 0;
+  });
+  auto status = client.wait_for(10min);
+  ASSERT_TRUE(status.has_value()) << "ping-pong hung";
+  EXPECT_EQ(*status, 0);
+}
+
+int stress_round_trips() {
+  const char* n = std::getenv("IPCX_STRESS_ROUND_TRIPS");
+  return n ? std::atoi(n) : (test::kSanitized ? 20000 : 1000000);
+}
+
+TEST(ShmProcess, WakeUpStressSleepOnly) { stress(0us, stress_round_trips() / 4); }
+TEST(ShmProcess, WakeUpStressShortestSpin) { stress(1us, stress_round_trips()); }
+
+// A raw shm client: completes the handshake like ipcx, then does what the test wants.
+struct RawShmClient {
+  int sock = -1;
+  void* map = nullptr;
+  std::size_t map_size = 0;
+  int fds[3] = {-1, -1, -1};
+
+  explicit RawShmClient(const std::string& name) {
+    sock = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::string abstract = "ipcx-shm-" + std::to_string(::geteuid()) + "-" + name;
+    std::memcpy(a.sun_path + 1, abstract.data(), abstract.size());
+    ::connect(sock, reinterpret_cast<sockaddr*>(&a),
+              static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + abstract.size()));
+    std::byte hello[wire::kShmHelloSize];
+    wire::write_shm_hello(hello, {});
+    ::send(sock, hello, sizeof hello, MSG_NOSIGNAL);
+    std::byte answer[wire::kShmHelloSize];
+    iovec iov{answer, sizeof answer};
+    alignas(cmsghdr) char control[CMSG_SPACE(3 * sizeof(int))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    if (::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != sizeof answer) return;
+    std::memcpy(fds, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof fds);
+    auto h = wire::read_shm_hello(answer);
+    map_size = 2 * transport::kRingBytesFor(h->ring_bytes);
+    map = ::mmap(nullptr, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+  }
+  ~RawShmClient() {
+    if (map) ::munmap(map, map_size);
+    for (int fd : fds) ::close(fd);
+    ::close(sock);
+  }
+  transport::RingControl* request_ring() { return static_cast<transport::RingControl*>(map); }
+  void ring_server() {
+    std::uint64_t one = 1;
+    (void)::write(fds[2], &one, sizeof one);
+  }
+};
+
+TEST(ShmHostile, GarbageInTheRingClosesThatLinkOnly) {
+  std::string name = unique_name("garbage");
+  ServerOptions options;
+  options.spin = 0us;
+  Server server(options);
+  server.on_request([](Request& r) { r.reply(r.body()); });
+  server.bind("shm://" + name);
+  server.start();
+  Client good("shm://" + name);
+  ASSERT_TRUE(good.call(Message{"before"}, 10s));
+  auto attack = [&](auto&& scribble) {
+    auto faults = server.stats().peer_faults;
+    RawShmClient raw(name);
+    ASSERT_NE(raw.map, nullptr);
+    scribble(raw);
+    raw.ring_server();
+    EXPECT_TRUE(eventually([&] { return server.stats().peer_faults == faults + 1; }));
+    auto reply = good.call(Message{"still served"}, 10s);
+    ASSERT_TRUE(reply) << to_string(reply.error());
+  };
+  // A tail index far ahead of anything the ring can hold.
+  attack([](RawShmClient& c) { c.request_ring()->tail.store(std::uint64_t{1} << 40); });
+  // A record length past the end of the ring.
+  attack([](RawShmClient& c) {
+    auto* data = reinterpret_cast<std::byte*>(c.request_ring() + 1);
+    std::uint32_t len = 0x7fffffff;
+    std::memcpy(data, &len, 4);
+    c.request_ring()->tail.store(64);
+  });
+  // A plausible record whose fragment header is garbage.
+  attack([](RawShmClient& c) {
+    auto* data = reinterpret_cast<std::byte*>(c.request_ring() + 1);
+    std::uint32_t len = 40;
+    std::memcpy(data, &len, 4);
+    std::memset(data + 4, 0xab, 40);
+    c.request_ring()->tail.store(transport::record_size(40));
+  });
+}
+
+// A hostile server: accepts one shm client and hands it a memfd that is unsealed or too small.
+void hostile_server(const std::string& name, bool seal, std::size_t size) {
+  int listener = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::string abstract = "ipcx-shm-" + std::to_string(::geteuid()) + "-" + name;
+  std::memcpy(a.sun_path + 1, abstract.data(), abstract.size());
+  ::bind(listener, reinterpret_cast<sockaddr*>(&a),
+         static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + abstract.size()));
+  ::listen(listener, 4);
+  std::printf("bound\n");
+  std::fflush(stdout);
+  int conn = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  std::byte hello[wire::kShmHelloSize];
+  (void)::recv(conn, hello, sizeof hello, 0);
+  int memfd = ::memfd_create("hostile", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  (void)::ftruncate(memfd, static_cast<off_t>(size));
+  if (seal) ::fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+  int fds[3] = {memfd, ::eventfd(0, 0), ::eventfd(0, 0)};
+  wire::write_shm_hello(hello, {wire::kShmVersion, wire::ShmStatus::ok, 1u << 20});
+  iovec iov{hello, sizeof hello};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof fds);
+  std::memcpy(CMSG_DATA(c), fds, sizeof fds);
+  (void)::sendmsg(conn, &msg, MSG_NOSIGNAL);
+  ::pause();
+}
+
+TEST(ShmHostile, UnsealedOrUndersizedMemoryIsRefused) {
+  std::size_t right = 2 * transport::kRingBytesFor(1u << 20);
+  for (auto [seal, size] : {std::pair{false, right}, std::pair{true, right / 2}}) {
+    std::string name = unique_name("hostile");
+    Child evil = Child::fork([name, seal, size] {
+      hostile_server(name, seal, size);
+      return 0;
+    });
+    ASSERT_EQ(evil.read_line(), "bound");
+    ClientOptions options;
+    std::string log;
+    options.log = [&](std::string_view line) { log += std::string(line) + "\n"; };
+    Client client("shm://" + name, options);
+    EXPECT_FALSE(client.call(Message{"x"}, 500ms)) << "a hostile memfd was accepted";
+    EXPECT_NE(log.find(seal ? "wrong size" : "not sealed"), std::string::npos) << log;
+  }
+}
+
+}  // namespace
+}  // namespace ipcx

@@ -1,0 +1,145 @@
+// shm:// through the public API, server on a thread of its own: small and fragmented messages,
+// pipelining, the exact size limit, credentials, spin and sleep modes, and no descriptor leaks.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "ipcx/ipcx.hpp"
+#include "support/fd_count.hpp"
+#include "support/temp_dir.hpp"
+
+namespace ipcx {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string unique_name(const char* what) {
+  static int counter = 0;
+  return std::string("shm://ipcx-test-") + what + "-" + std::to_string(::getpid()) + "-" +
+         std::to_string(++counter);
+}
+
+struct Modes {
+  std::chrono::microseconds server_spin;
+  std::chrono::microseconds client_spin;
+};
+
+class Shm : public ::testing::TestWithParam<Modes> {
+ protected:
+  std::unique_ptr<Server> serve(const std::string& url, ServerOptions options = {}) {
+    options.spin = GetParam().server_spin;
+    auto server = std::make_unique<Server>(options);
+    server->on_request([](Request& r) { r.reply(r.body()); });
+    server->bind(url);
+    server->start();
+    return server;
+  }
+  ClientOptions client_options() {
+    ClientOptions o;
+    o.spin = GetParam().client_spin;
+    return o;
+  }
+};
+
+TEST_P(Shm, EchoSmallMultipartAndFragmentedMessages) {
+  std::string url = unique_name("echo");
+  ServerOptions options;
+  options.shm_ring_bytes = 64 * 1024;  // small rings: 1 MiB messages need many fragments
+  auto server = serve(url, options);
+  Client client(url, client_options());
+  for (int i = 0; i < 200; ++i) {
+    auto reply = client.call(Message{"ping", std::to_string(i)}, 10s);
+    ASSERT_TRUE(reply) << to_string(reply.error());
+    EXPECT_EQ(*reply, (Message{"ping", std::to_string(i)}));
+  }
+  std::string big(1u << 20, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7 % 253);
+  Message multipart{"", big, "tail", std::string(100000, 'q')};
+  auto reply = client.call(multipart, 30s);
+  ASSERT_TRUE(reply) << to_string(reply.error());
+  EXPECT_EQ(*reply, multipart);
+}
+
+TEST_P(Shm, PipelinedRequests) {
+  std::string url = unique_name("pipe");
+  auto server = serve(url);
+  Client client(url, client_options());
+  std::map<RequestId, int> sent;
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < 100; ++i) sent[client.send(Message{std::to_string(i)}).value()] = i;
+    for (int i = 0; i < 100; ++i) {
+      auto reply = client.receive(10s);
+      ASSERT_TRUE(reply) << to_string(reply.error());
+      ASSERT_EQ(reply->body.text(0), std::to_string(sent.at(reply->id)));
+      sent.erase(reply->id);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(SpinAndSleep, Shm,
+                         ::testing::Values(Modes{0us, 0us}, Modes{50us, 50us}, Modes{1us, 0us}),
+                         [](const auto& info) {
+                           return "server" + std::to_string(info.param.server_spin.count()) +
+                                  "us_client" + std::to_string(info.param.client_spin.count()) +
+                                  "us";
+                         });
+
+TEST(ShmLimits, ExactlyTheMaximumPassesOneMoreByteFails) {
+  std::string url = unique_name("max");
+  Server server;
+  server.on_request([](Request& r) { r.reply(Message{std::to_string(r.body().bytes())}); });
+  server.bind(url);
+  server.start();
+  Client client(url);
+  std::size_t max = ServerOptions{}.max_message_size;  // 64 MiB
+  Message at_limit{std::string(max - 10, 'm'), std::string(10, 'n')};
+  auto reply = client.call(at_limit, 60s);
+  ASSERT_TRUE(reply) << to_string(reply.error());
+  EXPECT_EQ(reply->text(0), std::to_string(max));
+  at_limit.add("x");
+  EXPECT_EQ(client.call(at_limit, 10s).error(), Errc::message_too_large);
+}
+
+TEST(ShmPeer, CredentialsAndNothingLeft) {
+  std::size_t fds_before = test::open_fd_count();
+  {
+    std::string url = unique_name("peer");
+    Server server;
+    server.on_request([](Request& r) {
+      r.reply(Message{std::to_string(r.peer().pid), std::to_string(r.peer().uid),
+                      std::string(scheme_name(r.peer().mechanism))});
+    });
+    server.bind(url);
+    server.start();
+    for (int i = 0; i < 10; ++i) {
+      Client client(url);
+      auto reply = client.call(Message{"who"}, 10s);
+      ASSERT_TRUE(reply) << to_string(reply.error());
+      EXPECT_EQ(*reply, (Message{std::to_string(::getpid()), std::to_string(::geteuid()), "shm"}));
+    }
+  }
+  EXPECT_EQ(test::open_fd_count(), fds_before);
+}
+
+TEST(ShmPeer, SocketFileRendezvous) {
+  test::TempDir dir;
+  std::string url = "shm://" + dir / "rv.sock";
+  {
+    Server server;
+    server.on_request([](Request& r) { r.reply(Message{"via file"}); });
+    server.bind(url);
+    server.start();
+    EXPECT_TRUE(std::filesystem::exists(dir / "rv.sock"));
+    Client client(url);
+    EXPECT_EQ(client.call(Message{"x"}, 10s).value(), Message{"via file"});
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "rv.sock"));
+}
+
+TEST(ShmPeer, NobodyListeningIsRefused) {
+  Client client(unique_name("nobody"));
+  EXPECT_EQ(client.call(Message{"x"}, 200ms).error(), Errc::refused);
+}
+
+}  // namespace
+}  // namespace ipcx
