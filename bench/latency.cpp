@@ -34,7 +34,7 @@ struct Settings {
   std::size_t size = 64;
   long spin_us = 50;
   long gap_us = 0;  // pause between round trips: sparse traffic, where spinning costs most
-  std::vector<std::string> mechanisms{"unix", "tcp"};
+  std::vector<std::string> mechanisms{"shm", "unix", "tcp"};
   std::vector<Placement> placements{{"2 CPUs", 0, 1}, {"1 CPU", 0, 0}};
 };
 
@@ -59,9 +59,12 @@ double cpu_seconds(const rusage& u) { return seconds(u.ru_utime) + seconds(u.ru_
 Row run_case(const Settings& s, const Target& target, const Placement& where,
              const std::string& dir, int index) {
   Row row{target, where.name, {}, 0, false};
-  std::string hint = target.mechanism == "unix"
-                         ? "unix://" + dir + "/b" + std::to_string(index) + ".sock"
-                         : "tcp://127.0.0.1:0";
+  std::string hint =
+      target.mechanism == "unix" ? "unix://" + dir + "/b" + std::to_string(index) + ".sock"
+      : target.mechanism == "shm"
+          ? "shm://ipcx-bench-" + std::to_string(::getpid()) + "-" + std::to_string(index)
+          : "tcp://127.0.0.1:0";
+  prepare_target(target, s.size);
   int fds[2];
   if (::pipe(fds) != 0) return row;
   pid_t pid = ::fork();
@@ -111,13 +114,21 @@ Row run_case(const Settings& s, const Target& target, const Placement& where,
   return row;
 }
 
+// The raw row each row is compared with: a sleeping floor for sleeping modes; for shm's
+// spinning modes, the busy-polling floor.
+std::string floor_mode(const Target& t) {
+  if (t.mechanism != "shm") return "blocking";
+  bool sleeps = t.mode == "blocking" || t.mode == "eventfd";
+  return sleeps ? "eventfd" : "busypoll";
+}
+
 void print_rows(const std::vector<Row>& rows) {
   std::printf("%-5s %-7s %-5s %-9s %9s %9s %9s %8s %10s\n", "mech", "where", "impl", "mode",
               "p50 us", "p99 us", "p99.9 us", "x raw", "cpu us/rt");
   for (const Row& r : rows) {
     double floor = 0;
     for (const Row& f : rows) {
-      if (f.target.impl == "raw" && f.target.mode == "blocking" &&
+      if (f.target.impl == "raw" && f.target.mode == floor_mode(r.target) &&
           f.target.mechanism == r.target.mechanism && std::strcmp(f.placement, r.placement) == 0) {
         floor = f.rtt.p50;
       }
@@ -190,10 +201,16 @@ int main(int argc, char** argv) {
   auto spin = std::chrono::microseconds(s.spin_us);
   for (const auto& where : s.placements) {
     for (const auto& mech : s.mechanisms) {
-      for (const Target& t :
-           {Target{mech, "raw", "blocking", {}}, Target{mech, "raw", "evloop", {}},
-            Target{mech, "ipcx", "blocking", {}}, Target{mech, "ipcx", "spin", spin},
-            Target{mech, "ipcx", "default", {}}}) {
+      std::vector<Target> targets;
+      if (mech == "shm") {
+        targets = {{mech, "raw", "busypoll", {}}, {mech, "raw", "eventfd", {}}};
+      } else {
+        targets = {{mech, "raw", "blocking", {}}, {mech, "raw", "evloop", {}}};
+      }
+      targets.push_back({mech, "ipcx", "blocking", {}});
+      targets.push_back({mech, "ipcx", "spin", spin});
+      targets.push_back({mech, "ipcx", "default", {}});
+      for (const Target& t : targets) {
         rows.push_back(run_case(s, t, where, dir, index++));
         std::fflush(stdout);
       }

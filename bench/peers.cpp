@@ -5,11 +5,15 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <ipcx/ipcx.hpp>
@@ -139,6 +143,75 @@ class RawLeader final : public Leader {
   bool evloop_;
 };
 
+// The raw shared-memory floor: one request slot and one reply slot, each with a sequence
+// number, in an anonymous shared mapping made before fork; eventfds for the sleeping variant.
+struct alignas(64) Slot {
+  std::atomic<std::uint64_t> seq{0};
+  alignas(64) char data[1];  // `size` bytes in practice
+};
+struct RawShm {
+  Slot* request = nullptr;
+  Slot* reply = nullptr;
+  int wake_follower = -1;
+  int wake_leader = -1;
+  std::size_t size = 0;
+};
+RawShm g_raw_shm;
+
+std::uint64_t wait_seq(Slot* slot, std::uint64_t want, bool sleep, int efd) {
+  // Pause, and yield every 4th time: the mix ipcx spins with, so the floors compare.
+  unsigned polls = 0;
+  auto pause = [&polls] { (++polls & 3) == 0 ? (void)sched_yield() : __builtin_ia32_pause(); };
+  for (;;) {
+    std::uint64_t seq = slot->seq.load(std::memory_order_acquire);
+    if (seq >= want) return seq;
+    if (sleep) {
+      std::uint64_t count;
+      if (::read(efd, &count, sizeof count) < 0) return 0;
+    } else {
+      pause();
+    }
+  }
+}
+
+[[noreturn]] void raw_shm_follower(const Target& t, int report_fd) {
+  report(report_fd, "raw-shm");
+  bool sleep = t.mode == "eventfd";
+  std::vector<char> buf(g_raw_shm.size);
+  for (std::uint64_t n = 1;; ++n) {
+    wait_seq(g_raw_shm.request, n, sleep, g_raw_shm.wake_follower);
+    std::memcpy(buf.data(), g_raw_shm.request->data, buf.size());
+    std::memcpy(g_raw_shm.reply->data, buf.data(), buf.size());
+    g_raw_shm.reply->seq.store(n, std::memory_order_release);
+    if (sleep) {
+      std::uint64_t one = 1;
+      (void)::write(g_raw_shm.wake_leader, &one, sizeof one);
+    }
+  }
+}
+
+class RawShmLeader final : public Leader {
+ public:
+  RawShmLeader(bool sleep, std::size_t size) : sleep_(sleep), buf_(size, 's') {}
+  bool round_trip() override {
+    ++n_;
+    std::memcpy(g_raw_shm.request->data, buf_.data(), buf_.size());
+    g_raw_shm.request->seq.store(n_, std::memory_order_release);
+    if (sleep_) {
+      std::uint64_t one = 1;
+      if (::write(g_raw_shm.wake_follower, &one, sizeof one) < 0) return false;
+    }
+    wait_seq(g_raw_shm.reply, n_, sleep_, g_raw_shm.wake_leader);
+    std::memcpy(buf_.data(), g_raw_shm.reply->data, buf_.size());
+    return true;
+  }
+
+ private:
+  bool sleep_;
+  std::vector<char> buf_;
+  std::uint64_t n_ = 0;
+};
+
 [[noreturn]] void ipcx_follower(const Target& t, const std::string& hint, int report_fd) {
   ServerOptions options;  // "default": exactly what ipcx ships
   if (t.mode != "default") options.spin = t.spin;
@@ -176,13 +249,32 @@ class IpcxLeader final : public Leader {
 
 }  // namespace
 
+void prepare_target(const Target& target, std::size_t size) {
+  if (target.impl != "raw" || target.mechanism != "shm") return;
+  std::size_t slot = (sizeof(Slot) + size + 63) / 64 * 64;
+  if (g_raw_shm.request) ::munmap(g_raw_shm.request, 2 * g_raw_shm.size + 256);
+  void* map = ::mmap(nullptr, 2 * slot, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (map == MAP_FAILED) die("mmap");
+  g_raw_shm.request = new (map) Slot;
+  g_raw_shm.reply = new (static_cast<char*>(map) + slot) Slot;
+  g_raw_shm.size = size;
+  if (g_raw_shm.wake_follower < 0) {
+    g_raw_shm.wake_follower = ::eventfd(0, EFD_CLOEXEC);
+    g_raw_shm.wake_leader = ::eventfd(0, EFD_CLOEXEC);
+  }
+}
+
 void run_follower(const Target& target, const std::string& url_hint, int report_fd) {
+  if (target.impl == "raw" && target.mechanism == "shm") raw_shm_follower(target, report_fd);
   if (target.impl == "raw") raw_follower(target, url_hint, report_fd);
   ipcx_follower(target, url_hint, report_fd);
 }
 
 std::unique_ptr<Leader> make_leader(const Target& target, const std::string& url,
                                     std::size_t size) {
+  if (target.impl == "raw" && target.mechanism == "shm") {
+    return std::make_unique<RawShmLeader>(target.mode == "eventfd", size);
+  }
   if (target.impl == "raw") return std::make_unique<RawLeader>(url, size, target.mode == "evloop");
   return std::make_unique<IpcxLeader>(target, url, size);
 }

@@ -13,11 +13,15 @@ namespace ipcx::bench {
 struct Target {
   std::string mechanism;  // "unix" or "tcp"
   std::string impl;       // "raw" or "ipcx"
-  // ipcx: "blocking", "spin" or "default". raw: "blocking" (read/write) or "evloop" (the
-  // syscalls of an event loop: server epoll_wait+recv+send, client send+poll+recv).
+  // ipcx: "blocking", "spin" or "default". raw unix/tcp: "blocking" (read/write) or "evloop"
+  // (the syscalls of an event loop: server epoll_wait+recv+send, client send+poll+recv). raw
+  // shm: "busypoll" (both spin on shared memory) or "eventfd" (both sleep on eventfds).
   std::string mode;
   std::chrono::microseconds spin{0};
 };
+
+// Makes what a raw shm floor shares between the processes; call before forking the follower.
+void prepare_target(const Target& target, std::size_t size);
 
 // Binds, reports the URL to connect to through `report`, then serves until killed.
 [[noreturn]] void run_follower(const Target& target, const std::string& url_hint, int report_fd);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/fd.hpp"
+#include "core/spin.hpp"
 #include "pattern/req_rep/envelope.hpp"
 #include "pattern/setup.hpp"
 #include "transport/link.hpp"
@@ -168,12 +169,11 @@ struct Client::Impl {
   // Polls the link without sleeping for the spin budget; true when a reply arrived.
   bool spin(Clock::time_point deadline) {
     auto until = std::min(deadline, Clock::now() + options.spin);
+    SpinPause pause(link->has_sleep_hooks() ? kShmYieldEvery : 1);
     while (Clock::now() < until) {
       if (!drain()) return true;
       if (!arrived.empty()) return true;
-      // Yield between polls: when the server shares this CPU it runs at once instead of
-      // waiting for our time slice to end; with a CPU to itself this returns immediately.
-      sched_yield();
+      pause();
     }
     return false;
   }

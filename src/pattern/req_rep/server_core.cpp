@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "core/spin.hpp"
 #include "pattern/req_rep/envelope.hpp"
 #include "pattern/setup.hpp"
 
@@ -333,26 +334,32 @@ void ServerCore::run() {
   loop_thread = std::this_thread::get_id();
   bool may_spin = options.spin.count() > 0;
   auto last_work = Clock::now();
+  SpinPause stream_pause(1);
+  SpinPause shm_pause(kShmYieldEvery);
+  unsigned spins = 0;
   while (!stop_requested) {
     bool spinning = may_spin && Clock::now() - last_work < options.spin;
-    bool worked = turn(spinning);
+    // While spinning on shm rings alone, epoll (new connections, stream links) is consulted
+    // every 32nd poll only: a syscall per poll would cost more than the ring round trip.
+    bool check_epoll = !spinning || sleep_hooked == 0 || (++spins & 31) == 0;
+    bool worked = turn(spinning, check_epoll);
     if (!may_spin) continue;
     if (worked) {
       last_work = Clock::now();
     } else if (spinning) {
-      sched_yield();  // lets a client on this CPU run now rather than at our slice's end
+      (sleep_hooked > 0 ? shm_pause : stream_pause)();
     }
   }
   shutdown();
 }
 
-bool ServerCore::turn(bool spinning) {
+bool ServerCore::turn(bool spinning, bool check_epoll) {
   auto before = counters.requests.load(std::memory_order_relaxed);
   int ran = 0;
   if (spinning) {
     // Peers ring no doorbell for a server that has not said it sleeps: look at their rings.
     poll_hooked();
-    ran = reactor.run_once(std::chrono::milliseconds(0));
+    if (check_epoll) ran = reactor.run_once(std::chrono::milliseconds(0));
   } else {
     bool sleep = sleep_hooked == 0 || prepare_sleep();
     ran = reactor.run_once(std::chrono::milliseconds(sleep ? -1 : 0));

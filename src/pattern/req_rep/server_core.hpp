@@ -75,7 +75,7 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   bool prepare_sleep();
   void end_sleep();
   // One loop turn, spinning (never sleeping) or sleeping; true when it did any work.
-  bool turn(bool spinning);
+  bool turn(bool spinning, bool check_epoll);
   // Serves every link with sleep hooks as if it were ready: their rings are polled directly.
   void poll_hooked();
   void update_interest(Connection& conn);
