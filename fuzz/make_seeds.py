@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the fuzz targets (fuzz/corpus/<target>/). Re-run after changing a
+wire format; libFuzzer runs add their own finds, and crashers found are kept here too."""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(target, name, data):
+    folder = os.path.join(HERE, "corpus", target)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, name), "wb") as f:
+        f.write(data)
+
+
+def greeting():
+    g = bytearray(64)
+    g[0], g[9], g[10], g[11] = 0xFF, 0x7F, 3, 1
+    g[12:16] = b"NULL"
+    return bytes(g)
+
+
+def command(name, data=b""):
+    body = bytes([len(name)]) + name + data
+    return (bytes([0x04, len(body)]) if len(body) <= 255
+            else bytes([0x06]) + struct.pack(">Q", len(body))) + body
+
+
+def ready(kind):
+    prop = bytes([11]) + b"Socket-Type" + struct.pack(">I", len(kind)) + kind
+    return command(b"READY", prop)
+
+
+def frame(body, more=False):
+    flags = 1 if more else 0
+    if len(body) <= 255:
+        return bytes([flags, len(body)]) + body
+    return bytes([flags | 2]) + struct.pack(">Q", len(body)) + body
+
+
+def compact(payload_frames, chunk=None, request_id=0):
+    payload = struct.pack("<I", len(payload_frames))
+    for f in payload_frames:
+        payload += struct.pack("<I", len(f)) + f
+    chunk = chunk or len(payload)
+    out = []
+    for at in range(0, len(payload), chunk):
+        part = payload[at:at + chunk]
+        flags = (1 if at == 0 else 0) | (2 if at + len(part) == len(payload) else 0)
+        out.append(struct.pack("<HBBIQQ", 0x5849, 1, flags, len(part), len(payload), request_id)
+                   + part)
+    return out
+
+
+# ZMTP: first byte is the feeding step.
+handshake = greeting() + ready(b"DEALER")
+write("zmtp_session", "request", bytes([7]) + handshake + frame(b"\x01abcd", True)
+      + frame(b"", True) + frame(b"hello"))
+write("zmtp_session", "ping", bytes([1]) + handshake + command(b"PING", b"\x00\x10ctx"))
+write("zmtp_session", "long", bytes([63]) + handshake + frame(b"x" * 300))
+write("zmtp_session", "req", bytes([3]) + greeting() + ready(b"REQ") + frame(b"", True)
+      + frame(b"q"))
+write("zmtp_session", "bad_type", bytes([5]) + greeting() + ready(b"PUB"))
+
+# Compact: each fragment prefixed with (fragment length - 24) as one byte.
+def prefixed(fragments):
+    return b"".join(bytes([min(len(f) - 24, 255)]) + f for f in fragments)
+
+write("compact", "one", prefixed(compact([b"\x01abcd", b"", b"body"])))
+write("compact", "fragmented", prefixed(compact([b"x" * 100, b"y"], chunk=40)))
+write("compact", "two_messages", prefixed(compact([b"a"]) + compact([b"b", b"c"])))
+
+# Ring: tail (u64), 8 unused bytes, then the data region.
+def records(fragments):
+    data = b""
+    for f in fragments:
+        rec = struct.pack("<I", len(f)) + f
+        rec += b"\x00" * (-len(rec) % 8)
+        data += rec
+    return data
+
+for name, frags in (("one", compact([b"\x01abcd", b"", b"ping"])),
+                    ("fragments", compact([b"z" * 200], chunk=64))):
+    data = records(frags)
+    write("shm_ring", name, struct.pack("<Q", len(data)) + b"\x00" * 8 + data)
+wrap = struct.pack("<I", 0xFFFFFFFF) + b"\x00" * 4
+write("shm_ring", "wrap_marker", struct.pack("<Q", 8) + b"\x00" * 8 + wrap)
+
+for i, url in enumerate(["tcp://127.0.0.1:5555", "tcp://*:0", "tcp://[::1]:80", "udp://h:1",
+                         "unix:///tmp/x.sock", "ipc://@abstract", "shm://name",
+                         "shm:///run/x.sock", "pipe:///tmp/f", "mq://q", "stdio://",
+                         "tcp://host:*", "bogus://x", "tcp://::1:80"]):
+    write("endpoint", "url%02d" % i, url.encode())
