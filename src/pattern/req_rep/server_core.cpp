@@ -337,8 +337,12 @@ void ServerCore::run() {
   SpinPause stream_pause(1);
   SpinPause shm_pause(kShmYieldEvery);
   unsigned spins = 0;
+  bool spinning = false;
   while (!stop_requested) {
-    bool spinning = may_spin && Clock::now() - last_work < options.spin;
+    // While spinning, the clock is read every 16th poll: it costs more than polling a ring.
+    if (!spinning || (spins & 15) == 0) {
+      spinning = may_spin && Clock::now() - last_work < options.spin;
+    }
     // While spinning on shm rings alone, epoll (new connections, stream links) is consulted
     // every 32nd poll only: a syscall per poll would cost more than the ring round trip.
     bool check_epoll = !spinning || sleep_hooked == 0 || (++spins & 31) == 0;
@@ -353,7 +357,7 @@ void ServerCore::run() {
   shutdown();
 }
 
-bool ServerCore::turn(bool spinning, bool check_epoll) {
+bool ServerCore::turn(bool spinning, bool check_epoll, std::chrono::milliseconds wait) {
   auto before = counters.requests.load(std::memory_order_relaxed);
   int ran = 0;
   if (spinning) {
@@ -361,11 +365,13 @@ bool ServerCore::turn(bool spinning, bool check_epoll) {
     poll_hooked();
     if (check_epoll) ran = reactor.run_once(std::chrono::milliseconds(0));
   } else {
-    bool sleep = sleep_hooked == 0 || prepare_sleep();
-    ran = reactor.run_once(std::chrono::milliseconds(sleep ? -1 : 0));
+    // Arm every shm link before sleeping, or its peer would not ring us awake.
+    bool armed = sleep_hooked > 0 && wait.count() != 0;
+    if (armed && !prepare_sleep()) wait = std::chrono::milliseconds(0);
+    ran = reactor.run_once(wait);
     if (sleep_hooked > 0) {
-      end_sleep();
-      if (!sleep) poll_hooked();  // one had data or room already: serve it now
+      if (armed) end_sleep();
+      poll_hooked();  // whatever arrived on an shm ring without a doorbell
     }
   }
   flush_dirty();
@@ -403,13 +409,8 @@ Result<void> ServerCore::run_once(std::chrono::milliseconds wait) {
     shutdown();
     return unexpected(Errc::cancelled);
   }
-  if (sleep_hooked > 0) {
-    end_sleep();  // the caller slept on fd() since the last turn
-    poll_hooked();
-  }
-  reactor.run_once(wait);
-  flush_dirty();
-  reap();
+  if (sleep_hooked > 0) end_sleep();  // the caller may have slept on fd() since the last turn
+  turn(false, true, wait);
   // The caller sleeps on fd() until the next turn: ask shm peers to ring. If something
   // arrived meanwhile, wake fd() so that sleep ends at once.
   if (sleep_hooked > 0 && !prepare_sleep()) reactor.wake();

@@ -74,8 +74,10 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   // false means one had data already, so do not sleep.
   bool prepare_sleep();
   void end_sleep();
-  // One loop turn, spinning (never sleeping) or sleeping; true when it did any work.
-  bool turn(bool spinning, bool check_epoll);
+  // One loop turn: spinning (never sleeping), or waiting at most `wait` (-1: no limit) with
+  // every shm link armed first. True when it did any work.
+  bool turn(bool spinning, bool check_epoll,
+            std::chrono::milliseconds wait = std::chrono::milliseconds(-1));
   // Serves every link with sleep hooks as if it were ready: their rings are polled directly.
   void poll_hooked();
   void update_interest(Connection& conn);

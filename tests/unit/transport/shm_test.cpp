@@ -1,7 +1,9 @@
 // shm:// through the public API, server on a thread of its own: small and fragmented messages,
 // pipelining, the exact size limit, credentials, spin and sleep modes, and no descriptor leaks.
 #include <gtest/gtest.h>
+#include <poll.h>
 
+#include <atomic>
 #include <thread>
 
 #include "ipcx/ipcx.hpp"
@@ -139,6 +141,74 @@ TEST(ShmPeer, SocketFileRendezvous) {
 TEST(ShmPeer, NobodyListeningIsRefused) {
   Client client(unique_name("nobody"));
   EXPECT_EQ(client.call(Message{"x"}, 200ms).error(), Errc::refused);
+}
+
+}  // namespace
+}  // namespace ipcx
+
+namespace ipcx {
+namespace {
+
+// A user's own event loop: sleep on server.fd() with no timeout at all, then run_once(0).
+// A doorbell the server forgot to ask for would leave this loop asleep for ever, so every call
+// completing (within a generous deadline) proves the arming is right.
+TEST(ShmUserLoop, RunOnceArmsDoorbellsForTheCallersSleep) {
+  std::string url = unique_name("userloop");
+  ServerOptions options;
+  options.spin = 0us;
+  Server server(options);
+  server.on_request([](Request& r) { r.reply(r.body()); });
+  server.bind(url);
+  std::atomic<bool> done{false};
+  std::atomic<int> good{0};
+  std::thread caller([&] {
+    ClientOptions client_options;
+    client_options.spin = 0us;
+    Client client(url, client_options);
+    for (int i = 0; i < 2000; ++i) {
+      auto reply = client.call(Message{std::to_string(i)}, 20s);
+      if (reply && reply->text(0) == std::to_string(i)) ++good;
+    }
+    done = true;
+    server.stop();  // thread-safe: ends the loop below
+  });
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (!done && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{server.fd(), POLLIN, 0};
+    ::poll(&p, 1, 30000);  // a generous deadline per sleep, not a 1 s safety net
+    if (!server.run_once(0ms)) break;
+  }
+  caller.join();
+  EXPECT_EQ(good, 2000);
+}
+
+// Same with run_once(wait) sleeping inside: the wait must be armed as well.
+TEST(ShmUserLoop, RunOnceWithItsOwnWait) {
+  std::string url = unique_name("ownwait");
+  ServerOptions options;
+  options.spin = 0us;
+  Server server(options);
+  server.on_request([](Request& r) { r.reply(r.body()); });
+  server.bind(url);
+  std::atomic<bool> done{false};
+  std::atomic<int> good{0};
+  std::thread caller([&] {
+    ClientOptions client_options;
+    client_options.spin = 0us;
+    Client client(url, client_options);
+    for (int i = 0; i < 2000; ++i) {
+      // A wake-up lost inside run_once(30 s) would turn this 20 s call into a timeout.
+      auto reply = client.call(Message{std::to_string(i)}, 20s);
+      if (reply && reply->text(0) == std::to_string(i)) ++good;
+    }
+    done = true;
+    server.stop();
+  });
+  while (!done) {
+    if (!server.run_once(30000ms)) break;
+  }
+  caller.join();
+  EXPECT_EQ(good, 2000);
 }
 
 }  // namespace
