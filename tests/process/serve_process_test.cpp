@@ -9,6 +9,7 @@
 
 #include "ipcx/ipcx.hpp"
 #include "support/child.hpp"
+#include "support/server_child.hpp"
 #include "support/temp_dir.hpp"
 
 namespace ipcx {
@@ -106,34 +107,10 @@ TEST_F(ServeProcess, StaleSocketIsReusedLiveOneIsRefused) {
 
 TEST_F(ServeProcess, ServerKilledMidCallFailsThePendingCallAndARestartIsReached) {
   std::string url = "unix://" + dir / "k.sock";
-  auto held_server = [url] {
-    Server server;
-    std::vector<Responder> held;
-    server.on_request([&](Request& r) {
-      held.push_back(r.respond_later());
-      std::printf("got\n");
-      std::fflush(stdout);
-    });
-    server.bind(url);
-    std::printf("bound\n");
-    std::fflush(stdout);
-    server.run();
-    return 0;
-  };
-  Child server = Child::fork(held_server);
+  Child server = test::echo_server(url, true);
   ASSERT_EQ(server.read_line(), "bound");
   Client client(url);
-  std::thread killer([&] {
-    EXPECT_EQ(server.read_line(), "got");
-    server.kill(SIGKILL);
-    // Reaped means every descriptor is closed: the kernel may close the connection before
-    // the listening socket, and until then a restart rightly finds a live server.
-    server.wait();
-  });
-  auto started = std::chrono::steady_clock::now();
-  EXPECT_EQ(client.call(Message{"x"}, 60s).error(), Errc::peer_closed);
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 50s);
-  killer.join();
+  test::expect_call_fails_when_server_killed(server, client);
 
   std::vector<std::string> bound;
   Child restarted = start_server({"--bind", url}, bound);

@@ -16,6 +16,7 @@
 #include "support/child.hpp"
 #include "support/eventually.hpp"
 #include "support/fd_count.hpp"
+#include "support/server_child.hpp"
 #include "transport/shm_ring.hpp"
 #include "wire/shm_hello.hpp"
 
@@ -32,29 +33,7 @@ std::string unique_name(const char* what) {
          std::to_string(++counter);
 }
 
-// An echo server in a child process; prints "bound" once it accepts. With hold, it keeps every
-// request unanswered and prints "got" for each.
-Child echo_server(const std::string& url, bool hold = false,
-                  std::chrono::microseconds spin = 50us) {
-  Child child = Child::fork([url, hold, spin] {
-    ServerOptions options;
-    options.spin = spin;
-    Server server(options);
-    std::vector<Responder> held;
-    server.on_request([&](Request& r) {
-      if (!hold) return r.reply(r.body());
-      held.push_back(r.respond_later());
-      std::printf("got\n");
-      std::fflush(stdout);
-    });
-    server.bind(url);
-    std::printf("bound\n");
-    std::fflush(stdout);
-    server.run();
-    return 0;
-  });
-  return child;
-}
+using test::echo_server;
 
 TEST(ShmProcess, ManyClientProcessesOneServer) {
   std::string url = "shm://" + unique_name("many");
@@ -82,15 +61,7 @@ TEST(ShmProcess, ServerKilledMidCallThenRestarted) {
     Child server = echo_server(url, true);
     ASSERT_EQ(server.read_line(), "bound");
     Client client(url);
-    std::thread killer([&] {
-      EXPECT_EQ(server.read_line(), "got");
-      server.kill(SIGKILL);
-      server.wait();
-    });
-    auto started = std::chrono::steady_clock::now();
-    EXPECT_EQ(client.call(Message{"pending"}, 60s).error(), Errc::peer_closed);
-    EXPECT_LT(std::chrono::steady_clock::now() - started, 50s);  // a hang turned into a failure
-    killer.join();
+    test::expect_call_fails_when_server_killed(server, client);
 
     Child restarted = echo_server(url);
     ASSERT_EQ(restarted.read_line(), "bound");

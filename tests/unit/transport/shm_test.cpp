@@ -4,6 +4,7 @@
 #include <poll.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include "ipcx/ipcx.hpp"
@@ -149,10 +150,10 @@ TEST(ShmPeer, NobodyListeningIsRefused) {
 namespace ipcx {
 namespace {
 
-// A user's own event loop: sleep on server.fd() with no timeout at all, then run_once(0).
-// A doorbell the server forgot to ask for would leave this loop asleep for ever, so every call
-// completing (within a generous deadline) proves the arming is right.
-TEST(ShmUserLoop, RunOnceArmsDoorbellsForTheCallersSleep) {
+// Serves echo on a server the test drives itself; a client thread makes `calls` calls of its
+// own (no spinning on either side), then stops the server. Returns how many were answered.
+int serve_with_user_loop(const std::function<bool(Server&, const std::atomic<bool>&)>& turn,
+                         int calls) {
   std::string url = unique_name("userloop");
   ServerOptions options;
   options.spin = 0us;
@@ -165,50 +166,38 @@ TEST(ShmUserLoop, RunOnceArmsDoorbellsForTheCallersSleep) {
     ClientOptions client_options;
     client_options.spin = 0us;
     Client client(url, client_options);
-    for (int i = 0; i < 2000; ++i) {
+    for (int i = 0; i < calls; ++i) {
       auto reply = client.call(Message{std::to_string(i)}, 20s);
       if (reply && reply->text(0) == std::to_string(i)) ++good;
     }
     done = true;
     server.stop();  // thread-safe: ends the loop below
   });
-  auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (!done && std::chrono::steady_clock::now() < deadline) {
-    pollfd p{server.fd(), POLLIN, 0};
-    ::poll(&p, 1, 30000);  // a generous deadline per sleep, not a 1 s safety net
-    if (!server.run_once(0ms)) break;
+  while (!done && turn(server, done)) {
   }
   caller.join();
-  EXPECT_EQ(good, 2000);
+  return good;
 }
 
-// Same with run_once(wait) sleeping inside: the wait must be armed as well.
+// A user's own event loop: sleep on server.fd() (no safety timeout to speak of), then
+// run_once(0). A doorbell the server forgot to ask for leaves the loop asleep and the call
+// times out, so every call answered proves the arming.
+TEST(ShmUserLoop, RunOnceArmsDoorbellsForTheCallersSleep) {
+  auto turn = [](Server& server, const std::atomic<bool>&) {
+    pollfd p{server.fd(), POLLIN, 0};
+    ::poll(&p, 1, 30000);
+    return server.run_once(0ms).has_value();
+  };
+  EXPECT_EQ(serve_with_user_loop(turn, 2000), 2000);
+}
+
+// The same with run_once(wait) sleeping inside: that wait must be armed as well; a wake-up
+// lost inside it would outlast the 20 s call.
 TEST(ShmUserLoop, RunOnceWithItsOwnWait) {
-  std::string url = unique_name("ownwait");
-  ServerOptions options;
-  options.spin = 0us;
-  Server server(options);
-  server.on_request([](Request& r) { r.reply(r.body()); });
-  server.bind(url);
-  std::atomic<bool> done{false};
-  std::atomic<int> good{0};
-  std::thread caller([&] {
-    ClientOptions client_options;
-    client_options.spin = 0us;
-    Client client(url, client_options);
-    for (int i = 0; i < 2000; ++i) {
-      // A wake-up lost inside run_once(30 s) would turn this 20 s call into a timeout.
-      auto reply = client.call(Message{std::to_string(i)}, 20s);
-      if (reply && reply->text(0) == std::to_string(i)) ++good;
-    }
-    done = true;
-    server.stop();
-  });
-  while (!done) {
-    if (!server.run_once(30000ms)) break;
-  }
-  caller.join();
-  EXPECT_EQ(good, 2000);
+  auto turn = [](Server& server, const std::atomic<bool>&) {
+    return server.run_once(30000ms).has_value();
+  };
+  EXPECT_EQ(serve_with_user_loop(turn, 2000), 2000);
 }
 
 }  // namespace
