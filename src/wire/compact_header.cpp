@@ -71,7 +71,7 @@ CompactAssembler::Event CompactAssembler::fail(Errc code, std::string detail) {
   failed_ = true;
   error_ = code;
   detail_ = std::move(detail);
-  payload_.clear();
+  message_.clear();
   return Event::error;
 }
 
@@ -91,51 +91,75 @@ CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragme
   }
   if (first) {
     if (h->payload_bytes < 4) return fail(Errc::protocol_violation, "payload shorter than 4");
-    // Each frame adds a 4-byte length to its body, so the payload may exceed the body limit;
-    // this bound only caps what a peer can make us buffer (bodies are checked exactly when
-    // the payload is decoded), and nothing is allocated for it up front.
+    // Bodies are checked exactly as frames arrive, but empty frames cost memory without
+    // counting as body bytes: the announced payload bounds them. Each frame adds a 4-byte
+    // length, hence the allowance over the body limit.
     if (h->payload_bytes > max_ + max_ / 2 + 64 * 1024) {
       return fail(Errc::message_too_large, "message of " + std::to_string(h->payload_bytes) +
                                                " bytes exceeds the maximum size");
     }
     expected_ = h->payload_bytes;
+    received_ = 0;
+    field_ = Field::count;
+    word_got_ = 0;
+    message_.clear();
     in_message_ = true;
   } else if (h->payload_bytes != expected_) {
     return fail(Errc::protocol_violation, "fragments disagree on the message size");
   }
-  if (chunk.size() > expected_ - payload_.size()) {
+  if (chunk.size() > expected_ - received_) {
     return fail(Errc::protocol_violation, "fragments exceed the announced message size");
   }
-  payload_.append(chunk);
-  bool complete = payload_.size() == expected_;
+  received_ += chunk.size();
+  Errc code = Errc::protocol_violation;
+  if (std::string fault = decode(chunk, code); !fault.empty()) return fail(code, fault);
+  bool complete = received_ == expected_;
   bool last = (h->flags & kFragmentLast) != 0;
   if (complete != last) {
     return fail(Errc::protocol_violation, "last-fragment flag disagrees with the sizes");
   }
   if (!last) return Event::need_more;
   in_message_ = false;
-  return decode_payload();
+  if (field_ != Field::done) return fail(Errc::protocol_violation, "payload ends inside a frame");
+  return Event::message;
 }
 
-CompactAssembler::Event CompactAssembler::decode_payload() {
-  auto p = payload_.readable();
-  std::uint64_t count = get_le(p.data(), 4);
-  std::size_t pos = 4;
-  message_.clear();
-  std::size_t body = 0;
-  for (std::uint64_t i = 0; i < count; ++i) {
-    if (p.size() - pos < 4) return fail(Errc::protocol_violation, "frame length past the end");
-    std::uint64_t len = get_le(p.data() + pos, 4);
-    pos += 4;
-    if (len > p.size() - pos) return fail(Errc::protocol_violation, "frame past the end");
-    body += len;
-    if (body > max_) return fail(Errc::message_too_large, "message exceeds the maximum size");
-    message_.add(p.subspan(pos, len));
-    pos += len;
+std::string CompactAssembler::decode(std::span<const std::byte> chunk, Errc& code) {
+  while (!chunk.empty()) {
+    if (field_ == Field::done) return "bytes after the last frame";
+    if (field_ == Field::body) {
+      std::size_t take =
+          static_cast<std::size_t>(std::min<std::uint64_t>(body_left_, chunk.size()));
+      message_.extend_last(chunk.first(take));
+      chunk = chunk.subspan(take);
+      body_left_ -= take;
+    } else {
+      std::size_t take = std::min(4 - word_got_, chunk.size());
+      std::memcpy(word_ + word_got_, chunk.data(), take);
+      chunk = chunk.subspan(take);
+      word_got_ += take;
+      if (word_got_ < 4) break;
+      word_got_ = 0;
+      std::uint64_t value = get_le(reinterpret_cast<const std::byte*>(word_), 4);
+      if (field_ == Field::count) {
+        frames_left_ = value;
+        field_ = value == 0 ? Field::done : Field::length;
+        continue;
+      }
+      // Checked before a byte of the body is stored.
+      if (value > max_ - std::min<std::size_t>(message_.bytes(), max_)) {
+        code = Errc::message_too_large;
+        return "message exceeds the maximum size of " + std::to_string(max_) + " bytes";
+      }
+      message_.add_empty_frame();
+      body_left_ = value;
+      field_ = Field::body;
+    }
+    if (field_ == Field::body && body_left_ == 0) {
+      field_ = --frames_left_ == 0 ? Field::done : Field::length;
+    }
   }
-  if (pos != p.size()) return fail(Errc::protocol_violation, "bytes after the last frame");
-  payload_.clear();
-  return Event::message;
+  return {};
 }
 
 }  // namespace ipcx::wire

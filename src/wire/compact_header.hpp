@@ -40,12 +40,13 @@ std::size_t payload_size(const Message& head, const Message& tail) noexcept;
 void write_payload(std::byte* out, const Message& head, const Message& tail) noexcept;
 
 // Rebuilds messages from fragments, checking every field against what came before and every
-// length against the limit before storing anything. The payload grows as fragments arrive.
+// length against the limit before storing anything. Frames are decoded as the fragment bytes
+// arrive, straight into the message: one copy, and no buffer for the whole payload.
 class CompactAssembler {
  public:
   enum class Event : std::uint8_t { need_more, message, error };
 
-  explicit CompactAssembler(std::size_t max_payload_bytes) noexcept : max_(max_payload_bytes) {}
+  explicit CompactAssembler(std::size_t max_body_bytes) noexcept : max_(max_body_bytes) {}
 
   // One whole fragment: header then chunk. After Event::error the assembler stays failed.
   Event feed(std::span<const std::byte> fragment);
@@ -55,14 +56,21 @@ class CompactAssembler {
   const std::string& error_detail() const noexcept { return detail_; }
 
  private:
+  enum class Field : std::uint8_t { count, length, body, done };
   Event fail(Errc code, std::string detail);
-  Event decode_payload();
+  // Decodes payload bytes into message_; an empty string means no fault.
+  std::string decode(std::span<const std::byte> chunk, Errc& code);
 
   std::size_t max_;
   bool in_message_ = false;
   bool failed_ = false;
   std::uint64_t expected_ = 0;  // payload_bytes of the message being assembled
-  ByteQueue payload_;
+  std::uint64_t received_ = 0;  // payload bytes seen so far
+  Field field_ = Field::count;
+  std::uint8_t word_[4] = {};  // a count or length split across fragments
+  std::size_t word_got_ = 0;
+  std::uint64_t frames_left_ = 0;
+  std::uint64_t body_left_ = 0;
   Message message_;
   Errc error_ = Errc::ok;
   std::string detail_;
