@@ -210,6 +210,7 @@ int main(int argc, char** argv) {
       targets.push_back({mech, "ipcx", "blocking", {}});
       targets.push_back({mech, "ipcx", "spin", spin});
       targets.push_back({mech, "ipcx", "default", {}});
+      if (mech == "shm") targets.push_back({mech, "ipcx", "loan", {}});  // default + zero copy
       for (const Target& t : targets) {
         rows.push_back(run_case(s, t, where, dir, index++));
         std::fflush(stdout);

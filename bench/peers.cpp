@@ -213,8 +213,8 @@ class RawShmLeader final : public Leader {
 };
 
 [[noreturn]] void ipcx_follower(const Target& t, const std::string& hint, int report_fd) {
-  ServerOptions options;  // "default": exactly what ipcx ships
-  if (t.mode != "default") options.spin = t.spin;
+  ServerOptions options;  // "default" and "loan": exactly what ipcx ships
+  if (t.mode != "default" && t.mode != "loan") options.spin = t.spin;
   Server server(options);
   server.on_request([](Request& r) { r.reply(r.body()); });
   try {
@@ -233,6 +233,14 @@ class IpcxLeader final : public Leader {
     request_.add(std::string(size, 'i'));
   }
   bool round_trip() override {
+    if (loan_) {
+      // Zero copy: the body is written straight into the shared ring.
+      auto loan = client_.loan(request_.bytes());
+      if (!loan) return false;
+      std::memset(loan->data().data(), 'l', loan->data().size());
+      auto reply = client_.call(std::move(*loan), std::chrono::seconds(10));
+      return reply && reply->bytes() == request_.bytes();
+    }
     auto reply = client_.call(request_, std::chrono::seconds(10));
     return reply && reply->bytes() == request_.bytes();
   }
@@ -240,11 +248,12 @@ class IpcxLeader final : public Leader {
  private:
   static ClientOptions options(const Target& t) {
     ClientOptions o;
-    if (t.mode != "default") o.spin = t.spin;
+    if (t.mode != "default" && t.mode != "loan") o.spin = t.spin;
     return o;
   }
   Client client_;
   Message request_;
+  bool loan_;
 };
 
 }  // namespace

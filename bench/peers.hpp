@@ -13,9 +13,10 @@ namespace ipcx::bench {
 struct Target {
   std::string mechanism;  // "unix" or "tcp"
   std::string impl;       // "raw" or "ipcx"
-  // ipcx: "blocking", "spin" or "default". raw unix/tcp: "blocking" (read/write) or "evloop"
-  // (the syscalls of an event loop: server epoll_wait+recv+send, client send+poll+recv). raw
-  // shm: "busypoll" (both spin on shared memory) or "eventfd" (both sleep on eventfds).
+  // ipcx: "blocking", "spin", "default", or "loan" (default, with the body written in place). raw
+  // unix/tcp: "blocking" (read/write) or "evloop" (the syscalls of an event loop: server
+  // epoll_wait+recv+send, client send+poll+recv). raw shm: "busypoll" (both spin on shared memory)
+  // or "eventfd" (both sleep on eventfds).
   std::string mode;
   std::chrono::microseconds spin{0};
 };

@@ -43,8 +43,8 @@ void pause_cpu(unsigned& polls) {
 Result raw_shm(std::size_t size, std::size_t count) {
   std::size_t capacity = 1u << 20;
   while (capacity < 4 * size) capacity *= 2;
-  auto* base = static_cast<char*>(::mmap(nullptr, 128 + capacity, PROT_READ | PROT_WRITE,
-                                         MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  auto* base = static_cast<char*>(
+      ::mmap(nullptr, 128 + capacity, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
   auto* head = new (base) std::atomic<std::uint64_t>(0);
   auto* tail = new (base + 64) std::atomic<std::uint64_t>(0);
   char* data = base + 128;
@@ -136,7 +136,7 @@ Result raw_stream(bool tcp, std::size_t size, std::size_t count) {
 
 // ipcx: pipelined requests of size bytes, 64 in flight, each answered with an empty reply.
 Result ipcx_requests(const std::string& mechanism, std::size_t size, std::size_t count) {
-  std::string hint = mechanism == "shm"   ? "shm://ipcx-tput-" + std::to_string(::getpid())
+  std::string hint = mechanism == "shm"    ? "shm://ipcx-tput-" + std::to_string(::getpid())
                      : mechanism == "unix" ? "unix:///tmp/ipcx-tput-" + std::to_string(::getpid())
                                            : "tcp://127.0.0.1:0";
   int pipefd[2];
@@ -195,8 +195,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> mechanisms{"shm", "unix", "tcp"};
   if (argc == 3 && std::string(argv[1]) == "--mechanism") mechanisms = {argv[2]};
   std::printf("# ipcx: pipelined requests, 64 in flight, empty replies; raw: one-way stream\n");
-  std::printf("%-5s %-9s %8s %12s %10s %8s\n", "mech", "impl", "bytes", "msgs/s", "MB/s",
-              "x raw");
+  std::printf("%-5s %-9s %8s %12s %10s %8s\n", "mech", "impl", "bytes", "msgs/s", "MB/s", "x raw");
   for (const auto& mech : mechanisms) {
     for (std::size_t size : {std::size_t{64}, std::size_t{1} << 20}) {
       std::size_t count = size == 64 ? 200000 : 1000;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "ipcx/endpoint.hpp"
@@ -22,6 +23,34 @@ struct Reply {
   Message body;
 };
 
+class Client;
+
+// A request body written in place. For shm:// it lies in the shared ring itself, so the call
+// copies nothing (zero_copy()); elsewhere, or when the ring cannot lend it now, it is a buffer
+// of the Loan's own. Fill data(), then hand it to Client::call(). The Client must outlive it;
+// dropping an unsent Loan discards it. While a zero-copy Loan is out, the Client's other sends
+// wait behind it.
+class Loan {
+ public:
+  Loan(Loan&& other) noexcept;
+  Loan& operator=(Loan&& other) noexcept;
+  ~Loan();
+
+  std::span<std::byte> data() const noexcept { return bytes_; }
+  bool zero_copy() const noexcept { return in_transport_; }
+
+ private:
+  friend class Client;
+  Loan() noexcept = default;
+  void release() noexcept;
+
+  Client* owner_ = nullptr;
+  std::uint32_t id_ = 0;
+  std::span<std::byte> bytes_;
+  bool in_transport_ = false;
+  Message own_;  // the body when it is not in the transport
+};
+
 class Client {
  public:
   // Throws ipcx::Error for a malformed URL or a scheme this build does not support. Does not
@@ -36,6 +65,11 @@ class Client {
   // the deadline), message_too_large, protocol_violation.
   Result<Message> call(const Message& request, std::chrono::milliseconds timeout);
 
+  // A body of `bytes` to fill in place and pass to call(Loan, ...). Errors: message_too_large.
+  Result<Loan> loan(std::size_t bytes);
+  // As call(Message, ...), sending the loaned body without copying it when zero_copy().
+  Result<Message> call(Loan loan, std::chrono::milliseconds timeout);
+
   // Pipelining: queue a request without waiting; its reply comes from receive().
   Result<RequestId> send(const Message& request);
   // The next reply to any request sent with send(), in arrival order.
@@ -46,6 +80,9 @@ class Client {
   const Endpoint& endpoint() const noexcept;
 
  private:
+  friend class Loan;
+  Result<Message> wait_for(RequestId id, std::chrono::steady_clock::time_point deadline,
+                           bool written);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

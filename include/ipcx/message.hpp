@@ -38,6 +38,11 @@ class Message {
     return {reinterpret_cast<const char*>(f.data()), f.size()};
   }
   std::string str(std::size_t i) const { return std::string(text(i)); }
+  // Frame i's bytes, writable in place. Valid until the message is changed.
+  std::span<std::byte> mutable_frame(std::size_t i) noexcept {
+    std::size_t begin = i == 0 ? 0 : ends_[i - 1];
+    return {data_.data() + begin, ends_[i] - begin};
+  }
 
   Message& add(std::span<const std::byte> body);
   Message& add(std::string_view body);

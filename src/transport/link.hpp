@@ -94,6 +94,17 @@ class Link {
   virtual bool prepare_sleep() noexcept { return true; }
   // The owner woke from (or gave up) sleeping on fd().
   virtual void end_sleep() noexcept {}
+  // Zero-copy sending (shm): reserves, inside the transport, a message of head's frames then
+  // one body frame of `bytes`, and returns that body's bytes for the caller to fill. An empty
+  // span means the link cannot lend now (copy instead). Until commit_loan() or cancel_loan()
+  // the link sends nothing else, so the owner must finish one loan before its next send.
+  virtual std::span<std::byte> loan(const Message& head, std::size_t bytes) noexcept {
+    (void)head;
+    (void)bytes;
+    return {};
+  }
+  virtual IoResult commit_loan() noexcept { return {Io::error, 0, Errc::not_supported}; }
+  virtual void cancel_loan() noexcept {}
   // Whether prepare_sleep()/end_sleep() do anything, so owners can skip calling them.
   virtual bool has_sleep_hooks() const noexcept { return false; }
   // Idempotent, non-blocking; fd() is -1 afterwards.

@@ -52,6 +52,9 @@ class ShmLink final : public Link {
   bool wants_write() const noexcept override { return !pending_.empty(); }
   std::size_t queued_bytes() const noexcept override { return queued_; }
   bool has_sleep_hooks() const noexcept override { return true; }
+  std::span<std::byte> loan(const Message& head, std::size_t bytes) noexcept override;
+  IoResult commit_loan() noexcept override;
+  void cancel_loan() noexcept override { lent_ = false; }
 
   IoResult send(const Message& head, const Message& tail) noexcept override;
   IoResult flush() noexcept override;
@@ -104,6 +107,7 @@ class ShmLink final : public Link {
   std::size_t queued_ = 0;
   bool peer_gone_ = false;
   bool armed_ = false;  // we told the peer we sleep; the doorbell may hold a count
+  bool lent_ = false;   // a record is reserved for a loan: nothing else may be written
   int empty_polls_ = 0;
   Clock::time_point opened_;
   std::string fault_;
@@ -249,7 +253,7 @@ IoResult ShmLink::map_rings(int memfd, std::size_t capacity) noexcept {
 
 IoResult ShmLink::send(const Message& head, const Message& tail) noexcept {
   if (state_ == State::failed) return {Io::error, 0, Errc::peer_closed};
-  if (state_ != State::ready) return {Io::would_block};
+  if (state_ != State::ready || lent_) return {Io::would_block};
   if (head.bytes() + tail.bytes() > options_.max_message_size) {
     return {Io::error, 0, Errc::message_too_large};
   }
@@ -287,6 +291,45 @@ IoResult ShmLink::send(const Message& head, const Message& tail) noexcept {
   return {Io::ok, head.bytes() + tail.bytes()};
 }
 
+std::span<std::byte> ShmLink::loan(const Message& head, std::size_t bytes) noexcept {
+  if (state_ != State::ready || lent_ || !pending_.empty()) return {};
+  if (head.bytes() + bytes > options_.max_message_size) return {};
+  std::size_t prefix = 4 + 4 * head.size() + head.bytes() + 4;  // count, head frames, body length
+  std::size_t payload = prefix + bytes;
+  if (kCompactHeaderSize + payload > max_record_body(capacity_)) return {};
+  bool corrupt = false;
+  std::byte* at = tx_.reserve(kCompactHeaderSize + payload, &corrupt);
+  if (corrupt) {
+    fail(Errc::protocol_violation, "peer corrupted the ring's head index");
+    return {};
+  }
+  if (at == nullptr) return {};
+  wire::CompactHeader h;
+  h.flags = wire::kFragmentFirst | wire::kFragmentLast;
+  h.chunk_bytes = static_cast<std::uint32_t>(payload);
+  h.payload_bytes = payload;
+  wire::write_compact_header(at, h);
+  // The payload of head plus an empty body frame, then the body's true length over it.
+  Message empty_body;
+  empty_body.add_empty_frame();
+  std::byte* p = at + kCompactHeaderSize;
+  wire::write_payload(p, head, empty_body);
+  for (int i = 0; i < 4; ++i) {  // little endian, as the payload format says
+    p[prefix - 4 + static_cast<std::size_t>(i)] = static_cast<std::byte>(bytes >> (8 * i));
+  }
+  lent_ = true;
+  return {p + prefix, bytes};
+}
+
+IoResult ShmLink::commit_loan() noexcept {
+  if (!lent_) return {Io::error, 0, Errc::io_error};
+  lent_ = false;
+  if (state_ != State::ready) return {Io::error, 0, Errc::peer_closed};
+  tx_.commit();
+  if (tx_.consumer_needs_wake()) ring_peer();
+  return {Io::ok};
+}
+
 bool ShmLink::write_fragment(Pending& p) noexcept {
   std::size_t chunk = std::min(p.size - p.sent, max_record_body(capacity_) - kCompactHeaderSize);
   bool corrupt = false;
@@ -312,6 +355,7 @@ bool ShmLink::write_fragment(Pending& p) noexcept {
 
 IoResult ShmLink::flush() noexcept {
   if (state_ == State::failed) return {Io::error, 0, Errc::peer_closed};
+  if (lent_) return {Io::would_block};  // the reserved record must go first
   while (!pending_.empty()) {
     if (!write_fragment(pending_.front())) {
       if (state_ == State::failed) return {Io::error, 0, Errc::protocol_violation};

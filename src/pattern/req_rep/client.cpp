@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <utility>
 #include <vector>
 
 #include "core/fd.hpp"
@@ -48,6 +49,8 @@ struct Client::Impl {
     }
     return false;
   }
+  bool lent = false;                                   // a zero-copy Loan is out on `link`
+  std::unique_ptr<transport::Link> lent_on_dead_link;  // or on this, which died meanwhile
   static constexpr std::chrono::milliseconds kIdleCheck{50};
   Clock::time_point next_attempt{};
   Clock::time_point last_used{};
@@ -85,6 +88,11 @@ struct Client::Impl {
     if (!link) return;
     sys::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, link->fd(), nullptr);
     bool was_established = link->established();
+    if (lent) {
+      // A zero-copy Loan points into this link's memory: keep it mapped until the Loan ends.
+      link->close();
+      lent_on_dead_link = std::move(link);
+    }
     link.reset();
     lost.insert(lost.end(), in_flight.begin(), in_flight.end());
     in_flight.clear();
@@ -150,7 +158,9 @@ struct Client::Impl {
         return drop_link(Errc::refused, link->fault());
       }
       if (!drain()) return;
-      if (!was_established && link->established()) {
+      // Requests wait in `unsent` for a handshake, or for a link that was full or lending.
+      if (link->established() && !unsent.empty() && !lent) {
+        std::size_t waiting = unsent.size();
         release_unsent();
         if (link && link->wants_write()) {
           auto g = link->flush();
@@ -158,8 +168,9 @@ struct Client::Impl {
             return drop_link(Errc::peer_closed, link->fault());
           }
         }
-        return;
+        if (!link || unsent.size() != waiting) return;  // progress: look again before sleeping
       }
+      if (!was_established && link->established()) return;
       if (!arrived.empty() || !link) return;
     }
     if (link->established() && options.spin.count() > 0 && spin(deadline)) return;
@@ -201,10 +212,18 @@ struct Client::Impl {
     last_used = now;
   }
 
-  Result<RequestId> send(const Message& body, Clock::time_point now) {
-    if (body.bytes() > options.max_message_size) return unexpected(Errc::message_too_large);
+  RequestId new_id() {
     RequestId id = next_id++;
     if (next_id == 0) next_id = 1;
+    return id;
+  }
+
+  Result<RequestId> send(const Message& body, Clock::time_point now) {
+    if (body.bytes() > options.max_message_size) return unexpected(Errc::message_too_large);
+    return send_as(new_id(), body, now);
+  }
+
+  Result<RequestId> send_as(RequestId id, const Message& body, Clock::time_point now) {
     check_idle_link(now);
     try_connect();
     if (link && link->established() && unsent.empty()) {
@@ -256,18 +275,102 @@ Client& Client::operator=(Client&&) noexcept = default;
 
 Result<Message> Client::call(const Message& request, std::chrono::milliseconds timeout) {
   auto now = Clock::now();
-  auto deadline = now + timeout;
   auto id = impl_->send(request, now);
   if (!id) return unexpected(id.error());
   // Written already: wait before reading (and the clock was just read).
-  bool first =
+  bool written =
       std::find(impl_->in_flight.begin(), impl_->in_flight.end(), *id) != impl_->in_flight.end();
+  return wait_for(*id, now + timeout, written);
+}
+
+Result<Message> Client::wait_for(RequestId id, Clock::time_point deadline, bool written) {
+  bool first = written;
   for (;;) {
-    if (auto outcome = impl_->settled(*id)) return std::move(*outcome);
-    if (!first && Clock::now() >= deadline) return unexpected(impl_->expired(*id));
+    if (auto outcome = impl_->settled(id)) return std::move(*outcome);
+    if (!first && Clock::now() >= deadline) return unexpected(impl_->expired(id));
     impl_->pump(deadline, first);
     first = false;
   }
+}
+
+Result<Loan> Client::loan(std::size_t bytes) {
+  Impl& c = *impl_;
+  if (bytes > c.options.max_message_size) return unexpected(Errc::message_too_large);
+  c.check_idle_link(Clock::now());
+  c.try_connect();
+  Loan loan;
+  loan.owner_ = this;
+  loan.id_ = c.new_id();
+  if (c.link && c.link->established() && c.unsent.empty() && !c.lent) {
+    auto span = c.link->loan(pattern::request_head(loan.id_), bytes);
+    if (!span.empty()) {
+      c.lent = true;
+      loan.in_transport_ = true;
+      loan.bytes_ = span;
+      return loan;
+    }
+  }
+  loan.own_.add(std::string(bytes, '\0'));
+  loan.bytes_ = loan.own_.mutable_frame(0);
+  return loan;
+}
+
+Result<Message> Client::call(Loan loan, std::chrono::milliseconds timeout) {
+  Impl& c = *impl_;
+  auto now = Clock::now();
+  RequestId id = loan.id_;
+  if (!loan.in_transport_) {
+    auto sent = c.send_as(id, loan.own_, now);
+    if (!sent) return unexpected(sent.error());
+    bool written = std::find(c.in_flight.begin(), c.in_flight.end(), id) != c.in_flight.end();
+    return wait_for(id, now + timeout, written);
+  }
+  loan.in_transport_ = false;  // settled here, whatever happens
+  loan.owner_ = nullptr;
+  if (!c.lent || !c.link) {  // its connection died while the body was being written
+    c.lent = false;
+    c.lent_on_dead_link.reset();
+    return unexpected(Errc::peer_closed);
+  }
+  c.lent = false;
+  auto r = c.link->commit_loan();
+  if (r.status != Io::ok) return unexpected(Errc::peer_closed);
+  c.in_flight.push_back(id);
+  return wait_for(id, now + timeout, true);
+}
+
+Loan::Loan(Loan&& other) noexcept
+    : owner_(std::exchange(other.owner_, nullptr)),
+      id_(other.id_),
+      bytes_(other.bytes_),
+      in_transport_(std::exchange(other.in_transport_, false)),
+      own_(std::move(other.own_)) {
+  // A small own_ body lives inline in the Message, which has just moved.
+  if (!in_transport_ && !own_.empty()) bytes_ = own_.mutable_frame(0);
+}
+
+Loan& Loan::operator=(Loan&& other) noexcept {
+  if (this != &other) {
+    release();
+    owner_ = std::exchange(other.owner_, nullptr);
+    id_ = other.id_;
+    bytes_ = other.bytes_;
+    in_transport_ = std::exchange(other.in_transport_, false);
+    own_ = std::move(other.own_);
+    if (!in_transport_ && !own_.empty()) bytes_ = own_.mutable_frame(0);
+  }
+  return *this;
+}
+
+Loan::~Loan() { release(); }
+
+void Loan::release() noexcept {
+  if (!in_transport_ || owner_ == nullptr) return;
+  Client::Impl& c = *owner_->impl_;
+  if (c.lent && c.link) c.link->cancel_loan();
+  c.lent = false;
+  c.lent_on_dead_link.reset();
+  in_transport_ = false;
 }
 
 Result<RequestId> Client::send(const Message& request) {

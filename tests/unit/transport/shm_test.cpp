@@ -202,3 +202,86 @@ TEST(ShmUserLoop, RunOnceWithItsOwnWait) {
 
 }  // namespace
 }  // namespace ipcx
+
+namespace ipcx {
+namespace {
+
+void fill(std::span<std::byte> bytes, int seed) {
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::byte>(i * seed % 251);
+}
+
+std::string pattern(std::size_t n, int seed) {
+  std::string s(n, '\0');
+  fill(std::as_writable_bytes(std::span<char>(s)), seed);
+  return s;
+}
+
+class Loans : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.on_request([](Request& r) { r.reply(r.body()); });
+    server_.bind(url_);
+    server_.start();
+  }
+  std::string url_ = unique_name("loan");
+  Server server_;
+};
+
+TEST_F(Loans, ShmLendsTheRingItself) {
+  Client client(url_);
+  ASSERT_TRUE(client.call(Message{"connect"}, 10s));
+  for (int round = 1; round <= 50; ++round) {
+    auto loan = client.loan(1000);
+    ASSERT_TRUE(loan);
+    EXPECT_TRUE(loan->zero_copy());
+    fill(loan->data(), round);
+    auto reply = client.call(std::move(*loan), 10s);
+    ASSERT_TRUE(reply) << to_string(reply.error());
+    EXPECT_EQ(*reply, Message{pattern(1000, round)});
+  }
+}
+
+TEST_F(Loans, TooLargeForOneRecordFallsBackToACopy) {
+  Client client(url_);
+  ASSERT_TRUE(client.call(Message{"connect"}, 10s));
+  auto loan = client.loan(600 * 1024);  // a quarter of the 1 MiB ring is the record limit
+  ASSERT_TRUE(loan);
+  EXPECT_FALSE(loan->zero_copy());
+  fill(loan->data(), 3);
+  EXPECT_EQ(client.call(std::move(*loan), 20s).value(), Message{pattern(600 * 1024, 3)});
+}
+
+TEST_F(Loans, DroppedLoanAndSendsBehindALoan) {
+  Client client(url_);
+  ASSERT_TRUE(client.call(Message{"connect"}, 10s));
+  { auto dropped = client.loan(64); }  // discarded unsent
+  EXPECT_EQ(client.call(Message{"after drop"}, 10s).value(), Message{"after drop"});
+  auto loan = client.loan(64);
+  ASSERT_TRUE(loan && loan->zero_copy());
+  auto queued = client.send(Message{"queued behind the loan"});  // waits for the loan
+  ASSERT_TRUE(queued);
+  fill(loan->data(), 5);
+  EXPECT_EQ(client.call(std::move(*loan), 10s).value(), Message{pattern(64, 5)});
+  auto reply = client.receive(10s);
+  ASSERT_TRUE(reply) << to_string(reply.error());
+  EXPECT_EQ(reply->id, *queued);
+  EXPECT_EQ(reply->body, Message{"queued behind the loan"});
+}
+
+TEST(LoansElsewhere, UnixLoansAreBuffersOfTheirOwn) {
+  test::TempDir dir;
+  Server server;
+  server.on_request([](Request& r) { r.reply(r.body()); });
+  server.bind("unix://" + dir / "l.sock");
+  server.start();
+  Client client("unix://" + dir / "l.sock");
+  auto loan = client.loan(40);  // inline-sized: must survive being moved around
+  ASSERT_TRUE(loan);
+  EXPECT_FALSE(loan->zero_copy());
+  Loan moved = std::move(*loan);
+  fill(moved.data(), 7);
+  EXPECT_EQ(client.call(std::move(moved), 10s).value(), Message{pattern(40, 7)});
+}
+
+}  // namespace
+}  // namespace ipcx
