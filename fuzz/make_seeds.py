@@ -87,6 +87,11 @@ for name, frags in (("one", compact([b"\x01abcd", b"", b"ping"])),
 wrap = struct.pack("<I", 0xFFFFFFFF) + b"\x00" * 4
 write("shm_ring", "wrap_marker", struct.pack("<Q", 8) + b"\x00" * 8 + wrap)
 
+# shm hellos: a client's, a server's with a ring size, a refusal.
+write("shm_hello", "client", struct.pack("<IHHQ", 0x49584853, 1, 0, 0))
+write("shm_hello", "server", struct.pack("<IHHQ", 0x49584853, 1, 0, 1 << 20))
+write("shm_hello", "refused", struct.pack("<IHHQ", 0x49584853, 2, 1, 0))
+
 for i, url in enumerate(["tcp://127.0.0.1:5555", "tcp://*:0", "tcp://[::1]:80", "udp://h:1",
                          "unix:///tmp/x.sock", "ipc://@abstract", "shm://name",
                          "shm:///run/x.sock", "pipe:///tmp/f", "mq://q", "stdio://",
