@@ -132,7 +132,9 @@ void ServerCore::on_connection(std::uint64_t id, std::uint32_t events) {
       break;
     }
   }
-  mark_dirty(id, conn);
+  // Replies mark themselves; this catches protocol output (greeting, READY, PONG). Only when
+  // there is some: the spin loop calls this for every shm link on every poll.
+  if (conn.link->wants_write()) mark_dirty(id, conn);
 }
 
 namespace {
@@ -277,6 +279,10 @@ void ServerCore::reap() {
 
 void ServerCore::update_interest(Connection& conn) {
   std::uint32_t events = (conn.reading ? EPOLLIN : 0u) | (conn.writing ? EPOLLOUT : 0u);
+  // Only on change: shm links are served from the spin loop every poll, and an epoll_ctl per
+  // poll cost more than the ring round trip.
+  if (events == conn.interest) return;
+  conn.interest = events;
   (void)reactor.modify(conn.link->fd(), events);
 }
 

@@ -4,6 +4,8 @@
 // Everything but post_reply() and request_stop() runs on the loop thread.
 #pragma once
 
+#include <sys/epoll.h>
+
 #include <atomic>
 #include <map>
 #include <memory>
@@ -56,6 +58,7 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
     std::map<std::uint64_t, std::pair<Message, Message>> parked;  // slot -> envelope, body
     bool reading = true;
     bool writing = false;
+    std::uint32_t interest = EPOLLIN;  // what the reactor watches for this link now
     bool dirty = false;   // listed in `dirty`
     bool closed = false;  // link closed; erased by reap() after this loop turn
   };
