@@ -59,8 +59,8 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
     bool reading = true;
     bool writing = false;
     std::uint32_t interest = EPOLLIN;  // what the reactor watches for this link now
-    bool dirty = false;   // listed in `dirty`
-    bool closed = false;  // link closed; erased by reap() after this loop turn
+    bool dirty = false;                // listed in `dirty`
+    bool closed = false;               // link closed; erased by reap() after this loop turn
   };
 
   void on_listener(transport::Listener& listener);
