@@ -1,14 +1,12 @@
-// ServerCore (pattern layer): the request/reply server loop. Reads requests on the loop thread,
-// runs handlers there (or on the pool), orders replies per connection, and flushes each link
-// once per loop turn so pipelined replies leave in one write.
+// ServerCore (pattern layer): connections of the request/reply server. Reads requests,
+// runs handlers on the loop thread (or the pool), orders replies per connection, and flushes each
+// link once per loop turn so pipelined replies leave in one write.
 #include "pattern/req_rep/server_core.hpp"
 
-#include <sched.h>
 #include <sys/epoll.h>
 
 #include <algorithm>
 
-#include "core/spin.hpp"
 #include "pattern/req_rep/envelope.hpp"
 #include "pattern/setup.hpp"
 
@@ -303,155 +301,6 @@ void ServerCore::close_connection(std::uint64_t id, bool fault, std::string_view
   conn.closed = true;
   graveyard.push_back(id);
   counters.open--;
-}
-
-void ServerCore::schedule_tick() {
-  if (tick_scheduled || closed) return;
-  auto period = options.handshake_timeout;
-  if (options.heartbeat.count() > 0) period = std::min(period, options.heartbeat);
-  period = std::clamp(period / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
-  tick_scheduled = true;
-  reactor.add_timer(Clock::now() + period, [this] {
-    tick_scheduled = false;
-    tick();
-  });
-}
-
-void ServerCore::tick() {
-  auto now = Clock::now();
-  std::vector<std::uint64_t> expired;
-  for (auto& [id, conn] : connections) {
-    if (conn.closed) continue;
-    auto r = conn.link->tick(now);
-    if (r.status == Io::error) {
-      expired.push_back(id);
-    } else if (conn.link->wants_write()) {
-      mark_dirty(id, conn);
-    }
-  }
-  for (std::uint64_t id : expired) {
-    auto it = connections.find(id);
-    if (it != connections.end()) close_connection(id, true, it->second.link->fault());
-  }
-  if (connections.size() > graveyard.size()) schedule_tick();
-}
-
-void ServerCore::run() {
-  loop_thread = std::this_thread::get_id();
-  bool may_spin = options.spin.count() > 0;
-  auto last_work = Clock::now();
-  SpinPause stream_pause(1);
-  SpinPause shm_pause(kShmYieldEvery);
-  unsigned spins = 0;
-  bool spinning = false;
-  while (!stop_requested) {
-    // While spinning, the clock is read every 16th poll: it costs more than polling a ring.
-    if (!spinning || (spins & 15) == 0) {
-      spinning = may_spin && Clock::now() - last_work < options.spin;
-    }
-    // While spinning on shm rings alone, epoll (new connections, stream links) is consulted
-    // every 32nd poll only: a syscall per poll would cost more than the ring round trip.
-    bool check_epoll = !spinning || sleep_hooked == 0 || (++spins & 31) == 0;
-    bool worked = turn(spinning, check_epoll);
-    if (!may_spin) continue;
-    if (worked) {
-      last_work = Clock::now();
-    } else if (spinning) {
-      (sleep_hooked > 0 ? shm_pause : stream_pause)();
-    }
-  }
-  shutdown();
-}
-
-bool ServerCore::turn(bool spinning, bool check_epoll, std::chrono::milliseconds wait) {
-  auto before = counters.requests.load(std::memory_order_relaxed);
-  int ran = 0;
-  if (spinning) {
-    // Peers ring no doorbell for a server that has not said it sleeps: look at their rings.
-    poll_hooked();
-    if (check_epoll) ran = reactor.run_once(std::chrono::milliseconds(0));
-  } else {
-    // Arm every shm link before sleeping, or its peer would not ring us awake.
-    bool armed = sleep_hooked > 0 && wait.count() != 0;
-    if (armed && !prepare_sleep()) wait = std::chrono::milliseconds(0);
-    ran = reactor.run_once(wait);
-    if (sleep_hooked > 0) {
-      if (armed) end_sleep();
-      poll_hooked();  // whatever arrived on an shm ring without a doorbell
-    }
-  }
-  flush_dirty();
-  reap();
-  return ran > 0 || counters.requests.load(std::memory_order_relaxed) != before;
-}
-
-void ServerCore::poll_hooked() {
-  if (sleep_hooked == 0) return;
-  polling.clear();
-  for (auto& [id, conn] : connections) {
-    if (!conn.closed && conn.link->has_sleep_hooks()) polling.push_back(id);
-  }
-  for (std::uint64_t id : polling) on_connection(id, EPOLLIN | EPOLLOUT);
-}
-
-bool ServerCore::prepare_sleep() {
-  bool sleep = true;
-  for (auto& [id, conn] : connections) {
-    if (!conn.closed && conn.link->has_sleep_hooks()) sleep &= conn.link->prepare_sleep();
-  }
-  return sleep;
-}
-
-void ServerCore::end_sleep() {
-  for (auto& [id, conn] : connections) {
-    if (!conn.closed && conn.link->has_sleep_hooks()) conn.link->end_sleep();
-  }
-}
-
-Result<void> ServerCore::run_once(std::chrono::milliseconds wait) {
-  if (closed) return unexpected(Errc::cancelled);
-  loop_thread = std::this_thread::get_id();
-  if (stop_requested) {
-    shutdown();
-    return unexpected(Errc::cancelled);
-  }
-  if (sleep_hooked > 0) end_sleep();  // the caller may have slept on fd() since the last turn
-  turn(false, true, wait);
-  // The caller sleeps on fd() until the next turn: ask shm peers to ring. If something
-  // arrived meanwhile, wake fd() so that sleep ends at once.
-  if (sleep_hooked > 0 && !prepare_sleep()) reactor.wake();
-  return {};
-}
-
-void ServerCore::request_stop() noexcept {
-  stop_requested = true;
-  reactor.wake();
-}
-
-void ServerCore::shutdown() {
-  if (closed) return;
-  loop_thread = std::this_thread::get_id();
-  for (auto& l : listeners) {
-    reactor.remove(l->fd());
-    l->close();
-  }
-  // Answer what handlers and Responders still owe, for at most the grace period.
-  auto deadline = Clock::now() + options.stop_grace;
-  while (outstanding > 0 && Clock::now() < deadline) {
-    reactor.run_once(std::chrono::milliseconds(5));
-    flush_dirty();
-    reap();
-  }
-  closed = true;
-  if (pool) pool->stop();
-  reactor.run_once(std::chrono::milliseconds(0));
-  flush_dirty();
-  for (auto& entry : connections) close_connection(entry.first, false, "stopped");
-  reap();
-  listeners.clear();
-  // The handler's captures may hold Responders, which hold this core: break that cycle.
-  auto released = std::move(handler);
-  handler = nullptr;
 }
 
 ServerStats ServerCore::stats() const noexcept {
