@@ -31,15 +31,7 @@ Result<std::unique_ptr<Listener>> listen_shm(const Endpoint& ep, const ListenOpt
   return without_throwing<std::unique_ptr<Listener>>(
       why, [&]() -> Result<std::unique_ptr<Listener>> {
         Rendezvous r = rendezvous_of(ep);
-        std::function<void()> cleanup;
-        auto fd = listen_unix(unix_address(r.name, r.abstract), r.name, r.abstract, SOCK_SEQPACKET,
-                              options.file_mode, &cleanup, why);
-        if (!fd) return unexpected(fd.error());
-        std::string address = ep.url();
-        auto peer_of = [address](int conn) { return unix_peer(conn, Scheme::shm, address); };
-        return std::unique_ptr<Listener>(std::make_unique<SocketListener>(
-            std::move(*fd), ep, options.link, std::move(peer_of),
-            uid_admission(r.abstract, options.allow_uids), std::move(cleanup), &server_link));
+        return unix_listener(ep, r.name, r.abstract, SOCK_SEQPACKET, options, &server_link, why);
       });
 }
 

@@ -10,20 +10,7 @@ namespace {
 Result<std::unique_ptr<Listener>> listen_unix_stream(const Endpoint& ep,
                                                      const ListenOptions& options,
                                                      std::string& why) noexcept {
-  return without_throwing<std::unique_ptr<Listener>>(
-      why, [&]() -> Result<std::unique_ptr<Listener>> {
-        std::function<void()> cleanup;
-        auto fd = listen_unix(unix_address(ep.path, ep.abstract), ep.path, ep.abstract, SOCK_STREAM,
-                              options.file_mode, &cleanup, why);
-        if (!fd) return unexpected(fd.error());
-        std::string address = ep.url();
-        auto peer_of = [address](int conn) {
-          return unix_peer(conn, Scheme::unix_socket, address);
-        };
-        return std::unique_ptr<Listener>(std::make_unique<SocketListener>(
-            std::move(*fd), ep, options.link, std::move(peer_of),
-            uid_admission(ep.abstract, options.allow_uids), std::move(cleanup), &socket_link));
-      });
+  return unix_listener(ep, ep.path, ep.abstract, SOCK_STREAM, options, &socket_link, why);
 }
 
 Result<std::unique_ptr<Link>> dial_unix_stream(const Endpoint& ep, const LinkOptions& options,

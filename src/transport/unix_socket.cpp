@@ -124,4 +124,23 @@ Result<Fd> listen_unix(const UnixAddress& address, std::string_view path, bool a
   return fd;
 }
 
+Result<std::unique_ptr<Listener>> unix_listener(const Endpoint& bound, std::string_view name,
+                                                bool abstract, int type,
+                                                const ListenOptions& options, LinkFactory make_link,
+                                                std::string& why) noexcept {
+  return without_throwing<std::unique_ptr<Listener>>(
+      why, [&]() -> Result<std::unique_ptr<Listener>> {
+        std::function<void()> cleanup;
+        auto fd = listen_unix(unix_address(name, abstract), name, abstract, type, options.file_mode,
+                              &cleanup, why);
+        if (!fd) return unexpected(fd.error());
+        auto peer_of = [scheme = bound.scheme, address = bound.url()](int conn) {
+          return unix_peer(conn, scheme, address);
+        };
+        return std::unique_ptr<Listener>(std::make_unique<SocketListener>(
+            std::move(*fd), bound, options.link, std::move(peer_of),
+            uid_admission(abstract, options.allow_uids), std::move(cleanup), make_link));
+      });
+}
+
 }  // namespace ipcx::transport

@@ -39,4 +39,12 @@ Result<Fd> listen_unix(const UnixAddress& address, std::string_view path, bool a
                        std::uint32_t file_mode, std::function<void()>* cleanup,
                        std::string& why) noexcept;
 
+// A Listener on a Unix socket of `type` at name/abstract: listen_unix() above, peers described
+// as `scheme` at bound's URL, uid admission per options, accepted sockets made into links by
+// make_link. Shared by unix:// (stream, ZMTP) and shm:// (seqpacket rendezvous).
+Result<std::unique_ptr<Listener>> unix_listener(const Endpoint& bound, std::string_view name,
+                                                bool abstract, int type,
+                                                const ListenOptions& options, LinkFactory make_link,
+                                                std::string& why) noexcept;
+
 }  // namespace ipcx::transport
