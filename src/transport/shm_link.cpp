@@ -40,8 +40,12 @@ class ShmLink final : public Link {
         assembler_(options.max_message_size),
         opened_(Clock::now()) {
     epoll_.reset(sys::epoll_create());
-    watch(socket_.get());
-    if (role_ == ShmRole::client) send_hello({});
+    // A link whose fd() is -1 would be polled in a busy loop: fail it now instead.
+    if (!epoll_ || !watch(socket_.get())) {
+      fail(errc_from_errno(errno), describe_errno("epoll for the shm link", errno));
+    } else if (role_ == ShmRole::client && !send_hello({})) {
+      fail(Errc::refused, describe_errno("sending the shm hello", errno));
+    }
   }
   ~ShmLink() override { close(); }
 
@@ -72,10 +76,10 @@ class ShmLink final : public Link {
     state_ = State::failed;
     return {Io::error, 0, code};
   }
-  void watch(int fd) noexcept {
+  bool watch(int fd) noexcept {
     epoll_event ev{};
     ev.events = EPOLLIN;
-    sys::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+    return sys::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
   }
   void ring_peer() noexcept {
     std::uint64_t one = 1;
@@ -246,7 +250,7 @@ IoResult ShmLink::map_rings(int memfd, std::size_t capacity) noexcept {
                    capacity);
   tx_ = RingWriter(reinterpret_cast<RingControl*>(ring(1 - in)), ring(1 - in) + sizeof(RingControl),
                    capacity);
-  watch(own_bell_.get());
+  if (!watch(own_bell_.get())) return fail(errc_from_errno(errno), "cannot watch the doorbell");
   state_ = State::ready;
   return {Io::ok};
 }
@@ -454,7 +458,7 @@ void ShmLink::close() noexcept {
   epoll_.reset();
   own_bell_.reset();
   peer_bell_.reset();
-  if (state_ != State::failed) state_ = State::failed;
+  state_ = State::failed;
 }
 
 }  // namespace
