@@ -155,6 +155,7 @@ struct RawShm {
   int wake_follower = -1;
   int wake_leader = -1;
   std::size_t size = 0;
+  std::size_t mapped = 0;  // bytes of the mapping that request and reply share
 };
 RawShm g_raw_shm;
 
@@ -261,7 +262,8 @@ class IpcxLeader final : public Leader {
 void prepare_target(const Target& target, std::size_t size) {
   if (target.impl != "raw" || target.mechanism != "shm") return;
   std::size_t slot = (sizeof(Slot) + size + 63) / 64 * 64;
-  if (g_raw_shm.request) ::munmap(g_raw_shm.request, 2 * g_raw_shm.size + 256);
+  if (g_raw_shm.request) ::munmap(g_raw_shm.request, g_raw_shm.mapped);
+  g_raw_shm.mapped = 2 * slot;
   void* map = ::mmap(nullptr, 2 * slot, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (map == MAP_FAILED) die("mmap");
   g_raw_shm.request = new (map) Slot;
