@@ -133,6 +133,15 @@ int stress_round_trips() {
 TEST(ShmProcess, WakeUpStressSleepOnly) { stress(0us, stress_round_trips() / 4); }
 TEST(ShmProcess, WakeUpStressShortestSpin) { stress(1us, stress_round_trips()); }
 
+// The abstract rendezvous address ipcx uses for shm://NAME.
+std::pair<sockaddr_un, socklen_t> rendezvous_address(const std::string& name) {
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::string abstract = "ipcx-shm-" + std::to_string(::geteuid()) + "-" + name;
+  std::memcpy(a.sun_path + 1, abstract.data(), abstract.size());
+  return {a, static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + abstract.size())};
+}
+
 // A raw shm client: completes the handshake like ipcx, then does what the test wants.
 struct RawShmClient {
   int sock = -1;
@@ -142,12 +151,8 @@ struct RawShmClient {
 
   explicit RawShmClient(const std::string& name) {
     sock = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::string abstract = "ipcx-shm-" + std::to_string(::geteuid()) + "-" + name;
-    std::memcpy(a.sun_path + 1, abstract.data(), abstract.size());
-    ::connect(sock, reinterpret_cast<sockaddr*>(&a),
-              static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + abstract.size()));
+    auto [a, len] = rendezvous_address(name);
+    ::connect(sock, reinterpret_cast<sockaddr*>(&a), len);
     std::byte hello[wire::kShmHelloSize];
     wire::write_shm_hello(hello, {});
     ::send(sock, hello, sizeof hello, MSG_NOSIGNAL);
@@ -219,12 +224,8 @@ TEST(ShmHostile, GarbageInTheRingClosesThatLinkOnly) {
 // A hostile server: accepts one shm client and hands it a memfd that is unsealed or too small.
 void hostile_server(const std::string& name, bool seal, std::size_t size) {
   int listener = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  std::string abstract = "ipcx-shm-" + std::to_string(::geteuid()) + "-" + name;
-  std::memcpy(a.sun_path + 1, abstract.data(), abstract.size());
-  ::bind(listener, reinterpret_cast<sockaddr*>(&a),
-         static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + abstract.size()));
+  auto [a, len] = rendezvous_address(name);
+  ::bind(listener, reinterpret_cast<sockaddr*>(&a), len);
   ::listen(listener, 4);
   std::printf("bound\n");
   std::fflush(stdout);
