@@ -35,6 +35,7 @@ struct Settings {
   long spin_us = 50;
   long gap_us = 0;  // pause between round trips: sparse traffic, where spinning costs most
   std::vector<std::string> mechanisms{"shm", "unix", "tcp"};
+  std::string only_mode;  // empty: every ipcx mode; else that one (the raw floors always run)
   std::vector<Placement> placements{{"2 CPUs", 0, 1}, {"1 CPU", 0, 0}};
 };
 
@@ -165,6 +166,8 @@ Settings parse(int argc, char** argv) {
       s.gap_us = std::stol(next());
     else if (a == "--mechanism")
       s.mechanisms = {next()};
+    else if (a == "--mode")
+      s.only_mode = next();
     else if (a == "--pin")
       s.placements = {{"1 CPU", 0, 0}};
     else if (a == "--spread")
@@ -173,7 +176,8 @@ Settings parse(int argc, char** argv) {
       std::fprintf(
           stderr,
           "usage: ipcx_bench_latency [--count N] [--size BYTES] [--spin-us US] [--gap-us US]\n"
-          "       [--mechanism unix|tcp] [--pin (one CPU only) | --spread (two only)]\n");
+          "       [--mechanism shm|unix|tcp] [--mode blocking|spin|default|loan]\n"
+          "       [--pin (one CPU only) | --spread (two only)]\n");
       std::exit(2);
     }
   }
@@ -212,6 +216,7 @@ int main(int argc, char** argv) {
       targets.push_back({mech, "ipcx", "default", {}});
       if (mech == "shm") targets.push_back({mech, "ipcx", "loan", {}});  // default + zero copy
       for (const Target& t : targets) {
+        if (t.impl == "ipcx" && !s.only_mode.empty() && t.mode != s.only_mode) continue;
         rows.push_back(run_case(s, t, where, dir, index++));
         std::fflush(stdout);
       }

@@ -230,7 +230,8 @@ class RawShmLeader final : public Leader {
 
 class IpcxLeader final : public Leader {
  public:
-  IpcxLeader(const Target& t, const std::string& url, std::size_t size) : client_(url, options(t)) {
+  IpcxLeader(const Target& t, const std::string& url, std::size_t size)
+      : client_(url, options(t)), loan_(t.mode == "loan") {
     request_.add(std::string(size, 'i'));
   }
   bool round_trip() override {
@@ -254,7 +255,7 @@ class IpcxLeader final : public Leader {
   }
   Client client_;
   Message request_;
-  bool loan_;
+  bool loan_ = false;
 };
 
 }  // namespace

@@ -44,8 +44,14 @@ class Message {
     return {data_.data() + begin, ends_[i] - begin};
   }
 
-  Message& add(std::span<const std::byte> body);
-  Message& add(std::string_view body);
+  Message& add(std::span<const std::byte> body) {
+    data_.append(body.data(), body.size());
+    ends_.push_back(data_.size());
+    return *this;
+  }
+  Message& add(std::string_view body) {
+    return add(std::as_bytes(std::span<const char>(body.data(), body.size())));
+  }
   // Appends frames [first, size) of another message.
   Message& add_frames(const Message& other, std::size_t first = 0);
   // Starts a new empty frame; extend_last() then appends to it as bytes arrive.

@@ -9,16 +9,6 @@ Message::Message(std::initializer_list<std::string_view> frames) {
   for (std::string_view f : frames) add(f);
 }
 
-Message& Message::add(std::span<const std::byte> body) {
-  data_.append(body.data(), body.size());
-  ends_.push_back(data_.size());
-  return *this;
-}
-
-Message& Message::add(std::string_view body) {
-  return add(std::as_bytes(std::span<const char>(body.data(), body.size())));
-}
-
 Message& Message::add_frames(const Message& other, std::size_t first) {
   for (std::size_t i = first; i < other.size(); ++i) add(other.frame(i));
   return *this;

@@ -50,7 +50,7 @@ Result<void> Reactor::add(int fd, std::uint32_t events, IoCallback callback) {
   if (sys::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
     return unexpected(errc_from_errno(errno));
   }
-  entries_.emplace(id, Entry{fd, std::make_shared<IoCallback>(std::move(callback))});
+  entries_.emplace(id, Entry{fd, std::move(callback)});
   by_fd_[fd] = id;
   return {};
 }
@@ -71,7 +71,14 @@ void Reactor::remove(int fd) noexcept {
   auto it = by_fd_.find(fd);
   if (it == by_fd_.end()) return;
   sys::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
-  entries_.erase(it->second);
+  if (dispatching_) {
+    // The callback being run may be this one: keep its node until the batch is over.
+    auto entry = entries_.find(it->second);
+    if (entry != entries_.end()) entry->second.fd = -1;
+    removed_.push_back(it->second);
+  } else {
+    entries_.erase(it->second);
+  }
   by_fd_.erase(it);
 }
 
@@ -111,6 +118,8 @@ int Reactor::run_once(std::chrono::milliseconds wait) {
       sys::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), timeout);
   int ran = 0;
   bool timers_due = false;
+  bool woken = false;
+  dispatching_ = true;
   for (int i = 0; i < ready; ++i) {
     std::uint64_t id = events_[i].data.u64;
     if (id == kWakeId || id == kTimerId) {
@@ -118,17 +127,22 @@ int Reactor::run_once(std::chrono::milliseconds wait) {
       [[maybe_unused]] auto n =
           sys::read(id == kWakeId ? wake_fd_.get() : timer_fd_.get(), &count, sizeof count);
       timers_due |= id == kTimerId;
+      woken |= id == kWakeId;
       continue;
     }
     // An earlier callback in this batch may have removed this one.
     auto it = entries_.find(id);
-    if (it == entries_.end()) continue;
-    auto callback = it->second.callback;  // keeps it alive if it removes itself
-    (*callback)(events_[i].events);
+    if (it == entries_.end() || it->second.fd < 0) continue;
+    it->second.callback(events_[i].events);
     ++ran;
   }
+  dispatching_ = false;
+  for (std::uint64_t id : removed_) entries_.erase(id);
+  removed_.clear();
   if (timers_due) ran += run_timers();
-  return ran + run_posted();
+  // post() pushes before it wakes, so a task is never missed; without a wake-up there is
+  // nothing posted, and the mutex stays off the hot path.
+  return woken ? ran + run_posted() : ran;
 }
 
 int Reactor::run_timers() {

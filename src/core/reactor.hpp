@@ -53,8 +53,8 @@ class Reactor {
 
  private:
   struct Entry {
-    int fd;
-    std::shared_ptr<IoCallback> callback;
+    int fd;  // -1 once removed during a dispatch batch
+    IoCallback callback;
   };
   int run_timers();
   int run_posted();
@@ -67,6 +67,8 @@ class Reactor {
   std::uint64_t next_id_ = 2;  // 0 is the wake-up eventfd, 1 the timerfd
   std::unordered_map<std::uint64_t, Entry> entries_;
   std::unordered_map<int, std::uint64_t> by_fd_;
+  bool dispatching_ = false;
+  std::vector<std::uint64_t> removed_;  // entries removed mid-batch, erased after it
   std::map<std::pair<Clock::time_point, TimerId>, Task> timers_;
   std::unordered_map<TimerId, Clock::time_point> timer_when_;
   std::mutex posted_mutex_;

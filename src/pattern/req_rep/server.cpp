@@ -33,7 +33,10 @@ void Request::reply(Message body) {
   if (pending_ && !pending_->answered) (void)pending_->answer(std::move(body));
 }
 
-Responder Request::respond_later() { return Responder(std::move(pending_)); }
+Responder Request::respond_later() {
+  if (pending_) pending_->escape();  // it may now outlive this loop turn
+  return Responder(std::move(pending_));
+}
 
 bool Request::answered() const noexcept { return !pending_ || pending_->answered; }
 

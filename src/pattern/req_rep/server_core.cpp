@@ -149,26 +149,31 @@ void ServerCore::dispatch(std::uint64_t id, Connection& conn, Message&& request)
       request.bytes() - env_bytes(request, env.body_start) > options.max_message_size) {
     return close_connection(id, true, "request body exceeds max_message_size");
   }
-  auto pending = std::make_unique<PendingReply>();
-  pending->core = shared_from_this();
+  std::unique_ptr<PendingReply> pending =
+      spare_pending ? std::move(spare_pending) : std::make_unique<PendingReply>();
+  pending->core = this;
   pending->conn_id = id;
   pending->slot = env.has_request_id ? 0 : conn.next_slot++;
-  pending->peer = conn.peer;
-  outstanding++;
-  Message body;
-  if (env.body_start == 0) {
-    body = std::move(request);
-  } else {
-    for (std::size_t i = 0; i < env.body_start; ++i) pending->envelope.add(request.frame(i));
-    body.add_frames(request, env.body_start);
-  }
-  counters.requests++;
-  Request req(std::move(pending), std::move(body));
+  pending->peer = conn.peer.get();
+  for (std::size_t i = 0; i < env.body_start; ++i) pending->envelope.add(request.frame(i));
+  request.remove_front(env.body_start);  // the body stays where it is
+  bump(counters.requests);
+  Request req(std::move(pending), Message{});
+  req.body_ = std::move(request);
   if (pool) {
+    req.pending_->escape();
+    req.pending_->peer_keep = conn.peer;
     auto shared = std::make_shared<Request>(std::move(req));
     pool->submit([this, shared] { run_handler(*shared); });
-  } else {
-    run_handler(req);
+    return;
+  }
+  run_handler(req);
+  if (req.pending_ && req.pending_->answered) {
+    // Answered inline and never escaped: keep it for the next request.
+    req.pending_->answered = false;
+    req.pending_->envelope.clear();
+    req.pending_->peer = nullptr;
+    spare_pending = std::move(req.pending_);
   }
 }
 
@@ -185,8 +190,8 @@ void ServerCore::run_handler(Request& request) {
   }
 }
 
-Result<void> ServerCore::post_reply(std::uint64_t conn_id, std::uint64_t slot, Message envelope,
-                                    Message body) {
+Result<void> ServerCore::post_reply(std::uint64_t conn_id, std::uint64_t slot, Message&& envelope,
+                                    Message&& body) {
   if (closed) return unexpected(Errc::cancelled);
   if (loop_thread.load() == std::this_thread::get_id()) {
     deliver(conn_id, slot, std::move(envelope), std::move(body));
@@ -232,7 +237,7 @@ void ServerCore::enqueue(std::uint64_t conn_id, Connection& conn, const Message&
     r = conn.link->send(envelope, Message{"ERR reply exceeds max_message_size"});
   }
   if (r.status == Io::ok) {
-    counters.replies++;
+    bump(counters.replies);
     mark_dirty(conn_id, conn);
     return;
   }
@@ -322,14 +327,23 @@ PendingReply::~PendingReply() {
   (void)answer(Message{"ERR no reply"});
 }
 
-Result<void> PendingReply::answer(Message body) {
+void PendingReply::escape() {
+  if (keep || !core) return;
+  keep = core->shared_from_this();
+  core->outstanding++;
+}
+
+Result<void> PendingReply::answer(Message&& body) {
   if (answered || !core) return unexpected(Errc::cancelled);
   answered = true;
   auto result = core->post_reply(conn_id, slot, std::move(envelope), std::move(body));
-  // Answered: let go of the server, so a Responder kept by user code (perhaps inside the
-  // handler's own captures) does not keep the server alive in a cycle.
-  core->outstanding--;
-  core.reset();
+  core = nullptr;
+  if (keep) {
+    // Answered: let go of the server, so a Responder kept by user code (perhaps inside the
+    // handler's own captures) does not keep the server alive in a cycle.
+    keep->outstanding--;
+    keep.reset();
+  }
   return result;
 }
 

@@ -22,17 +22,24 @@
 namespace ipcx::detail {
 
 // One reply a handler owes. Owned by a Request, then maybe by a Responder. If it dies
-// unanswered it sends "ERR no reply", so no client waits forever.
+// unanswered it sends "ERR no reply", so no client waits forever. A request answered inline by
+// the handler on the loop thread never escapes: it pays no atomic reference count and its
+// PendingReply is recycled for the next request.
 struct PendingReply {
-  std::shared_ptr<ServerCore> core;
+  ServerCore* core = nullptr;  // null once answered
+  // Set once the reply may outlive this loop turn (a Responder, or a pool worker): keeps the
+  // core alive and counted in `outstanding`, which shutdown() waits on.
+  std::shared_ptr<ServerCore> keep;
   std::uint64_t conn_id = 0;
   std::uint64_t slot = 0;  // 0: the request had an id and its reply may overtake others
   Message envelope;
-  std::shared_ptr<const PeerInfo> peer;
+  const PeerInfo* peer = nullptr;             // valid while the handler runs
+  std::shared_ptr<const PeerInfo> peer_keep;  // pool workers only
   bool answered = false;
 
   ~PendingReply();
-  Result<void> answer(Message body);
+  void escape();
+  Result<void> answer(Message&& body);
 };
 
 struct ServerCore : std::enable_shared_from_this<ServerCore> {
@@ -47,8 +54,8 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   ServerStats stats() const noexcept;
 
   // From any thread. Errc::cancelled once the server has closed.
-  Result<void> post_reply(std::uint64_t conn_id, std::uint64_t slot, Message envelope,
-                          Message body);
+  Result<void> post_reply(std::uint64_t conn_id, std::uint64_t slot, Message&& envelope,
+                          Message&& body);
 
   struct Connection {
     std::unique_ptr<transport::Link> link;
@@ -106,10 +113,15 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   std::atomic<std::thread::id> loop_thread{};
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> closed{false};
-  std::atomic<std::int64_t> outstanding{0};  // PendingReply objects alive
+  std::atomic<std::int64_t> outstanding{0};     // escaped PendingReply objects alive
+  std::unique_ptr<PendingReply> spare_pending;  // recycled by inline requests
   bool started = false;
   bool tick_scheduled = false;
 
+  // For counters only the loop thread writes: a plain store, not a locked read-modify-write.
+  static void bump(std::atomic<std::uint64_t>& counter) noexcept {
+    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
   struct Counters {
     std::atomic<std::uint64_t> accepted{0}, rejected{0}, requests{0}, replies{0}, handler_errors{0},
         peer_faults{0}, dropped_replies{0}, open{0};
