@@ -56,6 +56,23 @@ ZmtpDecoder::Event ZmtpDecoder::finish_frame() {
 ZmtpDecoder::Event ZmtpDecoder::feed(std::span<const std::byte> in, std::size_t& consumed) {
   consumed = 0;
   if (state_ == State::failed) return Event::error;
+  // Fast path: short message frames whose bodies have arrived whole (the usual case for small
+  // messages) are added straight from the buffer. Anything else (long or command frames,
+  // reserved bits, a partial frame, a limit reached) goes to the step machine below.
+  if (state_ == State::flags) {
+    while (in.size() - consumed >= 2) {
+      auto flags = static_cast<std::uint8_t>(in[consumed]);
+      std::size_t size = static_cast<std::uint8_t>(in[consumed + 1]);
+      if ((flags & ~kFlagMore) != 0 || size > in.size() - consumed - 2) break;
+      std::size_t so_far = in_message_ ? message_.bytes() : 0;
+      if (so_far + size > max_) break;
+      if (!in_message_) message_.clear();
+      message_.add(in.subspan(consumed + 2, size));
+      consumed += 2 + size;
+      in_message_ = (flags & kFlagMore) != 0;
+      if (!in_message_) return Event::message;
+    }
+  }
   while (consumed < in.size()) {
     switch (state_) {
       case State::flags: {

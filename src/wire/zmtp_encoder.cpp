@@ -48,35 +48,44 @@ void encode_frame_header(ByteQueue& out, std::size_t size, std::uint8_t flags) {
   }
 }
 
+namespace {
+
+// The bytes encode_part() writes for one message's frames.
+std::size_t encoded_size(const Message& part) noexcept {
+  std::size_t total = part.bytes() + 2 * part.size();
+  for (std::size_t i = 0; i < part.size(); ++i) {
+    if (part.frame(i).size() > 255) total += 7;  // a long frame's 8-byte size
+  }
+  return total;
+}
+
+std::byte* encode_part(std::byte* at, const Message& part, bool more_after) noexcept {
+  std::size_t frames = part.size();
+  for (std::size_t i = 0; i < frames; ++i) {
+    auto body = part.frame(i);
+    auto more = static_cast<std::uint8_t>(i + 1 < frames || more_after ? kFlagMore : 0);
+    if (body.size() <= 255) {
+      at[0] = static_cast<std::byte>(more);
+      at[1] = static_cast<std::byte>(body.size());
+      at += 2;
+    } else {
+      at[0] = static_cast<std::byte>(more | kFlagLong);
+      put_be(at + 1, body.size(), 8);
+      at += 9;
+    }
+    if (!body.empty()) std::memcpy(at, body.data(), body.size());
+    at += body.size();
+  }
+  return at;
+}
+
+}  // namespace
+
 void encode_message(ByteQueue& out, const Message& head, const Message& tail) {
   // One pass: size everything, grow the queue once, then write headers and bodies in place.
-  std::size_t frames = head.size() + tail.size();
-  std::size_t total = 0;
-  for (const Message* part : {&head, &tail}) {
-    for (std::size_t i = 0; i < part->size(); ++i) {
-      std::size_t n = part->frame(i).size();
-      total += (n <= 255 ? 2 : 9) + n;
-    }
-  }
-  std::byte* at = out.grow(total);
-  std::size_t index = 0;
-  for (const Message* part : {&head, &tail}) {
-    for (std::size_t i = 0; i < part->size(); ++i, ++index) {
-      auto body = part->frame(i);
-      auto more = static_cast<std::uint8_t>(index + 1 < frames ? kFlagMore : 0);
-      if (body.size() <= 255) {
-        at[0] = static_cast<std::byte>(more);
-        at[1] = static_cast<std::byte>(body.size());
-        at += 2;
-      } else {
-        at[0] = static_cast<std::byte>(more | kFlagLong);
-        put_be(at + 1, body.size(), 8);
-        at += 9;
-      }
-      if (!body.empty()) std::memcpy(at, body.data(), body.size());
-      at += body.size();
-    }
-  }
+  std::byte* at = out.grow(encoded_size(head) + encoded_size(tail));
+  at = encode_part(at, head, !tail.empty());
+  encode_part(at, tail, false);
 }
 
 void encode_command(ByteQueue& out, std::string_view name, std::span<const std::byte> data) {

@@ -75,7 +75,7 @@ class SmallVector {
  private:
   void assign(const T* from, std::size_t count) { append(from, count); }
   void release() noexcept {
-    std::free(heap_);
+    if (heap_ != nullptr) std::free(heap_);  // most messages never leave the inline buffer
     heap_ = nullptr;
     size_ = 0;
   }

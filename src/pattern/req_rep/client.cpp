@@ -125,8 +125,10 @@ struct Client::Impl {
   // Reads what the link has; returns false when the link died.
   bool drain() {
     for (;;) {
-      Message m;
+      // Received in place at the end of `arrived`, and taken off again when it is not ours.
+      Message& m = arrived.emplace_back().body;
       auto r = link->recv(m);
+      if (r.status != Io::ok) arrived.pop_back();
       if (r.status == Io::would_block) return true;
       if (r.status != Io::ok) {
         drop_link(r.status == Io::closed ? Errc::refused : r.error, link->fault());
@@ -134,9 +136,12 @@ struct Client::Impl {
       }
       backoff = std::chrono::milliseconds(0);
       auto id = pattern::reply_id(m);
-      if (!id || !take(in_flight, *id)) continue;  // not ours, or answered already
-      m.remove_front(2);                           // the request id and the delimiter
-      arrived.push_back(Reply{*id, std::move(m)});
+      if (!id || !take(in_flight, *id)) {  // not ours, or answered already
+        arrived.pop_back();
+        continue;
+      }
+      m.remove_front(2);  // the request id and the delimiter
+      arrived.back().id = *id;
     }
   }
 

@@ -336,7 +336,13 @@ void PendingReply::escape() {
 Result<void> PendingReply::answer(Message&& body) {
   if (answered || !core) return unexpected(Errc::cancelled);
   answered = true;
-  auto result = core->post_reply(conn_id, slot, std::move(envelope), std::move(body));
+  Result<void> result;
+  if (!keep && !core->closed) {
+    // Never escaped: this is the handler on the loop thread, inside dispatch().
+    core->deliver(conn_id, slot, std::move(envelope), std::move(body));
+  } else {
+    result = core->post_reply(conn_id, slot, std::move(envelope), std::move(body));
+  }
   core = nullptr;
   if (keep) {
     // Answered: let go of the server, so a Responder kept by user code (perhaps inside the
