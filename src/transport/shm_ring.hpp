@@ -44,23 +44,27 @@ class RingWriter {
   // Room for a record of `body` bytes (<= max_record_body), or nullptr when the ring is full
   // now. *corrupt is set when the consumer's index is impossible.
   std::byte* reserve(std::size_t body, bool* corrupt) noexcept {
-    std::uint64_t head = control_->head.load(std::memory_order_acquire);
-    if (head > tail_ || tail_ - head > capacity_) {
-      *corrupt = true;
-      return nullptr;
-    }
     std::size_t need = record_size(body);
     std::size_t at = tail_ & (capacity_ - 1);
     std::size_t to_end = capacity_ - at;
-    std::size_t free = capacity_ - (tail_ - head);
+    std::size_t want = need > to_end ? to_end + need : need;
+    // The consumer's index is read only when the last one we read leaves too little room: it
+    // is the consumer's cache line, and reading it on every message would pull that line
+    // across CPUs each time.
+    if (capacity_ - (tail_ - known_head_) < want) {
+      std::uint64_t head = control_->head.load(std::memory_order_acquire);
+      if (head > tail_ || tail_ - head > capacity_ || head < known_head_) {
+        *corrupt = true;
+        return nullptr;
+      }
+      known_head_ = head;
+      if (capacity_ - (tail_ - head) < want) return nullptr;
+    }
     if (need > to_end) {  // does not fit before the end: wrap, wasting the rest
-      if (free < to_end + need) return nullptr;
       std::uint32_t wrap = kRingWrap;
       std::memcpy(data_ + at, &wrap, 4);
       tail_ += to_end;
       at = 0;
-    } else if (free < need) {
-      return nullptr;
     }
     std::uint32_t len = static_cast<std::uint32_t>(body);
     std::memcpy(data_ + at, &len, 4);
@@ -98,7 +102,8 @@ class RingWriter {
   RingControl* control_ = nullptr;
   std::byte* data_ = nullptr;
   std::size_t capacity_ = 0;
-  std::uint64_t tail_ = 0;  // ours; the shared copy is only for the consumer
+  std::uint64_t tail_ = 0;        // ours; the shared copy is only for the consumer
+  std::uint64_t known_head_ = 0;  // the consumer's index when we last read it
   std::size_t pending_ = 0;
 };
 
