@@ -75,6 +75,21 @@ CompactAssembler::Event CompactAssembler::fail(Errc code, std::string detail) {
   return Event::error;
 }
 
+namespace {
+std::uint32_t load_le32(const std::byte* in) noexcept {
+  return static_cast<std::uint32_t>(get_le(in, 4));
+}
+}  // namespace
+
+CompactAssembler::Event CompactAssembler::fail(Fault fault) {
+  if (fault == Fault::too_large) {
+    return fail(Errc::message_too_large,
+                "message exceeds the maximum size of " + std::to_string(max_) + " bytes");
+  }
+  return fail(Errc::protocol_violation, fault == Fault::after_last ? "bytes after the last frame"
+                                                                   : "payload ends inside a frame");
+}
+
 CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragment) {
   if (failed_) return Event::error;
   std::string why;
@@ -104,6 +119,12 @@ CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragme
     word_got_ = 0;
     message_.clear();
     in_message_ = true;
+    if ((h->flags & kFragmentLast) && chunk.size() == expected_) {
+      // The whole message in one fragment, the usual case: decoded in one pass.
+      in_message_ = false;
+      if (Fault f = decode_whole(chunk); f != Fault::none) return fail(f);
+      return Event::message;
+    }
   } else if (h->payload_bytes != expected_) {
     return fail(Errc::protocol_violation, "fragments disagree on the message size");
   }
@@ -111,8 +132,7 @@ CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragme
     return fail(Errc::protocol_violation, "fragments exceed the announced message size");
   }
   received_ += chunk.size();
-  Errc code = Errc::protocol_violation;
-  if (std::string fault = decode(chunk, code); !fault.empty()) return fail(code, fault);
+  if (Fault f = decode(chunk); f != Fault::none) return fail(f);
   bool complete = received_ == expected_;
   bool last = (h->flags & kFragmentLast) != 0;
   if (complete != last) {
@@ -120,13 +140,34 @@ CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragme
   }
   if (!last) return Event::need_more;
   in_message_ = false;
-  if (field_ != Field::done) return fail(Errc::protocol_violation, "payload ends inside a frame");
+  if (field_ != Field::done) return fail(Fault::inside_frame);
   return Event::message;
 }
 
-std::string CompactAssembler::decode(std::span<const std::byte> chunk, Errc& code) {
+CompactAssembler::Fault CompactAssembler::decode_whole(std::span<const std::byte> payload) {
+  // Each count and length is read once into a local and checked before it is used: the bytes
+  // may be shared memory that the peer is still writing.
+  const std::byte* at = payload.data();
+  std::size_t left = payload.size() - 4;
+  std::uint32_t frames = load_le32(at);
+  at += 4;
+  for (std::uint32_t i = 0; i < frames; ++i) {
+    if (left < 4) return Fault::inside_frame;
+    std::uint32_t length = load_le32(at);
+    at += 4;
+    left -= 4;
+    if (length > max_ - std::min<std::size_t>(message_.bytes(), max_)) return Fault::too_large;
+    if (length > left) return Fault::inside_frame;
+    message_.add({at, length});
+    at += length;
+    left -= length;
+  }
+  return left == 0 ? Fault::none : Fault::after_last;
+}
+
+CompactAssembler::Fault CompactAssembler::decode(std::span<const std::byte> chunk) {
   while (!chunk.empty()) {
-    if (field_ == Field::done) return "bytes after the last frame";
+    if (field_ == Field::done) return Fault::after_last;
     if (field_ == Field::body) {
       std::size_t take =
           static_cast<std::size_t>(std::min<std::uint64_t>(body_left_, chunk.size()));
@@ -147,10 +188,7 @@ std::string CompactAssembler::decode(std::span<const std::byte> chunk, Errc& cod
         continue;
       }
       // Checked before a byte of the body is stored.
-      if (value > max_ - std::min<std::size_t>(message_.bytes(), max_)) {
-        code = Errc::message_too_large;
-        return "message exceeds the maximum size of " + std::to_string(max_) + " bytes";
-      }
+      if (value > max_ - std::min<std::size_t>(message_.bytes(), max_)) return Fault::too_large;
       message_.add_empty_frame();
       body_left_ = value;
       field_ = Field::body;
@@ -159,7 +197,7 @@ std::string CompactAssembler::decode(std::span<const std::byte> chunk, Errc& cod
       field_ = --frames_left_ == 0 ? Field::done : Field::length;
     }
   }
-  return {};
+  return Fault::none;
 }
 
 }  // namespace ipcx::wire

@@ -57,9 +57,13 @@ class CompactAssembler {
 
  private:
   enum class Field : std::uint8_t { count, length, body, done };
+  enum class Fault : std::uint8_t { none, too_large, after_last, inside_frame };
   Event fail(Errc code, std::string detail);
-  // Decodes payload bytes into message_; an empty string means no fault.
-  std::string decode(std::span<const std::byte> chunk, Errc& code);
+  Event fail(Fault fault);
+  // Decodes payload bytes into message_, as they arrive in fragments.
+  Fault decode(std::span<const std::byte> chunk);
+  // Decodes a whole payload (4 bytes or more) into message_ in one pass.
+  Fault decode_whole(std::span<const std::byte> payload);
 
   std::size_t max_;
   bool in_message_ = false;
