@@ -1,52 +1,68 @@
 // Compact message encoding (wire layer): see compact_header.hpp and docs/PROTOCOL.md.
 #include "wire/compact_header.hpp"
 
+#include <bit>
 #include <cstring>
+#include <utility>
 
 namespace ipcx::wire {
 namespace {
 
-void put_le(std::byte* out, std::uint64_t value, int bytes) noexcept {
-  for (int i = 0; i < bytes; ++i) {
-    out[i] = static_cast<std::byte>(value & 0xff);
-    value >>= 8;
-  }
+template <class T>
+T swap_bytes(T value) noexcept {
+  unsigned char bytes[sizeof value];
+  std::memcpy(bytes, &value, sizeof value);
+  for (std::size_t i = 0; i < sizeof value / 2; ++i)
+    std::swap(bytes[i], bytes[sizeof value - 1 - i]);
+  std::memcpy(&value, bytes, sizeof value);
+  return value;
 }
 
-std::uint64_t get_le(const std::byte* in, int bytes) noexcept {
-  std::uint64_t value = 0;
-  for (int i = bytes - 1; i >= 0; --i) value = (value << 8) | static_cast<std::uint8_t>(in[i]);
+// Little-endian fields through memcpy, which compiles to one load or store on x86 and ARM.
+template <class T>
+void put_le(std::byte* out, T value) noexcept {
+  if constexpr (std::endian::native == std::endian::big) value = swap_bytes(value);
+  std::memcpy(out, &value, sizeof value);
+}
+
+template <class T>
+T get_le(const std::byte* in) noexcept {
+  T value;
+  std::memcpy(&value, in, sizeof value);
+  if constexpr (std::endian::native == std::endian::big) value = swap_bytes(value);
   return value;
 }
 
 }  // namespace
 
 void write_compact_header(std::byte* out, const CompactHeader& h) noexcept {
-  put_le(out, kCompactMagic, 2);
+  put_le<std::uint16_t>(out, kCompactMagic);
   out[2] = static_cast<std::byte>(kCompactVersion);
   out[3] = static_cast<std::byte>(h.flags);
-  put_le(out + 4, h.chunk_bytes, 4);
-  put_le(out + 8, h.payload_bytes, 8);
-  put_le(out + 16, h.request_id, 8);
+  put_le<std::uint32_t>(out + 4, h.chunk_bytes);
+  put_le<std::uint64_t>(out + 8, h.payload_bytes);
+  put_le<std::uint64_t>(out + 16, h.request_id);
 }
 
 std::optional<CompactHeader> read_compact_header(std::span<const std::byte> in,
-                                                 std::string* why) noexcept {
+                                                 const char** why) noexcept {
   auto fail = [why](const char* text) -> std::optional<CompactHeader> {
     if (why) *why = text;
     return std::nullopt;
   };
   if (in.size() < kCompactHeaderSize) return fail("fragment shorter than its header");
-  if (get_le(in.data(), 2) != kCompactMagic) return fail("bad magic in fragment header");
+  if (get_le<std::uint16_t>(in.data()) != kCompactMagic) {
+    return fail("bad magic in fragment header");
+  }
   if (static_cast<std::uint8_t>(in[2]) != kCompactVersion) {
     return fail("unsupported compact header version");
   }
   CompactHeader h;
   h.flags = static_cast<std::uint8_t>(in[3]);
   if (h.flags & ~(kFragmentFirst | kFragmentLast)) return fail("unknown fragment flags");
-  h.chunk_bytes = static_cast<std::uint32_t>(get_le(in.data() + 4, 4));
-  h.payload_bytes = get_le(in.data() + 8, 8);
-  h.request_id = get_le(in.data() + 16, 8);
+  h.chunk_bytes = get_le<std::uint32_t>(in.data() + 4);
+  h.payload_bytes = get_le<std::uint64_t>(in.data() + 8);
+  h.request_id = get_le<std::uint64_t>(in.data() + 16);
   return h;
 }
 
@@ -54,17 +70,21 @@ std::size_t payload_size(const Message& head, const Message& tail) noexcept {
   return 4 + 4 * (head.size() + tail.size()) + head.bytes() + tail.bytes();
 }
 
-void write_payload(std::byte* out, const Message& head, const Message& tail) noexcept {
-  put_le(out, head.size() + tail.size(), 4);
-  out += 4;
-  for (const Message* part : {&head, &tail}) {
-    for (std::size_t i = 0; i < part->size(); ++i) {
-      auto f = part->frame(i);
-      put_le(out, f.size(), 4);
-      if (!f.empty()) std::memcpy(out + 4, f.data(), f.size());
-      out += 4 + f.size();
-    }
+namespace {
+std::byte* write_frames(std::byte* out, const Message& part) noexcept {
+  for (std::size_t i = 0; i < part.size(); ++i) {
+    auto f = part.frame(i);
+    put_le(out, static_cast<std::uint32_t>(f.size()));
+    if (!f.empty()) std::memcpy(out + 4, f.data(), f.size());
+    out += 4 + f.size();
   }
+  return out;
+}
+}  // namespace
+
+void write_payload(std::byte* out, const Message& head, const Message& tail) noexcept {
+  put_le(out, static_cast<std::uint32_t>(head.size() + tail.size()));
+  write_frames(write_frames(out + 4, head), tail);
 }
 
 CompactAssembler::Event CompactAssembler::fail(Errc code, std::string detail) {
@@ -76,9 +96,7 @@ CompactAssembler::Event CompactAssembler::fail(Errc code, std::string detail) {
 }
 
 namespace {
-std::uint32_t load_le32(const std::byte* in) noexcept {
-  return static_cast<std::uint32_t>(get_le(in, 4));
-}
+std::uint32_t load_le32(const std::byte* in) noexcept { return get_le<std::uint32_t>(in); }
 }  // namespace
 
 CompactAssembler::Event CompactAssembler::fail(Fault fault) {
@@ -92,7 +110,7 @@ CompactAssembler::Event CompactAssembler::fail(Fault fault) {
 
 CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragment) {
   if (failed_) return Event::error;
-  std::string why;
+  const char* why = "";
   auto h = read_compact_header(fragment, &why);
   if (!h) return fail(Errc::protocol_violation, why);
   auto chunk = fragment.subspan(kCompactHeaderSize);
@@ -181,7 +199,7 @@ CompactAssembler::Fault CompactAssembler::decode(std::span<const std::byte> chun
       word_got_ += take;
       if (word_got_ < 4) break;
       word_got_ = 0;
-      std::uint64_t value = get_le(reinterpret_cast<const std::byte*>(word_), 4);
+      std::uint64_t value = load_le32(reinterpret_cast<const std::byte*>(word_));
       if (field_ == Field::count) {
         frames_left_ = value;
         field_ = value == 0 ? Field::done : Field::length;

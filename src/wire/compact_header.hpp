@@ -32,7 +32,7 @@ struct CompactHeader {
 void write_compact_header(std::byte* out, const CompactHeader& h) noexcept;
 // nullopt and *why set when the bytes are not a header of this version.
 std::optional<CompactHeader> read_compact_header(std::span<const std::byte> in,
-                                                 std::string* why) noexcept;
+                                                 const char** why) noexcept;
 
 // Payload size of a message: 4 + sum over frames of (4 + length).
 std::size_t payload_size(const Message& head, const Message& tail) noexcept;

@@ -38,6 +38,7 @@ struct Client::Impl {
   std::vector<RequestId> in_flight;  // handed to the current link
   std::vector<RequestId> lost;       // their link died
   std::vector<Reply> arrived;        // replies nobody asked for yet
+  Message incoming;                  // what drain() reads into; kept for its inline buffer
 
   static bool take(std::vector<RequestId>& ids, RequestId id) {
     for (auto& x : ids) {
@@ -125,23 +126,19 @@ struct Client::Impl {
   // Reads what the link has; returns false when the link died.
   bool drain() {
     for (;;) {
-      // Received in place at the end of `arrived`, and taken off again when it is not ours.
-      Message& m = arrived.emplace_back().body;
-      auto r = link->recv(m);
-      if (r.status != Io::ok) arrived.pop_back();
+      auto r = link->recv(incoming);
       if (r.status == Io::would_block) return true;
       if (r.status != Io::ok) {
         drop_link(r.status == Io::closed ? Errc::refused : r.error, link->fault());
         return false;
       }
       backoff = std::chrono::milliseconds(0);
-      auto id = pattern::reply_id(m);
-      if (!id || !take(in_flight, *id)) {  // not ours, or answered already
-        arrived.pop_back();
-        continue;
-      }
-      m.remove_front(2);  // the request id and the delimiter
-      arrived.back().id = *id;
+      auto id = pattern::reply_id(incoming);
+      if (!id || !take(in_flight, *id)) continue;  // not ours, or answered already
+      incoming.remove_front(2);                    // the request id and the delimiter
+      // (Built from an id, so the Reply is not value-initialised: that would zero the body's
+      // inline buffer first.)
+      arrived.emplace_back(*id).body = std::move(incoming);
     }
   }
 
