@@ -31,6 +31,9 @@ struct Placement {
 struct Settings {
   std::size_t count = 20000;
   std::size_t warmup = 2000;
+  // Each row is measured in this many interleaved rounds (floor, ipcx, floor, ipcx...), its
+  // samples pooled, so a slow minute of this shared machine hits every row alike.
+  std::size_t rounds = 3;
   std::size_t size = 64;
   long spin_us = 50;
   long gap_us = 0;  // pause between round trips: sparse traffic, where spinning costs most
@@ -42,9 +45,13 @@ struct Settings {
 struct Row {
   Target target;
   const char* placement;
-  Summary rtt;        // microseconds
+  std::vector<double> samples;  // microseconds, pooled over the rounds
+  double leader_cpu = 0;        // seconds, over the measured round trips
+  double follower_cpu = 0;      // seconds, over its whole life (warm-up included)
+  std::size_t follower_trips = 0;
+  bool ok = true;
+  Summary rtt;
   double cpu_us = 0;  // both processes, per round trip
-  bool ok = false;
 };
 
 void pin(int cpu) {
@@ -57,9 +64,12 @@ void pin(int cpu) {
 double seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; }
 double cpu_seconds(const rusage& u) { return seconds(u.ru_utime) + seconds(u.ru_stime); }
 
-Row run_case(const Settings& s, const Target& target, const Placement& where,
-             const std::string& dir, int index) {
-  Row row{target, where.name, {}, 0, false};
+// One round of one row: count/rounds round trips, appended to the row.
+void run_case(const Settings& s, Row& row, const Placement& where, const std::string& dir,
+              int index) {
+  const Target& target = row.target;
+  std::size_t count = std::max<std::size_t>(s.count / s.rounds, 1);
+  std::size_t warmup = std::max<std::size_t>(s.warmup / s.rounds, 100);
   std::string hint =
       target.mechanism == "unix" ? "unix://" + dir + "/b" + std::to_string(index) + ".sock"
       : target.mechanism == "shm"
@@ -67,7 +77,10 @@ Row run_case(const Settings& s, const Target& target, const Placement& where,
           : "tcp://127.0.0.1:0";
   prepare_target(target, s.size);
   int fds[2];
-  if (::pipe(fds) != 0) return row;
+  if (::pipe(fds) != 0) {
+    row.ok = false;
+    return;
+  }
   pid_t pid = ::fork();
   if (pid == 0) {
     ::close(fds[0]);
@@ -86,33 +99,40 @@ Row run_case(const Settings& s, const Target& target, const Placement& where,
     pin(where.client_cpu);
     auto leader = make_leader(target, url, s.size);
     bool ok = true;
-    for (std::size_t i = 0; i < s.warmup && ok; ++i) ok = leader->round_trip();
-    std::vector<double> samples;
-    samples.reserve(s.count);
+    for (std::size_t i = 0; i < warmup && ok; ++i) ok = leader->round_trip();
+    row.samples.reserve(s.count);
     rusage before{}, after{};
     ::getrusage(RUSAGE_SELF, &before);
-    for (std::size_t i = 0; i < s.count && ok; ++i) {
+    for (std::size_t i = 0; i < count && ok; ++i) {
       auto t0 = std::chrono::steady_clock::now();
       ok = leader->round_trip();
       auto t1 = std::chrono::steady_clock::now();
-      samples.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+      row.samples.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
       if (s.gap_us > 0) ::usleep(static_cast<useconds_t>(s.gap_us));
     }
     ::getrusage(RUSAGE_SELF, &after);
     leader.reset();
-    row.ok = ok;
-    row.rtt = summarize(std::move(samples));
-    row.cpu_us = (cpu_seconds(after) - cpu_seconds(before)) * 1e6 / static_cast<double>(s.count);
+    row.ok = row.ok && ok;
+    row.leader_cpu += cpu_seconds(after) - cpu_seconds(before);
+  } else {
+    row.ok = false;
   }
   ::kill(pid, SIGKILL);
   int status = 0;
   rusage child{};
   ::wait4(pid, &status, 0, &child);
-  // The follower's whole life, warm-up included, charged to the measured round trips: an
-  // over-estimate of its CPU time, never an under-estimate.
-  row.cpu_us += cpu_seconds(child) * 1e6 / static_cast<double>(s.count + s.warmup);
+  // The follower's whole life (start-up and warm-up included) over all its round trips.
+  row.follower_cpu += cpu_seconds(child);
+  row.follower_trips += count + warmup;
   sched_setaffinity(0, sizeof saved, &saved);
-  return row;
+}
+
+void finish(Row& row) {
+  std::size_t measured = row.samples.size();
+  row.rtt = summarize(std::move(row.samples));
+  if (measured == 0 || row.follower_trips == 0) return;
+  row.cpu_us = row.leader_cpu * 1e6 / static_cast<double>(measured) +
+               row.follower_cpu * 1e6 / static_cast<double>(row.follower_trips);
 }
 
 // The raw row each row is compared with: a sleeping floor for sleeping modes; for shm's
@@ -166,6 +186,8 @@ Settings parse(int argc, char** argv) {
       s.gap_us = std::stol(next());
     else if (a == "--mechanism")
       s.mechanisms = {next()};
+    else if (a == "--rounds")
+      s.rounds = std::max<std::size_t>(std::stoul(next()), 1);
     else if (a == "--mode")
       s.only_mode = next();
     else if (a == "--pin")
@@ -175,7 +197,8 @@ Settings parse(int argc, char** argv) {
     else {
       std::fprintf(
           stderr,
-          "usage: ipcx_bench_latency [--count N] [--size BYTES] [--spin-us US] [--gap-us US]\n"
+          "usage: ipcx_bench_latency [--count N] [--rounds N] [--size BYTES] [--spin-us US]\n"
+          "       [--gap-us US]\n"
           "       [--mechanism shm|unix|tcp] [--mode blocking|spin|default|loan]\n"
           "       [--pin (one CPU only) | --spread (two only)]\n");
       std::exit(2);
@@ -197,9 +220,9 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
   if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) s.placements = {{"1 CPU", 0, 0}};
   std::printf(
-      "# %zu round trips of %zu bytes per row (after %zu warm-up); spin mode = %ld us;"
-      " gap between calls = %ld us\n",
-      s.count, s.size, s.warmup, s.spin_us, s.gap_us);
+      "# %zu round trips of %zu bytes per row in %zu interleaved rounds (after %zu warm-up);"
+      " spin mode = %ld us; gap between calls = %ld us\n",
+      s.count, s.size, s.rounds, s.warmup, s.spin_us, s.gap_us);
   std::vector<Row> rows;
   int index = 0;
   auto spin = std::chrono::microseconds(s.spin_us);
@@ -215,11 +238,17 @@ int main(int argc, char** argv) {
       targets.push_back({mech, "ipcx", "spin", spin});
       targets.push_back({mech, "ipcx", "default", {}});
       if (mech == "shm") targets.push_back({mech, "ipcx", "loan", {}});  // default + zero copy
+      std::size_t first = rows.size();
       for (const Target& t : targets) {
         if (t.impl == "ipcx" && !s.only_mode.empty() && t.mode != s.only_mode) continue;
-        rows.push_back(run_case(s, t, where, dir, index++));
-        std::fflush(stdout);
+        rows.push_back(Row{t, where.name, {}, 0, 0, 0, true, {}, 0});
       }
+      for (std::size_t round = 0; round < s.rounds; ++round) {
+        for (std::size_t i = first; i < rows.size(); ++i) {
+          run_case(s, rows[i], where, dir, index++);
+        }
+      }
+      for (std::size_t i = first; i < rows.size(); ++i) finish(rows[i]);
     }
   }
   print_rows(rows);

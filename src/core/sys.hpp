@@ -72,7 +72,7 @@ int memfd_create(const char* name, unsigned flags) noexcept;
 int ftruncate(int fd, off_t length) noexcept;
 int fcntl(int fd, int command, int arg) noexcept;
 // MAP_FAILED (with errno) on failure, as mmap.
-void* mmap(std::size_t length, int prot, int fd) noexcept;  // MAP_SHARED at offset 0
+void* mmap(std::size_t length, int prot, int fd) noexcept;  // MAP_SHARED|MAP_POPULATE, offset 0
 int munmap(void* address, std::size_t length) noexcept;
 int unlink(const char* path) noexcept;
 int chmod(const char* path, unsigned mode) noexcept;
