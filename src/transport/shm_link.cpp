@@ -22,7 +22,8 @@ namespace {
 
 using wire::kCompactHeaderSize;
 constexpr unsigned kRequiredSeals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
-constexpr int kLivenessEvery = 256;  // empty polls between socket checks while spinning
+constexpr int kLivenessEvery = 256;       // empty polls between socket checks while spinning
+constexpr unsigned kWakeCheckEvery = 64;  // records freed between asking about a waiting peer
 
 struct Pending {
   std::unique_ptr<std::byte[]> payload;
@@ -113,6 +114,11 @@ class ShmLink final : public Link {
   bool armed_ = false;  // we told the peer we sleep; the doorbell may hold a count
   bool lent_ = false;   // a record is reserved for a loan: nothing else may be written
   int empty_polls_ = 0;
+  unsigned releases_unchecked_ = 0;  // records freed since we last asked about a waiting peer
+  void wake_waiting_producer() noexcept {
+    releases_unchecked_ = 0;
+    if (rx_.producer_needs_wake()) ring_peer();
+  }
   Clock::time_point opened_;
   std::string fault_;
 };
@@ -384,7 +390,11 @@ IoResult ShmLink::recv(Message& out) noexcept {
       if (record.empty()) break;
       auto e = assembler_.feed(record);  // copies out of the shared pages
       rx_.release();
-      if (rx_.producer_needs_wake()) ring_peer();
+      // Whether the peer waits for room is asked when the ring runs empty (below), and every
+      // so often in a long burst: the question costs a full fence, and a message should not
+      // wait behind it. No wake-up is lost: we always pass through the empty case before we
+      // sleep, and our head store precedes that fence.
+      if (++releases_unchecked_ >= kWakeCheckEvery) wake_waiting_producer();
       if (e == wire::CompactAssembler::Event::error) {
         return fail(assembler_.error(), assembler_.error_detail());
       }
@@ -397,7 +407,9 @@ IoResult ShmLink::recv(Message& out) noexcept {
   } catch (const std::bad_alloc&) {
     return fail(Errc::resource_exhausted, "out of memory while reading");
   }
-  // Nothing in the ring. After a sleep, drain the doorbell; if it was silent, the wake came
+  // Nothing in the ring.
+  if (releases_unchecked_ > 0) wake_waiting_producer();
+  // After a sleep, drain the doorbell; if it was silent, the wake came
   // from the socket (a peer that went away). While spinning, look at the socket now and then.
   if (armed_) {
     armed_ = false;

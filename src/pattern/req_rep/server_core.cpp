@@ -82,11 +82,12 @@ void ServerCore::on_listener(transport::Listener& listener) {
       counters.rejected++;
       continue;
     }
-    if (conn.link->has_sleep_hooks()) ++sleep_hooked;
-    connections.emplace(id, std::move(conn));
+    bool hooks = conn.link->has_sleep_hooks();
+    Connection& added = connections.emplace(id, std::move(conn)).first->second;
+    if (hooks) hooked.emplace_back(id, &added);
     counters.accepted++;
     counters.open++;
-    mark_dirty(id, connections.find(id)->second);  // our greeting and READY
+    mark_dirty(id, added);  // our greeting and READY
     schedule_tick();
   }
 }
@@ -95,8 +96,11 @@ void ServerCore::on_connection(std::uint64_t id, std::uint32_t events) {
   // References into `connections` stay valid for the whole loop turn: closing only marks a
   // connection, and reap() erases it after the turn.
   auto it = connections.find(id);
-  if (it == connections.end() || it->second.closed) return;
-  Connection& conn = it->second;
+  if (it != connections.end()) serve(id, it->second, events);
+}
+
+void ServerCore::serve(std::uint64_t id, Connection& conn, std::uint32_t events) {
+  if (conn.closed) return;
   if (events & EPOLLOUT) {
     auto r = conn.link->flush();
     if (r.status == Io::closed || r.status == Io::error) {
@@ -300,7 +304,13 @@ void ServerCore::close_connection(std::uint64_t id, bool fault, std::string_view
     log("ipcx: closed faulty peer " + who + ": " + std::string(why));
   }
   reactor.remove(conn.link->fd());
-  if (conn.link->has_sleep_hooks()) --sleep_hooked;
+  for (auto& entry : hooked) {
+    if (entry.first == id) {
+      entry = hooked.back();
+      hooked.pop_back();
+      break;
+    }
+  }
   conn.link->close();
   conn.parked.clear();
   conn.closed = true;

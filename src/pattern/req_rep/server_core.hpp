@@ -72,6 +72,7 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
 
   void on_listener(transport::Listener& listener);
   void on_connection(std::uint64_t id, std::uint32_t events);
+  void serve(std::uint64_t id, Connection& conn, std::uint32_t events);
   void dispatch(std::uint64_t id, Connection& conn, Message&& request);
   void run_handler(Request& request);
   void deliver(std::uint64_t conn_id, std::uint64_t slot, Message&& envelope, Message&& body);
@@ -105,9 +106,10 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   std::vector<std::uint64_t> dirty;
   std::vector<std::uint64_t> flushing;
   std::vector<std::uint64_t> graveyard;
-  std::vector<std::uint64_t> polling;
   std::uint64_t next_connection = 1;
-  std::size_t sleep_hooked = 0;  // open links with prepare_sleep/end_sleep hooks
+  // Open links with prepare_sleep/end_sleep hooks (shm), polled directly while spinning.
+  // Connection nodes stay put until reap(), and close_connection() takes them off this list.
+  std::vector<std::pair<std::uint64_t, Connection*>> hooked;
   std::unique_ptr<pattern::WorkerPool> pool;
   std::thread runner;
   std::atomic<std::thread::id> loop_thread{};

@@ -59,13 +59,13 @@ void ServerCore::run() {
     }
     // While spinning on shm rings alone, epoll (new connections, stream links) is consulted
     // every 32nd poll only: a syscall per poll would cost more than the ring round trip.
-    bool check_epoll = !spinning || sleep_hooked == 0 || (++spins & 31) == 0;
+    bool check_epoll = !spinning || hooked.empty() || (++spins & 31) == 0;
     bool worked = turn(spinning, check_epoll);
     if (!may_spin) continue;
     if (worked) {
       last_work = Clock::now();
     } else if (spinning) {
-      (sleep_hooked > 0 ? shm_pause : stream_pause)();
+      (hooked.empty() ? stream_pause : shm_pause)();
     }
   }
   shutdown();
@@ -80,13 +80,11 @@ bool ServerCore::turn(bool spinning, bool check_epoll, std::chrono::milliseconds
     if (check_epoll) ran = reactor.run_once(std::chrono::milliseconds(0));
   } else {
     // Arm every shm link before sleeping, or its peer would not ring us awake.
-    bool armed = sleep_hooked > 0 && wait.count() != 0;
+    bool armed = !hooked.empty() && wait.count() != 0;
     if (armed && !prepare_sleep()) wait = std::chrono::milliseconds(0);
     ran = reactor.run_once(wait);
-    if (sleep_hooked > 0) {
-      if (armed) end_sleep();
-      poll_hooked();  // whatever arrived on an shm ring without a doorbell
-    }
+    if (armed) end_sleep();
+    poll_hooked();  // whatever arrived on an shm ring without a doorbell
   }
   flush_dirty();
   reap();
@@ -94,26 +92,22 @@ bool ServerCore::turn(bool spinning, bool check_epoll, std::chrono::milliseconds
 }
 
 void ServerCore::poll_hooked() {
-  if (sleep_hooked == 0) return;
-  polling.clear();
-  for (auto& [id, conn] : connections) {
-    if (!conn.closed && conn.link->has_sleep_hooks()) polling.push_back(id);
+  // By index: serving a link may close it, which swaps the last entry into its place (that one
+  // then waits for the next poll).
+  for (std::size_t i = 0; i < hooked.size(); ++i) {
+    auto [id, conn] = hooked[i];
+    serve(id, *conn, EPOLLIN | EPOLLOUT);
   }
-  for (std::uint64_t id : polling) on_connection(id, EPOLLIN | EPOLLOUT);
 }
 
 bool ServerCore::prepare_sleep() {
   bool sleep = true;
-  for (auto& [id, conn] : connections) {
-    if (!conn.closed && conn.link->has_sleep_hooks()) sleep &= conn.link->prepare_sleep();
-  }
+  for (auto& [id, conn] : hooked) sleep &= conn->link->prepare_sleep();
   return sleep;
 }
 
 void ServerCore::end_sleep() {
-  for (auto& [id, conn] : connections) {
-    if (!conn.closed && conn.link->has_sleep_hooks()) conn.link->end_sleep();
-  }
+  for (auto& [id, conn] : hooked) conn->link->end_sleep();
 }
 
 Result<void> ServerCore::run_once(std::chrono::milliseconds wait) {
@@ -123,11 +117,11 @@ Result<void> ServerCore::run_once(std::chrono::milliseconds wait) {
     shutdown();
     return unexpected(Errc::cancelled);
   }
-  if (sleep_hooked > 0) end_sleep();  // the caller may have slept on fd() since the last turn
+  end_sleep();  // the caller may have slept on fd() since the last turn
   turn(false, true, wait);
   // The caller sleeps on fd() until the next turn: ask shm peers to ring. If something
   // arrived meanwhile, wake fd() so that sleep ends at once.
-  if (sleep_hooked > 0 && !prepare_sleep()) reactor.wake();
+  if (!hooked.empty() && !prepare_sleep()) reactor.wake();
   return {};
 }
 
