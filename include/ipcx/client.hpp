@@ -81,8 +81,9 @@ class Client {
 
  private:
   friend class Loan;
+  // `written`: the request went out at `now`, so wait before reading.
   Result<Message> wait_for(RequestId id, std::chrono::steady_clock::time_point deadline,
-                           bool written);
+                           bool written, std::chrono::steady_clock::time_point now);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

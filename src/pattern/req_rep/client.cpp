@@ -35,10 +35,16 @@ struct Client::Impl {
   std::deque<std::pair<RequestId, Message>> unsent;  // waiting for an established link
   // Small flat containers: one call in flight is the common case, and a node-based set would
   // allocate on every call. TODO(perf): an index for thousands of pipelined requests.
-  std::vector<RequestId> in_flight;  // handed to the current link
-  std::vector<RequestId> lost;       // their link died
-  std::vector<Reply> arrived;        // replies nobody asked for yet
-  Message incoming;                  // what drain() reads into; kept for its inline buffer
+  std::vector<RequestId> in_flight;         // handed to the current link
+  std::vector<RequestId> lost;              // their link died
+  std::vector<Reply> arrived;               // replies nobody asked for yet
+  Message incoming;                         // what drain() reads into; kept for its inline buffer
+  Message head = pattern::request_head(0);  // rewritten with each request's id
+
+  const Message& head_for(RequestId id) {
+    pattern::set_request_id(head, id);
+    return head;
+  }
 
   static bool take(std::vector<RequestId>& ids, RequestId id) {
     for (auto& x : ids) {
@@ -115,7 +121,7 @@ struct Client::Impl {
   void release_unsent() {
     while (link && link->established() && !unsent.empty()) {
       auto& [id, head_and_body] = unsent.front();
-      auto r = link->send(pattern::request_head(id), head_and_body);
+      auto r = link->send(head_for(id), head_and_body);
       if (r.status == Io::would_block) return;
       if (r.status != Io::ok) return drop_link(r.error, link->fault());
       in_flight.push_back(id);
@@ -143,8 +149,9 @@ struct Client::Impl {
   }
 
   // One round of progress, sleeping at most until `deadline`. With wait_first the caller has
-  // just written a request, so reading before waiting would only cost an EAGAIN.
-  void pump(Clock::time_point deadline, bool wait_first) {
+  // just written a request (at `now`), so reading before waiting would only cost an EAGAIN:
+  // wait (or spin) first, then read what arrived, and return without waiting again.
+  void pump(Clock::time_point deadline, bool wait_first, Clock::time_point now = {}) {
     try_connect();
     if (!link) {
       // No link: sleep until the next connection attempt or the deadline.
@@ -153,38 +160,43 @@ struct Client::Impl {
       if (ms > 0) sys::poll(nullptr, 0, static_cast<int>(ms));
       return;
     }
-    if (!wait_first) {
-      bool was_established = link->established();
-      auto f = link->flush();
-      if (f.status == Io::closed || f.status == Io::error) {
-        return drop_link(Errc::refused, link->fault());
+    if (wait_first) {
+      if (!(link->established() && options.spin.count() > 0 && spin(deadline, now))) {
+        wait_ready(deadline, now);
       }
-      if (!drain()) return;
-      // Requests wait in `unsent` for a handshake, or for a link that was full or lending.
-      if (link->established() && !unsent.empty() && !lent) {
-        std::size_t waiting = unsent.size();
-        release_unsent();
-        if (link && link->wants_write()) {
-          auto g = link->flush();
-          if (g.status == Io::closed || g.status == Io::error) {
-            return drop_link(Errc::peer_closed, link->fault());
-          }
-        }
-        if (!link || unsent.size() != waiting) return;  // progress: look again before sleeping
-      }
-      if (!was_established && link->established()) return;
-      if (!arrived.empty() || !link) return;
+      if (!link || !arrived.empty()) return;
     }
+    bool was_established = link->established();
+    auto f = link->flush();
+    if (f.status == Io::closed || f.status == Io::error) {
+      return drop_link(Errc::refused, link->fault());
+    }
+    if (!drain()) return;
+    // Requests wait in `unsent` for a handshake, or for a link that was full or lending.
+    if (link->established() && !unsent.empty() && !lent) {
+      std::size_t waiting = unsent.size();
+      release_unsent();
+      if (link && link->wants_write()) {
+        auto g = link->flush();
+        if (g.status == Io::closed || g.status == Io::error) {
+          return drop_link(Errc::peer_closed, link->fault());
+        }
+      }
+      if (!link || unsent.size() != waiting) return;  // progress: look again before sleeping
+    }
+    if (wait_first || (!was_established && link->established())) return;
+    if (!arrived.empty() || !link) return;
     if (link->established() && options.spin.count() > 0 && spin(deadline)) return;
     wait_ready(deadline);
   }
 
   // Polls the link without sleeping for the spin budget; true when a reply arrived.
-  bool spin(Clock::time_point deadline) {
-    auto until = std::min(deadline, Clock::now() + options.spin);
+  bool spin(Clock::time_point deadline, Clock::time_point now = {}) {
+    if (now == Clock::time_point{}) now = Clock::now();
+    auto until = std::min(deadline, now + options.spin);
     SpinPause pause(link->has_sleep_hooks() ? kShmYieldEvery : 1);
-    // The clock is read every 16th poll: on shm a poll costs less than reading it.
-    for (unsigned polls = 0; (polls & 15) != 0 || Clock::now() < until; ++polls) {
+    // The clock is read every 16th poll (it was just read): on shm a poll costs less.
+    for (unsigned polls = 1; (polls & 15) != 0 || Clock::now() < until; ++polls) {
       if (!drain()) return true;
       if (!arrived.empty()) return true;
       pause();
@@ -192,8 +204,10 @@ struct Client::Impl {
     return false;
   }
 
-  void wait_ready(Clock::time_point deadline) {
-    auto ms = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  // `now`, when the caller just read the clock; otherwise it is read here.
+  void wait_ready(Clock::time_point deadline, Clock::time_point now = {}) {
+    if (now == Clock::time_point{}) now = Clock::now();
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
     if (ms <= 0) return;
     if (!link->prepare_sleep()) return;  // something arrived while we were arming
     pollfd p{link->fd(), static_cast<short>(POLLIN | (link->wants_write() ? POLLOUT : 0)), 0};
@@ -229,7 +243,7 @@ struct Client::Impl {
     check_idle_link(now);
     try_connect();
     if (link && link->established() && unsent.empty()) {
-      auto r = link->send(pattern::request_head(id), body);
+      auto r = link->send(head_for(id), body);
       if (r.status == Io::ok) {
         in_flight.push_back(id);
         auto f = link->flush();
@@ -282,15 +296,16 @@ Result<Message> Client::call(const Message& request, std::chrono::milliseconds t
   // Written already: wait before reading (and the clock was just read).
   bool written =
       std::find(impl_->in_flight.begin(), impl_->in_flight.end(), *id) != impl_->in_flight.end();
-  return wait_for(*id, now + timeout, written);
+  return wait_for(*id, now + timeout, written, now);
 }
 
-Result<Message> Client::wait_for(RequestId id, Clock::time_point deadline, bool written) {
+Result<Message> Client::wait_for(RequestId id, Clock::time_point deadline, bool written,
+                                 Clock::time_point now) {
   bool first = written;
   for (;;) {
     if (auto outcome = impl_->settled(id)) return std::move(*outcome);
     if (!first && Clock::now() >= deadline) return unexpected(impl_->expired(id));
-    impl_->pump(deadline, first);
+    impl_->pump(deadline, first, first ? now : Clock::time_point{});
     first = false;
   }
 }
@@ -304,7 +319,7 @@ Result<Loan> Client::loan(std::size_t bytes) {
   loan.owner_ = this;
   loan.id_ = c.new_id();
   if (c.link && c.link->established() && c.unsent.empty() && !c.lent) {
-    auto span = c.link->loan(pattern::request_head(loan.id_), bytes);
+    auto span = c.link->loan(c.head_for(loan.id_), bytes);
     if (!span.empty()) {
       c.lent = true;
       loan.in_transport_ = true;
@@ -325,7 +340,7 @@ Result<Message> Client::call(Loan loan, std::chrono::milliseconds timeout) {
     auto sent = c.send_as(id, loan.own_, now);
     if (!sent) return unexpected(sent.error());
     bool written = std::find(c.in_flight.begin(), c.in_flight.end(), id) != c.in_flight.end();
-    return wait_for(id, now + timeout, written);
+    return wait_for(id, now + timeout, written, now);
   }
   loan.in_transport_ = false;  // settled here, whatever happens
   loan.owner_ = nullptr;
@@ -338,7 +353,7 @@ Result<Message> Client::call(Loan loan, std::chrono::milliseconds timeout) {
   auto r = c.link->commit_loan();
   if (r.status != Io::ok) return unexpected(Errc::peer_closed);
   c.in_flight.push_back(id);
-  return wait_for(id, now + timeout, true);
+  return wait_for(id, now + timeout, true, now);
 }
 
 Loan::Loan(Loan&& other) noexcept

@@ -32,6 +32,13 @@ Message request_head(RequestId id) {
   return head;
 }
 
+void set_request_id(Message& head, RequestId id) noexcept {
+  auto f = head.mutable_frame(0);
+  for (std::size_t i = 1; i < kIdFrameSize; ++i) {
+    f[i] = static_cast<std::byte>(id >> (8 * (kIdFrameSize - 1 - i)));
+  }
+}
+
 std::optional<RequestId> reply_id(const Message& reply) noexcept {
   if (reply.size() < 2 || !reply.frame(1).empty()) return std::nullopt;
   auto f = reply.frame(0);

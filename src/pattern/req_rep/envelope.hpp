@@ -27,6 +27,8 @@ Envelope split_envelope(const Message& request) noexcept;
 
 // [id frame][empty delimiter], what a Client puts before each request body.
 Message request_head(RequestId id);
+// Rewrites the id in a head request_head() built, without building a new one.
+void set_request_id(Message& head, RequestId id) noexcept;
 // The request id of a reply, if its first frame is one of ours and the second is the delimiter.
 std::optional<RequestId> reply_id(const Message& reply) noexcept;
 
