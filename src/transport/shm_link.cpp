@@ -44,7 +44,7 @@ class ShmLink final : public Link {
     // A link whose fd() is -1 would be polled in a busy loop: fail it now instead.
     if (!epoll_ || !watch(socket_.get())) {
       fail(errc_from_errno(errno), describe_errno("epoll for the shm link", errno));
-    } else if (role_ == ShmRole::client && !send_hello({})) {
+    } else if (role_ == ShmRole::client && !send_hello(our_hello(wire::ShmStatus::ok, 0))) {
       fail(Errc::refused, describe_errno("sending the shm hello", errno));
     }
   }
@@ -87,6 +87,12 @@ class ShmLink final : public Link {
     [[maybe_unused]] auto n = sys::write(peer_bell_.get(), &one, sizeof one);
   }
   bool send_hello(const wire::ShmHello& hello, const int* fds = nullptr, int nfds = 0) noexcept;
+  wire::ShmHello our_hello(wire::ShmStatus status, std::uint64_t ring_bytes) const noexcept {
+    return {wire::kShmVersion, status, ring_bytes,
+            static_cast<std::uint8_t>(static_cast<unsigned>(options_.socket_type) + 1)};
+  }
+  // Empty when the peer's socket type may talk to ours, else why not.
+  std::string pairing_fault(std::uint8_t peer) const;
   IoResult handshake() noexcept;
   IoResult server_answer(const wire::ShmHello& hello) noexcept;
   IoResult client_accept(const wire::ShmHello& hello, Fd* fds, int nfds) noexcept;
@@ -187,12 +193,27 @@ IoResult ShmLink::handshake() noexcept {
   return client_accept(*hello, fds, nfds);
 }
 
+std::string ShmLink::pairing_fault(std::uint8_t peer) const {
+  auto ours = options_.socket_type;
+  if (peer == 0 || peer > static_cast<unsigned>(wire::SocketType::xsub) + 1) {
+    return "peer announced no valid socket type";
+  }
+  auto theirs = static_cast<wire::SocketType>(peer - 1);
+  if (wire::compatible(ours, theirs)) return {};
+  return std::string(wire::socket_type_name(ours)) + " cannot talk to " +
+         std::string(wire::socket_type_name(theirs));
+}
+
 IoResult ShmLink::server_answer(const wire::ShmHello& hello) noexcept {
   if (hello.version != wire::kShmVersion) {
-    send_hello({wire::kShmVersion, wire::ShmStatus::version_refused, 0});
+    send_hello(our_hello(wire::ShmStatus::version_refused, 0));
     return fail(Errc::refused, "client speaks shm protocol version " +
                                    std::to_string(hello.version) + ", we speak " +
                                    std::to_string(wire::kShmVersion));
+  }
+  if (auto why = pairing_fault(hello.socket_type); !why.empty()) {
+    send_hello(our_hello(wire::ShmStatus::pairing_refused, 0));
+    return fail(Errc::protocol_violation, why);
   }
   capacity_ = shm_ring_capacity(options_.shm_ring_bytes);
   std::size_t total = 2 * kRingBytesFor(capacity_);
@@ -207,7 +228,7 @@ IoResult ShmLink::server_answer(const wire::ShmHello& hello) noexcept {
   if (auto r = map_rings(memfd.get(), capacity_); r.status != Io::ok) return r;
   // The client sleeps on what is our peer bell, and rings what is our own.
   int fds[3] = {memfd.get(), peer_bell_.get(), own_bell_.get()};
-  if (!send_hello({wire::kShmVersion, wire::ShmStatus::ok, capacity_}, fds, 3)) {
+  if (!send_hello(our_hello(wire::ShmStatus::ok, capacity_), fds, 3)) {
     return fail(Errc::peer_closed, describe_errno("sending the shm hello", errno));
   }
   return {Io::ok};
@@ -219,8 +240,15 @@ IoResult ShmLink::client_accept(const wire::ShmHello& hello, Fd* fds, int nfds) 
                                    std::to_string(hello.version) + ", we speak " +
                                    std::to_string(wire::kShmVersion));
   }
+  if (hello.status == wire::ShmStatus::pairing_refused) {
+    return fail(Errc::refused, "the server's socket type does not talk to " +
+                                   std::string(wire::socket_type_name(options_.socket_type)));
+  }
   if (hello.status != wire::ShmStatus::ok || nfds != 3) {
     return fail(Errc::protocol_violation, "shm hello without its three descriptors");
+  }
+  if (auto why = pairing_fault(hello.socket_type); !why.empty()) {
+    return fail(Errc::refused, why);
   }
   std::size_t capacity = static_cast<std::size_t>(hello.ring_bytes);
   if (shm_ring_capacity(capacity) != capacity) {

@@ -10,21 +10,26 @@
 namespace ipcx::wire {
 
 inline constexpr std::uint32_t kShmHelloMagic = 0x49584853;  // "SHXI" as little-endian bytes
-inline constexpr std::uint16_t kShmVersion = 1;
+// 2: the hello carries the sender's socket type, so illegal pairings are refused as in ZMTP.
+inline constexpr std::uint16_t kShmVersion = 2;
 inline constexpr std::size_t kShmHelloSize = 16;
 
-enum class ShmStatus : std::uint16_t { ok = 0, version_refused = 1 };
+enum class ShmStatus : std::uint16_t { ok = 0, version_refused = 1, pairing_refused = 2 };
 
 struct ShmHello {
   std::uint16_t version = kShmVersion;
   ShmStatus status = ShmStatus::ok;
   std::uint64_t ring_bytes = 0;  // server's hello: each ring's data bytes; client's: 0
+  std::uint8_t socket_type = 0;  // the sender's ZMTP socket type (SocketType + 1; 0: none)
 };
 
+inline constexpr std::uint64_t kRingBytesMask = (std::uint64_t{1} << 56) - 1;
+
 inline void write_shm_hello(std::byte* out, const ShmHello& h) noexcept {
-  std::uint64_t fields[2] = {kShmHelloMagic | (std::uint64_t{h.version} << 32) |
-                                 (std::uint64_t{static_cast<std::uint16_t>(h.status)} << 48),
-                             h.ring_bytes};
+  std::uint64_t fields[2] = {
+      kShmHelloMagic | (std::uint64_t{h.version} << 32) |
+          (std::uint64_t{static_cast<std::uint16_t>(h.status)} << 48),
+      (h.ring_bytes & kRingBytesMask) | (std::uint64_t{h.socket_type} << 56)};
   for (int f = 0; f < 2; ++f) {
     for (int i = 0; i < 8; ++i) out[f * 8 + i] = static_cast<std::byte>(fields[f] >> (8 * i));
   }
@@ -44,7 +49,8 @@ inline std::optional<ShmHello> read_shm_hello(std::span<const std::byte> in) noe
   ShmHello h;
   h.version = static_cast<std::uint16_t>(fields[0] >> 32);
   h.status = static_cast<ShmStatus>(static_cast<std::uint16_t>(fields[0] >> 48));
-  h.ring_bytes = fields[1];
+  h.ring_bytes = fields[1] & kRingBytesMask;
+  h.socket_type = static_cast<std::uint8_t>(fields[1] >> 56);
   return h;
 }
 

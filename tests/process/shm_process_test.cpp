@@ -19,6 +19,7 @@
 #include "support/server_child.hpp"
 #include "transport/shm_ring.hpp"
 #include "wire/shm_hello.hpp"
+#include "wire/zmtp.hpp"
 
 namespace ipcx {
 namespace {
@@ -154,7 +155,9 @@ struct RawShmClient {
     auto [a, len] = rendezvous_address(name);
     ::connect(sock, reinterpret_cast<sockaddr*>(&a), len);
     std::byte hello[wire::kShmHelloSize];
-    wire::write_shm_hello(hello, {});
+    wire::ShmHello ours;
+    ours.socket_type = static_cast<std::uint8_t>(wire::SocketType::dealer) + 1;
+    wire::write_shm_hello(hello, ours);
     ::send(sock, hello, sizeof hello, MSG_NOSIGNAL);
     std::byte answer[wire::kShmHelloSize];
     iovec iov{answer, sizeof answer};
@@ -236,7 +239,8 @@ void hostile_server(const std::string& name, bool seal, std::size_t size) {
   (void)::ftruncate(memfd, static_cast<off_t>(size));
   if (seal) ::fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
   int fds[3] = {memfd, ::eventfd(0, 0), ::eventfd(0, 0)};
-  wire::write_shm_hello(hello, {wire::kShmVersion, wire::ShmStatus::ok, 1u << 20});
+  wire::write_shm_hello(hello, {wire::kShmVersion, wire::ShmStatus::ok, 1u << 20,
+                                static_cast<std::uint8_t>(wire::SocketType::router) + 1});
   iovec iov{hello, sizeof hello};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
   msghdr msg{};
