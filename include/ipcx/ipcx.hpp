@@ -7,6 +7,7 @@
 #include "ipcx/message.hpp"
 #include "ipcx/options.hpp"
 #include "ipcx/peer.hpp"
+#include "ipcx/pipeline.hpp"
 #include "ipcx/result.hpp"
 #include "ipcx/server.hpp"
 #include "ipcx/version.hpp"

@@ -60,4 +60,27 @@ struct ClientOptions {
   LogSink log;
 };
 
+// For the one-way patterns (Pusher/Puller now; Publisher/Subscriber next). Each may bind and
+// connect any number of endpoints, as ZeroMQ sockets do.
+struct SocketOptions {
+  // Largest message (all frames); a peer sending more is closed and counted.
+  std::size_t max_message_size = 64u << 20;
+  // Bytes a link may hold unwritten. (A Pusher holds at most one message per puller: the
+  // kernel's socket buffer or the shm ring is its queue, and send() waits for room there.)
+  std::size_t max_queued_bytes = 64u << 20;
+  // While waiting, poll this long (yielding the CPU between polls) before sleeping; as
+  // ClientOptions::spin. 0 never spins.
+  std::chrono::microseconds spin = 50us;
+  std::chrono::milliseconds handshake_timeout = 10s;
+  // Reconnect backoff for connect()ed endpoints: starts at the minimum, doubles to the maximum.
+  std::chrono::milliseconds reconnect_min = 10ms;
+  std::chrono::milliseconds reconnect_max = 1s;
+  // shm:// endpoints this socket binds: bytes of each ring (as ServerOptions::shm_ring_bytes).
+  std::size_t shm_ring_bytes = 1u << 20;
+  // Socket files this socket binds: their mode, and who may connect (as ServerOptions).
+  std::uint32_t file_mode = 0600;
+  std::vector<std::uint32_t> allow_uids;
+  LogSink log;
+};
+
 }  // namespace ipcx

@@ -1,0 +1,82 @@
+// Push/pull (API layer): one-way messages, PUSH and PULL on the wire (ZeroMQ's 30/PIPELINE).
+// A Pusher hands each message to the next connected puller that has room, in turn; a Puller
+// takes messages from all its pushers fairly. Both may bind and connect any number of
+// endpoints, on any mechanism. The calling thread does the I/O; use each from one thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "ipcx/endpoint.hpp"
+#include "ipcx/message.hpp"
+#include "ipcx/options.hpp"
+#include "ipcx/result.hpp"
+
+namespace ipcx {
+
+namespace pattern {
+class LinkSet;
+}
+
+inline constexpr std::chrono::milliseconds kForever = std::chrono::milliseconds::max();
+
+struct SocketStats {
+  std::uint64_t peers = 0;        // connections open now (handshake complete or not)
+  std::uint64_t messages = 0;     // sent (Pusher) or received (Puller)
+  std::uint64_t bytes = 0;        // their bodies
+  std::uint64_t dropped = 0;      // half-written to a peer that went away
+  std::uint64_t peer_faults = 0;  // peers closed for breaking the protocol or a limit
+};
+
+class Pusher {
+ public:
+  explicit Pusher(SocketOptions options = {});
+  ~Pusher();
+  Pusher(Pusher&&) noexcept;
+  Pusher& operator=(Pusher&&) noexcept;
+
+  // Throws ipcx::Error as Server::bind does; returns the bound endpoint (port 0 resolved).
+  Endpoint bind(std::string_view url);
+  // Connects now and after every loss, with backoff. Throws ipcx::Error for a malformed URL or
+  // a scheme this build lacks; a peer that is not there yet is not an error.
+  void connect(std::string_view url);
+
+  // Gives the message to the next puller in turn that is not still taking an earlier one, and
+  // returns once the kernel's socket buffer (or the shm ring) holds all of it. Waits while no
+  // puller is connected or every one is full. Errors: timeout (nothing was sent), or
+  // message_too_large. If the deadline passes mid-message, the rest goes out on later calls.
+  Result<void> send(const Message& message, std::chrono::milliseconds timeout = kForever);
+  // Writes what is still queued, waiting at most `timeout`; true when nothing is left.
+  bool flush(std::chrono::milliseconds timeout);
+
+  SocketStats stats() const noexcept;
+
+ private:
+  std::unique_ptr<pattern::LinkSet> links_;
+  std::size_t next_ = 0;  // round robin
+};
+
+class Puller {
+ public:
+  explicit Puller(SocketOptions options = {});
+  ~Puller();
+  Puller(Puller&&) noexcept;
+  Puller& operator=(Puller&&) noexcept;
+
+  Endpoint bind(std::string_view url);
+  void connect(std::string_view url);
+
+  // The next message from any pusher. Errors: timeout.
+  Result<Message> receive(std::chrono::milliseconds timeout = kForever);
+
+  SocketStats stats() const noexcept;
+  // Readable when receive() may have something (an epoll fd over every link and listener).
+  int fd() const noexcept;
+
+ private:
+  std::unique_ptr<pattern::LinkSet> links_;
+};
+
+}  // namespace ipcx

@@ -1,0 +1,334 @@
+// LinkSet (pattern layer): see link_set.hpp.
+#include "pattern/link_set.hpp"
+
+#include <sys/epoll.h>
+
+#include <algorithm>
+
+#include "core/sys.hpp"
+#include "pattern/setup.hpp"
+
+namespace ipcx::pattern {
+namespace {
+constexpr std::uint64_t kListenerTag = std::uint64_t{1} << 63;
+constexpr int kMaxEvents = 64;
+}  // namespace
+
+using transport::Io;
+
+LinkSet::LinkSet(wire::SocketType type, SocketOptions options, bool reader)
+    : type_(type), options_(std::move(options)), reader_(reader), epoll_(sys::epoll_create()) {
+  if (!epoll_) throw Error(Errc::resource_exhausted, "", "cannot create an epoll fd");
+}
+
+LinkSet::~LinkSet() {
+  for (auto& m : members_) m.link->close();
+  for (auto& b : bound_) b.listener->close();
+}
+
+transport::LinkOptions LinkSet::link_options() const {
+  transport::LinkOptions lo;
+  lo.socket_type = type_;
+  lo.max_message_size = options_.max_message_size;
+  lo.max_queued_bytes = options_.max_queued_bytes;
+  lo.handshake_timeout = options_.handshake_timeout;
+  lo.shm_ring_bytes = options_.shm_ring_bytes;
+  return lo;
+}
+
+Endpoint LinkSet::bind(std::string_view url) {
+  Endpoint ep = Endpoint::parse(url);
+  transport::ListenOptions lo;
+  lo.link = link_options();
+  lo.file_mode = options_.file_mode;
+  lo.allow_uids = options_.allow_uids;
+  auto listener = listen_or_throw(ep, lo);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kListenerTag | bound_.size();
+  if (sys::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listener->fd(), &ev) != 0) {
+    throw Error(Errc::resource_exhausted, ep.url(), "cannot watch the listening socket");
+  }
+  Endpoint bound = listener->bound();
+  bound_.push_back({std::move(listener)});
+  listener_ready_.push_back(false);
+  return bound;
+}
+
+void LinkSet::connect(std::string_view url) {
+  Dial d;
+  d.endpoint = Endpoint::parse(url);
+  d.mechanism = &mechanism_or_throw(d.endpoint);
+  dials_.push_back(std::move(d));
+  dial_due(Clock::now());
+}
+
+void LinkSet::dial_due(Clock::time_point now) {
+  for (std::size_t i = 0; i < dials_.size(); ++i) {
+    Dial& d = dials_[i];
+    if (d.linked || now < d.next_attempt) continue;
+    std::string why;
+    auto link = d.mechanism->dial(d.endpoint, link_options(), why);
+    if (!link) {
+      d.backoff = d.backoff.count() == 0 ? options_.reconnect_min
+                                         : std::min(d.backoff * 2, options_.reconnect_max);
+      d.next_attempt = now + d.backoff;
+      if (options_.log) options_.log("ipcx: " + d.endpoint.url() + ": connect failed: " + why);
+      continue;
+    }
+    d.linked = true;
+    add_member(std::move(*link), static_cast<int>(i));
+  }
+}
+
+void LinkSet::add_member(std::unique_ptr<transport::Link> link, int dial) {
+  Member m;
+  m.link = std::move(link);
+  m.dial = dial;
+  m.key = next_key_++;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = m.key;
+  if (sys::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, m.link->fd(), &ev) != 0) {
+    m.link->close();
+    if (dial >= 0) dials_[static_cast<std::size_t>(dial)].linked = false;
+    return;
+  }
+  m.interest = EPOLLIN;
+  members_.push_back(std::move(m));
+  stats_.peers = members_.size();
+  // Our greeting goes out at once, so the peer's handshake does not wait for our next send.
+  write(members_.size() - 1);
+}
+
+void LinkSet::accept_all(transport::Listener& listener) {
+  for (int i = 0; i < 64; ++i) {
+    auto link = listener.accept();
+    if (!link) {
+      if (link.error() == Errc::permission_denied) continue;  // refused, and already closed
+      return;  // would_block, or out of descriptors: try again on the next readiness
+    }
+    add_member(std::move(*link), -1);
+  }
+}
+
+void LinkSet::drop(std::size_t i, bool fault, std::string_view why) {
+  Member& m = members_[i];
+  if (fault) {
+    stats_.peer_faults++;
+    if (options_.log)
+      options_.log("ipcx: closed peer " + m.link->peer().address + ": " + std::string(why));
+  }
+  if (m.link->queued_bytes() > 0) stats_.dropped++;  // at most one message is ever queued
+  sys::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, m.link->fd(), nullptr);
+  m.link->close();
+  if (m.dial >= 0) {
+    Dial& d = dials_[static_cast<std::size_t>(m.dial)];
+    d.linked = false;
+    // An established link that ends is redialled at once; a failing one backs off.
+    d.backoff = m.link->established()    ? std::chrono::milliseconds(0)
+                : d.backoff.count() == 0 ? options_.reconnect_min
+                                         : std::min(d.backoff * 2, options_.reconnect_max);
+    d.next_attempt = Clock::now() + d.backoff;
+  }
+  if (i + 1 != members_.size()) members_[i] = std::move(members_.back());
+  members_.pop_back();
+  stats_.peers = members_.size();
+  if (next_read_ >= members_.size()) next_read_ = 0;
+}
+
+LinkSet::Member* LinkSet::find(std::uint64_t key) noexcept {
+  for (auto& m : members_) {
+    if (m.key == key) return &m;
+  }
+  return nullptr;
+}
+
+bool LinkSet::write(std::size_t i) {
+  Member& m = members_[i];
+  if (!m.link->wants_write()) return true;
+  auto r = m.link->flush();
+  if (r.status == Io::closed || r.status == Io::error) {
+    drop(i, false, m.link->fault());
+    return false;
+  }
+  return true;
+}
+
+bool LinkSet::idle(const Member& m) const noexcept {
+  return m.link->established() && m.link->queued_bytes() == 0;
+}
+
+Result<void> LinkSet::send_to(std::size_t index, const Message& message,
+                              Clock::time_point deadline) {
+  Member& m = members_[index];
+  std::uint64_t key = m.key;
+  auto r = m.link->send(message);
+  if (r.status == Io::error && r.error == Errc::message_too_large) return unexpected(r.error);
+  if (r.status != Io::ok) {
+    drop(index, false, m.link->fault());
+    return unexpected(Errc::peer_closed);
+  }
+  stats_.messages++;
+  stats_.bytes += message.bytes();
+  if (!write(index)) return unexpected(Errc::peer_closed);
+  // Finish this message before returning, so it never sits half-written while the caller
+  // does something else: the kernel's socket buffer (or the ring) is the queue.
+  for (;;) {
+    Member* mine = find(key);
+    if (mine == nullptr) return unexpected(Errc::peer_closed);
+    if (!mine->link->wants_write() || Clock::now() >= deadline) return {};
+    wait(deadline);
+    progress();
+  }
+}
+
+bool LinkSet::service(std::size_t i) {
+  Member& m = members_[i];
+  for (;;) {
+    Message junk;
+    auto r = m.link->recv(junk);
+    if (r.status == Io::would_block) break;
+    if (r.status == Io::closed) {
+      drop(i, false, m.link->fault());
+      return false;
+    }
+    if (r.status == Io::error) {
+      (void)m.link->flush();  // a refused handshake owes the peer an ERROR command
+      drop(i, true, m.link->fault());
+      return false;
+    }
+    drop(i, true, "a peer of this socket type must not send messages");
+    return false;
+  }
+  if (!m.link->has_sleep_hooks()) m.ready = false;
+  return write(i);
+}
+
+std::optional<Message> LinkSet::next_message() {
+  std::size_t n = members_.size();
+  for (std::size_t tried = 0; tried < n && !members_.empty(); ++tried) {
+    if (next_read_ >= members_.size()) next_read_ = 0;
+    std::size_t i = next_read_;
+    Member& m = members_[i];
+    next_read_ = i + 1;
+    if (!m.ready) continue;
+    Message out;
+    auto r = m.link->recv(out);
+    if (r.status == Io::ok) {
+      stats_.messages++;
+      stats_.bytes += out.bytes();
+      return out;
+    }
+    if (r.status == Io::would_block) {
+      if (!m.link->has_sleep_hooks()) m.ready = false;
+      if (m.link->wants_write()) write(i);  // the handshake may owe the peer bytes
+      continue;
+    }
+    if (r.status == Io::error) (void)m.link->flush();
+    drop(i, r.status == Io::error, m.link->fault());
+    next_read_ = i;
+  }
+  return std::nullopt;
+}
+
+void LinkSet::watch(Member& m, std::uint32_t events) {
+  if (events == m.interest) return;
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = m.key;
+  if (sys::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, m.link->fd(), &ev) == 0) m.interest = events;
+}
+
+void LinkSet::look(int timeout_ms) {
+  epoll_event events[kMaxEvents];
+  int n = sys::epoll_wait(epoll_.get(), events, kMaxEvents, timeout_ms);
+  last_look_ = Clock::now();
+  for (int e = 0; e < n; ++e) {
+    std::uint64_t tag = events[e].data.u64;
+    if (tag & kListenerTag) {
+      std::size_t b = tag & ~kListenerTag;
+      if (b < listener_ready_.size()) listener_ready_[b] = true;
+      continue;
+    }
+    for (auto& m : members_) {
+      if (m.key == tag) m.ready = true;
+    }
+  }
+}
+
+void LinkSet::poll_signals() {
+  for (auto& m : members_) {
+    if (!m.link->has_sleep_hooks()) return look(0);
+  }
+}
+
+void LinkSet::progress() {
+  // Without a wait in between, look at epoll now and then: new peers, handshakes, hang-ups.
+  if ((++calls_ & 63) == 0 && Clock::now() - last_look_ > std::chrono::milliseconds(1)) look(0);
+  for (std::size_t b = 0; b < bound_.size(); ++b) {
+    if (!listener_ready_[b]) continue;
+    listener_ready_[b] = false;
+    accept_all(*bound_[b].listener);
+  }
+  if (!dials_.empty()) dial_due(Clock::now());
+  for (std::size_t i = 0; i < members_.size();) {
+    Member& m = members_[i];
+    bool alive = true;
+    // A reader's links are read by next_message() alone, handshakes included: one read may
+    // bring the peer's READY and its first messages together.
+    if (!reader_ && m.ready) {
+      alive = service(i);
+    } else if (m.link->wants_write()) {
+      alive = write(i);
+    }
+    if (alive) ++i;
+  }
+}
+
+void LinkSet::wait(Clock::time_point deadline) {
+  auto now = Clock::now();
+  if (now - last_tick_ > std::chrono::milliseconds(100)) {
+    last_tick_ = now;
+    for (std::size_t i = 0; i < members_.size();) {
+      auto r = members_[i].link->tick(now);
+      if (r.status == Io::error) {
+        drop(i, true, members_[i].link->fault());
+        continue;
+      }
+      ++i;
+    }
+  }
+  // Sleep no longer than until the next dial attempt.
+  for (const Dial& d : dials_) {
+    if (!d.linked) deadline = std::min(deadline, d.next_attempt);
+  }
+  bool sleep = true;
+  for (auto& m : members_) {
+    watch(m, EPOLLIN | (m.link->wants_write() ? EPOLLOUT : 0u));
+    if (m.link->has_sleep_hooks()) sleep &= m.link->prepare_sleep();
+  }
+  long ms = 0;
+  if (sleep && deadline > now) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
+    ms = std::min<long>(left, 1000);
+  }
+  look(static_cast<int>(ms));
+  for (auto& m : members_) {
+    if (m.link->has_sleep_hooks()) m.link->end_sleep();
+  }
+}
+
+bool LinkSet::flush(Clock::time_point deadline) {
+  look(0);  // new peers and their handshakes count as work to do
+  for (;;) {
+    progress();
+    bool pending = false;
+    for (auto& m : members_) pending |= m.link->queued_bytes() > 0;
+    if (!pending) return true;
+    if (Clock::now() >= deadline) return false;
+    wait(deadline);
+  }
+}
+
+}  // namespace ipcx::pattern

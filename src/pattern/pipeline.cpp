@@ -1,0 +1,96 @@
+// ipcx::Pusher and ipcx::Puller (pattern layer): PUSH and PULL over a LinkSet.
+#include "ipcx/pipeline.hpp"
+
+#include "core/spin.hpp"
+#include "pattern/link_set.hpp"
+
+namespace ipcx {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
+  auto now = Clock::now();
+  if (timeout >=
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - now)) {
+    return Clock::time_point::max();
+  }
+  return now + timeout;
+}
+
+}  // namespace
+
+Pusher::Pusher(SocketOptions options)
+    : links_(
+          std::make_unique<pattern::LinkSet>(wire::SocketType::push, std::move(options), false)) {}
+Pusher::~Pusher() = default;
+Pusher::Pusher(Pusher&&) noexcept = default;
+Pusher& Pusher::operator=(Pusher&&) noexcept = default;
+
+Endpoint Pusher::bind(std::string_view url) { return links_->bind(url); }
+void Pusher::connect(std::string_view url) { links_->connect(url); }
+
+Result<void> Pusher::send(const Message& message, std::chrono::milliseconds timeout) {
+  pattern::LinkSet& set = *links_;
+  if (message.bytes() > set.options().max_message_size) return unexpected(Errc::message_too_large);
+  auto deadline = deadline_after(timeout);
+  for (;;) {
+    set.progress();
+    auto& members = set.members();
+    // Round robin: the member after the last one used, skipping those still writing.
+    for (std::size_t tried = 0; tried < members.size(); ++tried) {
+      if (next_ >= members.size()) next_ = 0;
+      std::size_t i = next_++;
+      if (!set.idle(members[i])) continue;
+      auto sent = set.send_to(i, message, deadline);
+      if (sent || sent.error() != Errc::peer_closed) return sent;
+      break;  // that peer died under the message: look again
+    }
+    if (Clock::now() >= deadline) return unexpected(Errc::timeout);
+    set.wait(deadline);
+  }
+}
+
+bool Pusher::flush(std::chrono::milliseconds timeout) {
+  return links_->flush(deadline_after(timeout));
+}
+
+SocketStats Pusher::stats() const noexcept { return links_->stats(); }
+
+Puller::Puller(SocketOptions options)
+    : links_(std::make_unique<pattern::LinkSet>(wire::SocketType::pull, std::move(options), true)) {
+}
+Puller::~Puller() = default;
+Puller::Puller(Puller&&) noexcept = default;
+Puller& Puller::operator=(Puller&&) noexcept = default;
+
+Endpoint Puller::bind(std::string_view url) { return links_->bind(url); }
+void Puller::connect(std::string_view url) { links_->connect(url); }
+
+Result<Message> Puller::receive(std::chrono::milliseconds timeout) {
+  pattern::LinkSet& set = *links_;
+  if (auto m = set.next_message()) return std::move(*m);
+  auto deadline = deadline_after(timeout);
+  auto spin = set.options().spin;
+  for (;;) {
+    set.progress();
+    if (auto m = set.next_message()) return std::move(*m);
+    if (spin.count() > 0 && !set.members().empty()) {
+      // Poll for the spin budget before sleeping, as Client does.
+      auto until = std::min(deadline, Clock::now() + spin);
+      SpinPause pause(kShmYieldEvery);
+      for (unsigned polls = 1; (polls & 15) != 0 || Clock::now() < until; ++polls) {
+        if (auto m = set.next_message()) return std::move(*m);
+        pause();
+        if ((polls & 3) == 0) set.poll_signals();
+      }
+    }
+    if (Clock::now() >= deadline) return unexpected(Errc::timeout);
+    set.wait(deadline);
+  }
+}
+
+SocketStats Puller::stats() const noexcept { return links_->stats(); }
+int Puller::fd() const noexcept { return links_->fd(); }
+
+}  // namespace ipcx

@@ -1,0 +1,201 @@
+// Push/pull through the public API, in one process (threads): every mechanism, order and
+// multipart, round robin over pullers, the high-water mark, refusal of illegal pairings,
+// limits, and reconnection.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "ipcx/ipcx.hpp"
+#include "support/eventually.hpp"
+#include "support/fd_count.hpp"
+#include "support/temp_dir.hpp"
+
+namespace ipcx {
+namespace {
+
+using namespace std::chrono_literals;
+using test::eventually;
+
+std::string shm_name(const char* what) {
+  static int counter = 0;
+  return "shm://ipcx-pipe-" + std::string(what) + "-" + std::to_string(::getpid()) + "-" +
+         std::to_string(++counter);
+}
+
+class Pipeline : public ::testing::TestWithParam<std::string> {
+ protected:
+  test::TempDir dir;
+  std::string url(const char* what) {
+    if (GetParam() == "unix") return "unix://" + dir / (std::string(what) + ".sock");
+    if (GetParam() == "tcp") return "tcp://127.0.0.1:0";
+    return shm_name(what);
+  }
+};
+
+TEST_P(Pipeline, MessagesArriveInOrderWithTheirFrames) {
+  std::size_t fds = test::open_fd_count();
+  {
+    Puller puller;
+    auto ep = puller.bind(url("order"));
+    Pusher pusher;
+    pusher.connect(ep.url());
+    constexpr int kCount = 20000;
+    std::thread sender([&] {
+      for (int i = 0; i < kCount; ++i) {
+        ASSERT_TRUE(pusher.send(Message{"n", std::to_string(i)}, 10s));
+      }
+      EXPECT_TRUE(pusher.flush(10s));
+    });
+    for (int i = 0; i < kCount; ++i) {
+      auto m = puller.receive(10s);
+      ASSERT_TRUE(m) << to_string(m.error());
+      ASSERT_EQ(m->size(), 2u);
+      ASSERT_EQ(m->text(1), std::to_string(i));
+    }
+    sender.join();
+    EXPECT_EQ(puller.stats().messages, static_cast<std::uint64_t>(kCount));
+    EXPECT_EQ(pusher.stats().messages, static_cast<std::uint64_t>(kCount));
+  }
+  EXPECT_TRUE(eventually([&] { return test::open_fd_count() == fds; }));
+}
+
+TEST_P(Pipeline, LargeMessagesGoThroughWhole) {
+  Puller puller;
+  auto ep = puller.bind(url("large"));
+  Pusher pusher;
+  pusher.connect(ep.url());
+  std::string big(5u << 20, 'b');
+  big[12345] = 'x';
+  std::thread sender([&] {
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(pusher.send(Message{big}, 10s));
+    EXPECT_TRUE(pusher.flush(10s));
+  });
+  for (int i = 0; i < 3; ++i) {
+    auto m = puller.receive(10s);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->text(0), big);
+  }
+  sender.join();
+}
+
+TEST_P(Pipeline, PusherSpreadsMessagesOverItsPullers) {
+  Pusher pusher;
+  auto ep = pusher.bind(url("spread"));
+  constexpr int kPullers = 3;
+  constexpr int kCount = 3000;
+  std::atomic<int> received{0};
+  std::atomic<bool> done{false};
+  std::vector<int> per(kPullers, 0);
+  std::vector<std::thread> pullers;
+  std::atomic<int> ready{0};
+  for (int p = 0; p < kPullers; ++p) {
+    pullers.emplace_back([&, p] {
+      Puller puller;
+      puller.connect(ep.url());
+      (void)puller.receive(0ms);  // start the handshake
+      ready++;
+      while (!done) {
+        auto m = puller.receive(50ms);
+        if (!m) continue;
+        per[p]++;
+        if (++received == kCount) done = true;
+      }
+    });
+  }
+  ASSERT_TRUE(eventually([&] { return ready == kPullers; }));
+  // Wait until the pusher has all three handshakes, so round robin covers them all.
+  ASSERT_TRUE(eventually([&] {
+    (void)pusher.flush(1ms);
+    return pusher.stats().peers == kPullers;
+  }));
+  for (int i = 0; i < kCount; ++i) ASSERT_TRUE(pusher.send(Message{"w"}, 10s));
+  EXPECT_TRUE(pusher.flush(10s));
+  for (auto& t : pullers) t.join();
+  EXPECT_EQ(received.load(), kCount);
+  for (int p = 0; p < kPullers; ++p) EXPECT_GT(per[p], kCount / 10) << "puller " << p;
+}
+
+TEST_P(Pipeline, SendWaitsWhileThePullerIsFullThenTimesOut) {
+  Puller puller;
+  auto ep = puller.bind(url("full"));
+  Pusher pusher;
+  pusher.connect(ep.url());
+  Message chunk{std::string(256 * 1024, 'h')};
+  // The first message is taken once the puller has done its handshake.
+  std::thread first([&] { ASSERT_TRUE(puller.receive(10s)); });
+  ASSERT_TRUE(pusher.send(chunk, 10s));
+  first.join();
+  // Now the puller stops reading: the kernel buffer (or ring) fills, and send times out
+  // instead of queueing without bound.
+  int sent = 0;
+  Result<void> r;
+  while ((r = pusher.send(chunk, 100ms)) && sent < 1000) ++sent;
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), Errc::timeout);
+  EXPECT_LT(sent, 1000);
+  // Reading makes room again, and every message sent arrives whole.
+  std::thread reader([&] {
+    for (int i = 0; i < sent + 1; ++i) {
+      auto m = puller.receive(10s);
+      ASSERT_TRUE(m);
+      ASSERT_EQ(m->bytes(), chunk.bytes());
+    }
+  });
+  EXPECT_TRUE(pusher.send(chunk, 10s));
+  EXPECT_TRUE(pusher.flush(10s));
+  reader.join();
+}
+
+TEST_P(Pipeline, PullerTimesOutWithNothingToRead) {
+  Puller puller;
+  puller.bind(url("idle"));
+  auto m = puller.receive(30ms);
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error(), Errc::timeout);
+}
+
+TEST_P(Pipeline, OversizedMessageIsRefusedBeforeSending) {
+  SocketOptions options;
+  options.max_message_size = 1000;
+  Pusher pusher(options);
+  auto r = pusher.send(Message{std::string(1001, 'x')}, 10ms);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), Errc::message_too_large);
+}
+
+TEST_P(Pipeline, PusherCannotTalkToAServer) {
+  Server server;
+  server.on_request([](Request& r) { r.reply(r.body()); });
+  auto ep = server.bind(url("pairing"));
+  server.start();
+  Pusher pusher;
+  pusher.connect(ep.url());
+  EXPECT_FALSE(pusher.send(Message{"x"}, 200ms));
+  EXPECT_TRUE(eventually([&] { return server.stats().peer_faults >= 1; }));
+  EXPECT_EQ(server.stats().requests, 0u);
+}
+
+TEST_P(Pipeline, ConnectingPusherReachesAPullerThatComesLater) {
+  std::string where = url("later");
+  if (GetParam() == "tcp") GTEST_SKIP() << "needs a fixed port";
+  Pusher pusher;
+  pusher.connect(where);
+  std::thread late([&] {
+    std::this_thread::sleep_for(50ms);
+    Puller puller;
+    puller.bind(where);
+    auto m = puller.receive(10s);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->text(0), "hello");
+  });
+  EXPECT_TRUE(pusher.send(Message{"hello"}, 10s));
+  EXPECT_TRUE(pusher.flush(10s));
+  late.join();
+}
+
+INSTANTIATE_TEST_SUITE_P(Mechanisms, Pipeline, ::testing::Values("unix", "tcp", "shm"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace ipcx
