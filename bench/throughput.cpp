@@ -1,8 +1,8 @@
-// Throughput harness (bench): messages/s and MB/s of ipcx request streams against a one-way
-// raw floor of the same bytes, per mechanism, in one run. Until one-way push/pull exists (a
-// later issue), ipcx is measured as pipelined requests (64 in flight) answered by empty replies,
-// so its requests carry the bytes one way. Floors: shm, an SPSC byte ring in shared memory with
-// both sides spinning; unix and tcp, one writer streaming into one reader.
+// Throughput harness (bench): messages/s and MB/s one way, per mechanism, in one run: ipcx
+// push/pull (a Pusher process streaming into a Puller), ipcx pipelined requests (64 in flight,
+// answered by empty replies), and the raw floor of the same bytes. Floors: shm, an SPSC byte
+// ring in shared memory with both sides spinning; unix and tcp, one writer streaming into one
+// reader.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -178,6 +178,38 @@ Result ipcx_requests(const std::string& mechanism, std::size_t size, std::size_t
   return r;
 }
 
+// ipcx push/pull: a Pusher process connects and streams count messages into this Puller.
+Result ipcx_push_pull(const std::string& mechanism, std::size_t size, std::size_t count) {
+  std::string hint = mechanism == "shm"    ? "shm://ipcx-push-" + std::to_string(::getpid())
+                     : mechanism == "unix" ? "unix:///tmp/ipcx-push-" + std::to_string(::getpid())
+                                           : "tcp://127.0.0.1:0";
+  ipcx::Puller puller;
+  std::string url = puller.bind(hint).url();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ipcx::Pusher pusher;
+    pusher.connect(url);
+    ipcx::Message m{std::string(size, 'p')};
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!pusher.send(m, std::chrono::seconds(30))) ::_exit(1);
+    }
+    ::_exit(pusher.flush(std::chrono::seconds(30)) ? 0 : 1);
+  }
+  Result r;
+  auto first = puller.receive(std::chrono::seconds(30));  // the clock starts at the first one
+  bool ok = first.has_value() && first->bytes() == size;
+  auto start = Clock::now();
+  for (std::size_t i = 1; ok && i < count; ++i) {
+    auto m = puller.receive(std::chrono::seconds(30));
+    ok = m.has_value() && m->bytes() == size;
+  }
+  r = {std::chrono::duration<double>(Clock::now() - start).count(), count - 1, ok};
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.ok = r.ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  return r;
+}
+
 void print(const char* mech, const char* impl, std::size_t size, const Result& r, double floor) {
   if (!r.ok) {
     std::printf("%-5s %-9s %8zu   FAILED\n", mech, impl, size);
@@ -194,15 +226,18 @@ void print(const char* mech, const char* impl, std::size_t size, const Result& r
 int main(int argc, char** argv) {
   std::vector<std::string> mechanisms{"shm", "unix", "tcp"};
   if (argc == 3 && std::string(argv[1]) == "--mechanism") mechanisms = {argv[2]};
-  std::printf("# ipcx: pipelined requests, 64 in flight, empty replies; raw: one-way stream\n");
+  std::printf(
+      "# push: ipcx Pusher -> Puller; requests: pipelined, 64 in flight, empty replies;"
+      " raw: one-way stream\n");
   std::printf("%-5s %-9s %8s %12s %10s %8s\n", "mech", "impl", "bytes", "msgs/s", "MB/s", "x raw");
   for (const auto& mech : mechanisms) {
     for (std::size_t size : {std::size_t{64}, std::size_t{1} << 20}) {
-      std::size_t count = size == 64 ? 200000 : 1000;
+      std::size_t count = size == 64 ? 1000000 : 2000;
       Result raw = mech == "shm" ? raw_shm(size, count) : raw_stream(mech == "tcp", size, count);
       double floor = raw.ok ? static_cast<double>(raw.messages) / raw.seconds : 0;
       print(mech.c_str(), "raw", size, raw, 0);
-      print(mech.c_str(), "ipcx", size, ipcx_requests(mech, size, count), floor);
+      print(mech.c_str(), "push", size, ipcx_push_pull(mech, size, count), floor);
+      print(mech.c_str(), "requests", size, ipcx_requests(mech, size, count), floor);
       std::fflush(stdout);
     }
   }
