@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Interop with libzmq (python3-zmq): libzmq REQ and DEALER call an ipcx Server over tcp:// and
-ipc://, and the ipcx CLI client calls libzmq REP and ROUTER servers. Run by ctest as
+ipc://, the ipcx CLI client calls libzmq REP and ROUTER servers, and ipcx push/pull trade
+messages with libzmq PULL/PUSH in both directions, binding and connecting. Run by ctest as
 `/usr/bin/python3 zmq_interop.py IPCX_BINARY CASE`; exits non-zero on the first failure."""
 
 import os
@@ -128,6 +129,87 @@ def ipcx_client_calls_zmq_servers(ipcx, tmp):
         for t in threads:
             t.join(timeout=10)
         zmq.Context.instance().destroy(linger=0)
+
+
+LINES = [f"line {i} " + "x" * (i % 300) for i in range(500)]
+
+
+def start_ipcx(ipcx, args, stdin=None):
+    proc = subprocess.Popen([ipcx, *args], stdin=stdin, stdout=subprocess.PIPE, text=True)
+    bound = None
+    if "--bind" in args:
+        line = proc.stdout.readline().strip()
+        check(line.startswith("bound "), f"ipcx printed {line!r}")
+        bound = line[len("bound "):].replace("unix://", "ipc://", 1)
+    return proc, bound
+
+
+def ipcx_url(url):
+    return url.replace("ipc://", "unix://", 1)
+
+
+def push_pull_both_ways(ipcx, tmp):
+    ctx = zmq.Context()
+    try:
+        for where in ("tcp://127.0.0.1:*", f"ipc://{tmp}/p{{}}.sock"):
+            # libzmq PULL binds; ipcx push connects and sends stdin's lines.
+            pull = ctx.socket(zmq.PULL)
+            pull.setsockopt(zmq.RCVTIMEO, 20000)
+            pull.bind(where.format(0))
+            bound = pull.getsockopt(zmq.LAST_ENDPOINT).decode()
+            r = subprocess.run([ipcx, "push", ipcx_url(bound), "--timeout", "20000"],
+                               input="\n".join(LINES) + "\n", text=True, timeout=60)
+            check(r.returncode == 0, f"ipcx push to {bound} exited {r.returncode}")
+            got = [pull.recv().decode() for _ in LINES]
+            check(got == LINES, f"libzmq PULL from ipcx push over {bound}")
+            pull.close()
+            print(f"ok: ipcx push -> libzmq PULL over {bound}")
+
+            # libzmq PUSH binds; ipcx pull connects and prints each message.
+            push = ctx.socket(zmq.PUSH)
+            push.setsockopt(zmq.SNDTIMEO, 20000)
+            push.setsockopt(zmq.LINGER, 5000)
+            push.bind(where.format(1))
+            bound = push.getsockopt(zmq.LAST_ENDPOINT).decode()
+            proc, _ = start_ipcx(ipcx, ["pull", ipcx_url(bound), "--count", str(len(LINES) + 1)])
+            for line in LINES:
+                push.send(line.encode())
+            push.send_multipart([b"two", b"frames"])
+            out, _ = proc.communicate(timeout=60)
+            check(proc.returncode == 0, f"ipcx pull from {bound} exited {proc.returncode}")
+            check(out.splitlines() == LINES + ["two frames"], f"ipcx pull from libzmq PUSH {bound}")
+            push.close()
+            print(f"ok: libzmq PUSH -> ipcx pull over {bound}")
+
+            # ipcx pull binds; libzmq PUSH connects.
+            bind_at = where.format(2).replace(":*", ":0")
+            proc, bound = start_ipcx(ipcx, ["pull", "--bind", ipcx_url(bind_at), "--count",
+                                            str(len(LINES))])
+            push = ctx.socket(zmq.PUSH)
+            push.setsockopt(zmq.LINGER, 5000)
+            push.connect(bound)
+            for line in LINES:
+                push.send(line.encode())
+            out, _ = proc.communicate(timeout=60)
+            check(out.splitlines() == LINES, f"ipcx pull --bind from libzmq PUSH {bound}")
+            push.close()
+            print(f"ok: libzmq PUSH -> ipcx pull --bind over {bound}")
+
+            # ipcx push binds; libzmq PULL connects.
+            proc, bound = start_ipcx(ipcx, ["push", "--bind", ipcx_url(where.format(3)).replace(
+                ":*", ":0"), "--timeout", "20000"], stdin=subprocess.PIPE)
+            pull = ctx.socket(zmq.PULL)
+            pull.setsockopt(zmq.RCVTIMEO, 20000)
+            pull.connect(bound)
+            proc.stdin.write("\n".join(LINES) + "\n")
+            proc.stdin.close()
+            got = [pull.recv().decode() for _ in LINES]
+            check(got == LINES, f"libzmq PULL connected to ipcx push --bind {bound}")
+            check(proc.wait(timeout=60) == 0, "ipcx push --bind did not finish")
+            pull.close()
+            print(f"ok: ipcx push --bind -> libzmq PULL over {bound}")
+    finally:
+        ctx.destroy(linger=0)
 
 
 def main():

@@ -11,6 +11,8 @@ namespace ipcx::cli {
 using Runner = std::function<int()>;
 Runner add_serve(CLI::App& app);
 Runner add_call(CLI::App& app);
+Runner add_push(CLI::App& app);
+Runner add_pull(CLI::App& app);
 
 // Exit statuses shared by the subcommands.
 inline constexpr int kExitOk = 0;

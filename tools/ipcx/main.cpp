@@ -1,4 +1,5 @@
-// ipcx: the command-line tool. Subcommands live in their own files (serve.cpp, call.cpp).
+// ipcx: the command-line tool. Subcommands live in their own files (serve.cpp, call.cpp,
+// pipeline.cpp).
 #include <iostream>
 
 #include "commands.hpp"
@@ -10,6 +11,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   ipcx::cli::Runner serve = ipcx::cli::add_serve(app);
   ipcx::cli::Runner call = ipcx::cli::add_call(app);
+  ipcx::cli::Runner push = ipcx::cli::add_push(app);
+  ipcx::cli::Runner pull = ipcx::cli::add_pull(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -18,5 +21,7 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("serve")) return serve();
   if (app.got_subcommand("call")) return call();
+  if (app.got_subcommand("push")) return push();
+  if (app.got_subcommand("pull")) return pull();
   return ipcx::cli::kExitUsage;
 }
