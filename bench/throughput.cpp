@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ipcx/ipcx.hpp>
 #include <string>
@@ -183,7 +184,9 @@ Result ipcx_push_pull(const std::string& mechanism, std::size_t size, std::size_
   std::string hint = mechanism == "shm"    ? "shm://ipcx-push-" + std::to_string(::getpid())
                      : mechanism == "unix" ? "unix:///tmp/ipcx-push-" + std::to_string(::getpid())
                                            : "tcp://127.0.0.1:0";
-  ipcx::Puller puller;
+  ipcx::SocketOptions options;
+  if (const char* ring = std::getenv("IPCX_BENCH_RING")) options.shm_ring_bytes = std::stoul(ring);
+  ipcx::Puller puller(options);
   std::string url = puller.bind(hint).url();
   pid_t pid = ::fork();
   if (pid == 0) {

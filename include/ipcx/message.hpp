@@ -58,6 +58,8 @@ class Message {
   // Starts a new empty frame; extend_last() then appends to it as bytes arrive.
   void add_empty_frame() { ends_.push_back(data_.size()); }
   void extend_last(std::span<const std::byte> more);
+  // Makes room for this many body bytes in all, so appending up to it does not reallocate.
+  void reserve(std::size_t bytes) { data_.reserve(bytes); }
   // Removes the first n frames (n <= size()), keeping the rest in place.
   void remove_front(std::size_t n) noexcept;
   void clear() noexcept;

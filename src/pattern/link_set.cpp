@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/spin.hpp"
 #include "core/sys.hpp"
 #include "pattern/setup.hpp"
 
@@ -137,11 +138,11 @@ void LinkSet::drop(std::size_t i, bool fault, std::string_view why) {
   if (next_read_ >= members_.size()) next_read_ = 0;
 }
 
-LinkSet::Member* LinkSet::find(std::uint64_t key) noexcept {
-  for (auto& m : members_) {
-    if (m.key == key) return &m;
+std::size_t LinkSet::find(std::uint64_t key) const noexcept {
+  for (std::size_t i = 0; i < members_.size(); ++i) {
+    if (members_[i].key == key) return i;
   }
-  return nullptr;
+  return kNone;
 }
 
 bool LinkSet::write(std::size_t i) {
@@ -174,10 +175,24 @@ Result<void> LinkSet::send_to(std::size_t index, const Message& message,
   if (!write(index)) return unexpected(Errc::peer_closed);
   // Finish this message before returning, so it never sits half-written while the caller
   // does something else: the kernel's socket buffer (or the ring) is the queue.
+  bool spun = false;
   for (;;) {
-    Member* mine = find(key);
-    if (mine == nullptr) return unexpected(Errc::peer_closed);
-    if (!mine->link->wants_write() || Clock::now() >= deadline) return {};
+    std::size_t i = find(key);
+    if (i == kNone) return unexpected(Errc::peer_closed);
+    if (!members_[i].link->wants_write() || Clock::now() >= deadline) return {};
+    if (!spun && members_[i].link->has_sleep_hooks() && options_.spin.count() > 0) {
+      // A ring frees room within microseconds of a busy consumer: poll for it for the spin
+      // budget before paying a sleep and a wake-up.
+      spun = true;
+      auto until = std::min(deadline, Clock::now() + options_.spin);
+      SpinPause pause(kShmYieldEvery);
+      for (unsigned polls = 1; (polls & 15) != 0 || Clock::now() < until; ++polls) {
+        if (!write(i) || !members_[i].link->wants_write()) break;
+        pause();
+      }
+      continue;
+    }
+    spun = false;
     wait(deadline);
     progress();
   }

@@ -83,7 +83,8 @@ class LinkSet {
   void drop(std::size_t i, bool fault, std::string_view why);
   // Writes member i's queue; false when it died (and was dropped).
   bool write(std::size_t i);
-  Member* find(std::uint64_t key) noexcept;
+  static constexpr std::size_t kNone = ~std::size_t{0};
+  std::size_t find(std::uint64_t key) const noexcept;  // the member's index, or kNone
   void watch(Member& m, std::uint32_t events);
   // Takes what epoll reports (without sleeping when timeout_ms is 0) into the ready flags.
   void look(int timeout_ms);

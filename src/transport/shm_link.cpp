@@ -24,9 +24,12 @@ using wire::kCompactHeaderSize;
 constexpr unsigned kRequiredSeals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
 constexpr int kLivenessEvery = 256;       // empty polls between socket checks while spinning
 constexpr unsigned kWakeCheckEvery = 64;  // records freed between asking about a waiting peer
+constexpr std::size_t kWakeCheckBytesShift = 3;  // or an eighth of the ring, whichever first
 
+// What is left of a message the ring could not take at once: payload bytes [base, size).
 struct Pending {
   std::unique_ptr<std::byte[]> payload;
+  std::size_t base = 0;
   std::size_t size = 0;
   std::size_t sent = 0;
 };
@@ -98,6 +101,11 @@ class ShmLink final : public Link {
   IoResult client_accept(const wire::ShmHello& hello, Fd* fds, int nfds) noexcept;
   IoResult map_rings(int memfd, std::size_t capacity) noexcept;
   bool write_fragment(Pending& p) noexcept;
+  // Writes the fragment of a `size`-byte payload that starts at `sent`, its bytes produced by
+  // copy(destination, offset, length). The fragment's length, or 0 when the ring is full (or
+  // its head index is corrupt: then the link has failed).
+  template <class Copy>
+  std::size_t put_fragment(std::size_t size, std::size_t sent, Copy&& copy) noexcept;
   void check_socket() noexcept;
 
   Fd socket_;
@@ -121,8 +129,10 @@ class ShmLink final : public Link {
   bool lent_ = false;   // a record is reserved for a loan: nothing else may be written
   int empty_polls_ = 0;
   unsigned releases_unchecked_ = 0;  // records freed since we last asked about a waiting peer
+  std::size_t bytes_unchecked_ = 0;  // and their bytes
   void wake_waiting_producer() noexcept {
     releases_unchecked_ = 0;
+    bytes_unchecked_ = 0;
     if (rx_.producer_needs_wake()) ring_peer();
   }
   Clock::time_point opened_;
@@ -314,13 +324,29 @@ IoResult ShmLink::send(const Message& head, const Message& tail) noexcept {
     }
   }
   if (queued_ >= options_.max_queued_bytes) return {Io::would_block};
+  // Fragments straight from the message while the ring has room; only the rest is copied
+  // aside, to go out as the consumer frees room.
+  std::size_t sent = 0;
+  if (pending_.empty()) {
+    while (sent < payload) {
+      std::size_t n =
+          put_fragment(payload, sent, [&](std::byte* to, std::size_t at, std::size_t len) {
+            wire::write_payload_range(to, head, tail, at, len);
+          });
+      if (n == 0) break;
+      sent += n;
+    }
+    if (state_ == State::failed) return {Io::error, 0, Errc::protocol_violation};
+    if (sent == payload) return {Io::ok, head.bytes() + tail.bytes()};
+  }
   try {
     Pending p;
-    p.payload.reset(new std::byte[payload]);
+    p.payload.reset(new std::byte[payload - sent]);
+    p.base = p.sent = sent;
     p.size = payload;
-    wire::write_payload(p.payload.get(), head, tail);
+    wire::write_payload_range(p.payload.get(), head, tail, sent, payload - sent);
     pending_.push_back(std::move(p));
-    queued_ += payload;
+    queued_ += payload - sent;
   } catch (const std::bad_alloc&) {
     return {Io::error, 0, Errc::resource_exhausted};
   }
@@ -368,27 +394,35 @@ IoResult ShmLink::commit_loan() noexcept {
   return {Io::ok};
 }
 
-bool ShmLink::write_fragment(Pending& p) noexcept {
-  std::size_t chunk = std::min(p.size - p.sent, max_record_body(capacity_) - kCompactHeaderSize);
+template <class Copy>
+std::size_t ShmLink::put_fragment(std::size_t size, std::size_t sent, Copy&& copy) noexcept {
+  std::size_t chunk = std::min(size - sent, max_record_body(capacity_) - kCompactHeaderSize);
   bool corrupt = false;
   std::byte* at = tx_.reserve(kCompactHeaderSize + chunk, &corrupt);
   if (corrupt) {
     fail(Errc::protocol_violation, "peer corrupted the ring's head index");
-    return false;
+    return 0;
   }
-  if (at == nullptr) return false;
+  if (at == nullptr) return 0;
   wire::CompactHeader h;
-  h.flags = static_cast<std::uint8_t>((p.sent == 0 ? wire::kFragmentFirst : 0) |
-                                      (p.sent + chunk == p.size ? wire::kFragmentLast : 0));
+  h.flags = static_cast<std::uint8_t>((sent == 0 ? wire::kFragmentFirst : 0) |
+                                      (sent + chunk == size ? wire::kFragmentLast : 0));
   h.chunk_bytes = static_cast<std::uint32_t>(chunk);
-  h.payload_bytes = p.size;
+  h.payload_bytes = size;
   wire::write_compact_header(at, h);
-  std::memcpy(at + kCompactHeaderSize, p.payload.get() + p.sent, chunk);
+  copy(at + kCompactHeaderSize, sent, chunk);
   tx_.commit();
   if (tx_.consumer_needs_wake()) ring_peer();
-  p.sent += chunk;
-  queued_ -= chunk;
-  return true;
+  return chunk;
+}
+
+bool ShmLink::write_fragment(Pending& p) noexcept {
+  std::size_t n = put_fragment(p.size, p.sent, [&](std::byte* to, std::size_t at, std::size_t len) {
+    std::memcpy(to, p.payload.get() + (at - p.base), len);
+  });
+  p.sent += n;
+  queued_ -= n;
+  return n != 0;
 }
 
 IoResult ShmLink::flush() noexcept {
@@ -419,10 +453,15 @@ IoResult ShmLink::recv(Message& out) noexcept {
       auto e = assembler_.feed(record);  // copies out of the shared pages
       rx_.release();
       // Whether the peer waits for room is asked when the ring runs empty (below), and every
-      // so often in a long burst: the question costs a full fence, and a message should not
-      // wait behind it. No wake-up is lost: we always pass through the empty case before we
-      // sleep, and our head store precedes that fence.
-      if (++releases_unchecked_ >= kWakeCheckEvery) wake_waiting_producer();
+      // so often in a long burst: the question costs a full fence, and a small message should
+      // not wait behind it. Large fragments ask at once, or a producer waiting for room would
+      // sleep until the whole ring drained instead of refilling it behind us. No wake-up is
+      // lost: we always pass through the empty case before we sleep, after our head store.
+      bytes_unchecked_ += record.size();
+      if (++releases_unchecked_ >= kWakeCheckEvery ||
+          bytes_unchecked_ >= (capacity_ >> kWakeCheckBytesShift)) {
+        wake_waiting_producer();
+      }
       if (e == wire::CompactAssembler::Event::error) {
         return fail(assembler_.error(), assembler_.error_detail());
       }

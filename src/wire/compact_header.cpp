@@ -1,6 +1,7 @@
 // Compact message encoding (wire layer): see compact_header.hpp and docs/PROTOCOL.md.
 #include "wire/compact_header.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <utility>
@@ -87,6 +88,30 @@ void write_payload(std::byte* out, const Message& head, const Message& tail) noe
   write_frames(write_frames(out + 4, head), tail);
 }
 
+void write_payload_range(std::byte* out, const Message& head, const Message& tail,
+                         std::size_t offset, std::size_t length) noexcept {
+  // The payload is a sequence of pieces (the count, then each frame's length and bytes); copy
+  // the part of each piece that overlaps the range.
+  std::size_t at = 0;  // payload offset of the current piece
+  std::size_t end = offset + length;
+  auto piece = [&](const std::byte* bytes, std::size_t size) {
+    std::size_t from = std::max(at, offset), to = std::min(at + size, end);
+    if (from < to) std::memcpy(out + (from - offset), bytes + (from - at), to - from);
+    at += size;
+  };
+  std::byte word[4];
+  put_le(word, static_cast<std::uint32_t>(head.size() + tail.size()));
+  piece(word, 4);
+  for (const Message* part : {&head, &tail}) {
+    for (std::size_t i = 0; i < part->size() && at < end; ++i) {
+      auto f = part->frame(i);
+      put_le(word, static_cast<std::uint32_t>(f.size()));
+      piece(word, 4);
+      piece(f.data(), f.size());
+    }
+  }
+}
+
 CompactAssembler::Event CompactAssembler::fail(Errc code, std::string detail) {
   failed_ = true;
   error_ = code;
@@ -137,6 +162,10 @@ CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragme
     word_got_ = 0;
     message_.clear();
     in_message_ = true;
+    // Room for the whole body at once rather than doubling as fragments arrive; but never more
+    // than a few times what the peer has actually sent, so an announcement costs it something.
+    message_.reserve(std::min<std::uint64_t>(
+        {expected_, max_, std::max<std::uint64_t>(4 * chunk.size(), 64 * 1024)}));
     if ((h->flags & kFragmentLast) && chunk.size() == expected_) {
       // The whole message in one fragment, the usual case: decoded in one pass.
       in_message_ = false;

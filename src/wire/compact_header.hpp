@@ -38,6 +38,10 @@ std::optional<CompactHeader> read_compact_header(std::span<const std::byte> in,
 std::size_t payload_size(const Message& head, const Message& tail) noexcept;
 // Writes the payload of head's frames then tail's frames; out must hold payload_size().
 void write_payload(std::byte* out, const Message& head, const Message& tail) noexcept;
+// Writes bytes [offset, offset + length) of that payload, so a large message can go out in
+// fragments straight from the Message, never serialised whole.
+void write_payload_range(std::byte* out, const Message& head, const Message& tail,
+                         std::size_t offset, std::size_t length) noexcept;
 
 // Rebuilds messages from fragments, checking every field against what came before and every
 // length against the limit before storing anything. Frames are decoded as the fragment bytes
