@@ -61,6 +61,7 @@ void LinkSet::connect(std::string_view url) {
   d.endpoint = Endpoint::parse(url);
   d.mechanism = &mechanism_or_throw(d.endpoint);
   dials_.push_back(std::move(d));
+  ++unlinked_;
   dial_due(Clock::now());
 }
 
@@ -78,6 +79,7 @@ void LinkSet::dial_due(Clock::time_point now) {
       continue;
     }
     d.linked = true;
+    --unlinked_;
     add_member(std::move(*link), static_cast<int>(i));
   }
 }
@@ -92,7 +94,10 @@ void LinkSet::add_member(std::unique_ptr<transport::Link> link, int dial) {
   ev.data.u64 = m.key;
   if (sys::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, m.link->fd(), &ev) != 0) {
     m.link->close();
-    if (dial >= 0) dials_[static_cast<std::size_t>(dial)].linked = false;
+    if (dial >= 0) {
+      dials_[static_cast<std::size_t>(dial)].linked = false;
+      ++unlinked_;
+    }
     return;
   }
   m.interest = EPOLLIN;
@@ -126,6 +131,7 @@ void LinkSet::drop(std::size_t i, bool fault, std::string_view why) {
   if (m.dial >= 0) {
     Dial& d = dials_[static_cast<std::size_t>(m.dial)];
     d.linked = false;
+    ++unlinked_;
     // An established link that ends is redialled at once; a failing one backs off.
     d.backoff = m.link->established()    ? std::chrono::milliseconds(0)
                 : d.backoff.count() == 0 ? options_.reconnect_min
@@ -216,11 +222,11 @@ bool LinkSet::service(std::size_t i) {
     drop(i, true, "a peer of this socket type must not send messages");
     return false;
   }
-  if (!m.link->has_sleep_hooks()) m.ready = false;
+  m.ready = false;  // until epoll reports the link again (a hang-up, a doorbell, a handshake)
   return write(i);
 }
 
-std::optional<Message> LinkSet::next_message() {
+bool LinkSet::next_message(Message& out) {
   std::size_t n = members_.size();
   for (std::size_t tried = 0; tried < n && !members_.empty(); ++tried) {
     if (next_read_ >= members_.size()) next_read_ = 0;
@@ -228,12 +234,11 @@ std::optional<Message> LinkSet::next_message() {
     Member& m = members_[i];
     next_read_ = i + 1;
     if (!m.ready) continue;
-    Message out;
     auto r = m.link->recv(out);
     if (r.status == Io::ok) {
       stats_.messages++;
       stats_.bytes += out.bytes();
-      return out;
+      return true;
     }
     if (r.status == Io::would_block) {
       if (!m.link->has_sleep_hooks()) m.ready = false;
@@ -244,7 +249,7 @@ std::optional<Message> LinkSet::next_message() {
     drop(i, r.status == Io::error, m.link->fault());
     next_read_ = i;
   }
-  return std::nullopt;
+  return false;
 }
 
 void LinkSet::watch(Member& m, std::uint32_t events) {
@@ -286,7 +291,7 @@ void LinkSet::progress() {
     listener_ready_[b] = false;
     accept_all(*bound_[b].listener);
   }
-  if (!dials_.empty()) dial_due(Clock::now());
+  if (unlinked_ > 0) dial_due(Clock::now());
   for (std::size_t i = 0; i < members_.size();) {
     Member& m = members_[i];
     bool alive = true;

@@ -26,7 +26,8 @@ class LinkSet {
     int dial = -1;          // index into dials_, or -1 for a link a listener accepted
     std::uint64_t key = 0;  // its epoll tag
     std::uint32_t interest = 0;
-    // Worth reading: epoll said so, or it is an shm link (its ring is polled, not signalled).
+    // Worth reading: epoll said so, or it is a reader's shm link (its ring is polled, not
+    // signalled).
     bool ready = true;
   };
 
@@ -58,8 +59,8 @@ class LinkSet {
   // whatever is left goes out on later calls. Errors: peer_closed when the member died first
   // (the message is lost and counted as dropped); message_too_large.
   Result<void> send_to(std::size_t index, const Message& message, Clock::time_point deadline);
-  // The next message from any member, fairly; nothing when none has one now.
-  std::optional<Message> next_message();
+  // The next message from any member, fairly, into `out`; false when none has one now.
+  bool next_message(Message& out);
   // Writes what members hold, waiting at most until the deadline; true when all is written.
   bool flush(Clock::time_point deadline);
 
@@ -97,6 +98,7 @@ class LinkSet {
   Fd epoll_;
   std::vector<Bound> bound_;
   std::vector<Dial> dials_;
+  std::size_t unlinked_ = 0;  // dials without a member: progress() redials only then
   std::vector<Member> members_;
   std::size_t next_read_ = 0;
   std::uint64_t next_key_ = 1;

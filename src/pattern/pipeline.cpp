@@ -69,18 +69,19 @@ void Puller::connect(std::string_view url) { links_->connect(url); }
 
 Result<Message> Puller::receive(std::chrono::milliseconds timeout) {
   pattern::LinkSet& set = *links_;
-  if (auto m = set.next_message()) return std::move(*m);
+  Message m;
+  if (set.next_message(m)) return m;
   auto deadline = deadline_after(timeout);
   auto spin = set.options().spin;
   for (;;) {
     set.progress();
-    if (auto m = set.next_message()) return std::move(*m);
+    if (set.next_message(m)) return m;
     if (spin.count() > 0 && !set.members().empty()) {
       // Poll for the spin budget before sleeping, as Client does.
       auto until = std::min(deadline, Clock::now() + spin);
       SpinPause pause(kShmYieldEvery);
       for (unsigned polls = 1; (polls & 15) != 0 || Clock::now() < until; ++polls) {
-        if (auto m = set.next_message()) return std::move(*m);
+        if (set.next_message(m)) return m;
         pause();
         if ((polls & 3) == 0) set.poll_signals();
       }
