@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace ipcx::wire {
@@ -44,6 +45,28 @@ TEST(CompactHeader, RoundTripsThroughAnyFragmentation) {
           << a.error_detail();
     }
     EXPECT_EQ(a.message(), m) << "chunk " << chunk;
+  }
+}
+
+TEST(CompactHeader, AnyRangeOfThePayloadMatchesTheWholeEncoding) {
+  Message head{
+      "\x01"
+      "abcd",
+      ""};
+  Message tail{std::string(300, 'x'), "", "end"};
+  Bytes whole(payload_size(head, tail));
+  write_payload(whole.data(), head, tail);
+  for (std::size_t offset = 0; offset <= whole.size(); ++offset) {
+    for (std::size_t length : {std::size_t{0}, std::size_t{1}, std::size_t{3}, std::size_t{7},
+                               std::size_t{64}, whole.size()}) {
+      length = std::min(length, whole.size() - offset);
+      Bytes part(length + 1, std::byte{0xee});
+      write_payload_range(part.data(), head, tail, offset, length);
+      ASSERT_TRUE(std::equal(part.begin(), part.begin() + static_cast<long>(length),
+                             whole.begin() + static_cast<long>(offset)))
+          << "offset " << offset << " length " << length;
+      ASSERT_EQ(part[length], std::byte{0xee}) << "wrote past the range";
+    }
   }
 }
 
