@@ -65,8 +65,13 @@ struct ClientOptions {
 struct SocketOptions {
   // Largest message (all frames); a peer sending more is closed and counted.
   std::size_t max_message_size = 64u << 20;
-  // Bytes a link may hold unwritten. (A Pusher holds at most one message per puller: the
-  // kernel's socket buffer or the shm ring is its queue, and send() waits for room there.)
+  // Publisher: messages queued for one subscriber beyond what its kernel buffer (or ring)
+  // took, ZeroMQ's high-water mark. A subscriber at the mark misses messages (counted in
+  // stats().dropped); the publisher never waits for it.
+  std::size_t hwm = 1000;
+  // Bytes a link may hold unwritten (for a Publisher, whichever of this and hwm comes first).
+  // A Pusher holds at most one message per puller: the kernel's socket buffer or the shm ring
+  // is its queue, and send() waits for room there.
   std::size_t max_queued_bytes = 64u << 20;
   // While waiting, poll this long (yielding the CPU between polls) before sleeping; as
   // ClientOptions::spin. 0 never spins.

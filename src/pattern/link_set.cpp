@@ -17,8 +17,12 @@ constexpr int kMaxEvents = 64;
 
 using transport::Io;
 
-LinkSet::LinkSet(wire::SocketType type, SocketOptions options, bool reader)
-    : type_(type), options_(std::move(options)), reader_(reader), epoll_(sys::epoll_create()) {
+LinkSet::LinkSet(wire::SocketType type, SocketOptions options, bool reader, Inbound inbound)
+    : type_(type),
+      options_(std::move(options)),
+      reader_(reader),
+      inbound_(std::move(inbound)),
+      epoll_(sys::epoll_create()) {
   if (!epoll_) throw Error(Errc::resource_exhausted, "", "cannot create an epoll fd");
 }
 
@@ -151,15 +155,48 @@ std::size_t LinkSet::find(std::uint64_t key) const noexcept {
   return kNone;
 }
 
+void LinkSet::trim(Member& m) noexcept {
+  // The oldest messages are the ones written: drop them while the rest still covers what the
+  // link holds.
+  std::size_t left = m.link->queued_bytes();
+  while (!m.queued.empty() && m.queued_sum - m.queued.front() >= left) {
+    m.queued_sum -= m.queued.front();
+    m.queued.pop_front();
+  }
+}
+
 bool LinkSet::write(std::size_t i) {
   Member& m = members_[i];
-  if (!m.link->wants_write()) return true;
+  if (!m.link->wants_write()) {
+    if (!m.queued.empty()) trim(m);
+    return true;
+  }
   auto r = m.link->flush();
   if (r.status == Io::closed || r.status == Io::error) {
     drop(i, false, m.link->fault());
     return false;
   }
+  if (!m.queued.empty()) trim(m);
   return true;
+}
+
+bool LinkSet::offer(std::size_t index, const Message& message) {
+  Member& m = members_[index];
+  if (m.queued.size() >= options_.hwm || m.link->queued_bytes() >= options_.max_queued_bytes) {
+    return false;
+  }
+  std::size_t before = m.link->queued_bytes();
+  auto r = m.link->send(message);
+  if (r.status == Io::would_block) return false;
+  if (r.status != Io::ok) {
+    drop(index, false, m.link->fault());
+    return false;
+  }
+  std::size_t after = m.link->queued_bytes();
+  std::size_t added = after > before ? after - before : 0;
+  m.queued.push_back(added);
+  m.queued_sum += added;
+  return write(index);
 }
 
 bool LinkSet::idle(const Member& m) const noexcept {
@@ -207,8 +244,8 @@ Result<void> LinkSet::send_to(std::size_t index, const Message& message,
 bool LinkSet::service(std::size_t i) {
   Member& m = members_[i];
   for (;;) {
-    Message junk;
-    auto r = m.link->recv(junk);
+    Message incoming;
+    auto r = m.link->recv(incoming);
     if (r.status == Io::would_block) break;
     if (r.status == Io::closed) {
       drop(i, false, m.link->fault());
@@ -219,10 +256,14 @@ bool LinkSet::service(std::size_t i) {
       drop(i, true, m.link->fault());
       return false;
     }
+    if (inbound_ && inbound_(m, incoming)) continue;
     drop(i, true, "a peer of this socket type must not send messages");
     return false;
   }
-  m.ready = false;  // until epoll reports the link again (a hang-up, a doorbell, a handshake)
+  // Until epoll reports the link again (a hang-up, a doorbell, a handshake); but a ring that
+  // carries something we want (a publisher's subscriptions) rings no doorbell for a reader
+  // that never sleeps, so it is polled.
+  m.ready = inbound_ && m.link->has_sleep_hooks();
   return write(i);
 }
 
@@ -281,6 +322,28 @@ void LinkSet::poll_signals() {
   for (auto& m : members_) {
     if (!m.link->has_sleep_hooks()) return look(0);
   }
+}
+
+void LinkSet::refresh() {
+  look(0);
+  progress();
+}
+
+void LinkSet::progress_fresh() {
+  if (Clock::now() - last_look_ > std::chrono::milliseconds(1)) look(0);
+  progress();
+}
+
+bool LinkSet::spin_for(Clock::time_point deadline, Message& out) {
+  if (options_.spin.count() <= 0 || members_.empty()) return false;
+  auto until = std::min(deadline, Clock::now() + options_.spin);
+  SpinPause pause(kShmYieldEvery);
+  for (unsigned polls = 1; (polls & 15) != 0 || Clock::now() < until; ++polls) {
+    if (next_message(out)) return true;
+    pause();
+    if ((polls & 3) == 0) poll_signals();
+  }
+  return false;
 }
 
 void LinkSet::progress() {

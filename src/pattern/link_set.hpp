@@ -6,6 +6,8 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -16,6 +18,19 @@
 #include "transport/link.hpp"
 
 namespace ipcx::pattern {
+
+// now + timeout, saturating: kForever (milliseconds::max) never expires.
+inline std::chrono::steady_clock::time_point deadline_after(std::chrono::milliseconds timeout) {
+  using Clock = std::chrono::steady_clock;
+  auto now = Clock::now();
+  auto room = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - now);
+  return timeout >= room ? Clock::time_point::max() : now + timeout;
+}
+
+// What a pattern keeps per peer (a publisher, its subscriptions).
+struct PeerState {
+  virtual ~PeerState() = default;
+};
 
 class LinkSet {
  public:
@@ -29,11 +44,17 @@ class LinkSet {
     // Worth reading: epoll said so, or it is a reader's shm link (its ring is polled, not
     // signalled).
     bool ready = true;
+    std::unique_ptr<PeerState> state;
+    // Encoded sizes of the messages offer()ed and not yet written, oldest first.
+    std::deque<std::size_t> queued;
+    std::size_t queued_sum = 0;
   };
 
-  // `reader`: the owner reads messages from members (a Puller). Otherwise whatever a peer sends
-  // is a protocol violation that closes it (a PULL never sends to its PUSH).
-  LinkSet(wire::SocketType type, SocketOptions options, bool reader);
+  // `reader`: the owner reads messages from members (a Puller, a Subscriber). Otherwise what a
+  // peer sends goes to `inbound` (a Publisher's subscriptions), and without one it is a
+  // protocol violation that closes the peer (a PULL never sends to its PUSH).
+  using Inbound = std::function<bool(Member& from, Message& message)>;  // false: a violation
+  LinkSet(wire::SocketType type, SocketOptions options, bool reader, Inbound inbound = {});
   ~LinkSet();
 
   Endpoint bind(std::string_view url);
@@ -41,6 +62,7 @@ class LinkSet {
   int fd() const noexcept { return epoll_.get(); }
   const SocketOptions& options() const noexcept { return options_; }
   SocketStats& stats() noexcept { return stats_; }
+  const SocketStats& stats() const noexcept { return stats_; }
 
   // Accepts waiting peers, dials due endpoints, drives handshakes, writes queued output and
   // reaps dead links. Never sleeps.
@@ -48,10 +70,27 @@ class LinkSet {
   // Takes what epoll reports now into the members' ready flags (one syscall, no sleep), when
   // any member is signalled by its fd rather than polled (shm).
   void poll_signals();
+  // Looks at epoll now (no sleep), then progress().
+  void refresh();
+  // progress(), looking at epoll first if it has not for a millisecond: for callers that may
+  // call seldom (a publisher), so a subscription waits at most that long. Reads the clock.
+  void progress_fresh();
+  // Polls for a message for the spin budget (bounded by `deadline`); true with it in `out`.
+  bool spin_for(Clock::time_point deadline, Message& out);
+  // Calls fn(link) for every established member that has its pattern state (a subscriber's
+  // links that have had the subscriptions), then writes what they queued.
+  template <class Fn>
+  void for_each_announced(Fn&& fn) {
+    for (auto& m : members_) {
+      if (m.state && m.link->established()) fn(*m.link);
+    }
+    progress();
+  }
   // Sleeps until a link or listener has something, or `deadline`.
   void wait(Clock::time_point deadline);
 
   std::vector<Member>& members() noexcept { return members_; }
+  const std::vector<Member>& members() const noexcept { return members_; }
   // Whether the member is ready for a message and holds none unwritten.
   bool idle(const Member& m) const noexcept;
   // Sends a message on a member and writes it out, waiting (while serving the other members)
@@ -61,6 +100,11 @@ class LinkSet {
   Result<void> send_to(std::size_t index, const Message& message, Clock::time_point deadline);
   // The next message from any member, fairly, into `out`; false when none has one now.
   bool next_message(Message& out);
+  // Queues a message on a member without waiting, unless the member already holds its
+  // high-water mark (SocketOptions::hwm messages, or max_queued_bytes): then false, and the
+  // message is not sent to it. Writes what the kernel takes now; the rest goes out on later
+  // calls. A member that died is dropped (indices shift) and false returned.
+  bool offer(std::size_t index, const Message& message);
   // Writes what members hold, waiting at most until the deadline; true when all is written.
   bool flush(Clock::time_point deadline);
 
@@ -92,9 +136,12 @@ class LinkSet {
   // Reads member i to drive its handshake and notice a close; false when it was dropped.
   bool service(std::size_t i);
 
+  void trim(Member& m) noexcept;
+
   wire::SocketType type_;
   SocketOptions options_;
   bool reader_;
+  Inbound inbound_;
   Fd epoll_;
   std::vector<Bound> bound_;
   std::vector<Dial> dials_;

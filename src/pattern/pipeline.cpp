@@ -1,24 +1,11 @@
 // ipcx::Pusher and ipcx::Puller (pattern layer): PUSH and PULL over a LinkSet.
 #include "ipcx/pipeline.hpp"
 
-#include "core/spin.hpp"
 #include "pattern/link_set.hpp"
 
 namespace ipcx {
-namespace {
 
 using Clock = std::chrono::steady_clock;
-
-Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
-  auto now = Clock::now();
-  if (timeout >=
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - now)) {
-    return Clock::time_point::max();
-  }
-  return now + timeout;
-}
-
-}  // namespace
 
 Pusher::Pusher(SocketOptions options)
     : links_(
@@ -33,7 +20,7 @@ void Pusher::connect(std::string_view url) { links_->connect(url); }
 Result<void> Pusher::send(const Message& message, std::chrono::milliseconds timeout) {
   pattern::LinkSet& set = *links_;
   if (message.bytes() > set.options().max_message_size) return unexpected(Errc::message_too_large);
-  auto deadline = deadline_after(timeout);
+  auto deadline = pattern::deadline_after(timeout);
   for (;;) {
     set.progress();
     auto& members = set.members();
@@ -52,7 +39,7 @@ Result<void> Pusher::send(const Message& message, std::chrono::milliseconds time
 }
 
 bool Pusher::flush(std::chrono::milliseconds timeout) {
-  return links_->flush(deadline_after(timeout));
+  return links_->flush(pattern::deadline_after(timeout));
 }
 
 SocketStats Pusher::stats() const noexcept { return links_->stats(); }
@@ -71,21 +58,11 @@ Result<Message> Puller::receive(std::chrono::milliseconds timeout) {
   pattern::LinkSet& set = *links_;
   Message m;
   if (set.next_message(m)) return m;
-  auto deadline = deadline_after(timeout);
-  auto spin = set.options().spin;
+  auto deadline = pattern::deadline_after(timeout);
   for (;;) {
     set.progress();
     if (set.next_message(m)) return m;
-    if (spin.count() > 0 && !set.members().empty()) {
-      // Poll for the spin budget before sleeping, as Client does.
-      auto until = std::min(deadline, Clock::now() + spin);
-      SpinPause pause(kShmYieldEvery);
-      for (unsigned polls = 1; (polls & 15) != 0 || Clock::now() < until; ++polls) {
-        if (set.next_message(m)) return m;
-        pause();
-        if ((polls & 3) == 0) set.poll_signals();
-      }
-    }
+    if (set.spin_for(deadline, m)) return m;
     if (Clock::now() >= deadline) return unexpected(Errc::timeout);
     set.wait(deadline);
   }

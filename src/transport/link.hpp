@@ -105,6 +105,20 @@ class Link {
   }
   virtual IoResult commit_loan() noexcept { return {Io::error, 0, Errc::not_supported}; }
   virtual void cancel_loan() noexcept {}
+  // A SUB's subscription or its cancellation, in whatever form the peer understands. By
+  // default the 3.0 message form, [0x01 or 0x00][topic], which a PUB link hands up as it is.
+  virtual IoResult send_subscription(bool subscribe, std::span<const std::byte> topic) noexcept {
+    try {
+      Message m;
+      m.add_empty_frame();
+      std::byte flag{static_cast<unsigned char>(subscribe ? 1 : 0)};
+      m.extend_last({&flag, 1});
+      m.extend_last(topic);
+      return send(m);
+    } catch (const std::bad_alloc&) {
+      return {Io::error, 0, Errc::resource_exhausted};
+    }
+  }
   // Whether prepare_sleep()/end_sleep() do anything, so owners can skip calling them.
   virtual bool has_sleep_hooks() const noexcept { return false; }
   // Idempotent, non-blocking; fd() is -1 afterwards.

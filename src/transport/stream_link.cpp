@@ -34,6 +34,16 @@ class StreamLink final : public Link {
     return {Io::ok, head.bytes() + tail.bytes()};
   }
 
+  IoResult send_subscription(bool subscribe, std::span<const std::byte> topic) noexcept override {
+    if (!stream_ || session_.failed()) return {Io::error, 0, Errc::peer_closed};
+    try {
+      if (!session_.send_subscription(subscribe, topic)) return {Io::would_block};
+    } catch (const std::bad_alloc&) {
+      return {Io::error, 0, Errc::resource_exhausted};
+    }
+    return {Io::ok, topic.size()};
+  }
+
   IoResult flush() noexcept override {
     auto& out = session_.output();
     std::size_t total = 0;

@@ -69,6 +69,21 @@ void ZmtpSession::send_ping(std::uint16_t ttl_deciseconds) {
   encode_command(out_, "PING", ttl);
 }
 
+bool ZmtpSession::send_subscription(bool subscribe, std::span<const std::byte> topic) {
+  if (state_ != State::ready) return false;
+  if (peer_minor_ >= 1) {
+    encode_command(out_, subscribe ? "SUBSCRIBE" : "CANCEL", topic);
+    return true;
+  }
+  Message m;
+  m.add_empty_frame();
+  std::byte flag{static_cast<unsigned char>(subscribe ? 1 : 0)};
+  m.extend_last({&flag, 1});
+  m.extend_last(topic);
+  encode_message(out_, m, Message{});
+  return true;
+}
+
 void ZmtpSession::send_error(std::string_view reason) {
   ByteQueue data;
   std::string_view r = reason.substr(0, 255);
@@ -115,7 +130,8 @@ ZmtpSession::Event ZmtpSession::feed(std::span<const std::byte> in, std::size_t&
           return fail(decoder_.error(), decoder_.error_detail());
         }
         if (e == ZmtpDecoder::Event::command) {
-          if (on_command(decoder_.command()) == Event::error) return Event::error;
+          // A subscription comes back as a message (a PUB's); anything else is handled here.
+          if (auto c = on_command(decoder_.command()); c != Event::need_more) return c;
         } else if (e == ZmtpDecoder::Event::message) {
           if (state_ != State::ready) {
             return fail(Errc::protocol_violation, "message before the READY command");
@@ -147,6 +163,16 @@ ZmtpSession::Event ZmtpSession::on_command(std::span<const std::byte> body) {
     return fail(Errc::protocol_violation, "expected READY, got '" + std::string(name) + "'");
   }
   if (name == "PING") return on_ping(data);
+  bool publisher = config_.type == SocketType::pub || config_.type == SocketType::xpub;
+  if (publisher && (name == "SUBSCRIBE" || name == "CANCEL")) {
+    Message& m = decoder_.message();
+    m.clear();
+    m.add_empty_frame();
+    std::byte flag{static_cast<unsigned char>(name == "SUBSCRIBE" ? 1 : 0)};
+    m.extend_last({&flag, 1});
+    m.extend_last(data);
+    return Event::message;
+  }
   return Event::need_more;  // PONG and unknown commands are ignored, as libzmq does
 }
 

@@ -2,7 +2,9 @@
 // Bytes from the peer go in through feed(); bytes for the peer come out of output(). It sends
 // greeting and READY at once, validates the peer's greeting (37/ZMTP "Greeting") and READY
 // (socket-type pairing), answers PING with PONG, and holds outgoing messages until the peer's
-// READY arrives, so no message leaves before the peer has accepted the connection.
+// READY arrives, so no message leaves before the peer has accepted the connection. A PUB or
+// XPUB session hands SUBSCRIBE and CANCEL commands up as messages in the 3.0 form
+// ([0x01 or 0x00][topic]), so its owner sees one form whichever its subscribers speak.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +42,10 @@ class ZmtpSession {
   // bodies exceed the limit. Before the handshake completes the message is held back.
   Result<void> send(const Message& head, const Message& tail);
   void send_ping(std::uint16_t ttl_deciseconds);
+  // A SUB's subscription (or its cancellation) for topics starting with `topic`: the 3.1
+  // SUBSCRIBE/CANCEL command to peers at minor version 1 or more, the 3.0 message form
+  // ([0x01 or 0x00][topic]) to minor-0 peers. Only once ready; false before.
+  bool send_subscription(bool subscribe, std::span<const std::byte> topic);
   // Sends an ERROR command (for a handshake we refuse); the caller closes after flushing.
   void send_error(std::string_view reason);
 

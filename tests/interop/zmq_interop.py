@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Interop with libzmq (python3-zmq): libzmq REQ and DEALER call an ipcx Server over tcp:// and
-ipc://, the ipcx CLI client calls libzmq REP and ROUTER servers, and ipcx push/pull trade
-messages with libzmq PULL/PUSH in both directions, binding and connecting. Run by ctest as
+ipc://, the ipcx CLI client calls libzmq REP and ROUTER servers, ipcx push/pull trade
+messages with libzmq PULL/PUSH in both directions, binding and connecting, and ipcx pub/sub
+with libzmq SUB/PUB, subscribing and unsubscribing while messages flow. Run by ctest as
 `/usr/bin/python3 zmq_interop.py IPCX_BINARY CASE`; exits non-zero on the first failure."""
 
 import os
@@ -208,6 +209,91 @@ def push_pull_both_ways(ipcx, tmp):
             check(proc.wait(timeout=60) == 0, "ipcx push --bind did not finish")
             pull.close()
             print(f"ok: ipcx push --bind -> libzmq PULL over {bound}")
+    finally:
+        ctx.destroy(linger=0)
+
+
+def publish_line(proc, line):
+    proc.stdin.write(line + "\n")
+    proc.stdin.flush()
+
+
+def recv_or_none(sock, ms):
+    return sock.recv_multipart() if sock.poll(ms) else None
+
+
+def pub_sub_both_ways(ipcx, tmp):
+    ctx = zmq.Context()
+    try:
+        for n, where in enumerate(("tcp://127.0.0.1:0", f"unix://{tmp}/ps.sock")):
+            # ipcx pub binds; a libzmq SUB connects, filters, and changes its mind while running.
+            proc, bound = start_ipcx(ipcx, ["pub", "--bind", where, "--wait-subscribers", "1"],
+                                     stdin=subprocess.PIPE)
+            sub = ctx.socket(zmq.SUB)
+            sub.setsockopt(zmq.LINGER, 0)
+            sub.connect(bound)
+            sub.setsockopt(zmq.SUBSCRIBE, b"x")
+            for i in range(20):
+                publish_line(proc, f"x {i}")
+                publish_line(proc, f"y {i}")
+            got = [recv_or_none(sub, 10000) for _ in range(20)]
+            check(got == [[b"x", str(i).encode()] for i in range(20)],
+                  f"libzmq SUB x from ipcx pub over {bound}: {got[:3]!r}...")
+            check(recv_or_none(sub, 200) is None, f"libzmq SUB got y before subscribing ({bound})")
+            sub.setsockopt(zmq.UNSUBSCRIBE, b"x")
+            sub.setsockopt(zmq.SUBSCRIBE, b"y")
+            first = None
+            for i in range(2000):  # the change reaches the publisher asynchronously
+                publish_line(proc, f"x late{i}")
+                publish_line(proc, f"y late{i}")
+                first = recv_or_none(sub, 5)
+                if first is not None and first[0] == b"y":
+                    break
+            check(first is not None and first[0] == b"y", f"resubscription over {bound}")
+            while recv_or_none(sub, 100) is not None:
+                pass  # copies already on their way
+            for i in range(10):
+                publish_line(proc, f"x after{i}")
+                publish_line(proc, f"y after{i}")
+            got = [recv_or_none(sub, 10000) for _ in range(10)]
+            check(got == [[b"y", f"after{i}".encode()] for i in range(10)],
+                  f"after unsubscribing x over {bound}: {got[:3]!r}")
+            check(recv_or_none(sub, 200) is None, f"x after unsubscribing over {bound}")
+            proc.stdin.close()
+            check(proc.wait(timeout=30) == 0, "ipcx pub did not finish")
+            sub.close()
+            print(f"ok: ipcx pub -> libzmq SUB, subscribe and unsubscribe, over {bound}")
+
+            # A libzmq PUB binds; ipcx sub connects with a topic and prints what matches.
+            pub = ctx.socket(zmq.PUB)
+            pub.setsockopt(zmq.LINGER, 0)
+            url = "tcp://127.0.0.1:*" if n == 0 else f"ipc://{tmp}/zp.sock"
+            pub.bind(url)
+            bound = pub.getsockopt(zmq.LAST_ENDPOINT).decode()
+            proc, _ = start_ipcx(ipcx, ["sub", ipcx_url(bound), "--topic", "a", "--count", "5",
+                                        "--timeout", "20000"])
+            stop = threading.Event()
+
+            def publish():
+                i = 0
+                while not stop.is_set():
+                    pub.send_multipart([b"b", b"skip"])
+                    pub.send_multipart([b"apple", str(i).encode()])
+                    i += 1
+                    stop.wait(0.002)
+
+            t = threading.Thread(target=publish, daemon=True)
+            t.start()
+            out, _ = proc.communicate(timeout=60)
+            stop.set()
+            t.join(timeout=10)
+            lines = out.splitlines()
+            check(proc.returncode == 0 and len(lines) == 5, f"ipcx sub from {bound}: {out!r}")
+            numbers = [int(line.split(" ")[1]) for line in lines]
+            check(all(line.startswith("apple ") for line in lines), f"filtering: {lines!r}")
+            check(numbers == sorted(numbers) and len(set(numbers)) == 5, f"order: {numbers}")
+            pub.close()
+            print(f"ok: libzmq PUB -> ipcx sub over {bound}")
     finally:
         ctx.destroy(linger=0)
 

@@ -13,6 +13,8 @@ Runner add_serve(CLI::App& app);
 Runner add_call(CLI::App& app);
 Runner add_push(CLI::App& app);
 Runner add_pull(CLI::App& app);
+Runner add_pub(CLI::App& app);
+Runner add_sub(CLI::App& app);
 
 // Exit statuses shared by the subcommands.
 inline constexpr int kExitOk = 0;

@@ -1,5 +1,5 @@
 // ipcx: the command-line tool. Subcommands live in their own files (serve.cpp, call.cpp,
-// pipeline.cpp).
+// one_way.cpp: push, pull, pub, sub).
 #include <iostream>
 
 #include "commands.hpp"
@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   ipcx::cli::Runner call = ipcx::cli::add_call(app);
   ipcx::cli::Runner push = ipcx::cli::add_push(app);
   ipcx::cli::Runner pull = ipcx::cli::add_pull(app);
+  ipcx::cli::Runner pub = ipcx::cli::add_pub(app);
+  ipcx::cli::Runner sub = ipcx::cli::add_sub(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -23,5 +25,7 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("call")) return call();
   if (app.got_subcommand("push")) return push();
   if (app.got_subcommand("pull")) return pull();
+  if (app.got_subcommand("pub")) return pub();
+  if (app.got_subcommand("sub")) return sub();
   return ipcx::cli::kExitUsage;
 }
