@@ -64,6 +64,16 @@ write("zmtp_session", "req", bytes([3]) + greeting() + ready(b"REQ") + frame(b""
 write("zmtp_session", "bad_type", bytes([5]) + greeting() + ready(b"PUB"))
 
 # Compact: each fragment prefixed with (fragment length - 24) as one byte.
+# A SUB's subscriptions as a publisher sees them: 3.1 commands and the 3.0 message form.
+sub_handshake = greeting() + ready(b"SUB")
+write("subscriptions", "commands", bytes([5]) + sub_handshake + command(b"SUBSCRIBE", b"price.")
+      + command(b"SUBSCRIBE", b"") + command(b"CANCEL", b"price.") + command(b"SUBSCRIBE", b"x"))
+write("subscriptions", "legacy", bytes([2]) + sub_handshake + frame(b"\x01news") + frame(b"\x00news")
+      + frame(b"\x01") + frame(b"not a subscription"))
+write("subscriptions", "many", bytes([63]) + sub_handshake
+      + b"".join(command(b"SUBSCRIBE", b"t%d" % i) for i in range(50)))
+
+
 def prefixed(fragments):
     return b"".join(bytes([min(len(f) - 24, 255)]) + f for f in fragments)
 

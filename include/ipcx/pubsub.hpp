@@ -7,7 +7,6 @@
 #pragma once
 
 #include <chrono>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,6 +18,10 @@
 #include "ipcx/result.hpp"
 
 namespace ipcx {
+
+namespace wire {
+class Subscriptions;
+}
 
 class Publisher {
  public:
@@ -72,7 +75,7 @@ class Subscriber {
  private:
   void announce();  // sends every subscription to links that have not had them yet
   std::unique_ptr<pattern::LinkSet> links_;
-  std::map<std::string, int, std::less<>> topics_;  // topic -> count
+  std::unique_ptr<wire::Subscriptions> topics_;  // counted, as sent to every publisher
 };
 
 }  // namespace ipcx

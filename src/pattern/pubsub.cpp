@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "pattern/link_set.hpp"
+#include "wire/subscriptions.hpp"
 
 namespace ipcx {
 namespace {
@@ -14,57 +15,14 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using pattern::LinkSet;
 
-// A subscriber may not make its publisher hold more than this of subscriptions.
-constexpr std::size_t kMaxSubscriptionBytes = 1u << 20;
-
-std::string_view as_text(std::span<const std::byte> bytes) {
-  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
-
-bool starts_with(std::string_view topic, std::string_view prefix) {
-  return topic.size() >= prefix.size() &&
-         std::memcmp(topic.data(), prefix.data(), prefix.size()) == 0;
-}
-
-bool any_prefix(const std::map<std::string, int, std::less<>>& topics, std::string_view topic) {
-  for (const auto& [prefix, count] : topics) {
-    if (prefix.size() > topic.size()) continue;
-    if (starts_with(topic, prefix)) return true;
-  }
-  return false;
-}
-
-struct Subscriptions final : pattern::PeerState {
-  std::map<std::string, int, std::less<>> topics;
-  std::size_t bytes = 0;
+struct PeerSubscriptions final : pattern::PeerState {
+  wire::Subscriptions set;
 };
 
-// A subscriber's inbound message at its publisher: [0x01 topic] subscribes, [0x00 topic]
-// cancels; anything else is ignored (29/PUBSUB). False closes the peer.
+// A subscriber's inbound message at its publisher; false (too many subscriptions) closes it.
 bool on_subscription(LinkSet::Member& from, Message& m) {
-  if (m.size() != 1 || m.frame(0).empty()) return true;
-  auto frame = m.frame(0);
-  auto flag = static_cast<std::uint8_t>(frame[0]);
-  std::string_view topic = as_text(frame.subspan(1));
-  if (!from.state) from.state = std::make_unique<Subscriptions>();
-  auto& subs = static_cast<Subscriptions&>(*from.state);
-  if (flag == 1) {
-    auto it = subs.topics.find(topic);
-    if (it == subs.topics.end()) {
-      if (subs.bytes + topic.size() + 1 > kMaxSubscriptionBytes) return false;
-      subs.bytes += topic.size() + 1;
-      subs.topics.emplace(std::string(topic), 1);
-    } else {
-      it->second++;
-    }
-  } else if (flag == 0) {
-    auto it = subs.topics.find(topic);
-    if (it != subs.topics.end() && --it->second == 0) {
-      subs.bytes -= it->first.size() + 1;
-      subs.topics.erase(it);
-    }
-  }
-  return true;
+  if (!from.state) from.state = std::make_unique<PeerSubscriptions>();
+  return static_cast<PeerSubscriptions&>(*from.state).set.apply(m);
 }
 
 struct Announced final : pattern::PeerState {};
@@ -91,8 +49,8 @@ Result<std::size_t> Publisher::publish(const Message& message) {
   for (std::size_t i = 0; i < members.size();) {
     std::size_t before = members.size();
     auto& m = members[i];
-    auto* subs = static_cast<Subscriptions*>(m.state.get());
-    if (m.link->established() && subs != nullptr && any_prefix(subs->topics, topic)) {
+    auto* subs = static_cast<PeerSubscriptions*>(m.state.get());
+    if (m.link->established() && subs != nullptr && subs->set.matches(topic)) {
       if (set.offer(i, message)) {
         ++delivered;
       } else {
@@ -117,14 +75,15 @@ SocketStats Publisher::stats() const noexcept { return links_->stats(); }
 std::size_t Publisher::subscribers() const noexcept {
   std::size_t n = 0;
   for (const auto& m : links_->members()) {
-    auto* subs = static_cast<const Subscriptions*>(m.state.get());
-    if (subs != nullptr && !subs->topics.empty()) ++n;
+    auto* subs = static_cast<const PeerSubscriptions*>(m.state.get());
+    if (subs != nullptr && !subs->set.empty()) ++n;
   }
   return n;
 }
 
 Subscriber::Subscriber(SocketOptions options)
-    : links_(std::make_unique<LinkSet>(wire::SocketType::sub, std::move(options), true)) {}
+    : links_(std::make_unique<LinkSet>(wire::SocketType::sub, std::move(options), true)),
+      topics_(std::make_unique<wire::Subscriptions>()) {}
 Subscriber::~Subscriber() = default;
 Subscriber::Subscriber(Subscriber&&) noexcept = default;
 Subscriber& Subscriber::operator=(Subscriber&&) noexcept = default;
@@ -133,21 +92,14 @@ Endpoint Subscriber::bind(std::string_view url) { return links_->bind(url); }
 void Subscriber::connect(std::string_view url) { links_->connect(url); }
 
 void Subscriber::subscribe(std::string_view topic) {
-  auto it = topics_.find(topic);
-  if (it == topics_.end()) {
-    topics_.emplace(std::string(topic), 1);
-  } else {
-    it->second++;
-  }
+  topics_->subscribe(topic);
   links_->for_each_announced([&](transport::Link& link) {
     (void)link.send_subscription(true, std::as_bytes(std::span(topic.data(), topic.size())));
   });
 }
 
 void Subscriber::unsubscribe(std::string_view topic) {
-  auto it = topics_.find(topic);
-  if (it == topics_.end()) return;
-  if (--it->second == 0) topics_.erase(it);
+  if (!topics_->cancel(topic)) return;
   links_->for_each_announced([&](transport::Link& link) {
     (void)link.send_subscription(false, std::as_bytes(std::span(topic.data(), topic.size())));
   });
@@ -158,7 +110,7 @@ void Subscriber::announce() {
   for (auto& m : members) {
     if (m.state || !m.link->established()) continue;
     m.state = std::make_unique<Announced>();
-    for (const auto& [topic, count] : topics_) {
+    for (const auto& [topic, count] : topics_->topics()) {
       for (int i = 0; i < count; ++i) {
         (void)m.link->send_subscription(true, std::as_bytes(std::span(topic.data(), topic.size())));
       }
@@ -174,13 +126,13 @@ Result<Message> Subscriber::receive(std::chrono::milliseconds timeout) {
   for (;;) {
     announce();
     while (set.next_message(m)) {
-      if (!m.empty() && any_prefix(topics_, m.text(0))) return m;
+      if (!m.empty() && topics_->matches(m.text(0))) return m;
       set.stats().dropped++;  // arrived after its unsubscribe
     }
     if (deadline == Clock::time_point{}) deadline = pattern::deadline_after(timeout);
     if (Clock::now() >= deadline) return unexpected(Errc::timeout);
     if (set.spin_for(deadline, m)) {
-      if (!m.empty() && any_prefix(topics_, m.text(0))) return m;
+      if (!m.empty() && topics_->matches(m.text(0))) return m;
       continue;
     }
     set.wait(deadline);
