@@ -74,29 +74,24 @@ void ServerCore::on_listener(transport::Listener& listener) {
       continue;  // the link closes as it goes out of scope
     }
     std::uint64_t id = next_connection++;
-    Connection conn;
-    conn.peer = std::make_shared<const PeerInfo>((*link)->peer());
-    conn.link = std::move(*link);
-    int fd = conn.link->fd();
-    if (!reactor.add(fd, EPOLLIN, [this, id](std::uint32_t ev) { on_connection(id, ev); })) {
+    Connection& added = connections[id];
+    added.peer = std::make_shared<const PeerInfo>((*link)->peer());
+    added.link = std::move(*link);
+    // The node stays put until reap(), which runs only after close_connection() removed this
+    // registration: the callback can hold the connection itself instead of looking it up.
+    Connection* conn = &added;
+    if (!reactor.add(added.link->fd(), EPOLLIN,
+                     [this, id, conn](std::uint32_t ev) { serve(id, *conn, ev); })) {
       counters.rejected++;
+      connections.erase(id);
       continue;
     }
-    bool hooks = conn.link->has_sleep_hooks();
-    Connection& added = connections.emplace(id, std::move(conn)).first->second;
-    if (hooks) hooked.emplace_back(id, &added);
+    if (added.link->has_sleep_hooks()) hooked.emplace_back(id, &added);
     counters.accepted++;
     counters.open++;
     mark_dirty(id, added);  // our greeting and READY
     schedule_tick();
   }
-}
-
-void ServerCore::on_connection(std::uint64_t id, std::uint32_t events) {
-  // References into `connections` stay valid for the whole loop turn: closing only marks a
-  // connection, and reap() erases it after the turn.
-  auto it = connections.find(id);
-  if (it != connections.end()) serve(id, it->second, events);
 }
 
 void ServerCore::serve(std::uint64_t id, Connection& conn, std::uint32_t events) {
@@ -157,6 +152,7 @@ void ServerCore::dispatch(std::uint64_t id, Connection& conn, Message&& request)
       spare_pending ? std::move(spare_pending) : std::make_unique<PendingReply>();
   pending->core = this;
   pending->conn_id = id;
+  pending->conn = &conn;
   pending->slot = env.has_request_id ? 0 : conn.next_slot++;
   pending->peer = conn.peer.get();
   for (std::size_t i = 0; i < env.body_start; ++i) pending->envelope.add(request.frame(i));
@@ -215,7 +211,15 @@ void ServerCore::deliver(std::uint64_t conn_id, std::uint64_t slot, Message&& en
     counters.dropped_replies++;
     return;
   }
-  Connection& conn = it->second;
+  deliver_to(conn_id, it->second, slot, std::move(envelope), std::move(body));
+}
+
+void ServerCore::deliver_to(std::uint64_t conn_id, Connection& conn, std::uint64_t slot,
+                            Message&& envelope, Message&& body) {
+  if (conn.closed) {
+    counters.dropped_replies++;
+    return;
+  }
   if (slot != 0 && slot != conn.next_to_send) {
     conn.parked.emplace(slot, std::make_pair(std::move(envelope), std::move(body)));
     return;
@@ -254,20 +258,18 @@ void ServerCore::enqueue(std::uint64_t conn_id, Connection& conn, const Message&
 void ServerCore::flush_dirty() {
   if (dirty.empty()) return;
   flushing.swap(dirty);
-  for (std::uint64_t id : flushing) {
-    auto it = connections.find(id);
-    if (it == connections.end() || it->second.closed) continue;
-    Connection& conn = it->second;
-    conn.dirty = false;
-    auto r = conn.link->flush();
+  for (auto [id, conn] : flushing) {
+    if (conn->closed) continue;  // closed this turn; reap() has not run yet
+    conn->dirty = false;
+    auto r = conn->link->flush();
     if (r.status == Io::closed || r.status == Io::error) {
-      close_connection(id, false, conn.link->fault());
+      close_connection(id, false, conn->link->fault());
       continue;
     }
     bool want = r.status == Io::would_block;
-    if (want != conn.writing) {
-      conn.writing = want;
-      update_interest(conn);
+    if (want != conn->writing) {
+      conn->writing = want;
+      update_interest(*conn);
     }
   }
   flushing.clear();
@@ -276,7 +278,7 @@ void ServerCore::flush_dirty() {
 void ServerCore::mark_dirty(std::uint64_t id, Connection& conn) {
   if (conn.dirty || conn.closed) return;
   conn.dirty = true;
-  dirty.push_back(id);
+  dirty.emplace_back(id, &conn);
 }
 
 void ServerCore::reap() {
@@ -348,8 +350,9 @@ Result<void> PendingReply::answer(Message&& body) {
   answered = true;
   Result<void> result;
   if (!keep && !core->closed) {
-    // Never escaped: this is the handler on the loop thread, inside dispatch().
-    core->deliver(conn_id, slot, std::move(envelope), std::move(body));
+    // Never escaped: this is the handler on the loop thread, inside dispatch(), and the
+    // connection is still where dispatch() found it.
+    core->deliver_to(conn_id, *conn, slot, std::move(envelope), std::move(body));
   } else {
     result = core->post_reply(conn_id, slot, std::move(envelope), std::move(body));
   }

@@ -21,6 +21,20 @@
 
 namespace ipcx::detail {
 
+// One accepted link and its reply ordering.
+struct Connection {
+  std::unique_ptr<transport::Link> link;
+  std::shared_ptr<const PeerInfo> peer;
+  std::uint64_t next_slot = 1;     // slot for the next request without an id
+  std::uint64_t next_to_send = 1;  // replies leave in slot order
+  std::map<std::uint64_t, std::pair<Message, Message>> parked;  // slot -> envelope, body
+  bool reading = true;
+  bool writing = false;
+  std::uint32_t interest = EPOLLIN;  // what the reactor watches for this link now
+  bool dirty = false;                // listed in `dirty`
+  bool closed = false;               // link closed; erased by reap() after this loop turn
+};
+
 // One reply a handler owes. Owned by a Request, then maybe by a Responder. If it dies
 // unanswered it sends "ERR no reply", so no client waits forever. A request answered inline by
 // the handler on the loop thread never escapes: it pays no atomic reference count and its
@@ -31,7 +45,8 @@ struct PendingReply {
   // core alive and counted in `outstanding`, which shutdown() waits on.
   std::shared_ptr<ServerCore> keep;
   std::uint64_t conn_id = 0;
-  std::uint64_t slot = 0;  // 0: the request had an id and its reply may overtake others
+  Connection* conn = nullptr;  // for a reply that never escapes the handler
+  std::uint64_t slot = 0;      // 0: the request had an id and its reply may overtake others
   Message envelope;
   const PeerInfo* peer = nullptr;             // valid while the handler runs
   std::shared_ptr<const PeerInfo> peer_keep;  // pool workers only
@@ -57,25 +72,15 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   Result<void> post_reply(std::uint64_t conn_id, std::uint64_t slot, Message&& envelope,
                           Message&& body);
 
-  struct Connection {
-    std::unique_ptr<transport::Link> link;
-    std::shared_ptr<const PeerInfo> peer;
-    std::uint64_t next_slot = 1;     // slot for the next request without an id
-    std::uint64_t next_to_send = 1;  // replies leave in slot order
-    std::map<std::uint64_t, std::pair<Message, Message>> parked;  // slot -> envelope, body
-    bool reading = true;
-    bool writing = false;
-    std::uint32_t interest = EPOLLIN;  // what the reactor watches for this link now
-    bool dirty = false;                // listed in `dirty`
-    bool closed = false;               // link closed; erased by reap() after this loop turn
-  };
+  using Connection = detail::Connection;
 
   void on_listener(transport::Listener& listener);
-  void on_connection(std::uint64_t id, std::uint32_t events);
   void serve(std::uint64_t id, Connection& conn, std::uint32_t events);
   void dispatch(std::uint64_t id, Connection& conn, Message&& request);
   void run_handler(Request& request);
   void deliver(std::uint64_t conn_id, std::uint64_t slot, Message&& envelope, Message&& body);
+  void deliver_to(std::uint64_t conn_id, Connection& conn, std::uint64_t slot, Message&& envelope,
+                  Message&& body);
   void enqueue(std::uint64_t conn_id, Connection& conn, const Message& envelope,
                const Message& body);
   void flush_dirty();
@@ -103,8 +108,8 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   std::vector<std::unique_ptr<transport::Listener>> listeners;
   std::unordered_map<std::uint64_t, Connection> connections;
   // Connections with output to flush at the end of this loop turn (each listed once).
-  std::vector<std::uint64_t> dirty;
-  std::vector<std::uint64_t> flushing;
+  std::vector<std::pair<std::uint64_t, Connection*>> dirty;
+  std::vector<std::pair<std::uint64_t, Connection*>> flushing;
   std::vector<std::uint64_t> graveyard;
   std::uint64_t next_connection = 1;
   // Open links with prepare_sleep/end_sleep hooks (shm), polled directly while spinning.
