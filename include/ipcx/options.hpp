@@ -77,6 +77,9 @@ struct SocketOptions {
   // ClientOptions::spin. 0 never spins.
   std::chrono::microseconds spin = 50us;
   std::chrono::milliseconds handshake_timeout = 10s;
+  // Peers this socket accepts on its bound endpoints; more are closed at once and counted in
+  // stats().rejected.
+  std::size_t max_peers = 1024;
   // Reconnect backoff for connect()ed endpoints: starts at the minimum, doubles to the maximum.
   std::chrono::milliseconds reconnect_min = 10ms;
   std::chrono::milliseconds reconnect_max = 1s;

@@ -28,6 +28,7 @@ struct SocketStats {
   std::uint64_t bytes = 0;        // their bodies
   std::uint64_t dropped = 0;      // half-written to a peer that went away
   std::uint64_t peer_faults = 0;  // peers closed for breaking the protocol or a limit
+  std::uint64_t rejected = 0;     // peers refused past max_peers
 };
 
 class Pusher {

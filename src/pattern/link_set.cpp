@@ -118,6 +118,10 @@ void LinkSet::accept_all(transport::Listener& listener) {
       if (link.error() == Errc::permission_denied) continue;  // refused, and already closed
       return;  // would_block, or out of descriptors: try again on the next readiness
     }
+    if (members_.size() >= options_.max_peers) {
+      stats_.rejected++;
+      continue;  // closed as it goes out of scope
+    }
     add_member(std::move(*link), -1);
   }
 }
@@ -330,7 +334,9 @@ void LinkSet::refresh() {
 }
 
 void LinkSet::progress_fresh() {
-  if (Clock::now() - last_look_ > std::chrono::milliseconds(1)) look(0);
+  auto now = Clock::now();
+  if (now - last_look_ > std::chrono::milliseconds(1)) look(0);
+  tick(now);  // a publisher that never waits still times out handshakes that never finish
   progress();
 }
 
@@ -369,19 +375,22 @@ void LinkSet::progress() {
   }
 }
 
+void LinkSet::tick(Clock::time_point now) {
+  if (now - last_tick_ <= std::chrono::milliseconds(100)) return;
+  last_tick_ = now;
+  for (std::size_t i = 0; i < members_.size();) {
+    auto r = members_[i].link->tick(now);
+    if (r.status == Io::error) {
+      drop(i, true, members_[i].link->fault());
+      continue;
+    }
+    ++i;
+  }
+}
+
 void LinkSet::wait(Clock::time_point deadline) {
   auto now = Clock::now();
-  if (now - last_tick_ > std::chrono::milliseconds(100)) {
-    last_tick_ = now;
-    for (std::size_t i = 0; i < members_.size();) {
-      auto r = members_[i].link->tick(now);
-      if (r.status == Io::error) {
-        drop(i, true, members_[i].link->fault());
-        continue;
-      }
-      ++i;
-    }
-  }
+  tick(now);
   // Sleep no longer than until the next dial attempt.
   for (const Dial& d : dials_) {
     if (!d.linked) deadline = std::min(deadline, d.next_attempt);

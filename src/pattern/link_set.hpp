@@ -133,6 +133,8 @@ class LinkSet {
   void watch(Member& m, std::uint32_t events);
   // Takes what epoll reports (without sleeping when timeout_ms is 0) into the ready flags.
   void look(int timeout_ms);
+  // At most every 100 ms: handshake deadlines and heartbeats; drops what expired.
+  void tick(Clock::time_point now);
   // Reads member i to drive its handshake and notice a close; false when it was dropped.
   bool service(std::size_t i);
 
