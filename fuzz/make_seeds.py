@@ -74,6 +74,19 @@ write("subscriptions", "many", bytes([63]) + sub_handshake
       + b"".join(command(b"SUBSCRIBE", b"t%d" % i) for i in range(50)))
 
 
+# The broadcast ring: 6 control words (tail, claimed, 4 checkpoints; even words are taken mod
+# 4 rings after a shift), then the data: two records and a wrap marker.
+def bcast_record(seq, body):
+    size = (16 + len(body) + 7) & ~7
+    return (struct.pack("<IIQ", len(body), 0, seq) + body).ljust(size, b"\0")
+
+
+ring = bcast_record(0, b"first") + bcast_record(1, b"second" * 10)
+write("shm_broadcast", "two", struct.pack("<6Q", len(ring) << 1, len(ring) << 1, 0, 0, 0, 0) + ring)
+write("shm_broadcast", "wrap", struct.pack("<6Q", 128 << 1, 128 << 1, 0, 0, 0, 0)
+      + struct.pack("<I", 0xFFFFFFFF) + bytes(60))
+
+
 def prefixed(fragments):
     return b"".join(bytes([min(len(f) - 24, 255)]) + f for f in fragments)
 

@@ -1,0 +1,192 @@
+// The shm broadcast ring (transport layer): one writer, any number of readers, one copy of
+// each message for all of them. For shm:// publish/subscribe (not yet wired in: see
+// docs/ARCHITECTURE.md). The writer never waits for a reader: it overwrites the oldest
+// records, and a reader that fell behind notices, skips ahead and counts what it lost by the
+// records' sequence numbers. Readers map the ring read-only and trust nothing in it: every
+// length is checked before use, and a record is accepted only if, after it was copied out,
+// the writer had not started overwriting it (a seqlock on the writer's `claimed` position).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <vector>
+
+namespace ipcx::transport {
+
+// Shared by the writer (read-write) and every reader (read-only).
+struct BroadcastControl {
+  // Bytes the writer has published: records below it are complete.
+  alignas(64) std::atomic<std::uint64_t> tail;
+  // Bytes the writer has claimed, stored before it writes them: a reader's copy is good only
+  // if its record lies within the ring's capacity below this after the copy.
+  alignas(64) std::atomic<std::uint64_t> claimed;
+  // Where the first record starting in each quarter of the ring began (by quarter number mod
+  // 4): a lapped reader resumes at the oldest one still intact, losing at most a quarter of
+  // the ring beyond what was overwritten.
+  alignas(64) std::atomic<std::uint64_t> checkpoint[4];
+};
+static_assert(sizeof(BroadcastControl) == 192);
+
+// A record: [u32 body length][u32 zero][u64 sequence][body], padded to 8 bytes. A length of
+// kBroadcastWrap means "continue at the ring's start".
+inline constexpr std::uint32_t kBroadcastWrap = 0xffffffffu;
+inline constexpr std::size_t kBroadcastHeader = 16;
+
+inline std::size_t broadcast_record_size(std::size_t body) {
+  return (kBroadcastHeader + body + 7) & ~std::size_t{7};
+}
+// The largest body a ring of this capacity carries (a quarter of it).
+inline std::size_t broadcast_max_body(std::size_t capacity) {
+  return capacity / 4 - kBroadcastHeader;
+}
+
+class BroadcastWriter {
+ public:
+  BroadcastWriter() = default;
+  BroadcastWriter(BroadcastControl* control, std::byte* data, std::size_t capacity) noexcept
+      : control_(control), data_(data), capacity_(capacity) {}
+
+  // Publishes one record; false when the body is larger than broadcast_max_body().
+  bool publish(std::span<const std::byte> body) noexcept {
+    if (body.size() > broadcast_max_body(capacity_)) return false;
+    std::size_t need = broadcast_record_size(body.size());
+    std::size_t at = tail_ & (capacity_ - 1);
+    std::size_t to_end = capacity_ - at;
+    std::size_t skip = need > to_end ? to_end : 0;
+    // Claim first, then write: a reader copying anything we overwrite sees the claim.
+    control_->claimed.store(tail_ + skip + need, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    if (skip != 0) {
+      put32(at, kBroadcastWrap);
+      at = 0;
+    }
+    std::uint64_t start = tail_ + skip;
+    std::uint64_t quarter = start / (capacity_ / 4);
+    if (quarter != last_quarter_) {
+      last_quarter_ = quarter;
+      control_->checkpoint[quarter % 4].store(start, std::memory_order_relaxed);
+    }
+    put32(at, static_cast<std::uint32_t>(body.size()));
+    put32(at + 4, 0);
+    std::memcpy(data_ + at + 8, &sequence_, 8);
+    if (!body.empty()) std::memcpy(data_ + at + kBroadcastHeader, body.data(), body.size());
+    tail_ += skip + need;
+    ++sequence_;
+    control_->tail.store(tail_, std::memory_order_release);
+    return true;
+  }
+
+  std::uint64_t sequence() const noexcept { return sequence_; }
+
+ private:
+  void put32(std::size_t at, std::uint32_t v) noexcept { std::memcpy(data_ + at, &v, 4); }
+
+  BroadcastControl* control_ = nullptr;
+  std::byte* data_ = nullptr;
+  std::size_t capacity_ = 0;
+  std::uint64_t tail_ = 0;
+  std::uint64_t sequence_ = 0;
+  std::uint64_t last_quarter_ = ~std::uint64_t{0};
+};
+
+class BroadcastReader {
+ public:
+  enum class Read : std::uint8_t { record, empty, corrupt };
+
+  BroadcastReader() = default;
+  // Starts at the writer's current position: a new reader sees what is published after it.
+  BroadcastReader(const BroadcastControl* control, const std::byte* data,
+                  std::size_t capacity) noexcept
+      : control_(control), data_(data), capacity_(capacity) {
+    cursor_ = control_->tail.load(std::memory_order_acquire);
+  }
+
+  // The next record's body copied into `out`. Records the writer overwrote before we read
+  // them are skipped and added to gap(). corrupt: the ring holds something the writer never
+  // writes (the caller closes the link).
+  Read next(std::vector<std::byte>& out) noexcept {
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      std::uint64_t tail = control_->tail.load(std::memory_order_acquire);
+      if (tail < cursor_) return Read::corrupt;  // the writer's position ran backwards
+      if (tail == cursor_) return Read::empty;
+      if (tail - cursor_ > capacity_) {  // lapped: resume at the oldest record still there
+        resync(tail);
+        continue;
+      }
+      std::size_t at = cursor_ & (capacity_ - 1);
+      std::uint32_t len = get32(at);  // read once; judged below
+      if (len == kBroadcastWrap) {
+        if (!intact(cursor_)) {
+          resync(tail);
+          continue;
+        }
+        if (at == 0) return Read::corrupt;  // a wrap to where we are would never end
+        cursor_ += capacity_ - at;
+        continue;
+      }
+      std::size_t size = broadcast_record_size(len);
+      bool fits =
+          len <= broadcast_max_body(capacity_) && size <= capacity_ - at && size <= tail - cursor_;
+      std::uint64_t sequence = 0;
+      if (fits) {
+        std::memcpy(&sequence, data_ + at + 8, 8);
+        out.resize(len);
+        if (len != 0) std::memcpy(out.data(), data_ + at + kBroadcastHeader, len);
+      }
+      if (!intact(cursor_)) {  // overwritten while we looked: skip ahead, count it later
+        resync(tail);
+        continue;
+      }
+      if (!fits) return Read::corrupt;
+      if (known_ && sequence < expected_) return Read::corrupt;  // sequences only grow
+      if (known_) gap_ += sequence - expected_;
+      known_ = true;
+      expected_ = sequence + 1;
+      cursor_ += size;
+      return Read::record;
+    }
+    return Read::empty;  // the writer laps us faster than we can read: try again later
+  }
+
+  // Records lost so far: published after this reader started, overwritten before it read them
+  // (known once a later record arrives).
+  std::uint64_t gap() const noexcept { return gap_; }
+
+ private:
+  // Whether a record at absolute position `pos` still holds what we read: the writer has not
+  // claimed anything a lap beyond it. The acquire fence pairs with the writer's release fence
+  // between its claim and its writes (a seqlock).
+  bool intact(std::uint64_t pos) const noexcept {
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return control_->claimed.load(std::memory_order_relaxed) <= pos + capacity_;
+  }
+
+  std::uint32_t get32(std::size_t at) const noexcept {
+    std::uint32_t v;
+    std::memcpy(&v, data_ + at, 4);
+    return v;
+  }
+
+  // After being lapped: the oldest checkpoint still intact and published, or the tail.
+  void resync(std::uint64_t tail) noexcept {
+    std::uint64_t best = tail;
+    for (const auto& c : control_->checkpoint) {
+      std::uint64_t at = c.load(std::memory_order_relaxed);
+      if (at > cursor_ && at < best && at <= tail && intact(at)) best = at;
+    }
+    cursor_ = best;
+  }
+
+  const BroadcastControl* control_ = nullptr;
+  const std::byte* data_ = nullptr;
+  std::size_t capacity_ = 0;
+  std::uint64_t cursor_ = 0;
+  std::uint64_t expected_ = 0;  // the sequence the next record should carry
+  bool known_ = false;          // expected_ is meaningful (a record has been read)
+  std::uint64_t gap_ = 0;
+};
+
+}  // namespace ipcx::transport
