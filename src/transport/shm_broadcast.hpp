@@ -110,7 +110,8 @@ class BroadcastReader {
   Read next(std::vector<std::byte>& out) noexcept {
     for (int attempt = 0; attempt < 4; ++attempt) {
       std::uint64_t tail = control_->tail.load(std::memory_order_acquire);
-      if (tail < cursor_) return Read::corrupt;  // the writer's position ran backwards
+      // Records are 8-byte aligned; and the writer's position never runs backwards.
+      if ((tail & 7) != 0 || (cursor_ & 7) != 0 || tail < cursor_) return Read::corrupt;
       if (tail == cursor_) return Read::empty;
       if (tail - cursor_ > capacity_) {  // lapped: resume at the oldest record still there
         resync(tail);
@@ -175,7 +176,7 @@ class BroadcastReader {
     std::uint64_t best = tail;
     for (const auto& c : control_->checkpoint) {
       std::uint64_t at = c.load(std::memory_order_relaxed);
-      if (at > cursor_ && at < best && at <= tail && intact(at)) best = at;
+      if ((at & 7) == 0 && at > cursor_ && at < best && at <= tail && intact(at)) best = at;
     }
     cursor_ = best;
   }

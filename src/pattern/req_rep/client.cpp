@@ -142,9 +142,8 @@ struct Client::Impl {
       auto id = pattern::reply_id(incoming);
       if (!id || !take(in_flight, *id)) continue;  // not ours, or answered already
       incoming.remove_front(2);                    // the request id and the delimiter
-      // (Built from an id, so the Reply is not value-initialised: that would zero the body's
-      // inline buffer first.)
-      arrived.emplace_back(*id).body = std::move(incoming);
+      // Braced, not value-initialised: that would zero the body's inline buffer first.
+      arrived.push_back(Reply{*id, std::move(incoming)});
     }
   }
 

@@ -107,6 +107,13 @@ TEST(ShmBroadcast, ImpossibleContentsAreReportedNotFollowed) {
     EXPECT_EQ(reader.next(out), BroadcastReader::Read::corrupt);
   }
   {
+    Ring r;  // a writer position off the 8-byte grid (found by the fuzzer: read past the end)
+    BroadcastReader reader(r.control, r.data, kCapacity);
+    r.control->tail.store(kCapacity + 2);
+    r.control->claimed.store(kCapacity + 2);
+    EXPECT_EQ(reader.next(out), BroadcastReader::Read::corrupt);
+  }
+  {
     Ring r;  // a writer position that runs backwards
     ASSERT_TRUE(r.writer.publish(body_for(1, 64)));
     BroadcastReader reader(r.control, r.data, kCapacity);
