@@ -208,7 +208,7 @@ bool LinkSet::idle(const Member& m) const noexcept {
 }
 
 Result<void> LinkSet::send_to(std::size_t index, const Message& message,
-                              Clock::time_point deadline) {
+                              std::chrono::milliseconds timeout) {
   Member& m = members_[index];
   std::uint64_t key = m.key;
   auto r = m.link->send(message);
@@ -222,6 +222,8 @@ Result<void> LinkSet::send_to(std::size_t index, const Message& message,
   if (!write(index)) return unexpected(Errc::peer_closed);
   // Finish this message before returning, so it never sits half-written while the caller
   // does something else: the kernel's socket buffer (or the ring) is the queue.
+  if (!members_[index].link->wants_write()) return {};
+  auto deadline = deadline_after(timeout);
   bool spun = false;
   for (;;) {
     std::size_t i = find(key);

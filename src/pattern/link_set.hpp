@@ -97,7 +97,10 @@ class LinkSet {
   // until the member's kernel buffer or ring has taken all of it or the deadline passes; then
   // whatever is left goes out on later calls. Errors: peer_closed when the member died first
   // (the message is lost and counted as dropped); message_too_large.
-  Result<void> send_to(std::size_t index, const Message& message, Clock::time_point deadline);
+  // The deadline is `timeout` from the first moment it has to wait (the clock is not read
+  // when the message goes straight out).
+  Result<void> send_to(std::size_t index, const Message& message,
+                       std::chrono::milliseconds timeout);
   // The next message from any member, fairly, into `out`; false when none has one now.
   bool next_message(Message& out);
   // Queues a message on a member without waiting, unless the member already holds its

@@ -20,7 +20,7 @@ void Pusher::connect(std::string_view url) { links_->connect(url); }
 Result<void> Pusher::send(const Message& message, std::chrono::milliseconds timeout) {
   pattern::LinkSet& set = *links_;
   if (message.bytes() > set.options().max_message_size) return unexpected(Errc::message_too_large);
-  auto deadline = pattern::deadline_after(timeout);
+  Clock::time_point deadline{};  // read only if it has to wait
   for (;;) {
     set.progress();
     auto& members = set.members();
@@ -29,10 +29,11 @@ Result<void> Pusher::send(const Message& message, std::chrono::milliseconds time
       if (next_ >= members.size()) next_ = 0;
       std::size_t i = next_++;
       if (!set.idle(members[i])) continue;
-      auto sent = set.send_to(i, message, deadline);
+      auto sent = set.send_to(i, message, timeout);
       if (sent || sent.error() != Errc::peer_closed) return sent;
       break;  // that peer died under the message: look again
     }
+    if (deadline == Clock::time_point{}) deadline = pattern::deadline_after(timeout);
     if (Clock::now() >= deadline) return unexpected(Errc::timeout);
     set.wait(deadline);
   }
