@@ -24,6 +24,7 @@ inline constexpr std::chrono::milliseconds kForever = std::chrono::milliseconds:
 
 struct SocketStats {
   std::uint64_t peers = 0;        // connections open now (handshake complete or not)
+  std::uint64_t ready = 0;        // of which have completed their handshake
   std::uint64_t messages = 0;     // sent (Pusher) or received (Puller)
   std::uint64_t bytes = 0;        // their bodies
   std::uint64_t dropped = 0;      // half-written to a peer that went away

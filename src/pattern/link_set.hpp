@@ -63,6 +63,13 @@ class LinkSet {
   const SocketOptions& options() const noexcept { return options_; }
   SocketStats& stats() noexcept { return stats_; }
   const SocketStats& stats() const noexcept { return stats_; }
+  // The counters, with `ready` counted now.
+  SocketStats snapshot() const noexcept {
+    SocketStats s = stats_;
+    s.ready = 0;
+    for (const auto& m : members_) s.ready += m.link->established() ? 1 : 0;
+    return s;
+  }
 
   // Accepts waiting peers, dials due endpoints, drives handshakes, writes queued output and
   // reaps dead links. Never sleeps.

@@ -43,7 +43,7 @@ bool Pusher::flush(std::chrono::milliseconds timeout) {
   return links_->flush(pattern::deadline_after(timeout));
 }
 
-SocketStats Pusher::stats() const noexcept { return links_->stats(); }
+SocketStats Pusher::stats() const noexcept { return links_->snapshot(); }
 
 Puller::Puller(SocketOptions options)
     : links_(std::make_unique<pattern::LinkSet>(wire::SocketType::pull, std::move(options), true)) {
@@ -69,7 +69,7 @@ Result<Message> Puller::receive(std::chrono::milliseconds timeout) {
   }
 }
 
-SocketStats Puller::stats() const noexcept { return links_->stats(); }
+SocketStats Puller::stats() const noexcept { return links_->snapshot(); }
 int Puller::fd() const noexcept { return links_->fd(); }
 
 }  // namespace ipcx

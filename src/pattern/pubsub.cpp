@@ -70,7 +70,7 @@ bool Publisher::flush(std::chrono::milliseconds timeout) {
   return links_->flush(pattern::deadline_after(timeout));
 }
 
-SocketStats Publisher::stats() const noexcept { return links_->stats(); }
+SocketStats Publisher::stats() const noexcept { return links_->snapshot(); }
 
 std::size_t Publisher::subscribers() const noexcept {
   std::size_t n = 0;
@@ -139,7 +139,7 @@ Result<Message> Subscriber::receive(std::chrono::milliseconds timeout) {
   }
 }
 
-SocketStats Subscriber::stats() const noexcept { return links_->stats(); }
+SocketStats Subscriber::stats() const noexcept { return links_->snapshot(); }
 int Subscriber::fd() const noexcept { return links_->fd(); }
 
 }  // namespace ipcx

@@ -100,10 +100,10 @@ TEST(PipelineProcess, WorkIsSpreadAndDeliveredExactlyOnce) {
     pusher.bind(urls.unix_socket);
     // Wait for all three, so every one gets a share.
     auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (pusher.stats().peers < 3 && std::chrono::steady_clock::now() < deadline) {
+    while (pusher.stats().ready < 3 && std::chrono::steady_clock::now() < deadline) {
       (void)pusher.flush(10ms);
     }
-    ASSERT_EQ(pusher.stats().peers, 3u);
+    ASSERT_EQ(pusher.stats().ready, 3u);
     for (int i = 0; i < kCount; ++i) ASSERT_TRUE(pusher.send(Message{std::to_string(i)}, 20s));
     ASSERT_TRUE(pusher.flush(20s));
     EXPECT_TRUE(collected.wait_for(kCount, 30s));
@@ -128,10 +128,10 @@ TEST(PipelineProcess, PullerKilledMidStreamDoesNotStopThePusher) {
   Pusher pusher;
   pusher.bind(urls.shm);
   auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (pusher.stats().peers < 3 && std::chrono::steady_clock::now() < deadline) {
+  while (pusher.stats().ready < 3 && std::chrono::steady_clock::now() < deadline) {
     (void)pusher.flush(10ms);
   }
-  ASSERT_EQ(pusher.stats().peers, 3u);
+  ASSERT_EQ(pusher.stats().ready, 3u);
   constexpr int kCount = 200000;
   for (int i = 0; i < kCount; ++i) {
     if (i == kCount / 4) pullers[0].kill(SIGKILL);

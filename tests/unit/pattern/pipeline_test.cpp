@@ -107,7 +107,7 @@ TEST_P(Pipeline, PusherSpreadsMessagesOverItsPullers) {
   // Wait until the pusher has all three handshakes, so round robin covers them all.
   ASSERT_TRUE(eventually([&] {
     (void)pusher.flush(1ms);
-    return pusher.stats().peers == kPullers;
+    return pusher.stats().ready == kPullers;
   }));
   for (int i = 0; i < kCount; ++i) ASSERT_TRUE(pusher.send(Message{"w"}, 10s));
   EXPECT_TRUE(pusher.flush(10s));
