@@ -41,6 +41,49 @@ void report(int fd, const Outcome& o) {
   if (::write(fd, &o, sizeof o) != static_cast<ssize_t>(sizeof o)) ::_exit(3);
 }
 
+// N subscriber processes, each running `body` (which returns its Outcome) and reporting
+// through a pipe of its own. Ended by PID when this goes out of scope.
+class SubscriberProcesses {
+ public:
+  template <class Body>
+  SubscriberProcesses(int n, Body body) {
+    for (int s = 0; s < n; ++s) {
+      int fds[2];
+      if (::pipe(fds) != 0) return;
+      pid_t pid = ::fork();
+      if (pid == 0) {
+        ::close(fds[0]);
+        report(fds[1], body());
+        ::_exit(0);
+      }
+      ::close(fds[1]);
+      pids_.push_back(pid);
+      pipes_.push_back(fds[0]);
+    }
+  }
+  ~SubscriberProcesses() {
+    for (int fd : pipes_) ::close(fd);
+    for (pid_t pid : pids_) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+  // Waits for every report; a subscriber that died reports a failed Outcome.
+  std::vector<Outcome> outcomes() {
+    std::vector<Outcome> out;
+    for (int fd : pipes_) {
+      Outcome o;
+      if (::read(fd, &o, sizeof o) != static_cast<ssize_t>(sizeof o)) o = {};
+      out.push_back(o);
+    }
+    return out;
+  }
+
+ private:
+  std::vector<pid_t> pids_;
+  std::vector<int> pipes_;
+};
+
 // Counts messages until the end marker (an 8-byte body holding ~0), checking sequences.
 template <class Receive>
 Outcome count_until_end(Receive&& receive) {
@@ -84,30 +127,17 @@ std::vector<Outcome> run_ipcx(const Case& c, int index) {
   options.max_queued_bytes = ~std::size_t{0};
   ipcx::Publisher pub(options);
   std::string url = pub.bind(ipcx_url(c, index)).url();
-  std::vector<pid_t> pids;
-  std::vector<int> pipes;
-  for (int s = 0; s < c.subscribers; ++s) {
-    int fds[2];
-    if (::pipe(fds) != 0) return {};
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::close(fds[0]);
-      ipcx::Subscriber sub(options);
-      sub.connect(url);
-      sub.subscribe("");
-      auto o = count_until_end([&](std::uint64_t& seq) {
-        auto m = sub.receive(std::chrono::seconds(60));
-        if (!m || m->size() < 2 || m->frame(1).size() < 8) return false;
-        seq = sequence_of(m->frame(1).data());
-        return true;
-      });
-      report(fds[1], o);
-      ::_exit(0);
-    }
-    ::close(fds[1]);
-    pids.push_back(pid);
-    pipes.push_back(fds[0]);
-  }
+  SubscriberProcesses subscribers(c.subscribers, [&] {
+    ipcx::Subscriber sub(options);
+    sub.connect(url);
+    sub.subscribe("");
+    return count_until_end([&](std::uint64_t& seq) {
+      auto m = sub.receive(std::chrono::seconds(60));
+      if (!m || m->size() < 2 || m->frame(1).size() < 8) return false;
+      seq = sequence_of(m->frame(1).data());
+      return true;
+    });
+  });
   auto deadline = Clock::now() + std::chrono::seconds(30);
   while (pub.subscribers() < static_cast<std::size_t>(c.subscribers) && Clock::now() < deadline) {
     pub.poll();
@@ -121,21 +151,7 @@ std::vector<Outcome> run_ipcx(const Case& c, int index) {
   std::memcpy(body.data(), &end, sizeof end);
   (void)pub.publish(ipcx::Message{"", body});
   (void)pub.flush(std::chrono::seconds(60));
-  std::vector<Outcome> out;
-  for (std::size_t s = 0; s < pids.size(); ++s) {
-    Outcome o;
-    // Keep writing while subscribers drain: the publisher is caller-driven.
-    while (::read(pipes[s], &o, sizeof o) != static_cast<ssize_t>(sizeof o)) {
-      if (!pub.flush(std::chrono::milliseconds(10))) continue;
-      break;
-    }
-    out.push_back(o);
-    ::close(pipes[s]);
-  }
-  for (pid_t pid : pids) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-  }
+  auto out = subscribers.outcomes();
   if (c.mech == "unix") ::unlink(url.substr(7).c_str());
   return out;
 }
@@ -147,6 +163,7 @@ std::vector<Outcome> run_zmq(const Case& c, int index) {
   int zero = 0, one = 1;
   zmq_setsockopt(pub, ZMQ_SNDHWM, &zero, sizeof zero);
   zmq_setsockopt(pub, ZMQ_XPUB_VERBOSE, &one, sizeof one);  // every subscriber's subscription
+  zmq_setsockopt(pub, ZMQ_LINGER, &zero, sizeof zero);      // ctx_term never waits on a dead peer
   std::string where = c.mech == "ipc" ? "ipc:///tmp/ipcx-fanout-zmq-" + std::to_string(::getpid()) +
                                             "-" + std::to_string(index)
                                       : "tcp://127.0.0.1:*";
@@ -154,39 +171,26 @@ std::vector<Outcome> run_zmq(const Case& c, int index) {
   char endpoint[256] = {};
   std::size_t len = sizeof endpoint;
   zmq_getsockopt(pub, ZMQ_LAST_ENDPOINT, endpoint, &len);
-  std::vector<pid_t> pids;
-  std::vector<int> pipes;
-  for (int s = 0; s < c.subscribers; ++s) {
-    int fds[2];
-    if (::pipe(fds) != 0) return {};
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::close(fds[0]);
-      void* cctx = zmq_ctx_new();
-      void* sub = zmq_socket(cctx, ZMQ_SUB);
-      zmq_setsockopt(sub, ZMQ_RCVHWM, &zero, sizeof zero);
-      zmq_connect(sub, endpoint);
-      zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
-      std::vector<char> buf(c.size + 64);
-      auto o = count_until_end([&](std::uint64_t& seq) {
-        // Topic frame, then the body.
-        int more = 0;
-        std::size_t more_len = sizeof more;
-        if (zmq_recv(sub, buf.data(), buf.size(), 0) < 0) return false;
-        zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &more_len);
-        if (!more) return false;
-        int n = zmq_recv(sub, buf.data(), buf.size(), 0);
-        if (n < 8) return false;
-        seq = sequence_of(buf.data());
-        return true;
-      });
-      report(fds[1], o);
-      ::_exit(0);
-    }
-    ::close(fds[1]);
-    pids.push_back(pid);
-    pipes.push_back(fds[0]);
-  }
+  SubscriberProcesses subscribers(c.subscribers, [&] {
+    void* cctx = zmq_ctx_new();
+    void* sub = zmq_socket(cctx, ZMQ_SUB);
+    zmq_setsockopt(sub, ZMQ_RCVHWM, &zero, sizeof zero);
+    zmq_connect(sub, endpoint);
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
+    std::vector<char> buf(c.size + 64);
+    return count_until_end([&](std::uint64_t& seq) {
+      // Topic frame, then the body.
+      int more = 0;
+      std::size_t more_len = sizeof more;
+      if (zmq_recv(sub, buf.data(), buf.size(), 0) < 0) return false;
+      zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &more_len);
+      if (!more) return false;
+      int n = zmq_recv(sub, buf.data(), buf.size(), 0);
+      if (n < 8) return false;
+      seq = sequence_of(buf.data());
+      return true;
+    });
+  });
   // One subscription message per subscriber.
   char sub_msg[16];
   for (int s = 0; s < c.subscribers; ++s) zmq_recv(pub, sub_msg, sizeof sub_msg, 0);
@@ -197,17 +201,7 @@ std::vector<Outcome> run_zmq(const Case& c, int index) {
     zmq_send(pub, "", 0, ZMQ_SNDMORE);
     zmq_send(pub, body.data(), body.size(), 0);
   }
-  std::vector<Outcome> out;
-  for (std::size_t s = 0; s < pids.size(); ++s) {
-    Outcome o;
-    if (::read(pipes[s], &o, sizeof o) != static_cast<ssize_t>(sizeof o)) o = {};
-    out.push_back(o);
-    ::close(pipes[s]);
-  }
-  for (pid_t pid : pids) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-  }
+  auto out = subscribers.outcomes();
   zmq_close(pub);
   zmq_ctx_term(ctx);
   return out;
