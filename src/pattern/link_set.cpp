@@ -133,7 +133,8 @@ void LinkSet::drop(std::size_t i, bool fault, std::string_view why) {
     if (options_.log)
       options_.log("ipcx: closed peer " + m.link->peer().address + ": " + std::string(why));
   }
-  if (m.link->queued_bytes() > 0) stats_.dropped++;  // at most one message is ever queued
+  // A publisher knows how many messages it had queued; a pusher holds at most one.
+  stats_.dropped += !m.queued.empty() ? m.queued.size() : m.link->queued_bytes() > 0 ? 1 : 0;
   sys::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, m.link->fd(), nullptr);
   m.link->close();
   if (m.dial >= 0) {

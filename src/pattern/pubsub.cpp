@@ -106,9 +106,10 @@ void Subscriber::unsubscribe(std::string_view topic) {
 }
 
 void Subscriber::announce() {
-  auto& members = links_->members();
-  for (auto& m : members) {
+  bool sent = false;
+  for (auto& m : links_->members()) {
     if (m.state || !m.link->established()) continue;
+    sent = true;
     m.state = std::make_unique<Announced>();
     for (const auto& [topic, count] : topics_->topics()) {
       for (int i = 0; i < count; ++i) {
@@ -116,7 +117,7 @@ void Subscriber::announce() {
       }
     }
   }
-  links_->progress();  // writes what was queued
+  if (sent) links_->progress();  // writes what was queued; receive() does the rest
 }
 
 Result<Message> Subscriber::receive(std::chrono::milliseconds timeout) {
@@ -129,6 +130,7 @@ Result<Message> Subscriber::receive(std::chrono::milliseconds timeout) {
       if (!m.empty() && topics_->matches(m.text(0))) return m;
       set.stats().dropped++;  // arrived after its unsubscribe
     }
+    set.progress();  // accepts, redials, writes: only when nothing was waiting
     if (deadline == Clock::time_point{}) deadline = pattern::deadline_after(timeout);
     if (Clock::now() >= deadline) return unexpected(Errc::timeout);
     if (set.spin_for(deadline, m)) {

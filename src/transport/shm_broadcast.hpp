@@ -79,8 +79,6 @@ class BroadcastWriter {
     return true;
   }
 
-  std::uint64_t sequence() const noexcept { return sequence_; }
-
  private:
   void put32(std::size_t at, std::uint32_t v) noexcept { std::memcpy(data_ + at, &v, 4); }
 
