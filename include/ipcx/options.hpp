@@ -65,10 +65,15 @@ struct ClientOptions {
 struct SocketOptions {
   // Largest message (all frames); a peer sending more is closed and counted.
   std::size_t max_message_size = 64u << 20;
-  // Publisher: messages queued for one subscriber beyond what its kernel buffer (or ring)
-  // took, ZeroMQ's high-water mark. A subscriber at the mark misses messages (counted in
-  // stats().dropped); the publisher never waits for it.
+  // Publisher: messages queued for one socket subscriber beyond what its kernel buffer took,
+  // ZeroMQ's high-water mark. A subscriber at the mark misses messages (counted in
+  // stats().dropped); the publisher never waits for it. shm subscribers share the broadcast
+  // ring instead: one that falls a ring behind loses the oldest messages and is told so.
   std::size_t hwm = 1000;
+  // Publisher: never drop; publish() waits for the slowest matching subscriber instead (shm:
+  // until it has read far enough for the broadcast ring to take the message; sockets: until
+  // its queue is written out). A subscriber that stops reading then stops the publisher.
+  bool lossless = false;
   // Bytes a link may hold unwritten (for a Publisher, whichever of this and hwm comes first).
   // A Pusher holds at most one message per puller: the kernel's socket buffer or the shm ring
   // is its queue, and send() waits for room there.
@@ -84,6 +89,8 @@ struct SocketOptions {
   std::chrono::milliseconds reconnect_min = 10ms;
   std::chrono::milliseconds reconnect_max = 1s;
   // shm:// endpoints this socket binds: bytes of each ring (as ServerOptions::shm_ring_bytes).
+  // A Publisher's broadcast ring has this size too (its largest record is a quarter of it;
+  // larger messages go in fragments).
   std::size_t shm_ring_bytes = 1u << 20;
   // Socket files this socket binds: their mode, and who may connect (as ServerOptions).
   std::uint32_t file_mode = 0600;

@@ -30,6 +30,9 @@ struct SocketStats {
   std::uint64_t dropped = 0;      // half-written to a peer that went away
   std::uint64_t peer_faults = 0;  // peers closed for breaking the protocol or a limit
   std::uint64_t rejected = 0;     // peers refused past max_peers
+  // Subscriber: messages its publishers sent that were overwritten before it read them (shm's
+  // broadcast ring), counted when the next one arrives.
+  std::uint64_t lost = 0;
 };
 
 class Pusher {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ipcx/endpoint.hpp"
 #include "ipcx/message.hpp"
@@ -21,6 +22,9 @@ namespace ipcx {
 
 namespace wire {
 class Subscriptions;
+}
+namespace transport {
+class BroadcastSource;
 }
 
 class Publisher {
@@ -34,8 +38,9 @@ class Publisher {
   void connect(std::string_view url);
 
   // Sends `message` (its first frame is the topic) to every matching subscriber that is below
-  // its high-water mark, and returns how many got it. Never waits. message_too_large is the
-  // only error.
+  // its high-water mark, and returns how many got it (shm subscribers: how many the broadcast
+  // ring serves). Never waits, unless SocketOptions::lossless. Errors: message_too_large;
+  // resource_exhausted when the shm broadcast ring cannot be made.
   Result<std::size_t> publish(const Message& message);
   // Accepts new subscribers and reads subscriptions without publishing.
   void poll();
@@ -48,7 +53,13 @@ class Publisher {
   std::size_t subscribers() const noexcept;
 
  private:
+  // shm:// only: made when the first shm endpoint is bound or connected.
+  void ensure_broadcast(std::string_view url);
+  void wait_for_ring(const Message& message);
+  std::size_t offer_waiting(const Message& message, std::string_view topic);
   std::unique_ptr<pattern::LinkSet> links_;
+  std::shared_ptr<transport::BroadcastSource> broadcast_;
+  std::vector<std::uint64_t> keys_;  // scratch for offer_waiting()
 };
 
 class Subscriber {
@@ -68,6 +79,11 @@ class Subscriber {
 
   // The next matching message from any publisher. Errors: timeout.
   Result<Message> receive(std::chrono::milliseconds timeout = kForever);
+  // How many messages its publisher sent just before the one receive() last returned that
+  // this subscriber lost (overwritten in a shm broadcast ring before it read them): 0 when
+  // none. stats().lost is the total. On shm a message larger than a quarter of the ring
+  // counts once per fragment.
+  std::uint64_t gap() const noexcept;
 
   SocketStats stats() const noexcept;
   int fd() const noexcept;

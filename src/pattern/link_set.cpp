@@ -38,6 +38,7 @@ transport::LinkOptions LinkSet::link_options() const {
   lo.max_queued_bytes = options_.max_queued_bytes;
   lo.handshake_timeout = options_.handshake_timeout;
   lo.shm_ring_bytes = options_.shm_ring_bytes;
+  lo.broadcast = broadcast_;
   return lo;
 }
 
@@ -286,6 +287,8 @@ bool LinkSet::next_message(Message& out) {
     if (r.status == Io::ok) {
       stats_.messages++;
       stats_.bytes += out.bytes();
+      last_gap_ = m.link->take_gap();
+      stats_.lost += last_gap_;
       return true;
     }
     if (r.status == Io::would_block) {

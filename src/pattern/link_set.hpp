@@ -60,6 +60,10 @@ class LinkSet {
   Endpoint bind(std::string_view url);
   void connect(std::string_view url);
   int fd() const noexcept { return epoll_.get(); }
+  // A publisher's broadcast ring, handed to every shm link made from now on.
+  void set_broadcast(std::shared_ptr<transport::BroadcastSource> source) {
+    broadcast_ = std::move(source);
+  }
   const SocketOptions& options() const noexcept { return options_; }
   SocketStats& stats() noexcept { return stats_; }
   const SocketStats& stats() const noexcept { return stats_; }
@@ -97,6 +101,8 @@ class LinkSet {
   void wait(Clock::time_point deadline);
 
   std::vector<Member>& members() noexcept { return members_; }
+  static constexpr std::size_t kNone = ~std::size_t{0};
+  std::size_t find(std::uint64_t key) const noexcept;  // the member's index, or kNone
   const std::vector<Member>& members() const noexcept { return members_; }
   // Whether the member is ready for a message and holds none unwritten.
   bool idle(const Member& m) const noexcept;
@@ -110,6 +116,8 @@ class LinkSet {
                        std::chrono::milliseconds timeout);
   // The next message from any member, fairly, into `out`; false when none has one now.
   bool next_message(Message& out);
+  // Records its member lost just before the last message next_message() returned.
+  std::uint64_t last_gap() const noexcept { return last_gap_; }
   // Queues a message on a member without waiting, unless the member already holds its
   // high-water mark (SocketOptions::hwm messages, or max_queued_bytes): then false, and the
   // message is not sent to it. Writes what the kernel takes now; the rest goes out on later
@@ -138,8 +146,6 @@ class LinkSet {
   void drop(std::size_t i, bool fault, std::string_view why);
   // Writes member i's queue; false when it died (and was dropped).
   bool write(std::size_t i);
-  static constexpr std::size_t kNone = ~std::size_t{0};
-  std::size_t find(std::uint64_t key) const noexcept;  // the member's index, or kNone
   void watch(Member& m, std::uint32_t events);
   // Takes what epoll reports (without sleeping when timeout_ms is 0) into the ready flags.
   void look(int timeout_ms);
@@ -166,6 +172,8 @@ class LinkSet {
   Clock::time_point last_tick_{};
   std::vector<bool> listener_ready_;
   SocketStats stats_;
+  std::uint64_t last_gap_ = 0;
+  std::shared_ptr<transport::BroadcastSource> broadcast_;
 };
 
 }  // namespace ipcx::pattern

@@ -6,7 +6,9 @@
 
 #include <cstring>
 
+#include "core/spin.hpp"
 #include "pattern/link_set.hpp"
+#include "transport/shm_broadcast_source.hpp"
 #include "wire/subscriptions.hpp"
 
 namespace ipcx {
@@ -36,8 +38,76 @@ Publisher::~Publisher() = default;
 Publisher::Publisher(Publisher&&) noexcept = default;
 Publisher& Publisher::operator=(Publisher&&) noexcept = default;
 
-Endpoint Publisher::bind(std::string_view url) { return links_->bind(url); }
-void Publisher::connect(std::string_view url) { links_->connect(url); }
+Endpoint Publisher::bind(std::string_view url) {
+  ensure_broadcast(url);
+  return links_->bind(url);
+}
+void Publisher::connect(std::string_view url) {
+  ensure_broadcast(url);
+  links_->connect(url);
+}
+
+void Publisher::ensure_broadcast(std::string_view url) {
+  if (broadcast_) return;
+  auto ep = Endpoint::try_parse(url);
+  if (!ep || ep->scheme != Scheme::shm) return;  // bind() and connect() judge the URL
+  std::string why;
+  broadcast_ = transport::BroadcastSource::create(links_->options().shm_ring_bytes,
+                                                  links_->options().lossless, why);
+  if (!broadcast_) throw Error(Errc::resource_exhausted, std::string(url), why);
+  links_->set_broadcast(broadcast_);
+}
+
+// Lossless: writes the message into the broadcast ring, waiting (spinning first, then asleep)
+// for the slowest subscriber to make room, while serving the links: a subscriber that dies
+// leaves its seat and stops holding us up.
+void Publisher::wait_for_ring(const Message& message) {
+  LinkSet& set = *links_;
+  auto spin_until = Clock::now() + set.options().spin;
+  SpinPause pause(kShmYieldEvery);
+  for (unsigned polls = 1; !broadcast_->write(message); ++polls) {
+    set.progress();
+    if ((polls & 15) != 0 || Clock::now() < spin_until) {
+      pause();
+      if ((polls & 63) == 0) set.poll_signals();
+      continue;
+    }
+    set.wait(Clock::time_point::max());
+  }
+}
+
+// Lossless, sockets: offers to each matching subscriber in turn, writing out everyone's queue
+// whenever one is at its high-water mark. Members are found again by key, as waiting may drop
+// any of them.
+std::size_t Publisher::offer_waiting(const Message& message, std::string_view topic) {
+  LinkSet& set = *links_;
+  keys_.clear();
+  for (auto& m : set.members()) {
+    auto* subs = static_cast<PeerSubscriptions*>(m.state.get());
+    if (m.link->established() && !m.link->broadcasting() && subs != nullptr &&
+        subs->set.matches(topic)) {
+      keys_.push_back(m.key);
+    }
+  }
+  std::size_t delivered = 0;
+  for (std::uint64_t key : keys_) {
+    for (;;) {
+      std::size_t i = set.find(key);
+      if (i == LinkSet::kNone) break;  // gone
+      if (set.offer(i, message)) {
+        ++delivered;
+        break;
+      }
+      if (set.find(key) == LinkSet::kNone) break;
+      if (set.flush(Clock::time_point::max()) && set.find(key) != LinkSet::kNone &&
+          set.offer(set.find(key), message)) {
+        ++delivered;
+        break;
+      }
+    }
+  }
+  return delivered;
+}
 
 Result<std::size_t> Publisher::publish(const Message& message) {
   LinkSet& set = *links_;
@@ -45,19 +115,31 @@ Result<std::size_t> Publisher::publish(const Message& message) {
   set.progress_fresh();
   std::string_view topic = message.empty() ? std::string_view{} : message.text(0);
   auto& members = set.members();
+  bool lossless = set.options().lossless;
   std::size_t delivered = 0;
+  std::size_t via_ring = 0;
   for (std::size_t i = 0; i < members.size();) {
     std::size_t before = members.size();
     auto& m = members[i];
     auto* subs = static_cast<PeerSubscriptions*>(m.state.get());
     if (m.link->established() && subs != nullptr && subs->set.matches(topic)) {
-      if (set.offer(i, message)) {
+      if (m.link->broadcasting()) {
+        ++via_ring;
+      } else if (lossless) {
+        // offer_waiting() below
+      } else if (set.offer(i, message)) {
         ++delivered;
       } else {
         set.stats().dropped++;
       }
     }
     if (members.size() == before) ++i;  // else the last member moved into i: look at it
+  }
+  if (lossless) delivered += offer_waiting(message, topic);
+  if (via_ring > 0) {
+    // One copy for every shm subscriber; each filters for itself.
+    if (!broadcast_->write(message)) wait_for_ring(message);
+    delivered += via_ring;
   }
   set.stats().messages++;
   set.stats().bytes += message.bytes();
@@ -142,6 +224,7 @@ Result<Message> Subscriber::receive(std::chrono::milliseconds timeout) {
 }
 
 SocketStats Subscriber::stats() const noexcept { return links_->snapshot(); }
+std::uint64_t Subscriber::gap() const noexcept { return links_->last_gap(); }
 int Subscriber::fd() const noexcept { return links_->fd(); }
 
 }  // namespace ipcx

@@ -24,6 +24,8 @@ namespace ipcx::transport {
 
 using Clock = std::chrono::steady_clock;
 
+class BroadcastSource;  // shm_broadcast_source.hpp
+
 enum class Io : std::uint8_t { ok, would_block, closed, error };
 struct IoResult {
   Io status = Io::ok;
@@ -39,6 +41,8 @@ struct LinkOptions {
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds heartbeat{0};  // 0: off
   std::size_t shm_ring_bytes = 1u << 20;   // shm: each ring's data bytes (a power of two)
+  // shm, a publisher's links: the broadcast ring they hand their subscribers.
+  std::shared_ptr<BroadcastSource> broadcast;
 };
 
 struct ListenOptions {
@@ -119,6 +123,12 @@ class Link {
       return {Io::error, 0, Errc::resource_exhausted};
     }
   }
+  // A publisher's link: whether its subscriber reads the publisher's broadcast ring (shm), so
+  // messages are written there once for all instead of sent on this link.
+  virtual bool broadcasting() const noexcept { return false; }
+  // A subscriber's link: how many records the publisher sent that were lost before we read
+  // them (overwritten in a broadcast ring), since the last call.
+  virtual std::uint64_t take_gap() noexcept { return 0; }
   // Whether prepare_sleep()/end_sleep() do anything, so owners can skip calling them.
   virtual bool has_sleep_hooks() const noexcept { return false; }
   // Idempotent, non-blocking; fd() is -1 afterwards.

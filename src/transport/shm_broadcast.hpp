@@ -1,9 +1,9 @@
 // The shm broadcast ring (transport layer): one writer, any number of readers, one copy of
-// each message for all of them. For shm:// publish/subscribe (not yet wired in: see
-// docs/ARCHITECTURE.md). The writer never waits for a reader: it overwrites the oldest
-// records, and a reader that fell behind notices, skips ahead and counts what it lost by the
-// records' sequence numbers. Readers map the ring read-only and trust nothing in it: every
-// length is checked before use, and a record is accepted only if, after it was copied out,
+// each message for all of them, for shm:// publish/subscribe (shm_broadcast_source.hpp is the
+// publisher's side of it, shm_link.cpp the subscriber's). The writer never waits for a reader: it
+// overwrites the oldest records, and a reader that fell behind notices, skips ahead and counts what
+// it lost by the records' sequence numbers. Readers map the ring read-only and trust nothing in it:
+// every length is checked before use, and a record is accepted only if, after it was copied out,
 // the writer had not started overwriting it (a seqlock on the writer's `claimed` position).
 #pragma once
 
@@ -51,8 +51,19 @@ class BroadcastWriter {
 
   // Publishes one record; false when the body is larger than broadcast_max_body().
   bool publish(std::span<const std::byte> body) noexcept {
-    if (body.size() > broadcast_max_body(capacity_)) return false;
-    std::size_t need = broadcast_record_size(body.size());
+    std::byte* at = reserve(body.size());
+    if (at == nullptr) return false;
+    if (!body.empty()) std::memcpy(at, body.data(), body.size());
+    commit();
+    return true;
+  }
+
+  // Claims room for a record of `body` bytes and returns where its body goes, for the caller
+  // to fill before commit(); nullptr when the body is larger than broadcast_max_body().
+  // Overwrites the oldest records: a writer that must not lap a reader checks room() first.
+  std::byte* reserve(std::size_t body) noexcept {
+    if (body > broadcast_max_body(capacity_)) return nullptr;
+    std::size_t need = broadcast_record_size(body);
     std::size_t at = tail_ & (capacity_ - 1);
     std::size_t to_end = capacity_ - at;
     std::size_t skip = need > to_end ? to_end : 0;
@@ -69,14 +80,31 @@ class BroadcastWriter {
       last_quarter_ = quarter;
       control_->checkpoint[quarter % 4].store(start, std::memory_order_relaxed);
     }
-    put32(at, static_cast<std::uint32_t>(body.size()));
+    put32(at, static_cast<std::uint32_t>(body));
     put32(at + 4, 0);
     std::memcpy(data_ + at + 8, &sequence_, 8);
-    if (!body.empty()) std::memcpy(data_ + at + kBroadcastHeader, body.data(), body.size());
-    tail_ += skip + need;
+    pending_ = skip + need;
+    return data_ + at + kBroadcastHeader;
+  }
+
+  // Publishes the record reserve() returned.
+  void commit() noexcept {
+    tail_ += pending_;
+    pending_ = 0;
     ++sequence_;
     control_->tail.store(tail_, std::memory_order_release);
-    return true;
+  }
+
+  // Where the writer is: a reader starting here sees what is published next.
+  std::uint64_t tail() const noexcept { return tail_; }
+  std::size_t capacity() const noexcept { return capacity_; }
+  // The position every reader must have passed before a `body`-byte record can be written
+  // without overwriting anything they have not read (0 when nothing need be passed).
+  std::uint64_t must_pass(std::size_t body) const noexcept {
+    std::size_t need = broadcast_record_size(body);
+    std::size_t to_end = capacity_ - (tail_ & (capacity_ - 1));
+    std::uint64_t end = tail_ + (need > to_end ? to_end : 0) + need;
+    return end > capacity_ ? end - capacity_ : 0;
   }
 
  private:
@@ -88,6 +116,7 @@ class BroadcastWriter {
   std::uint64_t tail_ = 0;
   std::uint64_t sequence_ = 0;
   std::uint64_t last_quarter_ = ~std::uint64_t{0};
+  std::size_t pending_ = 0;
 };
 
 class BroadcastReader {
@@ -101,11 +130,31 @@ class BroadcastReader {
       : control_(control), data_(data), capacity_(capacity) {
     cursor_ = control_->tail.load(std::memory_order_acquire);
   }
+  // Starts at `start`, a position the writer announced (checked like everything it writes).
+  BroadcastReader(const BroadcastControl* control, const std::byte* data, std::size_t capacity,
+                  std::uint64_t start) noexcept
+      : control_(control), data_(data), capacity_(capacity), cursor_(start) {}
 
   // The next record's body copied into `out`. Records the writer overwrote before we read
   // them are skipped and added to gap(). corrupt: the ring holds something the writer never
   // writes (the caller closes the link).
   Read next(std::vector<std::byte>& out) noexcept {
+    std::span<const std::byte> body;
+    for (;;) {
+      Read r = peek(body);
+      if (r != Read::record) return r;
+      out.resize(body.size());
+      if (!body.empty()) std::memcpy(out.data(), body.data(), body.size());
+      if (confirm()) return Read::record;
+      if (corrupt_) return Read::corrupt;
+    }
+  }
+
+  // The next record's body as a view into the shared ring, to be copied out and then judged by
+  // confirm(): until then its bytes may be torn, so decode them only into something the caller
+  // can throw away. Skips what was overwritten before we got to it.
+  Read peek(std::span<const std::byte>& body) noexcept {
+    corrupt_ = false;
     for (int attempt = 0; attempt < 4; ++attempt) {
       std::uint64_t tail = control_->tail.load(std::memory_order_acquire);
       // Records are 8-byte aligned; and the writer's position never runs backwards.
@@ -129,25 +178,50 @@ class BroadcastReader {
       std::size_t size = broadcast_record_size(len);
       bool fits =
           len <= broadcast_max_body(capacity_) && size <= capacity_ - at && size <= tail - cursor_;
-      std::uint64_t sequence = 0;
-      if (fits) {
-        std::memcpy(&sequence, data_ + at + 8, 8);
-        out.resize(len);
-        if (len != 0) std::memcpy(out.data(), data_ + at + kBroadcastHeader, len);
+      if (!fits) {
+        if (!intact(cursor_)) {  // a length torn by the writer lapping us
+          resync(tail);
+          continue;
+        }
+        return Read::corrupt;
       }
-      if (!intact(cursor_)) {  // overwritten while we looked: skip ahead, count it later
-        resync(tail);
-        continue;
-      }
-      if (!fits) return Read::corrupt;
-      if (known_ && sequence < expected_) return Read::corrupt;  // sequences only grow
-      if (known_) gap_ += sequence - expected_;
-      known_ = true;
-      expected_ = sequence + 1;
-      cursor_ += size;
+      std::memcpy(&sequence_, data_ + at + 8, 8);
+      peeked_ = size;
+      body = {data_ + at + kBroadcastHeader, len};
       return Read::record;
     }
     return Read::empty;  // the writer laps us faster than we can read: try again later
+  }
+
+  // After peek() and copying its body: true when the copy is good (then the reader moves past
+  // it), false when the writer overwrote the record meanwhile (discard the copy; the reader
+  // has skipped ahead and counts the loss) or the ring is corrupt (corrupt() says which).
+  bool confirm() noexcept {
+    std::uint64_t at = cursor_;
+    if (!intact(at)) {
+      resync(control_->tail.load(std::memory_order_acquire));
+      return false;
+    }
+    if (known_ && sequence_ < expected_) {  // sequences only grow
+      corrupt_ = true;
+      return false;
+    }
+    if (known_) gap_ += sequence_ - expected_;
+    known_ = true;
+    expected_ = sequence_ + 1;
+    cursor_ += peeked_;
+    return true;
+  }
+  bool corrupt() const noexcept { return corrupt_; }
+  // After a peek(): whether its record directly follows the last one confirmed (unconfirmed
+  // itself until confirm()).
+  bool follows() const noexcept { return !known_ || sequence_ == expected_; }
+  std::size_t capacity() const noexcept { return capacity_; }
+  // Our position (what a writer that must not lap us waits for).
+  std::uint64_t cursor() const noexcept { return cursor_; }
+  // Whether the writer has published beyond our position.
+  bool has_more() const noexcept {
+    return control_->tail.load(std::memory_order_acquire) != cursor_;
   }
 
   // Records lost so far: published after this reader started, overwritten before it read them
@@ -185,6 +259,9 @@ class BroadcastReader {
   std::uint64_t cursor_ = 0;
   std::uint64_t expected_ = 0;  // the sequence the next record should carry
   bool known_ = false;          // expected_ is meaningful (a record has been read)
+  bool corrupt_ = false;
+  std::uint64_t sequence_ = 0;  // of the record peek() returned
+  std::size_t peeked_ = 0;      // its size in the ring
   std::uint64_t gap_ = 0;
 };
 

@@ -12,6 +12,8 @@
 #include <deque>
 
 #include "core/errno_map.hpp"
+#include "transport/shm_broadcast.hpp"
+#include "transport/shm_broadcast_source.hpp"
 #include "transport/shm_ring.hpp"
 #include "transport/socket_stream.hpp"
 #include "wire/compact_header.hpp"
@@ -25,6 +27,14 @@ constexpr unsigned kRequiredSeals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
 constexpr int kLivenessEvery = 256;       // empty polls between socket checks while spinning
 constexpr unsigned kWakeCheckEvery = 64;  // records freed between asking about a waiting peer
 constexpr std::size_t kWakeCheckBytesShift = 3;  // or an eighth of the ring, whichever first
+
+// Pub/sub links carry only subscriptions in their own rings (messages go through the
+// publisher's broadcast ring), so they get the smallest.
+bool publish_subscribe(wire::SocketType type) noexcept {
+  using wire::SocketType;
+  return type == SocketType::pub || type == SocketType::sub || type == SocketType::xpub ||
+         type == SocketType::xsub;
+}
 
 // What is left of a message the ring could not take at once: payload bytes [base, size).
 struct Pending {
@@ -42,6 +52,9 @@ class ShmLink final : public Link {
         options_(options),
         role_(role),
         assembler_(options.max_message_size),
+        expects_offer_(options.socket_type == wire::SocketType::sub ||
+                       options.socket_type == wire::SocketType::xsub),
+        bc_assembler_(options.max_message_size),
         opened_(Clock::now()) {
     epoll_.reset(sys::epoll_create());
     // A link whose fd() is -1 would be polled in a busy loop: fail it now instead.
@@ -71,6 +84,12 @@ class ShmLink final : public Link {
   bool prepare_sleep() noexcept override;
   void end_sleep() noexcept override;
   void close() noexcept override;
+  bool broadcasting() const noexcept override { return seated_ && state_ == State::ready; }
+  std::uint64_t take_gap() noexcept override {
+    std::uint64_t gap = bc_.gap() - gap_taken_;
+    gap_taken_ = bc_.gap();
+    return gap;
+  }
 
  private:
   enum class State : std::uint8_t { handshake, ready, failed };
@@ -90,6 +109,7 @@ class ShmLink final : public Link {
     [[maybe_unused]] auto n = sys::write(peer_bell_.get(), &one, sizeof one);
   }
   bool send_hello(const wire::ShmHello& hello, const int* fds = nullptr, int nfds = 0) noexcept;
+  bool send_rendezvous(std::span<const std::byte> bytes, const int* fds, int nfds) noexcept;
   wire::ShmHello our_hello(wire::ShmStatus status, std::uint64_t ring_bytes) const noexcept {
     return {wire::kShmVersion, status, ring_bytes,
             static_cast<std::uint8_t>(static_cast<unsigned>(options_.socket_type) + 1)};
@@ -100,6 +120,11 @@ class ShmLink final : public Link {
   IoResult server_answer(const wire::ShmHello& hello) noexcept;
   IoResult client_accept(const wire::ShmHello& hello, Fd* fds, int nfds) noexcept;
   IoResult map_rings(int memfd, std::size_t capacity) noexcept;
+  // Publisher: hands the subscriber our broadcast ring and seats it there.
+  IoResult offer_broadcast() noexcept;
+  // Subscriber: maps the publisher's broadcast ring once its offer arrives.
+  IoResult take_offer() noexcept;
+  IoResult read_broadcast(Message& out);
   bool write_fragment(Pending& p) noexcept;
   // Writes the fragment of a `size`-byte payload that starts at `sent`, its bytes produced by
   // copy(destination, offset, length). The fragment's length, or 0 when the ring is full (or
@@ -133,8 +158,25 @@ class ShmLink final : public Link {
   void wake_waiting_producer() noexcept {
     releases_unchecked_ = 0;
     bytes_unchecked_ = 0;
+    bc_unchecked_ = 0;
+    bc_bytes_unchecked_ = 0;
     if (rx_.producer_needs_wake()) ring_peer();
   }
+  RingControl* rx_control_ = nullptr;  // our incoming ring's control (a subscriber's seat)
+  RingControl* tx_control_ = nullptr;  // the peer's incoming ring's control
+  // Publisher side: our subscriber's seat at the broadcast ring.
+  BroadcastSource::Seat seat_;
+  bool seated_ = false;
+  // Subscriber side: the publisher's broadcast ring, read-only.
+  bool expects_offer_;
+  void* bc_map_ = nullptr;
+  std::size_t bc_map_size_ = 0;
+  BroadcastReader bc_;
+  wire::CompactAssembler bc_assembler_;
+  bool bc_resync_ = false;  // records were lost: skip to the first fragment of a message
+  std::uint64_t gap_taken_ = 0;
+  unsigned bc_unchecked_ = 0;  // broadcast records read since we asked about a waiting producer
+  std::size_t bc_bytes_unchecked_ = 0;
   Clock::time_point opened_;
   std::string fault_;
 };
@@ -142,7 +184,11 @@ class ShmLink final : public Link {
 bool ShmLink::send_hello(const wire::ShmHello& hello, const int* fds, int nfds) noexcept {
   std::byte bytes[wire::kShmHelloSize];
   wire::write_shm_hello(bytes, hello);
-  iovec iov{bytes, sizeof bytes};
+  return send_rendezvous(bytes, fds, nfds);
+}
+
+bool ShmLink::send_rendezvous(std::span<const std::byte> bytes, const int* fds, int nfds) noexcept {
+  iovec iov{const_cast<std::byte*>(bytes.data()), bytes.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -157,7 +203,7 @@ bool ShmLink::send_hello(const wire::ShmHello& hello, const int* fds, int nfds) 
     std::memcpy(CMSG_DATA(c), fds, static_cast<std::size_t>(nfds) * sizeof(int));
   }
   return sys::sendmsg(socket_.get(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL) ==
-         static_cast<ssize_t>(sizeof bytes);
+         static_cast<ssize_t>(bytes.size());
 }
 
 IoResult ShmLink::handshake() noexcept {
@@ -225,7 +271,8 @@ IoResult ShmLink::server_answer(const wire::ShmHello& hello) noexcept {
     send_hello(our_hello(wire::ShmStatus::pairing_refused, 0));
     return fail(Errc::protocol_violation, why);
   }
-  capacity_ = shm_ring_capacity(options_.shm_ring_bytes);
+  capacity_ =
+      shm_ring_capacity(publish_subscribe(options_.socket_type) ? 0 : options_.shm_ring_bytes);
   std::size_t total = 2 * kRingBytesFor(capacity_);
   Fd memfd(sys::memfd_create("ipcx-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!memfd || sys::ftruncate(memfd.get(), static_cast<off_t>(total)) != 0 ||
@@ -241,7 +288,7 @@ IoResult ShmLink::server_answer(const wire::ShmHello& hello) noexcept {
   if (!send_hello(our_hello(wire::ShmStatus::ok, capacity_), fds, 3)) {
     return fail(Errc::peer_closed, describe_errno("sending the shm hello", errno));
   }
-  return {Io::ok};
+  return offer_broadcast();
 }
 
 IoResult ShmLink::client_accept(const wire::ShmHello& hello, Fd* fds, int nfds) noexcept {
@@ -277,7 +324,87 @@ IoResult ShmLink::client_accept(const wire::ShmHello& hello, Fd* fds, int nfds) 
   }
   own_bell_ = std::move(fds[1]);
   peer_bell_ = std::move(fds[2]);
-  return map_rings(fds[0].get(), capacity);
+  if (auto r = map_rings(fds[0].get(), capacity); r.status != Io::ok) return r;
+  return offer_broadcast();
+}
+
+IoResult ShmLink::offer_broadcast() noexcept {
+  BroadcastSource* source = options_.broadcast.get();
+  if (source == nullptr) return {Io::ok};
+  std::byte bytes[wire::kShmOfferSize];
+  wire::write_shm_offer(bytes, {source->capacity(), source->tail()});
+  int memfd = source->memfd();
+  if (!send_rendezvous(bytes, &memfd, 1)) {
+    return fail(Errc::peer_closed, describe_errno("offering the broadcast ring", errno));
+  }
+  seat_.control = tx_control_;
+  seat_.bell = peer_bell_.get();
+  try {
+    source->join(&seat_);
+  } catch (const std::bad_alloc&) {
+    return fail(Errc::resource_exhausted, "out of memory seating a subscriber");
+  }
+  seated_ = true;
+  return {Io::ok};
+}
+
+IoResult ShmLink::take_offer() noexcept {
+  std::byte bytes[wire::kShmOfferSize + 1];
+  iovec iov{bytes, sizeof bytes};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = sys::recvmsg(socket_.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  if (n < 0 && errno == EAGAIN) return {Io::ok};  // not yet
+  if (n <= 0) {
+    peer_gone_ = true;
+    return {Io::ok};
+  }
+  Fd memfd;
+  int nfds = 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      if (nfds++ == 0) {
+        memfd.reset(fd);
+      } else {
+        sys::close(fd);
+      }
+    }
+  }
+  auto offer = wire::read_shm_offer({bytes, static_cast<std::size_t>(n)});
+  if (!offer || nfds != 1 || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
+    return fail(Errc::protocol_violation, "not a broadcast offer with its memory");
+  }
+  std::size_t capacity = static_cast<std::size_t>(offer->ring_bytes);
+  if (shm_ring_capacity(capacity) != capacity || (offer->start & 7) != 0) {
+    return fail(Errc::protocol_violation, "broadcast ring of an unsupported size or position");
+  }
+  // As for the link's own memory: a publisher must not be able to shrink it under us.
+  constexpr unsigned kSizeSeals = F_SEAL_SHRINK | F_SEAL_GROW;
+  int seals = sys::fcntl(memfd.get(), F_GET_SEALS, 0);
+  struct stat st {};
+  if (seals < 0 || (static_cast<unsigned>(seals) & kSizeSeals) != kSizeSeals ||
+      ::fstat(memfd.get(), &st) != 0 ||
+      static_cast<std::size_t>(st.st_size) != sizeof(BroadcastControl) + capacity) {
+    return fail(Errc::protocol_violation, "broadcast memory unsealed or of the wrong size");
+  }
+  std::size_t size = sizeof(BroadcastControl) + capacity;
+  void* map = sys::mmap(size, PROT_READ, memfd.get());
+  if (map == MAP_FAILED) return fail(errc_from_errno(errno), describe_errno("mmap", errno));
+  bc_map_ = map;
+  bc_map_size_ = size;
+  auto* base = static_cast<const std::byte*>(map);
+  bc_ = BroadcastReader(reinterpret_cast<const BroadcastControl*>(base),
+                        base + sizeof(BroadcastControl), capacity, offer->start);
+  rx_control_->broadcast_cursor.store(offer->start, std::memory_order_release);
+  return {Io::ok};
 }
 
 IoResult ShmLink::map_rings(int memfd, std::size_t capacity) noexcept {
@@ -290,10 +417,10 @@ IoResult ShmLink::map_rings(int memfd, std::size_t capacity) noexcept {
   auto ring = [&](int i) { return base + static_cast<std::size_t>(i) * kRingBytesFor(capacity); };
   // Ring 0 carries requests (client to server), ring 1 replies.
   int in = role_ == ShmRole::server ? 0 : 1;
-  rx_ = RingReader(reinterpret_cast<RingControl*>(ring(in)), ring(in) + sizeof(RingControl),
-                   capacity);
-  tx_ = RingWriter(reinterpret_cast<RingControl*>(ring(1 - in)), ring(1 - in) + sizeof(RingControl),
-                   capacity);
+  rx_control_ = reinterpret_cast<RingControl*>(ring(in));
+  tx_control_ = reinterpret_cast<RingControl*>(ring(1 - in));
+  rx_ = RingReader(rx_control_, ring(in) + sizeof(RingControl), capacity);
+  tx_ = RingWriter(tx_control_, ring(1 - in) + sizeof(RingControl), capacity);
   if (!watch(own_bell_.get())) return fail(errc_from_errno(errno), "cannot watch the doorbell");
   state_ = State::ready;
   return {Io::ok};
@@ -444,6 +571,12 @@ IoResult ShmLink::recv(Message& out) noexcept {
     auto r = handshake();
     if (r.status != Io::ok) return r;
   }
+  if (seated_ && seat_.faulty) {
+    return fail(Errc::protocol_violation, "subscriber reported an impossible broadcast position");
+  }
+  if (expects_offer_ && bc_map_ == nullptr) {
+    if (auto r = take_offer(); r.status != Io::ok) return r;
+  }
   try {
     for (;;) {
       bool corrupt = false;
@@ -471,11 +604,15 @@ IoResult ShmLink::recv(Message& out) noexcept {
         return {Io::ok, out.bytes()};
       }
     }
+    if (bc_map_ != nullptr) {
+      auto r = read_broadcast(out);
+      if (r.status != Io::would_block) return r;
+    }
   } catch (const std::bad_alloc&) {
     return fail(Errc::resource_exhausted, "out of memory while reading");
   }
   // Nothing in the ring.
-  if (releases_unchecked_ > 0) wake_waiting_producer();
+  if (releases_unchecked_ > 0 || bc_unchecked_ > 0) wake_waiting_producer();
   // After a sleep, drain the doorbell; if it was silent, the wake came
   // from the socket (a peer that went away). While spinning, look at the socket now and then.
   if (armed_) {
@@ -492,11 +629,53 @@ IoResult ShmLink::recv(Message& out) noexcept {
   return {Io::would_block};
 }
 
+IoResult ShmLink::read_broadcast(Message& out) {
+  for (;;) {
+    std::span<const std::byte> record;
+    auto got = bc_.peek(record);
+    if (got == BroadcastReader::Read::corrupt) {
+      return fail(Errc::protocol_violation, "publisher corrupted the broadcast ring");
+    }
+    if (got == BroadcastReader::Read::empty) return {Io::would_block};
+    // After lost records, whatever was half assembled is gone, and so is the start of the
+    // message the next fragments belong to: skip to one that starts a message.
+    bool skip = false;
+    if (bc_resync_ || !bc_.follows()) {
+      bc_assembler_.reset();
+      const char* why = nullptr;
+      auto h = wire::read_compact_header(record, &why);
+      skip = h && (h->flags & wire::kFragmentFirst) == 0;
+    }
+    auto e = skip ? wire::CompactAssembler::Event::need_more : bc_assembler_.feed(record);
+    if (!bc_.confirm()) {  // the publisher overwrote it while we copied: what we built is void
+      if (bc_.corrupt()) return fail(Errc::protocol_violation, "broadcast sequence ran backwards");
+      bc_resync_ = true;
+      continue;
+    }
+    bc_resync_ = skip;
+    rx_control_->broadcast_cursor.store(bc_.cursor(), std::memory_order_release);
+    bc_bytes_unchecked_ += record.size();
+    if (++bc_unchecked_ >= kWakeCheckEvery ||
+        bc_bytes_unchecked_ >= (bc_.capacity() >> kWakeCheckBytesShift)) {
+      wake_waiting_producer();  // a lossless publisher may wait for us to pass
+    }
+    if (e == wire::CompactAssembler::Event::error) {
+      return fail(bc_assembler_.error(), bc_assembler_.error_detail());
+    }
+    if (e == wire::CompactAssembler::Event::message) {
+      out = std::move(bc_assembler_.message());
+      empty_polls_ = 0;
+      return {Io::ok, out.bytes()};
+    }
+  }
+}
+
 void ShmLink::check_socket() noexcept {
   empty_polls_ = 0;
   char byte;
   ssize_t n = sys::recv(socket_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n == 0 || (n < 0 && errno != EAGAIN)) peer_gone_ = true;
+  if (n > 0 && expects_offer_ && bc_map_ == nullptr) return;  // the offer: the next recv() takes it
   if (n > 0) {
     fail(Errc::protocol_violation, "data on the shm socket after the handshake");
     peer_gone_ = true;
@@ -510,6 +689,17 @@ bool ShmLink::prepare_sleep() noexcept {
     const Pending& p = pending_.front();
     std::size_t chunk = std::min(p.size - p.sent, max_record_body(capacity_) - kCompactHeaderSize);
     sleep = tx_.prepare_wait(kCompactHeaderSize + chunk);
+  }
+  // A subscriber: the flag just stored also covers the broadcast ring.
+  if (sleep && bc_map_ != nullptr && bc_.has_more()) sleep = false;
+  if (sleep && seated_ && options_.broadcast->holds_up(seat_)) {
+    // A lossless publisher waiting for this subscriber to read: ask to be rung when it has.
+    tx_control_->producer_waiting.store(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (!options_.broadcast->holds_up(seat_)) {
+      tx_control_->producer_waiting.store(0, std::memory_order_relaxed);
+      sleep = false;
+    }
   }
   if (!sleep) rx_.end_sleep();
   armed_ |= sleep;
@@ -529,6 +719,11 @@ IoResult ShmLink::tick(Clock::time_point now) noexcept {
 }
 
 void ShmLink::close() noexcept {
+  if (seated_) options_.broadcast->leave(&seat_);
+  seated_ = false;
+  if (bc_map_ != nullptr) sys::munmap(bc_map_, bc_map_size_);
+  bc_map_ = nullptr;
+  bc_ = BroadcastReader();
   if (map_ != nullptr) sys::munmap(map_, map_size_);
   map_ = nullptr;
   rx_ = RingReader();

@@ -15,6 +15,10 @@ namespace ipcx::transport {
 // One cache line each, so producer and consumer never write the same line.
 struct RingControl {
   alignas(64) std::atomic<std::uint64_t> head;  // consumer's position, written by the consumer
+  // On a subscriber's incoming ring: its position in the publisher's broadcast ring (shm pub/
+  // sub), written by the subscriber, read by a publisher that must not lap it. Beside `head`
+  // because it is used the same way.
+  std::atomic<std::uint64_t> broadcast_cursor;
   alignas(64) std::atomic<std::uint64_t> tail;  // producer's position, written by the producer
   alignas(64) std::atomic<std::uint32_t> consumer_sleeping;  // set by the consumer, cleared by both
   alignas(64) std::atomic<std::uint32_t> producer_waiting;   // set by the producer, cleared by both

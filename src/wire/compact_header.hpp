@@ -58,6 +58,13 @@ class CompactAssembler {
   Message& message() noexcept { return message_; }
   Errc error() const noexcept { return error_; }
   const std::string& error_detail() const noexcept { return detail_; }
+  // Forgets any half-assembled message and any failure: for fragments read from memory the
+  // peer may have been overwriting, which turned out torn.
+  void reset() noexcept {
+    failed_ = false;
+    in_message_ = false;
+    message_.clear();
+  }
 
  private:
   enum class Field : std::uint8_t { count, length, body, done };

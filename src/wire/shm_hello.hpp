@@ -1,5 +1,6 @@
-// The shm:// rendezvous messages (wire layer), exchanged once over the seqpacket socket before
-// the shared memory is used; see docs/PROTOCOL.md. 16 bytes, little endian. No syscalls.
+// The shm:// rendezvous messages (wire layer), sent over the seqpacket socket: the hellos, once
+// before the shared memory is used, and a publisher's broadcast offer after them; see
+// docs/PROTOCOL.md. Little endian. No syscalls.
 #pragma once
 
 #include <cstddef>
@@ -11,7 +12,8 @@ namespace ipcx::wire {
 
 inline constexpr std::uint32_t kShmHelloMagic = 0x49584853;  // "SHXI" as little-endian bytes
 // 2: the hello carries the sender's socket type, so illegal pairings are refused as in ZMTP.
-inline constexpr std::uint16_t kShmVersion = 2;
+// 3: publishers offer a broadcast ring; pub/sub links' own rings are the smallest size.
+inline constexpr std::uint16_t kShmVersion = 3;
 inline constexpr std::size_t kShmHelloSize = 16;
 
 enum class ShmStatus : std::uint16_t { ok = 0, version_refused = 1, pairing_refused = 2 };
@@ -52,6 +54,38 @@ inline std::optional<ShmHello> read_shm_hello(std::span<const std::byte> in) noe
   h.ring_bytes = fields[1] & kRingBytesMask;
   h.socket_type = static_cast<std::uint8_t>(fields[1] >> 56);
   return h;
+}
+
+// A publisher's offer of its broadcast ring (with its memfd by SCM_RIGHTS), sent once the
+// link's rings are up: the ring's data bytes, and the position the subscriber starts reading.
+inline constexpr std::uint32_t kShmOfferMagic = 0x42584853;  // "SHXB"
+inline constexpr std::size_t kShmOfferSize = 24;
+
+struct ShmOffer {
+  std::uint64_t ring_bytes = 0;
+  std::uint64_t start = 0;
+};
+
+inline void write_shm_offer(std::byte* out, const ShmOffer& o) noexcept {
+  std::uint64_t fields[3] = {kShmOfferMagic | (std::uint64_t{kShmVersion} << 32), o.ring_bytes,
+                             o.start};
+  for (int f = 0; f < 3; ++f) {
+    for (int i = 0; i < 8; ++i) out[f * 8 + i] = static_cast<std::byte>(fields[f] >> (8 * i));
+  }
+}
+
+// nullopt unless the bytes are exactly one offer of our version. The values are the
+// publisher's word: the caller checks them against the memory it maps.
+inline std::optional<ShmOffer> read_shm_offer(std::span<const std::byte> in) noexcept {
+  if (in.size() != kShmOfferSize) return std::nullopt;
+  std::uint64_t fields[3] = {0, 0, 0};
+  for (int f = 0; f < 3; ++f) {
+    for (int i = 7; i >= 0; --i) {
+      fields[f] = (fields[f] << 8) | static_cast<std::uint8_t>(in[f * 8 + i]);
+    }
+  }
+  if (fields[0] != (kShmOfferMagic | (std::uint64_t{kShmVersion} << 32))) return std::nullopt;
+  return ShmOffer{fields[1], fields[2]};
 }
 
 }  // namespace ipcx::wire
