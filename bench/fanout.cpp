@@ -1,7 +1,8 @@
 // Fan-out harness (bench): one publisher process to N subscriber processes, every message to
 // every subscriber, on ipcx shm, unix and tcp, and on libzmq PUB/SUB over ipc and tcp when
 // the build found libzmq. Both sides run with unlimited queues (ipcx hwm, ZMQ_SNDHWM and
-// ZMQ_RCVHWM = 0), so a run is lossless unless something drops; each subscriber checks the
+// ZMQ_RCVHWM = 0; ipcx shm lossless: the publisher waits for its slowest subscriber), so a
+// run is lossless unless something drops; each subscriber checks the
 // sequence numbers and a run with any gap is reported as lossy, never as throughput. Figures:
 // messages delivered per subscriber per second, from the first message to the last.
 #include <signal.h>
@@ -10,6 +11,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ipcx/ipcx.hpp>
 #include <string>
@@ -125,6 +127,8 @@ std::vector<Outcome> run_ipcx(const Case& c, int index) {
   ipcx::SocketOptions options;
   options.hwm = ~std::size_t{0};
   options.max_queued_bytes = ~std::size_t{0};
+  options.lossless = true;  // shm: the publisher waits for the slowest instead of lapping it
+  if (const char* ring = std::getenv("IPCX_BENCH_RING")) options.shm_ring_bytes = std::stoul(ring);
   ipcx::Publisher pub(options);
   std::string url = pub.bind(ipcx_url(c, index)).url();
   SubscriberProcesses subscribers(c.subscribers, [&] {

@@ -75,6 +75,8 @@ class Puller {
 
   // The next message from any pusher. Errors: timeout.
   Result<Message> receive(std::chrono::milliseconds timeout = kForever);
+  // The same into `out`, reusing its storage: no Result to move the message through.
+  Result<void> receive(Message& out, std::chrono::milliseconds timeout = kForever);
 
   SocketStats stats() const noexcept;
   // Readable when receive() may have something (an epoll fd over every link and listener).

@@ -79,6 +79,8 @@ class Subscriber {
 
   // The next matching message from any publisher. Errors: timeout.
   Result<Message> receive(std::chrono::milliseconds timeout = kForever);
+  // The same into `out`, reusing its storage: no Result to move the message through.
+  Result<void> receive(Message& out, std::chrono::milliseconds timeout = kForever);
   // How many messages its publisher sent just before the one receive() last returned that
   // this subscriber lost (overwritten in a shm broadcast ring before it read them): 0 when
   // none. stats().lost is the total. On shm a message larger than a quarter of the ring

@@ -268,10 +268,10 @@ bool LinkSet::service(std::size_t i) {
     drop(i, true, "a peer of this socket type must not send messages");
     return false;
   }
-  // Until epoll reports the link again (a hang-up, a doorbell, a handshake); but a ring that
+  // Until epoll reports the link again (a hang-up, a doorbell, a handshake). A ring that
   // carries something we want (a publisher's subscriptions) rings no doorbell for a reader
-  // that never sleeps, so it is polled.
-  m.ready = inbound_ && m.link->has_sleep_hooks();
+  // that never sleeps: look() polls it.
+  m.ready = false;
   return write(i);
 }
 
@@ -325,6 +325,12 @@ void LinkSet::look(int timeout_ms) {
     for (auto& m : members_) {
       if (m.key == tag) m.ready = true;
     }
+  }
+  // Rings that carry what we want (a publisher's subscriptions) are polled as often as epoll
+  // is: at least every millisecond while the owner is busy. Not on every call: a publisher
+  // with many subscribers would spend its time reading empty rings.
+  if (inbound_) {
+    for (auto& m : members_) m.ready |= m.link->has_sleep_hooks();
   }
 }
 

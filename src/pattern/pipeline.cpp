@@ -55,18 +55,23 @@ Puller& Puller::operator=(Puller&&) noexcept = default;
 Endpoint Puller::bind(std::string_view url) { return links_->bind(url); }
 void Puller::connect(std::string_view url) { links_->connect(url); }
 
-Result<Message> Puller::receive(std::chrono::milliseconds timeout) {
+Result<void> Puller::receive(Message& out, std::chrono::milliseconds timeout) {
   pattern::LinkSet& set = *links_;
-  Message m;
-  if (set.next_message(m)) return m;
+  if (set.next_message(out)) return {};
   auto deadline = pattern::deadline_after(timeout);
   for (;;) {
     set.progress();
-    if (set.next_message(m)) return m;
-    if (set.spin_for(deadline, m)) return m;
+    if (set.next_message(out)) return {};
+    if (set.spin_for(deadline, out)) return {};
     if (Clock::now() >= deadline) return unexpected(Errc::timeout);
     set.wait(deadline);
   }
+}
+
+Result<Message> Puller::receive(std::chrono::milliseconds timeout) {
+  Message m;
+  if (auto r = receive(m, timeout); !r) return unexpected(r.error());
+  return m;
 }
 
 SocketStats Puller::stats() const noexcept { return links_->snapshot(); }

@@ -66,7 +66,7 @@ void Publisher::wait_for_ring(const Message& message) {
   auto spin_until = Clock::now() + set.options().spin;
   SpinPause pause(kShmYieldEvery);
   for (unsigned polls = 1; !broadcast_->write(message); ++polls) {
-    set.progress();
+    if ((polls & 15) == 0) set.progress();
     if ((polls & 15) != 0 || Clock::now() < spin_until) {
       pause();
       if ((polls & 63) == 0) set.poll_signals();
@@ -118,6 +118,7 @@ Result<std::size_t> Publisher::publish(const Message& message) {
   bool lossless = set.options().lossless;
   std::size_t delivered = 0;
   std::size_t via_ring = 0;
+  bool held_back = false;  // lossless: a socket subscriber to offer to, waiting if need be
   for (std::size_t i = 0; i < members.size();) {
     std::size_t before = members.size();
     auto& m = members[i];
@@ -126,7 +127,7 @@ Result<std::size_t> Publisher::publish(const Message& message) {
       if (m.link->broadcasting()) {
         ++via_ring;
       } else if (lossless) {
-        // offer_waiting() below
+        held_back = true;
       } else if (set.offer(i, message)) {
         ++delivered;
       } else {
@@ -135,7 +136,7 @@ Result<std::size_t> Publisher::publish(const Message& message) {
     }
     if (members.size() == before) ++i;  // else the last member moved into i: look at it
   }
-  if (lossless) delivered += offer_waiting(message, topic);
+  if (held_back) delivered += offer_waiting(message, topic);
   if (via_ring > 0) {
     // One copy for every shm subscriber; each filters for itself.
     if (!broadcast_->write(message)) wait_for_ring(message);
@@ -202,25 +203,31 @@ void Subscriber::announce() {
   if (sent) links_->progress();  // writes what was queued; receive() does the rest
 }
 
-Result<Message> Subscriber::receive(std::chrono::milliseconds timeout) {
+Result<void> Subscriber::receive(Message& m, std::chrono::milliseconds timeout) {
   LinkSet& set = *links_;
   Clock::time_point deadline{};  // read lazily
-  Message m;
   for (;;) {
     announce();
     while (set.next_message(m)) {
-      if (!m.empty() && topics_->matches(m.text(0))) return m;
-      set.stats().dropped++;  // arrived after its unsubscribe
+      if (!m.empty() && topics_->matches(m.text(0))) return {};
+      set.stats().dropped++;  // arrived after its unsubscribe, or a topic of the shm broadcast
     }
     set.progress();  // accepts, redials, writes: only when nothing was waiting
     if (deadline == Clock::time_point{}) deadline = pattern::deadline_after(timeout);
     if (Clock::now() >= deadline) return unexpected(Errc::timeout);
     if (set.spin_for(deadline, m)) {
-      if (!m.empty() && topics_->matches(m.text(0))) return m;
+      if (!m.empty() && topics_->matches(m.text(0))) return {};
+      set.stats().dropped++;
       continue;
     }
     set.wait(deadline);
   }
+}
+
+Result<Message> Subscriber::receive(std::chrono::milliseconds timeout) {
+  Message m;
+  if (auto r = receive(m, timeout); !r) return unexpected(r.error());
+  return m;
 }
 
 SocketStats Subscriber::stats() const noexcept { return links_->snapshot(); }

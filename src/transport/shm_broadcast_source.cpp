@@ -118,7 +118,9 @@ bool BroadcastSource::write(const Message& message) noexcept {
       std::uint64_t need = writer_.must_pass(body);
       if (need > known_slowest_) known_slowest_ = slowest();
       if (need > known_slowest_) {
-        wanted_ = need;
+        // Woken when a quarter of the ring is free, not at the first record: every wake-up
+        // costs both sides a context switch.
+        wanted_ = need + writer_.capacity() / 4;
         wake_sleepers();  // a sleeping seat must read for us to go on
         return false;
       }

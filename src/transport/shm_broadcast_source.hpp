@@ -52,7 +52,8 @@ class BroadcastSource {
   // not read far enough for the next fragment; what was written stays written, and the caller
   // waits and calls again with the same message.
   bool write(const Message& message) noexcept;
-  // While write() is stopped: the position every seat must pass to let it go on (else 0).
+  // While write() is stopped: the position every seat should pass before it wakes us (else
+  // 0); write() goes on once they pass what the next fragment needs, a quarter ring less.
   std::uint64_t wanted() const noexcept { return wanted_; }
   // Whether `seat` holds write() up: its cursor is below wanted(). Reads its shared cursor.
   bool holds_up(Seat& seat) noexcept;

@@ -160,6 +160,14 @@ class ShmLink final : public Link {
     bytes_unchecked_ = 0;
     bc_unchecked_ = 0;
     bc_bytes_unchecked_ = 0;
+    // A publisher waiting on our broadcast position wants waking only once we pass wake_at.
+    if (bc_map_ != nullptr) {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (rx_control_->producer_waiting.load(std::memory_order_relaxed) == 0 ||
+          bc_.cursor() < rx_control_->wake_at.load(std::memory_order_relaxed)) {
+        return;
+      }
+    }
     if (rx_.producer_needs_wake()) ring_peer();
   }
   RingControl* rx_control_ = nullptr;  // our incoming ring's control (a subscriber's seat)
@@ -583,7 +591,7 @@ IoResult ShmLink::recv(Message& out) noexcept {
       auto record = rx_.peek(&corrupt);
       if (corrupt) return fail(Errc::protocol_violation, "peer corrupted the request ring");
       if (record.empty()) break;
-      auto e = assembler_.feed(record);  // copies out of the shared pages
+      auto e = assembler_.feed(record, out);  // copies out of the shared pages
       rx_.release();
       // Whether the peer waits for room is asked when the ring runs empty (below), and every
       // so often in a long burst: the question costs a full fence, and a small message should
@@ -599,7 +607,6 @@ IoResult ShmLink::recv(Message& out) noexcept {
         return fail(assembler_.error(), assembler_.error_detail());
       }
       if (e == wire::CompactAssembler::Event::message) {
-        out = std::move(assembler_.message());
         empty_polls_ = 0;
         return {Io::ok, out.bytes()};
       }
@@ -646,7 +653,7 @@ IoResult ShmLink::read_broadcast(Message& out) {
       auto h = wire::read_compact_header(record, &why);
       skip = h && (h->flags & wire::kFragmentFirst) == 0;
     }
-    auto e = skip ? wire::CompactAssembler::Event::need_more : bc_assembler_.feed(record);
+    auto e = skip ? wire::CompactAssembler::Event::need_more : bc_assembler_.feed(record, out);
     if (!bc_.confirm()) {  // the publisher overwrote it while we copied: what we built is void
       if (bc_.corrupt()) return fail(Errc::protocol_violation, "broadcast sequence ran backwards");
       bc_resync_ = true;
@@ -663,7 +670,6 @@ IoResult ShmLink::read_broadcast(Message& out) {
       return fail(bc_assembler_.error(), bc_assembler_.error_detail());
     }
     if (e == wire::CompactAssembler::Event::message) {
-      out = std::move(bc_assembler_.message());
       empty_polls_ = 0;
       return {Io::ok, out.bytes()};
     }
@@ -694,6 +700,7 @@ bool ShmLink::prepare_sleep() noexcept {
   if (sleep && bc_map_ != nullptr && bc_.has_more()) sleep = false;
   if (sleep && seated_ && options_.broadcast->holds_up(seat_)) {
     // A lossless publisher waiting for this subscriber to read: ask to be rung when it has.
+    tx_control_->wake_at.store(options_.broadcast->wanted(), std::memory_order_relaxed);
     tx_control_->producer_waiting.store(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (!options_.broadcast->holds_up(seat_)) {

@@ -22,6 +22,9 @@ struct RingControl {
   alignas(64) std::atomic<std::uint64_t> tail;  // producer's position, written by the producer
   alignas(64) std::atomic<std::uint32_t> consumer_sleeping;  // set by the consumer, cleared by both
   alignas(64) std::atomic<std::uint32_t> producer_waiting;   // set by the producer, cleared by both
+  // With producer_waiting, on a subscriber's incoming ring: the broadcast position past which
+  // the waiting publisher wants its doorbell rung (so it wakes to room, not to one record).
+  std::atomic<std::uint64_t> wake_at;
 };
 static_assert(sizeof(RingControl) == 256);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);

@@ -133,7 +133,7 @@ CompactAssembler::Event CompactAssembler::fail(Fault fault) {
                                                                    : "payload ends inside a frame");
 }
 
-CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragment) {
+CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragment, Message& out) {
   if (failed_) return Event::error;
   const char* why = "";
   auto h = read_compact_header(fragment, &why);
@@ -157,6 +157,17 @@ CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragme
                                                " bytes exceeds the maximum size");
     }
     expected_ = h->payload_bytes;
+    if ((h->flags & kFragmentLast) && chunk.size() == expected_) {
+      // The whole message in one fragment, the usual case: decoded in one pass, straight into
+      // the caller's message.
+      out.clear();
+      out.reserve(chunk.size());
+      if (Fault f = decode_whole(chunk, out); f != Fault::none) {
+        out.clear();
+        return fail(f);
+      }
+      return Event::message;
+    }
     received_ = 0;
     field_ = Field::count;
     word_got_ = 0;
@@ -166,12 +177,6 @@ CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragme
     // than a few times what the peer has actually sent, so an announcement costs it something.
     message_.reserve(std::min<std::uint64_t>(
         {expected_, max_, std::max<std::uint64_t>(4 * chunk.size(), 64 * 1024)}));
-    if ((h->flags & kFragmentLast) && chunk.size() == expected_) {
-      // The whole message in one fragment, the usual case: decoded in one pass.
-      in_message_ = false;
-      if (Fault f = decode_whole(chunk); f != Fault::none) return fail(f);
-      return Event::message;
-    }
   } else if (h->payload_bytes != expected_) {
     return fail(Errc::protocol_violation, "fragments disagree on the message size");
   }
@@ -188,10 +193,12 @@ CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragme
   if (!last) return Event::need_more;
   in_message_ = false;
   if (field_ != Field::done) return fail(Fault::inside_frame);
+  if (&out != &message_) out = std::move(message_);
   return Event::message;
 }
 
-CompactAssembler::Fault CompactAssembler::decode_whole(std::span<const std::byte> payload) {
+CompactAssembler::Fault CompactAssembler::decode_whole(std::span<const std::byte> payload,
+                                                       Message& out) {
   // Each count and length is read once into a local and checked before it is used: the bytes
   // may be shared memory that the peer is still writing.
   const std::byte* at = payload.data();
@@ -203,9 +210,9 @@ CompactAssembler::Fault CompactAssembler::decode_whole(std::span<const std::byte
     std::uint32_t length = load_le32(at);
     at += 4;
     left -= 4;
-    if (length > max_ - std::min<std::size_t>(message_.bytes(), max_)) return Fault::too_large;
+    if (length > max_ - std::min<std::size_t>(out.bytes(), max_)) return Fault::too_large;
     if (length > left) return Fault::inside_frame;
-    message_.add({at, length});
+    out.add({at, length});
     at += length;
     left -= length;
   }

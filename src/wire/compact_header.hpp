@@ -52,9 +52,12 @@ class CompactAssembler {
 
   explicit CompactAssembler(std::size_t max_body_bytes) noexcept : max_(max_body_bytes) {}
 
-  // One whole fragment: header then chunk. After Event::error the assembler stays failed.
-  Event feed(std::span<const std::byte> fragment);
-  // After Event::message: the message; the caller may move it out.
+  // One whole fragment: header then chunk; after Event::message the message is in `out`
+  // (decoded straight into it when it came in one fragment; `out` may be cleared on the way
+  // to an error). After Event::error the assembler stays failed.
+  Event feed(std::span<const std::byte> fragment, Message& out);
+  // The same, keeping the message here for message().
+  Event feed(std::span<const std::byte> fragment) { return feed(fragment, message_); }
   Message& message() noexcept { return message_; }
   Errc error() const noexcept { return error_; }
   const std::string& error_detail() const noexcept { return detail_; }
@@ -73,8 +76,8 @@ class CompactAssembler {
   Event fail(Fault fault);
   // Decodes payload bytes into message_, as they arrive in fragments.
   Fault decode(std::span<const std::byte> chunk);
-  // Decodes a whole payload (4 bytes or more) into message_ in one pass.
-  Fault decode_whole(std::span<const std::byte> payload);
+  // Decodes a whole payload (4 bytes or more) into `out` in one pass.
+  Fault decode_whole(std::span<const std::byte> payload, Message& out);
 
   std::size_t max_;
   bool in_message_ = false;

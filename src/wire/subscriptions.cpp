@@ -48,6 +48,8 @@ bool Subscriptions::apply(const Message& message) {
 }
 
 bool Subscriptions::matches(std::string_view topic) const noexcept {
+  // "" (everything) sorts first: the common subscription costs one comparison.
+  if (!topics_.empty() && topics_.begin()->first.empty()) return true;
   if (topics_.size() <= 8) {  // a few subscriptions: compare each
     for (const auto& [prefix, count] : topics_) {
       if (topic.size() >= prefix.size() &&
