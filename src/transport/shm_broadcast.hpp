@@ -131,12 +131,17 @@ class BroadcastReader {
                   std::size_t capacity) noexcept
       : control_(control), data_(data), capacity_(capacity) {
     cursor_ = control_->tail.load(std::memory_order_acquire);
-    known_tail_ = cursor_;
+    known_tail_ = scan_ = cursor_;
   }
   // Starts at `start`, a position the writer announced (checked like everything it writes).
   BroadcastReader(const BroadcastControl* control, const std::byte* data, std::size_t capacity,
                   std::uint64_t start) noexcept
-      : control_(control), data_(data), capacity_(capacity), cursor_(start), known_tail_(start) {}
+      : control_(control),
+        data_(data),
+        capacity_(capacity),
+        cursor_(start),
+        scan_(start),
+        known_tail_(start) {}
 
   // The next record's body copied into `out`. Records the writer overwrote before we read
   // them are skipped and added to gap(). corrupt: the ring holds something the writer never
@@ -155,82 +160,100 @@ class BroadcastReader {
 
   // The next record's body as a view into the shared ring, to be copied out and then judged by
   // confirm(): until then its bytes may be torn, so decode them only into something the caller
-  // can throw away. Skips what was overwritten before we got to it.
+  // can throw away. Several records may be peeked before one confirm() judges them all (one
+  // load of the writer's line for the lot). Skips what was overwritten before we got to it;
+  // with records peeked and unjudged it answers empty instead, for confirm() to say.
   Read peek(std::span<const std::byte>& body) noexcept {
     corrupt_ = false;
     for (int attempt = 0; attempt < 4; ++attempt) {
       // The writer's position is loaded again only once we have read up to where it was:
       // its line changes with every record, and each load of it may cost a cache miss.
-      if (cursor_ == known_tail_ || attempt > 0) {
+      if (scan_ == known_tail_ || attempt > 0) {
         known_tail_ = control_->tail.load(std::memory_order_acquire);
       }
       std::uint64_t tail = known_tail_;
       // Records are 8-byte aligned; and the writer's position never runs backwards.
-      if ((tail & 7) != 0 || (cursor_ & 7) != 0 || tail < cursor_) return Read::corrupt;
-      if (tail == cursor_) return Read::empty;
+      if ((tail & 7) != 0 || (scan_ & 7) != 0 || tail < scan_) return Read::corrupt;
+      if (tail == scan_) return Read::empty;
       if (tail - cursor_ > capacity_) {  // lapped: resume at the oldest record still there
+        if (peeked_ > 0) return Read::empty;
         resync(tail);
         continue;
       }
-      std::size_t at = cursor_ & (capacity_ - 1);
+      std::size_t at = scan_ & (capacity_ - 1);
       std::uint32_t len = get32(at);  // read once; judged below
       if (len == kBroadcastWrap) {
-        if (!intact(cursor_)) {
+        if (!intact(scan_)) {
+          if (peeked_ > 0) return Read::empty;
           resync(tail);
           continue;
         }
         if (at == 0) return Read::corrupt;  // a wrap to where we are would never end
-        cursor_ += capacity_ - at;
+        scan_ += capacity_ - at;
         continue;
       }
       std::size_t size = broadcast_record_size(len);
       bool fits =
-          len <= broadcast_max_body(capacity_) && size <= capacity_ - at && size <= tail - cursor_;
+          len <= broadcast_max_body(capacity_) && size <= capacity_ - at && size <= tail - scan_;
       if (!fits) {
-        if (!intact(cursor_)) {  // a length torn by the writer lapping us
+        if (!intact(scan_)) {  // a length torn by the writer lapping us
+          if (peeked_ > 0) return Read::empty;
           resync(tail);
           continue;
         }
         return Read::corrupt;
       }
-      std::memcpy(&sequence_, data_ + at + 8, 8);
-      peeked_ = size;
+      std::uint64_t sequence;
+      std::memcpy(&sequence, data_ + at + 8, 8);
+      if (peeked_ == 0) {
+        first_sequence_ = sequence;
+      } else if (sequence != last_sequence_ + 1) {
+        broken_ = true;  // records side by side always follow each other: unless torn, corrupt
+      }
+      last_sequence_ = sequence;
+      ++peeked_;
+      scan_ += size;
       body = {data_ + at + kBroadcastHeader, len};
       return Read::record;
     }
     return Read::empty;  // the writer laps us faster than we can read: try again later
   }
 
-  // After peek() and copying its body: true when the copy is good (then the reader moves past
-  // it), false when the writer overwrote the record meanwhile (discard the copy; the reader
-  // has skipped ahead and counts the loss) or the ring is corrupt (corrupt() says which).
+  // After peek()s and copying their bodies: true when the copies are good (then the reader
+  // moves past them), false when the writer overwrote them meanwhile (discard the copies; the
+  // reader has skipped ahead and counts the loss) or the ring is corrupt (corrupt() says which).
   bool confirm() noexcept {
-    std::uint64_t at = cursor_;
-    if (!intact(at)) {
+    if (peeked_ == 0) return true;
+    peeked_ = 0;
+    if (!intact(cursor_)) {  // the oldest of them; the rest lie after it
+      scan_ = cursor_;
+      broken_ = false;
       resync(control_->tail.load(std::memory_order_acquire));
       return false;
     }
-    if (known_ && sequence_ < expected_) {  // sequences only grow
+    if (broken_ || (known_ && first_sequence_ < expected_)) {  // sequences only grow, by one
+      scan_ = cursor_;
       corrupt_ = true;
       return false;
     }
-    if (known_) gap_ += sequence_ - expected_;
+    if (known_) gap_ += first_sequence_ - expected_;
     known_ = true;
-    expected_ = sequence_ + 1;
-    cursor_ += peeked_;
+    expected_ = last_sequence_ + 1;
+    cursor_ = scan_;
     return true;
   }
   bool corrupt() const noexcept { return corrupt_; }
-  // After a peek(): whether its record directly follows the last one confirmed (unconfirmed
-  // itself until confirm()).
-  bool follows() const noexcept { return !known_ || sequence_ == expected_; }
+  // After a peek(): whether its record directly follows the one before it (the last peeked,
+  // or the last confirmed); unconfirmed itself until confirm().
+  bool follows() const noexcept {
+    if (peeked_ > 1) return !broken_;
+    return !known_ || first_sequence_ == expected_;
+  }
   std::size_t capacity() const noexcept { return capacity_; }
   // Our position (what a writer that must not lap us waits for).
   std::uint64_t cursor() const noexcept { return cursor_; }
-  // Whether the writer has published beyond our position.
-  bool has_more() const noexcept {
-    return control_->tail.load(std::memory_order_acquire) != cursor_;
-  }
+  // Whether the writer has published beyond what we have looked at.
+  bool has_more() const noexcept { return control_->tail.load(std::memory_order_acquire) != scan_; }
 
   // Records lost so far: published after this reader started, overwritten before it read them
   // (known once a later record arrives).
@@ -260,18 +283,22 @@ class BroadcastReader {
       if ((at & 7) == 0 && at > cursor_ && at < best && at <= tail && intact(at)) best = at;
     }
     cursor_ = best;
+    scan_ = best;
   }
 
   const BroadcastControl* control_ = nullptr;
   const std::byte* data_ = nullptr;
   std::size_t capacity_ = 0;
-  std::uint64_t cursor_ = 0;
+  std::uint64_t cursor_ = 0;      // past the records confirmed
+  std::uint64_t scan_ = 0;        // past the records peeked
   std::uint64_t known_tail_ = 0;  // the writer's position when we last loaded it
   std::uint64_t expected_ = 0;    // the sequence the next record should carry
   bool known_ = false;            // expected_ is meaningful (a record has been read)
   bool corrupt_ = false;
-  std::uint64_t sequence_ = 0;  // of the record peek() returned
-  std::size_t peeked_ = 0;      // its size in the ring
+  std::size_t peeked_ = 0;            // records peeked since the last confirm()
+  std::uint64_t first_sequence_ = 0;  // the first of them's sequence
+  std::uint64_t last_sequence_ = 0;   // the last's
+  bool broken_ = false;               // two of them did not follow each other
   std::uint64_t gap_ = 0;
 };
 

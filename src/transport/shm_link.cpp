@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -182,6 +183,12 @@ class ShmLink final : public Link {
   BroadcastReader bc_;
   wire::CompactAssembler bc_assembler_;
   bool bc_resync_ = false;  // records were lost: skip to the first fragment of a message
+  // Messages decoded from the broadcast ring beyond the one recv() returned, judged intact.
+  static constexpr std::size_t kBatchMessages = 16;
+  static constexpr std::size_t kBatchBytes = 64 * 1024;
+  std::array<Message, kBatchMessages - 1> batch_;
+  std::size_t batch_size_ = 0;
+  std::size_t batch_next_ = 0;
   std::uint64_t gap_taken_ = 0;
   unsigned bc_unchecked_ = 0;  // broadcast records read since we asked about a waiting producer
   std::size_t bc_bytes_unchecked_ = 0;
@@ -637,42 +644,63 @@ IoResult ShmLink::recv(Message& out) noexcept {
 }
 
 IoResult ShmLink::read_broadcast(Message& out) {
+  if (batch_next_ < batch_size_) {
+    out = std::move(batch_[batch_next_++]);
+    return {Io::ok, out.bytes()};
+  }
   for (;;) {
-    std::span<const std::byte> record;
-    auto got = bc_.peek(record);
-    if (got == BroadcastReader::Read::corrupt) {
-      return fail(Errc::protocol_violation, "publisher corrupted the broadcast ring");
+    // Decode up to a batch of messages, then judge them all at once: each judgement loads
+    // the publisher's line, which it rewrites with every message.
+    batch_size_ = batch_next_ = 0;
+    std::size_t records = 0, bytes = 0, messages = 0;
+    bool failed = false;
+    while (messages < kBatchMessages && bytes < kBatchBytes) {
+      std::span<const std::byte> record;
+      auto got = bc_.peek(record);
+      if (got == BroadcastReader::Read::corrupt) {
+        return fail(Errc::protocol_violation, "publisher corrupted the broadcast ring");
+      }
+      if (got == BroadcastReader::Read::empty) break;
+      ++records;
+      bytes += record.size();
+      // After lost records, whatever was half assembled is gone, and so is the start of the
+      // message the next fragments belong to: skip to one that starts a message.
+      bool skip = false;
+      if (bc_resync_ || !bc_.follows()) {
+        bc_assembler_.reset();
+        const char* why = nullptr;
+        auto h = wire::read_compact_header(record, &why);
+        skip = h && (h->flags & wire::kFragmentFirst) == 0;
+      }
+      bc_resync_ = skip;
+      if (skip) continue;
+      Message& into = messages == 0 ? out : batch_[messages - 1];
+      auto e = bc_assembler_.feed(record, into);
+      if (e == wire::CompactAssembler::Event::error) {
+        failed = true;  // real only if the ring held it: judged below
+        break;
+      }
+      if (e == wire::CompactAssembler::Event::message) ++messages;
     }
-    if (got == BroadcastReader::Read::empty) return {Io::would_block};
-    // After lost records, whatever was half assembled is gone, and so is the start of the
-    // message the next fragments belong to: skip to one that starts a message.
-    bool skip = false;
-    if (bc_resync_ || !bc_.follows()) {
+    if (!bc_.confirm()) {  // the publisher overwrote them while we copied: what we built is void
+      if (bc_.corrupt()) return fail(Errc::protocol_violation, "broadcast sequence broke");
       bc_assembler_.reset();
-      const char* why = nullptr;
-      auto h = wire::read_compact_header(record, &why);
-      skip = h && (h->flags & wire::kFragmentFirst) == 0;
-    }
-    auto e = skip ? wire::CompactAssembler::Event::need_more : bc_assembler_.feed(record, out);
-    if (!bc_.confirm()) {  // the publisher overwrote it while we copied: what we built is void
-      if (bc_.corrupt()) return fail(Errc::protocol_violation, "broadcast sequence ran backwards");
       bc_resync_ = true;
       continue;
     }
-    bc_resync_ = skip;
+    if (records == 0) return {Io::would_block};
     rx_control_->broadcast_cursor.store(bc_.cursor(), std::memory_order_release);
-    bc_bytes_unchecked_ += record.size();
-    if (++bc_unchecked_ >= kWakeCheckEvery ||
+    bc_unchecked_ += static_cast<unsigned>(records);
+    bc_bytes_unchecked_ += bytes;
+    if (bc_unchecked_ >= kWakeCheckEvery ||
         bc_bytes_unchecked_ >= (bc_.capacity() >> kWakeCheckBytesShift)) {
       wake_waiting_producer();  // a lossless publisher may wait for us to pass
     }
-    if (e == wire::CompactAssembler::Event::error) {
-      return fail(bc_assembler_.error(), bc_assembler_.error_detail());
-    }
-    if (e == wire::CompactAssembler::Event::message) {
-      empty_polls_ = 0;
-      return {Io::ok, out.bytes()};
-    }
+    if (failed) return fail(bc_assembler_.error(), bc_assembler_.error_detail());
+    if (messages == 0) continue;  // fragments of a message still arriving
+    batch_size_ = messages - 1;
+    empty_polls_ = 0;
+    return {Io::ok, out.bytes()};
   }
 }
 
@@ -697,7 +725,7 @@ bool ShmLink::prepare_sleep() noexcept {
     sleep = tx_.prepare_wait(kCompactHeaderSize + chunk);
   }
   // A subscriber: the flag just stored also covers the broadcast ring.
-  if (sleep && bc_map_ != nullptr && bc_.has_more()) sleep = false;
+  if (sleep && bc_map_ != nullptr && (batch_next_ < batch_size_ || bc_.has_more())) sleep = false;
   if (sleep && seated_ && options_.broadcast->holds_up(seat_)) {
     // A lossless publisher waiting for this subscriber to read: ask to be rung when it has.
     tx_control_->wake_at.store(options_.broadcast->wanted(), std::memory_order_relaxed);
