@@ -114,6 +114,7 @@ write("shm_ring", "wrap_marker", struct.pack("<Q", 8) + b"\x00" * 8 + wrap)
 write("shm_hello", "client", struct.pack("<IHHQ", 0x49584853, 1, 0, 0))
 write("shm_hello", "server", struct.pack("<IHHQ", 0x49584853, 1, 0, 1 << 20))
 write("shm_hello", "refused", struct.pack("<IHHQ", 0x49584853, 2, 1, 0))
+write("shm_hello", "offer", struct.pack("<IHHQQ", 0x42584853, 3, 0, 1 << 20, 64))
 
 for i, url in enumerate(["tcp://127.0.0.1:5555", "tcp://*:0", "tcp://[::1]:80", "udp://h:1",
                          "unix:///tmp/x.sock", "ipc://@abstract", "shm://name",

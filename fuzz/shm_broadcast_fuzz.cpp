@@ -1,10 +1,11 @@
 // Fuzz target: the shm broadcast reader facing a hostile publisher. The input becomes the
 // ring's control block (its positions and checkpoints) and data, exactly as a publisher could
 // write them; the reader must end every run in records, emptiness or a reported corruption,
-// never reading outside the ring or looping without end.
+// never reading outside the ring or looping without end, however it batches its reads.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "transport/shm_broadcast.hpp"
@@ -26,9 +27,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   control->tail.store(position(words[0]));
   control->claimed.store(position(words[1]));
   for (int i = 0; i < 4; ++i) control->checkpoint[i].store(position(words[2 + i]));
+  // Records are peeked in batches judged by one confirm(), as the shm link reads them; the
+  // batch size varies with the input.
+  std::size_t batch = 1 + size % 5;
   std::vector<std::byte> out;
   for (int i = 0; i < 256; ++i) {
-    if (reader.next(out) != BroadcastReader::Read::record) break;
+    std::size_t peeked = 0;
+    std::span<const std::byte> body;
+    while (peeked < batch) {
+      auto got = reader.peek(body);
+      if (got == BroadcastReader::Read::corrupt) return 0;
+      if (got == BroadcastReader::Read::empty) break;
+      out.assign(body.begin(), body.end());  // every byte it offers must be readable
+      ++peeked;
+    }
+    if (!reader.confirm() && reader.corrupt()) return 0;
+    if (peeked == 0) break;
   }
   return 0;
 }

@@ -1,6 +1,7 @@
 // shm:// across real processes: many client processes, kill -9 of a client mid-send and of the
 // server mid-call, a wake-up stress test in sleep-only and minimal-spin modes, and hostile peers
-// (garbage ring indices; an unsealed or undersized memfd). Nothing may hang, crash or leak.
+// (garbage ring indices; an unsealed or undersized memfd; a subscriber writing the broadcast
+// ring or lying about its place in it). Nothing may hang, crash or leak.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/eventfd.h>
@@ -8,8 +9,10 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <thread>
 
 #include "ipcx/ipcx.hpp"
@@ -150,13 +153,13 @@ struct RawShmClient {
   std::size_t map_size = 0;
   int fds[3] = {-1, -1, -1};
 
-  explicit RawShmClient(const std::string& name) {
+  explicit RawShmClient(const std::string& name, wire::SocketType type = wire::SocketType::dealer) {
     sock = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     auto [a, len] = rendezvous_address(name);
     ::connect(sock, reinterpret_cast<sockaddr*>(&a), len);
     std::byte hello[wire::kShmHelloSize];
     wire::ShmHello ours;
-    ours.socket_type = static_cast<std::uint8_t>(wire::SocketType::dealer) + 1;
+    ours.socket_type = static_cast<std::uint8_t>(type) + 1;
     wire::write_shm_hello(hello, ours);
     ::send(sock, hello, sizeof hello, MSG_NOSIGNAL);
     std::byte answer[wire::kShmHelloSize];
@@ -179,6 +182,10 @@ struct RawShmClient {
     ::close(sock);
   }
   transport::RingControl* request_ring() { return static_cast<transport::RingControl*>(map); }
+  // Ours: where a subscriber keeps its broadcast position.
+  transport::RingControl* reply_ring() {
+    return reinterpret_cast<transport::RingControl*>(static_cast<std::byte*>(map) + map_size / 2);
+  }
   void ring_server() {
     std::uint64_t one = 1;
     (void)::write(fds[2], &one, sizeof one);
@@ -273,6 +280,72 @@ TEST(ShmHostile, UnsealedOrUndersizedMemoryIsRefused) {
     EXPECT_FALSE(client.call(Message{"x"}, 500ms)) << "a hostile memfd was accepted";
     EXPECT_NE(log.find(seal ? "wrong size" : "not sealed"), std::string::npos) << log;
   }
+}
+
+// A subscriber that tries to write the publisher's broadcast ring, then lies about how far it
+// has read: it cannot map the ring writable, and the lie closes its link only, releasing a
+// lossless publisher that it held up, while a good subscriber process misses nothing.
+TEST(ShmHostile, SubscriberCannotWriteTheBroadcastRingNorLieAboutItsPosition) {
+  std::string name = unique_name("liar");
+  SocketOptions options;
+  options.lossless = true;
+  options.shm_ring_bytes = 64 * 1024;
+  Publisher pub(options);
+  pub.bind("shm://" + name);
+  constexpr int kMessages = 20000;
+  Child good = Child::fork([name] {
+    Subscriber sub;
+    sub.connect("shm://" + name);
+    sub.subscribe("");
+    for (int i = 0; i < kMessages; ++i) {
+      auto m = sub.receive(60s);
+      if (!m || m->str(1) != std::to_string(i)) return 1;
+    }
+    return 0;
+  });
+  // The publisher answers only while it is driven: the raw handshake runs beside it.
+  std::unique_ptr<RawShmClient> connecting;
+  std::atomic<bool> connected{false};
+  std::thread handshake([&] {
+    connecting = std::make_unique<RawShmClient>(name, wire::SocketType::sub);
+    connected = true;
+  });
+  while (!connected) pub.poll();
+  handshake.join();
+  RawShmClient& raw = *connecting;
+  ASSERT_NE(raw.map, nullptr);
+  // The offer: 24 bytes and the ring's memfd.
+  std::byte offer[wire::kShmOfferSize];
+  iovec iov{offer, sizeof offer};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ASSERT_EQ(::recvmsg(raw.sock, &msg, MSG_CMSG_CLOEXEC), static_cast<ssize_t>(sizeof offer));
+  int ring;
+  std::memcpy(&ring, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof ring);
+  auto o = wire::read_shm_offer(offer);
+  ASSERT_TRUE(o);
+  std::size_t size = 128 + o->ring_bytes;
+  EXPECT_EQ(::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, ring, 0), MAP_FAILED);
+  EXPECT_EQ(::write(ring, "x", 1), -1);
+  void* readable = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, ring, 0);
+  EXPECT_NE(readable, MAP_FAILED);
+  ::munmap(readable, size);
+  ::close(ring);
+  ASSERT_TRUE(eventually([&] {
+    pub.poll();
+    return pub.subscribers() == 1 && pub.stats().ready == 2;
+  }));
+  // It never reads, so it holds the publisher up once the ring is full, until the lie.
+  raw.reply_ring()->broadcast_cursor.store(std::uint64_t{1} << 40);
+  for (int i = 0; i < kMessages; ++i) {
+    ASSERT_TRUE(pub.publish(Message{"t", std::to_string(i)}));
+  }
+  EXPECT_EQ(pub.stats().peer_faults, 1u);
+  EXPECT_EQ(good.wait(), 0);
 }
 
 }  // namespace

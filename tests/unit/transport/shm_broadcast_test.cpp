@@ -122,6 +122,38 @@ TEST(ShmBroadcast, ImpossibleContentsAreReportedNotFollowed) {
   }
 }
 
+TEST(ShmBroadcast, ABatchIsJudgedWholeAndCountedWhenOverwritten) {
+  Ring r;
+  BroadcastReader reader(r.control, r.data, kCapacity);
+  std::span<const std::byte> body;
+  for (std::uint64_t n = 0; n < 3; ++n) ASSERT_TRUE(r.writer.publish(body_for(n, 100)));
+  // Three peeked, then confirmed together.
+  for (std::uint64_t n = 0; n < 3; ++n) {
+    ASSERT_EQ(reader.peek(body), BroadcastReader::Read::record);
+    EXPECT_TRUE(reader.follows());
+  }
+  EXPECT_EQ(reader.peek(body), BroadcastReader::Read::empty);
+  ASSERT_TRUE(reader.confirm());
+  // Three more peeked; the writer laps them before the judgement.
+  std::uint64_t published = 3;
+  for (; published < 6; ++published) ASSERT_TRUE(r.writer.publish(body_for(published, 100)));
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(reader.peek(body), BroadcastReader::Read::record);
+  for (; published < 6 + 2 * kCapacity / 100; ++published) {
+    ASSERT_TRUE(r.writer.publish(body_for(published, 100)));
+  }
+  EXPECT_FALSE(reader.confirm());
+  EXPECT_FALSE(reader.corrupt());
+  // What it reads next is whole, and received plus lost is everything.
+  std::vector<std::byte> out;
+  std::uint64_t received = 3;
+  while (reader.next(out) == BroadcastReader::Read::record) {
+    ASSERT_TRUE(consistent(out));
+    ++received;
+  }
+  EXPECT_GT(reader.gap(), 3u);
+  EXPECT_EQ(received + reader.gap(), published);
+}
+
 TEST(ShmBroadcast, OversizedBodiesAreRefused) {
   Ring r;
   EXPECT_FALSE(r.writer.publish(std::vector<std::byte>(broadcast_max_body(kCapacity) + 1)));
