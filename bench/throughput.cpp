@@ -2,7 +2,8 @@
 // push/pull (a Pusher process streaming into a Puller), ipcx pipelined requests (64 in flight,
 // answered by empty replies), and the raw floor of the same bytes. Floors: shm, an SPSC byte
 // ring in shared memory with both sides spinning; unix and tcp, one writer streaming into one
-// reader.
+// reader. With libzmq found at build time, its PUSH/PULL over ipc (beside unix and shm) and
+// tcp runs in the same run, and each ipcx push row says its ratio to it.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -21,6 +22,10 @@
 #include <ipcx/ipcx.hpp>
 #include <string>
 #include <vector>
+
+#ifdef IPCX_BENCH_ZMQ
+#include <zmq.h>
+#endif
 
 namespace {
 
@@ -199,12 +204,12 @@ Result ipcx_push_pull(const std::string& mechanism, std::size_t size, std::size_
     ::_exit(pusher.flush(std::chrono::seconds(30)) ? 0 : 1);
   }
   Result r;
-  auto first = puller.receive(std::chrono::seconds(30));  // the clock starts at the first one
-  bool ok = first.has_value() && first->bytes() == size;
+  ipcx::Message m;  // received into, reusing its storage
+  // The clock starts at the first message.
+  bool ok = puller.receive(m, std::chrono::seconds(30)).has_value() && m.bytes() == size;
   auto start = Clock::now();
   for (std::size_t i = 1; ok && i < count; ++i) {
-    auto m = puller.receive(std::chrono::seconds(30));
-    ok = m.has_value() && m->bytes() == size;
+    ok = puller.receive(m, std::chrono::seconds(30)).has_value() && m.bytes() == size;
   }
   r = {std::chrono::duration<double>(Clock::now() - start).count(), count - 1, ok};
   int status = 0;
@@ -213,15 +218,70 @@ Result ipcx_push_pull(const std::string& mechanism, std::size_t size, std::size_
   return r;
 }
 
-void print(const char* mech, const char* impl, std::size_t size, const Result& r, double floor) {
+#ifdef IPCX_BENCH_ZMQ
+// libzmq PUSH/PULL with its defaults (high-water marks 1000): a PUSH process streams count
+// messages into this PULL over ipc or tcp.
+Result zmq_push_pull(bool tcp, std::size_t size, std::size_t count) {
+  void* ctx = zmq_ctx_new();
+  void* pull = zmq_socket(ctx, ZMQ_PULL);
+  std::string where =
+      tcp ? "tcp://127.0.0.1:*" : "ipc:///tmp/ipcx-zpush-" + std::to_string(::getpid());
+  Result r;
+  char endpoint[256] = {};
+  std::size_t len = sizeof endpoint;
+  if (zmq_bind(pull, where.c_str()) != 0 ||
+      zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, endpoint, &len) != 0) {
+    zmq_close(pull);
+    zmq_ctx_term(ctx);
+    return r;
+  }
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    void* cctx = zmq_ctx_new();
+    void* push = zmq_socket(cctx, ZMQ_PUSH);
+    zmq_connect(push, endpoint);
+    std::string body(size, 'p');
+    for (std::size_t i = 0; i < count; ++i) {
+      if (zmq_send(push, body.data(), body.size(), 0) < 0) ::_exit(1);
+    }
+    zmq_close(push);
+    zmq_ctx_term(cctx);  // lingers until everything is delivered
+    ::_exit(0);
+  }
+  std::vector<char> buf(size + 64);
+  bool ok = zmq_recv(pull, buf.data(), buf.size(), 0) == static_cast<int>(size);
+  auto start = Clock::now();
+  for (std::size_t i = 1; ok && i < count; ++i) {
+    ok = zmq_recv(pull, buf.data(), buf.size(), 0) == static_cast<int>(size);
+  }
+  r = {std::chrono::duration<double>(Clock::now() - start).count(), count - 1, ok};
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.ok = r.ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  zmq_close(pull);
+  zmq_ctx_term(ctx);
+  if (!tcp) ::unlink(where.substr(6).c_str());
+  return r;
+}
+#endif
+
+double rate_of(const Result& r) {
+  return r.ok && r.seconds > 0 ? static_cast<double>(r.messages) / r.seconds : 0;
+}
+
+// One row: its rate, and its ratio to the raw floor and (push rows) to libzmq's push/pull.
+void print(const char* mech, const char* impl, std::size_t size, const Result& r, double floor,
+           double zmq = 0) {
   if (!r.ok) {
     std::printf("%-5s %-9s %8zu   FAILED\n", mech, impl, size);
     return;
   }
-  double rate = static_cast<double>(r.messages) / r.seconds;
+  double rate = rate_of(r);
   double mbps = rate * static_cast<double>(size) / 1e6;
-  std::printf("%-5s %-9s %8zu %12.0f %10.0f %8.2f\n", mech, impl, size, rate, mbps,
+  std::printf("%-5s %-9s %8zu %12.0f %10.0f %8.2f", mech, impl, size, rate, mbps,
               floor > 0 ? rate / floor : 1.0);
+  if (zmq > 0) std::printf(" %8.2f", rate / zmq);
+  std::printf("\n");
 }
 
 }  // namespace
@@ -232,14 +292,22 @@ int main(int argc, char** argv) {
   std::printf(
       "# push: ipcx Pusher -> Puller; requests: pipelined, 64 in flight, empty replies;"
       " raw: one-way stream\n");
-  std::printf("%-5s %-9s %8s %12s %10s %8s\n", "mech", "impl", "bytes", "msgs/s", "MB/s", "x raw");
+  std::printf("%-5s %-9s %8s %12s %10s %8s %8s\n", "mech", "impl", "bytes", "msgs/s", "MB/s",
+              "x raw", "x zmq");
   for (const auto& mech : mechanisms) {
     for (std::size_t size : {std::size_t{64}, std::size_t{1} << 20}) {
-      std::size_t count = size == 64 ? 1000000 : 2000;
+      std::size_t count = size == 64 ? 2000000 : 2000;
       Result raw = mech == "shm" ? raw_shm(size, count) : raw_stream(mech == "tcp", size, count);
-      double floor = raw.ok ? static_cast<double>(raw.messages) / raw.seconds : 0;
+      double floor = rate_of(raw);
       print(mech.c_str(), "raw", size, raw, 0);
-      print(mech.c_str(), "push", size, ipcx_push_pull(mech, size, count), floor);
+      double zmq = 0;
+#ifdef IPCX_BENCH_ZMQ
+      // ZeroMQ has no shared memory: shm is held against its ipc, as unix is.
+      Result z = zmq_push_pull(mech == "tcp", size, count);
+      zmq = rate_of(z);
+      print(mech.c_str(), mech == "tcp" ? "zmq-tcp" : "zmq-ipc", size, z, floor);
+#endif
+      print(mech.c_str(), "push", size, ipcx_push_pull(mech, size, count), floor, zmq);
       print(mech.c_str(), "requests", size, ipcx_requests(mech, size, count), floor);
       std::fflush(stdout);
     }

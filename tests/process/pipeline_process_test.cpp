@@ -1,6 +1,7 @@
 // Push/pull with real processes: one pusher spreading work over puller processes on shm and
 // unix, every message delivered exactly once; a puller killed with kill -9 mid-stream while
-// the pusher goes on; and nothing left behind.
+// the pusher goes on; nothing left behind; and the lazy shm doorbell (a pusher rings without a
+// fence) losing no message when a puller that always sleeps races every burst.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -162,6 +163,56 @@ TEST(PipelineProcess, PullerKilledMidStreamDoesNotStopThePusher) {
   }
   EXPECT_TRUE(last_arrived);
   for (auto& c : pullers) c.kill(SIGKILL);
+}
+
+// Bursts of one to eight messages with pauses of every length in between, into a puller that
+// never spins: it announces sleep after nearly every burst, racing the pusher's next one. A
+// wake-up lost for good would leave the puller waiting past its deadline; the race the lazy
+// doorbell leaves open may only delay a message by a millisecond.
+TEST(PipelineProcess, LazyDoorbellLosesNothingToAPullerThatAlwaysSleeps) {
+  std::string url = "shm://ipcx-lazy-" + std::to_string(::getpid());
+  SocketOptions options;
+  options.spin = 0us;
+  Puller puller(options);
+  puller.bind(url);
+  const int bursts = test::kSanitized ? 2000 : 20000;
+  Child pusher = Child::fork([url, bursts] {
+    Pusher push;
+    push.connect(url);
+    std::uint64_t state = 12345;
+    auto next = [&state] {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      return static_cast<unsigned>(state >> 33);
+    };
+    int sent = 0;
+    for (int b = 0; b < bursts; ++b) {
+      for (unsigned k = 0; k <= next() % 8; ++k) {
+        if (!push.send(Message{std::to_string(sent++)}, 30s)) return 1;
+      }
+      unsigned pause = next() % 100;
+      if (pause < 60) {  // busy, a few microseconds at most
+        auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(pause * 50);
+        while (std::chrono::steady_clock::now() < until) {
+        }
+      } else {
+        std::this_thread::sleep_for(std::chrono::microseconds(pause - 60));
+      }
+    }
+    if (!push.send(Message{"end"}, 30s)) return 1;
+    std::printf("%d\n", sent);
+    std::fflush(stdout);
+    return push.flush(30s) ? 0 : 1;
+  });
+  long expected = 0;
+  for (;;) {
+    auto m = puller.receive(30s);
+    ASSERT_TRUE(m) << "lost wake-up after " << expected << " messages";
+    if (m->text(0) == "end") break;
+    ASSERT_EQ(m->str(0), std::to_string(expected));
+    ++expected;
+  }
+  EXPECT_EQ(pusher.read_line(30s).value_or("nothing"), std::to_string(expected));
+  EXPECT_EQ(pusher.wait(), 0);
 }
 
 }  // namespace
