@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "commands.hpp"
@@ -69,6 +70,12 @@ int print_messages(Socket& socket, const PipeSettings& cfg, const char* name) {
     if (!m) {
       std::cerr << "ipcx " << name << ": " << to_string(m.error()) << '\n';
       return kExitFailed;
+    }
+    if constexpr (std::is_same_v<Socket, Subscriber>) {
+      // A loss is news the reader of this stream should get, beside it, not in it.
+      if (std::uint64_t lost = socket.gap(); lost > 0) {
+        std::cerr << "ipcx sub: " << lost << " messages lost before the next\n";
+      }
     }
     for (std::size_t i = 0; i < m->size(); ++i) std::cout << (i ? " " : "") << m->text(i);
     std::cout << '\n' << std::flush;
