@@ -4,7 +4,8 @@
 // ZMQ_RCVHWM = 0; ipcx shm lossless: the publisher waits for its slowest subscriber), so a
 // run is lossless unless something drops; each subscriber checks the
 // sequence numbers and a run with any gap is reported as lossy, never as throughput. Figures:
-// messages delivered per subscriber per second, from the first message to the last.
+// messages delivered per subscriber per second, from the first message to the last. ipcx-b
+// rows are ipcx with SocketOptions::batch_bytes = 64 KiB (sockets only).
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -128,6 +129,7 @@ std::vector<Outcome> run_ipcx(const Case& c, int index) {
   options.hwm = ~std::size_t{0};
   options.max_queued_bytes = ~std::size_t{0};
   options.lossless = true;  // shm: the publisher waits for the slowest instead of lapping it
+  if (c.impl == "ipcx-b") options.batch_bytes = 64 * 1024;  // sockets: one write, many messages
   if (const char* ring = std::getenv("IPCX_BENCH_RING")) options.shm_ring_bytes = std::stoul(ring);
   ipcx::Publisher pub(options);
   std::string url = pub.bind(ipcx_url(c, index)).url();
@@ -222,7 +224,7 @@ void print(const Case& c, const std::vector<Outcome>& outcomes) {
     lost += c.count - std::min<std::uint64_t>(o.received, c.count);
     if (o.seconds > 0) slowest = std::min(slowest, static_cast<double>(o.received) / o.seconds);
   }
-  std::printf("%-5s %-5s %4d %6zu ", c.impl.c_str(), c.mech.c_str(), c.subscribers, c.size);
+  std::printf("%-6s %-5s %4d %6zu ", c.impl.c_str(), c.mech.c_str(), c.subscribers, c.size);
   if (!ok) {
     std::printf("  FAILED\n");
   } else if (gaps > 0 || lost > 0) {
@@ -250,7 +252,7 @@ int main(int argc, char** argv) {
       "# %zu messages to every subscriber, unlimited queues; per subscriber, the slowest's"
       " rate\n",
       count);
-  std::printf("%-5s %-5s %4s %6s %14s %10s\n", "impl", "mech", "subs", "bytes", "msgs/s/sub",
+  std::printf("%-6s %-5s %4s %6s %14s %10s\n", "impl", "mech", "subs", "bytes", "msgs/s/sub",
               "MB/s/sub");
   int index = 0;
   for (int n : fan) {
@@ -258,6 +260,10 @@ int main(int argc, char** argv) {
       for (const auto& mech : mechanisms) {
         Case c{"ipcx", mech, n, size, count};
         print(c, run_ipcx(c, index++));
+        if (mech != "shm" && size == 64) {
+          Case b{"ipcx-b", mech, n, size, count};
+          print(b, run_ipcx(b, index++));
+        }
 #ifdef IPCX_BENCH_ZMQ
         if (mech == "unix" || mech == "tcp") {
           Case z{"zmq", mech == "unix" ? "ipc" : "tcp", n, size, count};

@@ -88,6 +88,13 @@ struct SocketOptions {
   // Reconnect backoff for connect()ed endpoints: starts at the minimum, doubles to the maximum.
   std::chrono::milliseconds reconnect_min = 10ms;
   std::chrono::milliseconds reconnect_max = 1s;
+  // Pusher and Publisher over sockets (unix, tcp): gather up to this many bytes of messages
+  // per peer and write them together: one syscall for many small messages, the batching
+  // ZeroMQ gets from its I/O thread. A batch goes out when it is full, on flush(), and when a
+  // call has to wait; so call flush() when you stop sending for a while, as with a buffered
+  // stream (destruction writes what the kernel takes at once, no more). 0: each message is
+  // written as it is sent. shm is unaffected (its ring is shared memory, not a syscall).
+  std::size_t batch_bytes = 0;
   // shm:// endpoints this socket binds: bytes of each ring (as ServerOptions::shm_ring_bytes).
   // A Publisher's broadcast ring has this size too (its largest record is a quarter of it;
   // larger messages go in fragments).

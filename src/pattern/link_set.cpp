@@ -27,6 +27,10 @@ LinkSet::LinkSet(wire::SocketType type, SocketOptions options, bool reader, Inbo
 }
 
 LinkSet::~LinkSet() {
+  // What a batch still holds goes out if the kernel takes it at once; nothing waits.
+  for (auto& m : members_) {
+    if (m.link->wants_write()) (void)m.link->flush();
+  }
   for (auto& m : members_) m.link->close();
   for (auto& b : bound_) b.listener->close();
 }
@@ -188,8 +192,14 @@ bool LinkSet::write(std::size_t i) {
 
 bool LinkSet::offer(std::size_t index, const Message& message) {
   Member& m = members_[index];
-  if (m.queued.size() >= options_.hwm || m.link->queued_bytes() >= options_.max_queued_bytes) {
-    return false;
+  auto full = [&] {
+    return m.queued.size() >= options_.hwm || m.link->queued_bytes() >= options_.max_queued_bytes;
+  };
+  if (full()) {
+    // A batch still being gathered holds messages on purpose: write it before judging.
+    if (options_.batch_bytes == 0 || !m.link->wants_write() || !write(index) || full()) {
+      return false;
+    }
   }
   std::size_t before = m.link->queued_bytes();
   auto r = m.link->send(message);
@@ -202,11 +212,13 @@ bool LinkSet::offer(std::size_t index, const Message& message) {
   std::size_t added = after > before ? after - before : 0;
   m.queued.push_back(added);
   m.queued_sum += added;
-  return write(index);
+  return !due(m) || write(index);
 }
 
 bool LinkSet::idle(const Member& m) const noexcept {
-  return m.link->established() && m.link->queued_bytes() == 0;
+  if (!m.link->established()) return false;
+  std::size_t queued = m.link->queued_bytes();
+  return options_.batch_bytes == 0 ? queued == 0 : queued < options_.batch_bytes;
 }
 
 Result<void> LinkSet::send_to(std::size_t index, const Message& message,
@@ -221,16 +233,17 @@ Result<void> LinkSet::send_to(std::size_t index, const Message& message,
   }
   stats_.messages++;
   stats_.bytes += message.bytes();
-  if (!write(index)) return unexpected(Errc::peer_closed);
+  if (due(members_[index]) && !write(index)) return unexpected(Errc::peer_closed);
   // Finish this message before returning, so it never sits half-written while the caller
-  // does something else: the kernel's socket buffer (or the ring) is the queue.
-  if (!members_[index].link->wants_write()) return {};
+  // does something else: the kernel's socket buffer (or the ring) is the queue. A batch
+  // being gathered is not due yet.
+  if (!due(members_[index])) return {};
   auto deadline = deadline_after(timeout);
   bool spun = false;
   for (;;) {
     std::size_t i = find(key);
     if (i == kNone) return unexpected(Errc::peer_closed);
-    if (!members_[i].link->wants_write() || Clock::now() >= deadline) return {};
+    if (!due(members_[i]) || Clock::now() >= deadline) return {};
     if (!spun && members_[i].link->has_sleep_hooks() && options_.spin.count() > 0) {
       // A ring frees room within microseconds of a busy consumer: poll for it for the spin
       // budget before paying a sleep and a wake-up.
@@ -238,7 +251,7 @@ Result<void> LinkSet::send_to(std::size_t index, const Message& message,
       auto until = std::min(deadline, Clock::now() + options_.spin);
       SpinPause pause(kShmYieldEvery);
       for (unsigned polls = 1; (polls & 15) != 0 || Clock::now() < until; ++polls) {
-        if (!write(i) || !members_[i].link->wants_write()) break;
+        if (!write(i) || !due(members_[i])) break;
         pause();
       }
       continue;
@@ -272,7 +285,7 @@ bool LinkSet::service(std::size_t i) {
   // carries something we want (a publisher's subscriptions) rings no doorbell for a reader
   // that never sleeps: look() polls it.
   m.ready = false;
-  return write(i);
+  return !due(m) || write(i);
 }
 
 bool LinkSet::next_message(Message& out) {
@@ -380,7 +393,7 @@ void LinkSet::progress() {
     // bring the peer's READY and its first messages together.
     if (!reader_ && m.ready) {
       alive = service(i);
-    } else if (m.link->wants_write()) {
+    } else if (due(m)) {
       alive = write(i);
     }
     if (alive) ++i;
@@ -410,7 +423,7 @@ void LinkSet::wait(Clock::time_point deadline) {
   bool sleep = true;
   auto limit = std::chrono::milliseconds(1000);
   for (auto& m : members_) {
-    watch(m, EPOLLIN | (m.link->wants_write() ? EPOLLOUT : 0u));
+    watch(m, EPOLLIN | (due(m) ? EPOLLOUT : 0u));
     if (!m.link->has_sleep_hooks()) continue;
     sleep &= m.link->prepare_sleep();
     limit = std::min(limit, m.link->sleep_limit());
@@ -427,7 +440,12 @@ void LinkSet::wait(Clock::time_point deadline) {
 }
 
 bool LinkSet::flush(Clock::time_point deadline) {
-  look(0);  // new peers and their handshakes count as work to do
+  look(0);           // new peers and their handshakes count as work to do
+  flushing_ = true;  // batches are written too, and waited for
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{flushing_};
   for (;;) {
     progress();
     bool pending = false;

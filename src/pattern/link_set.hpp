@@ -104,8 +104,16 @@ class LinkSet {
   static constexpr std::size_t kNone = ~std::size_t{0};
   std::size_t find(std::uint64_t key) const noexcept;  // the member's index, or kNone
   const std::vector<Member>& members() const noexcept { return members_; }
-  // Whether the member is ready for a message and holds none unwritten.
+  // Whether the member is ready for a message and holds none unwritten (with batch_bytes: less
+  // than a batch).
   bool idle(const Member& m) const noexcept;
+  // Whether what the member holds should be written now: always, unless batching holds it
+  // (a writer's established link with less than batch_bytes queued).
+  bool due(const Member& m) const noexcept {
+    if (!m.link->wants_write()) return false;
+    return reader_ || options_.batch_bytes == 0 || flushing_ || !m.link->established() ||
+           m.link->queued_bytes() >= options_.batch_bytes;
+  }
   // Sends a message on a member and writes it out, waiting (while serving the other members)
   // until the member's kernel buffer or ring has taken all of it or the deadline passes; then
   // whatever is left goes out on later calls. Errors: peer_closed when the member died first
@@ -123,7 +131,8 @@ class LinkSet {
   // message is not sent to it. Writes what the kernel takes now; the rest goes out on later
   // calls. A member that died is dropped (indices shift) and false returned.
   bool offer(std::size_t index, const Message& message);
-  // Writes what members hold, waiting at most until the deadline; true when all is written.
+  // Writes what members hold, batches included, waiting at most until the deadline; true when
+  // all is written.
   bool flush(Clock::time_point deadline);
 
  private:
@@ -173,6 +182,7 @@ class LinkSet {
   std::vector<bool> listener_ready_;
   SocketStats stats_;
   std::uint64_t last_gap_ = 0;
+  bool flushing_ = false;  // flush() runs: batches are due too
   std::shared_ptr<transport::BroadcastSource> broadcast_;
 };
 

@@ -176,6 +176,30 @@ TEST_P(PubSub, LosslessPublisherWaitsForTheSlowestSubscriber) {
   EXPECT_EQ(slow.stats().lost, 0u);
 }
 
+TEST_P(PubSub, BatchedPublisherDeliversEverythingAfterFlush) {
+  SocketOptions options;
+  options.batch_bytes = 8 * 1024;
+  Publisher pub(options);
+  auto ep = pub.bind(url("batched"));
+  Subscriber sub;
+  sub.connect(ep.url());
+  sub.subscribe("t");
+  ASSERT_TRUE(eventually([&] {
+    (void)sub.receive(0ms);
+    pub.poll();
+    return pub.subscribers() == 1;
+  }));
+  constexpr int kCount = 5000;  // fits the high-water mark and the kernel buffers: no drops
+  for (int i = 0; i < kCount; ++i) ASSERT_TRUE(pub.publish(Message{"t", std::to_string(i)}));
+  ASSERT_TRUE(pub.flush(10s));
+  for (int i = 0; i < kCount; ++i) {
+    auto m = sub.receive(10s);
+    ASSERT_TRUE(m) << "at " << i;
+    ASSERT_EQ(m->str(1), std::to_string(i));
+  }
+  EXPECT_EQ(pub.stats().dropped, 0u);
+}
+
 TEST_P(PubSub, MessagesLargerThanTheRingArriveWhole) {
   SocketOptions options;
   options.shm_ring_bytes = 64 * 1024;  // a quarter of it is the largest record
