@@ -37,6 +37,43 @@ bool publish_subscribe(wire::SocketType type) noexcept {
          type == SocketType::xsub;
 }
 
+// One rendezvous message from the seqpacket socket into `into`, and the descriptors that came
+// with it, each owned at once so that none can leak (those beyond fds.size() are closed but
+// counted). bytes < 0: errno says why (EAGAIN: nothing yet); 0: the peer closed.
+struct Received {
+  ssize_t bytes = 0;
+  int descriptors = 0;
+  bool truncated = false;
+};
+Received receive_rendezvous(int socket, std::span<std::byte> into, std::span<Fd> fds) noexcept {
+  iovec iov{into.data(), into.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))] = {};
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  Received r;
+  r.bytes = sys::recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  if (r.bytes <= 0) return r;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      if (static_cast<std::size_t>(r.descriptors) < fds.size()) {
+        fds[static_cast<std::size_t>(r.descriptors)].reset(fd);
+      } else {
+        sys::close(fd);
+      }
+      ++r.descriptors;
+    }
+  }
+  r.truncated = (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) != 0;
+  return r;
+}
+
 // What is left of a message the ring could not take at once: payload bytes [base, size).
 struct Pending {
   std::unique_ptr<std::byte[]> payload;
@@ -250,39 +287,17 @@ bool ShmLink::send_rendezvous(std::span<const std::byte> bytes, const int* fds, 
 
 IoResult ShmLink::handshake() noexcept {
   std::byte bytes[wire::kShmHelloSize + 1];
-  iovec iov{bytes, sizeof bytes};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))] = {};
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n = sys::recvmsg(socket_.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-  if (n < 0 && errno == EAGAIN) return {Io::would_block};
-  if (n <= 0) {
+  Fd fds[3];
+  Received got = receive_rendezvous(socket_.get(), bytes, fds);
+  if (got.bytes < 0 && errno == EAGAIN) return {Io::would_block};
+  if (got.bytes <= 0) {
     fault_ = "peer closed during the shm handshake";
     return {Io::closed, 0, role_ == ShmRole::client ? Errc::refused : Errc::peer_closed};
   }
-  // Own every descriptor that arrived before judging anything, so none can leak.
-  Fd fds[4];
-  int nfds = 0;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (std::size_t i = 0; i < count; ++i) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-      if (nfds < 4) {
-        fds[nfds++].reset(fd);
-      } else {
-        sys::close(fd);
-      }
-    }
-  }
-  if (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) {
-    return fail(Errc::protocol_violation, "oversized shm hello");
-  }
-  auto hello = wire::read_shm_hello({bytes, static_cast<std::size_t>(n)});
+  if (got.truncated) return fail(Errc::protocol_violation, "oversized shm hello");
+  std::size_t n = static_cast<std::size_t>(got.bytes);
+  int nfds = got.descriptors;
+  auto hello = wire::read_shm_hello({bytes, n});
   if (!hello) return fail(Errc::protocol_violation, "not an ipcx shm hello");
   if (role_ == ShmRole::server) {
     if (nfds != 0) return fail(Errc::protocol_violation, "client hello carried descriptors");
@@ -392,36 +407,15 @@ IoResult ShmLink::offer_broadcast() noexcept {
 
 IoResult ShmLink::take_offer() noexcept {
   std::byte bytes[wire::kShmOfferSize + 1];
-  iovec iov{bytes, sizeof bytes};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n = sys::recvmsg(socket_.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-  if (n < 0 && errno == EAGAIN) return {Io::ok};  // not yet
-  if (n <= 0) {
+  Fd memfd[1];
+  Received got = receive_rendezvous(socket_.get(), bytes, memfd);
+  if (got.bytes < 0 && errno == EAGAIN) return {Io::ok};  // not yet
+  if (got.bytes <= 0) {
     peer_gone_ = true;
     return {Io::ok};
   }
-  Fd memfd;
-  int nfds = 0;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (std::size_t i = 0; i < count; ++i) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-      if (nfds++ == 0) {
-        memfd.reset(fd);
-      } else {
-        sys::close(fd);
-      }
-    }
-  }
-  auto offer = wire::read_shm_offer({bytes, static_cast<std::size_t>(n)});
-  if (!offer || nfds != 1 || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
+  auto offer = wire::read_shm_offer({bytes, static_cast<std::size_t>(got.bytes)});
+  if (!offer || got.descriptors != 1 || got.truncated) {
     return fail(Errc::protocol_violation, "not a broadcast offer with its memory");
   }
   std::size_t capacity = static_cast<std::size_t>(offer->ring_bytes);
@@ -430,15 +424,15 @@ IoResult ShmLink::take_offer() noexcept {
   }
   // As for the link's own memory: a publisher must not be able to shrink it under us.
   constexpr unsigned kSizeSeals = F_SEAL_SHRINK | F_SEAL_GROW;
-  int seals = sys::fcntl(memfd.get(), F_GET_SEALS, 0);
+  int seals = sys::fcntl(memfd[0].get(), F_GET_SEALS, 0);
   struct stat st {};
   if (seals < 0 || (static_cast<unsigned>(seals) & kSizeSeals) != kSizeSeals ||
-      ::fstat(memfd.get(), &st) != 0 ||
+      ::fstat(memfd[0].get(), &st) != 0 ||
       static_cast<std::size_t>(st.st_size) != sizeof(BroadcastControl) + capacity) {
     return fail(Errc::protocol_violation, "broadcast memory unsealed or of the wrong size");
   }
   std::size_t size = sizeof(BroadcastControl) + capacity;
-  void* map = sys::mmap(size, PROT_READ, memfd.get());
+  void* map = sys::mmap(size, PROT_READ, memfd[0].get());
   if (map == MAP_FAILED) return fail(errc_from_errno(errno), describe_errno("mmap", errno));
   bc_map_ = map;
   bc_map_size_ = size;
