@@ -602,6 +602,10 @@ IoResult ShmLink::flush() noexcept {
 }
 
 IoResult ShmLink::recv(Message& out) noexcept {
+  if (batch_next_ < batch_size_) {  // broadcast messages already judged intact
+    out = std::move(batch_[batch_next_++]);
+    return {Io::ok, out.bytes()};
+  }
   if (state_ == State::failed) return {Io::error, 0, Errc::peer_closed};
   if (state_ == State::handshake) {
     auto r = handshake();
@@ -670,10 +674,6 @@ IoResult ShmLink::recv(Message& out) noexcept {
 }
 
 IoResult ShmLink::read_broadcast(Message& out) {
-  if (batch_next_ < batch_size_) {
-    out = std::move(batch_[batch_next_++]);
-    return {Io::ok, out.bytes()};
-  }
   for (;;) {
     // Decode up to a batch of messages, then judge them all at once: each judgement loads
     // the publisher's line, which it rewrites with every message.
