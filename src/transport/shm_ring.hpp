@@ -132,7 +132,10 @@ class RingReader {
   // the producer's index or the record's length is impossible.
   std::span<const std::byte> peek(bool* corrupt) noexcept {
     for (;;) {
-      std::uint64_t tail = control_->tail.load(std::memory_order_acquire);
+      // The producer's index is loaded again only once we have read up to where it was: its
+      // line changes with every record, so each load may cost a cache miss.
+      if (head_ == known_tail_) known_tail_ = control_->tail.load(std::memory_order_acquire);
+      std::uint64_t tail = known_tail_;
       if (tail < head_ || tail - head_ > capacity_) {
         *corrupt = true;
         return {};
@@ -191,7 +194,8 @@ class RingReader {
   RingControl* control_ = nullptr;
   const std::byte* data_ = nullptr;
   std::size_t capacity_ = 0;
-  std::uint64_t head_ = 0;  // ours; the shared copy is only for the producer
+  std::uint64_t head_ = 0;        // ours; the shared copy is only for the producer
+  std::uint64_t known_tail_ = 0;  // the producer's index when we last loaded it
   std::size_t current_ = 0;
 };
 
