@@ -2,12 +2,14 @@
 // seqpacket Unix socket, abstract and named from our euid and NAME (nothing on disk; only our
 // uid admitted unless allow_uids says otherwise) or a socket file for shm:///abs/path. The socket
 // stays open as the liveness channel; shm_link.cpp does the rest.
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "transport/mechanisms.hpp"
 #include "transport/shm_link.hpp"
 #include "transport/socket_stream.hpp"
 #include "transport/unix_socket.hpp"
+#include "wire/shm_hello.hpp"
 
 namespace ipcx::transport {
 namespace {
@@ -22,6 +24,14 @@ Rendezvous rendezvous_of(const Endpoint& ep) {
   return {"ipcx-shm-" + std::to_string(::geteuid()) + "-" + ep.path, true};
 }
 
+// A client our uid check refuses hears so in a hello, as it would a version or pairing refusal.
+void refuse_shm(int fd) noexcept {
+  discard_unread(fd);
+  std::byte hello[wire::kShmHelloSize];
+  wire::write_shm_hello(hello, {wire::kShmVersion, wire::ShmStatus::permission_refused, 0, 0});
+  [[maybe_unused]] auto n = sys::send(fd, hello, sizeof hello, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 std::unique_ptr<Link> server_link(Fd fd, PeerInfo peer, const LinkOptions& options) {
   return make_shm_link(std::move(fd), std::move(peer), options, ShmRole::server);
 }
@@ -31,7 +41,8 @@ Result<std::unique_ptr<Listener>> listen_shm(const Endpoint& ep, const ListenOpt
   return without_throwing<std::unique_ptr<Listener>>(
       why, [&]() -> Result<std::unique_ptr<Listener>> {
         Rendezvous r = rendezvous_of(ep);
-        return unix_listener(ep, r.name, r.abstract, SOCK_SEQPACKET, options, &server_link, why);
+        return unix_listener(ep, r.name, r.abstract, SOCK_SEQPACKET, options, &server_link,
+                             &refuse_shm, why);
       });
 }
 

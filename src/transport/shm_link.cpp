@@ -289,6 +289,9 @@ IoResult ShmLink::handshake() noexcept {
   std::byte bytes[wire::kShmHelloSize + 1];
   Fd fds[3];
   Received got = receive_rendezvous(socket_.get(), bytes, fds);
+  // A server that closed before reading our hello resets the socket; what it sent before
+  // closing (a refusal) is still there to read once the reset has been reported.
+  if (got.bytes < 0 && errno == ECONNRESET) got = receive_rendezvous(socket_.get(), bytes, fds);
   if (got.bytes < 0 && errno == EAGAIN) return {Io::would_block};
   if (got.bytes <= 0) {
     fault_ = "peer closed during the shm handshake";
@@ -353,6 +356,9 @@ IoResult ShmLink::client_accept(const wire::ShmHello& hello, Fd* fds, int nfds) 
     return fail(Errc::refused, "server speaks shm protocol version " +
                                    std::to_string(hello.version) + ", we speak " +
                                    std::to_string(wire::kShmVersion));
+  }
+  if (hello.status == wire::ShmStatus::permission_refused) {
+    return fail(Errc::permission_denied, "the server does not admit our uid");
   }
   if (hello.status == wire::ShmStatus::pairing_refused) {
     return fail(Errc::refused, "the server's socket type does not talk to " +

@@ -10,7 +10,8 @@ namespace {
 Result<std::unique_ptr<Listener>> listen_unix_stream(const Endpoint& ep,
                                                      const ListenOptions& options,
                                                      std::string& why) noexcept {
-  return unix_listener(ep, ep.path, ep.abstract, SOCK_STREAM, options, &socket_link, why);
+  return unix_listener(ep, ep.path, ep.abstract, SOCK_STREAM, options, &socket_link, &refuse_zmtp,
+                       why);
 }
 
 Result<std::unique_ptr<Link>> dial_unix_stream(const Endpoint& ep, const LinkOptions& options,

@@ -2,6 +2,7 @@
 // owner-only: fchmod before bind, since Linux applies the socket inode's mode at bind.
 #include "transport/unix_socket.hpp"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,8 @@
 #include <cstring>
 
 #include "core/errno_map.hpp"
+#include "core/sys.hpp"
+#include "wire/zmtp_encoder.hpp"
 
 namespace ipcx::transport {
 namespace {
@@ -77,15 +80,37 @@ PeerInfo unix_peer(int fd, Scheme mechanism, const std::string& address) noexcep
   return peer;
 }
 
-AdmitFn uid_admission(bool abstract, const std::vector<std::uint32_t>& allow_uids) {
+AdmitFn uid_admission(bool abstract, const std::vector<std::uint32_t>& allow_uids,
+                      RefuseFn refuse) {
   std::vector<std::uint32_t> allowed = allow_uids;
   if (allowed.empty() && abstract) allowed.push_back(static_cast<std::uint32_t>(::geteuid()));
   if (allowed.empty()) return nullptr;
-  return [allowed](int, const PeerInfo& peer) {
+  return [allowed, refuse](int fd, const PeerInfo& peer) {
     bool ok = peer.uid >= 0 && std::find(allowed.begin(), allowed.end(),
                                          static_cast<std::uint32_t>(peer.uid)) != allowed.end();
-    return ok ? Errc::ok : Errc::permission_denied;
+    if (ok) return Errc::ok;
+    if (refuse != nullptr) refuse(fd);
+    return Errc::permission_denied;
   };
+}
+
+void discard_unread(int fd) noexcept {
+  char scratch[4096];
+  for (int i = 0; i < 16; ++i) {
+    if (sys::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) <= 0) return;
+  }
+}
+
+void refuse_zmtp(int fd) noexcept {
+  discard_unread(fd);
+  try {
+    wire::ByteQueue out;
+    wire::encode_refusal(out, wire::kPermissionDeniedReason);
+    auto bytes = out.readable();
+    [[maybe_unused]] auto n =
+        sys::send(fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  } catch (const std::bad_alloc&) {
+  }
 }
 
 Result<Fd> listen_unix(const UnixAddress& address, std::string_view path, bool abstract, int type,
@@ -127,7 +152,7 @@ Result<Fd> listen_unix(const UnixAddress& address, std::string_view path, bool a
 Result<std::unique_ptr<Listener>> unix_listener(const Endpoint& bound, std::string_view name,
                                                 bool abstract, int type,
                                                 const ListenOptions& options, LinkFactory make_link,
-                                                std::string& why) noexcept {
+                                                RefuseFn refuse, std::string& why) noexcept {
   return without_throwing<std::unique_ptr<Listener>>(
       why, [&]() -> Result<std::unique_ptr<Listener>> {
         std::function<void()> cleanup;
@@ -139,7 +164,7 @@ Result<std::unique_ptr<Listener>> unix_listener(const Endpoint& bound, std::stri
         };
         return std::unique_ptr<Listener>(std::make_unique<SocketListener>(
             std::move(*fd), bound, options.link, std::move(peer_of),
-            uid_admission(abstract, options.allow_uids), std::move(cleanup), make_link));
+            uid_admission(abstract, options.allow_uids, refuse), std::move(cleanup), make_link));
       });
 }
 

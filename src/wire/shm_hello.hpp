@@ -16,7 +16,13 @@ inline constexpr std::uint32_t kShmHelloMagic = 0x49584853;  // "SHXI" as little
 inline constexpr std::uint16_t kShmVersion = 3;
 inline constexpr std::size_t kShmHelloSize = 16;
 
-enum class ShmStatus : std::uint16_t { ok = 0, version_refused = 1, pairing_refused = 2 };
+// permission_refused: the server's credential check does not admit the client's uid.
+enum class ShmStatus : std::uint16_t {
+  ok = 0,
+  version_refused = 1,
+  pairing_refused = 2,
+  permission_refused = 3
+};
 
 struct ShmHello {
   std::uint16_t version = kShmVersion;

@@ -25,6 +25,9 @@ enum class SocketType : std::uint8_t {
 
 // The exact upper-case names libzmq sends and compares byte for byte.
 std::string_view socket_type_name(SocketType type) noexcept;
+// The ERROR reason ipcx sends a peer its credentials do not admit; a session receiving it
+// reports Errc::permission_denied rather than refused.
+inline constexpr std::string_view kPermissionDeniedReason = "permission denied";
 std::optional<SocketType> parse_socket_type(std::string_view name) noexcept;
 // Whether a socket of type `ours` may talk to a peer announcing `peer`.
 bool compatible(SocketType ours, SocketType peer) noexcept;

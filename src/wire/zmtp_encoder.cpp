@@ -105,4 +105,18 @@ void encode_ready(ByteQueue& out, SocketType type, std::string_view identity) {
   encode_command(out, "READY", props.readable());
 }
 
+void encode_error(ByteQueue& out, std::string_view reason) {
+  std::string_view r = reason.substr(0, 255);
+  std::byte data[256];
+  data[0] = static_cast<std::byte>(r.size());
+  std::memcpy(data + 1, r.data(), r.size());
+  encode_command(out, "ERROR", {data, 1 + r.size()});
+}
+
+void encode_refusal(ByteQueue& out, std::string_view reason) {
+  auto greeting = make_greeting();
+  out.append(greeting);
+  encode_error(out, reason);
+}
+
 }  // namespace ipcx::wire

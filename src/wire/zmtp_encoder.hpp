@@ -21,5 +21,9 @@ void encode_frame_header(ByteQueue& out, std::size_t size, std::uint8_t flags);
 void encode_message(ByteQueue& out, const Message& head, const Message& tail);
 void encode_command(ByteQueue& out, std::string_view name, std::span<const std::byte> data);
 void encode_ready(ByteQueue& out, SocketType type, std::string_view identity);
+// An ERROR command with `reason` (cut to 255 bytes).
+void encode_error(ByteQueue& out, std::string_view reason);
+// What a listener sends a peer it will not admit before closing: our greeting, then ERROR.
+void encode_refusal(ByteQueue& out, std::string_view reason);
 
 }  // namespace ipcx::wire

@@ -84,13 +84,7 @@ bool ZmtpSession::send_subscription(bool subscribe, std::span<const std::byte> t
   return true;
 }
 
-void ZmtpSession::send_error(std::string_view reason) {
-  ByteQueue data;
-  std::string_view r = reason.substr(0, 255);
-  data.append_byte(static_cast<std::byte>(r.size()));
-  data.append(std::as_bytes(std::span<const char>(r.data(), r.size())));
-  encode_command(out_, "ERROR", data.readable());
-}
+void ZmtpSession::send_error(std::string_view reason) { encode_error(out_, reason); }
 
 ZmtpSession::Event ZmtpSession::feed_greeting(std::span<const std::byte> in,
                                               std::size_t& consumed) {
@@ -156,7 +150,8 @@ ZmtpSession::Event ZmtpSession::on_command(std::span<const std::byte> body) {
     // Also after READY: a peer that accepted our greeting may still refuse our READY.
     std::size_t len = data.empty() ? 0 : std::min<std::size_t>(octet(data, 0), data.size() - 1);
     std::string reason(as_text(data.subspan(data.empty() ? 0 : 1, len)));
-    return fail(Errc::refused, "peer refused the connection: " + reason);
+    Errc code = reason == kPermissionDeniedReason ? Errc::permission_denied : Errc::refused;
+    return fail(code, "peer refused the connection: " + reason);
   }
   if (state_ == State::ready_command) {
     if (name == "READY") return on_ready(data);

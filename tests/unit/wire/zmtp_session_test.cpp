@@ -71,6 +71,23 @@ TEST(ZmtpSession, IllegalPairingIsRefusedWithAnErrorCommand) {
   EXPECT_NE(dealer.error_detail().find("go away"), std::string::npos);
 }
 
+// What a listener sends a peer whose uid it refuses: a greeting and ERROR "permission
+// denied", which the peer reports as permission_denied rather than a plain refusal.
+TEST(ZmtpSession, ListenerRefusalReadsAsPermissionDenied) {
+  ByteQueue refusal;
+  encode_refusal(refusal, kPermissionDeniedReason);
+  ZmtpSession client({SocketType::dealer, "", 1 << 20});
+  auto in = refusal.readable();
+  Event last = Event::need_more;
+  while (!in.empty() && last != Event::error) {
+    std::size_t used = 0;
+    last = client.feed(in, used);
+    in = in.subspan(used);
+  }
+  EXPECT_EQ(last, Event::error);
+  EXPECT_EQ(client.error(), Errc::permission_denied);
+}
+
 std::string greeting_fault(std::function<void(std::array<std::byte, 64>&)> mutate) {
   auto g = make_greeting();
   mutate(g);
