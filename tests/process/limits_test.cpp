@@ -1,10 +1,13 @@
 // Per-peer limits, each exceeded on purpose: connections past max_connections are closed at
-// once and counted while the admitted ones keep working; and a client process that sends
+// once and counted while the admitted ones keep working; a server process whose descriptor
+// limit (RLIMIT_NOFILE) runs out under a crowd of connections and recovers once they go;
+// and a client process that sends
 // requests with large replies but never reads them (then is stopped with SIGSTOP) is stopped
 // being read once max_queued_bytes of its replies wait, so the server's memory stays bounded
 // while a good client is served throughout.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -78,6 +81,38 @@ TEST(Limits, ConnectionsPastTheLimitAreClosedAndCounted) {
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->text(0), "still");
   for (int fd : raw) ::close(fd);
+}
+
+TEST(Limits, ServerOutOfDescriptorsRecoversWhenTheyAreFreed) {
+  test::TempDir dir;
+  std::string path = dir / "nofile.sock";
+  Child server = Child::fork([path] {
+    rlimit low{64, 64};
+    if (::setrlimit(RLIMIT_NOFILE, &low) != 0) return 2;
+    Server s;
+    s.on_request([](Request& r) { r.reply(r.body()); });
+    s.bind("unix://" + path);
+    s.start();
+    std::printf("bound\n");
+    std::fflush(stdout);
+    ::pause();
+    return 0;
+  });
+  ASSERT_EQ(server.read_line(30s).value_or("nothing"), "bound");
+  // More connections than the server has descriptors: it accepts what it can, and the rest
+  // wait in the backlog while it backs off (EMFILE), without crashing or spinning forever.
+  std::vector<int> crowd;
+  for (int i = 0; i < 150; ++i) crowd.push_back(raw_connect(path));
+  Client probe("unix://" + path);
+  EXPECT_FALSE(probe.call(Message{"while full"}, 300ms));
+  for (int fd : crowd) ::close(fd);
+  // Freed: the backlog drains and a new client is served.
+  Client client("unix://" + path);
+  auto reply = client.call(Message{"after"}, 30s);
+  ASSERT_TRUE(reply) << to_string(reply.error());
+  EXPECT_EQ(reply->text(0), "after");
+  server.kill(SIGKILL);
+  EXPECT_EQ(server.wait(), 128 + SIGKILL);
 }
 
 TEST(Limits, PeerThatNeverReadsIsBoundedAndOthersAreServed) {

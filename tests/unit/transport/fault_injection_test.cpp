@@ -1,6 +1,6 @@
 // Faults injected through the sys.hpp seam under a live server and client: EMFILE on accept,
-// short writes of one byte, EINTR on every read. Each must end in correct replies, not in a
-// crash, a hang or a corrupted message.
+// short writes of one byte, EINTR on every read, ENOMEM when shm memory is made or mapped.
+// Each must end in correct replies, not in a crash, a hang or a corrupted message.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -18,6 +18,15 @@ using sys::Call;
 
 std::atomic<int> g_accept_failures{0};
 std::atomic<int> g_interrupted_reads{0};
+std::atomic<int> g_memory_failures{0};
+
+int fail_shm_memory(Call call, std::size_t*) {
+  if ((call == Call::memfd || call == Call::mmap) && g_memory_failures > 0) {
+    --g_memory_failures;
+    return ENOMEM;
+  }
+  return 0;
+}
 
 int fail_accepts(Call call, std::size_t*) {
   if (call == Call::accept && g_accept_failures > 0) {
@@ -95,6 +104,21 @@ TEST_F(FaultInjection, InterruptedReadsAreRetried) {
     EXPECT_EQ(reply->text(0), std::to_string(i));
   }
   EXPECT_GT(g_interrupted_reads, 20);
+}
+
+// No memory for an shm connection's rings (memfd or mmap fails, on whichever side gets there
+// first): that connection fails cleanly and the client's next attempt, once memory is back,
+// is served.
+TEST_F(FaultInjection, ShmOutOfMemoryFailsTheConnectionThenRecovers) {
+  url_ = "shm://ipcx-fault-" + std::to_string(::getpid());
+  serve();
+  g_memory_failures = 3;
+  sys::set_injector(&fail_shm_memory);
+  Client client(url_);
+  auto reply = client.call(Message{"after ENOMEM"}, 20s);
+  ASSERT_TRUE(reply) << to_string(reply.error());
+  EXPECT_EQ(*reply, Message{"after ENOMEM"});
+  EXPECT_EQ(g_memory_failures, 0);
 }
 
 }  // namespace
