@@ -121,3 +121,17 @@ for i, url in enumerate(["tcp://127.0.0.1:5555", "tcp://*:0", "tcp://[::1]:80", 
                          "shm:///run/x.sock", "pipe:///tmp/f", "mq://q", "stdio://",
                          "tcp://host:*", "bogus://x", "tcp://::1:80"]):
     write("endpoint", "url%02d" % i, url.encode())
+
+
+# kv: requests as [u8 frames] then [u8 length][bytes] per frame (the target maps a first frame
+# whose first byte is below 200 to a verb: 0 put, 1 get, 2 del, 3 keys).
+def kv_request(*frames):
+    out = bytes([len(frames)])
+    for f in frames:
+        out += bytes([len(f)]) + f
+    return out
+
+
+write("kv", "put-get-del", kv_request(b"\x00", b"k", b"v") + kv_request(b"\x01", b"k")
+      + kv_request(b"\x03", b"") + kv_request(b"\x02", b"k") + kv_request(b"\x01", b"k"))
+write("kv", "unknown", kv_request(b"\xffzz", b"a") + kv_request())
