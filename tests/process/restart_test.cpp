@@ -1,6 +1,8 @@
-// A server killed with kill -9 in the middle of a burst from several client processes, then
-// restarted on the same endpoint, on every mechanism: each call ends in its own reply or an
-// error, never in someone else's reply, and every client is served again after the restart.
+// kill -9 mid-traffic, on every mechanism. A server killed in the middle of a burst from
+// several client processes, then restarted on the same endpoint: each call ends in its own
+// reply or an error, never in someone else's reply, and every client is served again. A client
+// killed while its 32 MiB request is half sent: the server drops that link only and serves
+// the others.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -9,6 +11,7 @@
 
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ipcx/ipcx.hpp"
@@ -92,6 +95,32 @@ TEST_P(Restart, ServerKilledMidBurstThenRestarted) {
   }
   restarted.kill(SIGTERM);
   restarted.wait();
+}
+
+TEST_P(Restart, ClientKilledMidSendOthersStillServed) {
+  std::string where = url();
+  Child server = test::echo_server(where);
+  ASSERT_EQ(server.read_line(30s).value_or("nothing"), "bound");
+  // 32 MiB requests: over sockets many writes each, over shm many fragments through the ring.
+  Child victim = Child::fork([where]() -> int {
+    Client client(where);
+    Message big{std::string(32u << 20, 'v')};
+    std::printf("sending\n");
+    std::fflush(stdout);
+    for (;;) (void)client.call(big, 60s);
+  });
+  ASSERT_EQ(victim.read_line(30s).value_or("nothing"), "sending");
+  std::this_thread::sleep_for(20ms);  // well into a send; the outcome does not depend on it
+  victim.kill(SIGKILL);
+  victim.wait();
+  Client survivor(where);
+  for (int i = 0; i < 100; ++i) {
+    auto reply = survivor.call(Message{std::to_string(i)}, 20s);
+    ASSERT_TRUE(reply) << to_string(reply.error());
+    EXPECT_EQ(reply->text(0), std::to_string(i));
+  }
+  server.kill(SIGTERM);
+  server.wait();
 }
 
 INSTANTIATE_TEST_SUITE_P(Mechanisms, Restart, ::testing::Values("unix", "tcp", "shm"),
