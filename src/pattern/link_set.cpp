@@ -421,17 +421,14 @@ void LinkSet::wait(Clock::time_point deadline) {
     if (!d.linked) deadline = std::min(deadline, d.next_attempt);
   }
   bool sleep = true;
-  auto limit = std::chrono::milliseconds(1000);
   for (auto& m : members_) {
     watch(m, EPOLLIN | (due(m) ? EPOLLOUT : 0u));
-    if (!m.link->has_sleep_hooks()) continue;
-    sleep &= m.link->prepare_sleep();
-    limit = std::min(limit, m.link->sleep_limit());
+    if (m.link->has_sleep_hooks()) sleep &= m.link->prepare_sleep();
   }
   long ms = 0;
   if (sleep && deadline > now) {
     auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
-    ms = std::min<long>(left, limit.count());
+    ms = std::min<long>(left, 1000);
   }
   look(static_cast<int>(ms));
   for (auto& m : members_) {

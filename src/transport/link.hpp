@@ -96,12 +96,6 @@ class Link {
   // (shm) say so here; false means something arrived meanwhile: do not sleep. Stream links
   // have nothing to do: the kernel wakes fd() by itself.
   virtual bool prepare_sleep() noexcept { return true; }
-  // After prepare_sleep() said to sleep: how long the owner may sleep before it reads and
-  // prepares again, though nothing woke it. shm consumers of a producer that rings lazily
-  // (push, pub) need one early look after they announce sleep (shm_link.cpp says why).
-  virtual std::chrono::milliseconds sleep_limit() const noexcept {
-    return std::chrono::milliseconds::max();
-  }
   // The owner woke from (or gave up) sleeping on fd().
   virtual void end_sleep() noexcept {}
   // Zero-copy sending (shm): reserves, inside the transport, a message of head's frames then

@@ -95,9 +95,9 @@ bool BroadcastSource::holds_up(Seat& seat) noexcept {
 }
 
 void BroadcastSource::wake_sleepers() noexcept {
-  // Lazily, without a fence between our tail store and these loads: a subscriber looks again
-  // a millisecond after it announces sleep, which covers the one race that leaves open (see
-  // ShmLink::recheck_). The fence cost more than the rest of a publish.
+  // Orders our tail store before the loads of the sleep flags; a subscriber stores its flag,
+  // fences, then loads our tail, so one of the two sees the other (as in RingWriter).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   for (Seat* seat : seats_) {
     auto& sleeping = seat->control->consumer_sleeping;
     if (sleeping.load(std::memory_order_relaxed) == 0) continue;

@@ -90,12 +90,6 @@ class ShmLink final : public Link {
         options_(options),
         role_(role),
         assembler_(options.max_message_size),
-        lazy_producer_(options.socket_type == wire::SocketType::push ||
-                       options.socket_type == wire::SocketType::pub ||
-                       options.socket_type == wire::SocketType::xpub),
-        lazy_consumer_(options.socket_type == wire::SocketType::pull ||
-                       options.socket_type == wire::SocketType::sub ||
-                       options.socket_type == wire::SocketType::xsub),
         expects_offer_(options.socket_type == wire::SocketType::sub ||
                        options.socket_type == wire::SocketType::xsub),
         bc_assembler_(options.max_message_size),
@@ -127,9 +121,6 @@ class ShmLink final : public Link {
   IoResult tick(Clock::time_point now) noexcept override;
   bool prepare_sleep() noexcept override;
   void end_sleep() noexcept override;
-  std::chrono::milliseconds sleep_limit() const noexcept override {
-    return capped_sleep_ ? kFirstSleepLimit : std::chrono::milliseconds::max();
-  }
   void close() noexcept override;
   bool broadcasting() const noexcept override { return seated_ && state_ == State::ready; }
   std::uint64_t take_gap() noexcept override {
@@ -198,25 +189,7 @@ class ShmLink final : public Link {
   std::size_t queued_ = 0;
   bool peer_gone_ = false;
   bool armed_ = false;  // we told the peer we sleep; the doorbell may hold a count
-  // Lazy wake-ups. A one-way producer (push, pub) rings its consumer without a fence after
-  // each message: the fence drains the store buffer and was most of a 64-byte send. Without
-  // it, a consumer that announces sleep at the very moment the producer publishes can miss
-  // that one message: the producer read the flag before the announcement was visible, and the
-  // consumer read the tail before the message was. Both stores become visible within far less
-  // than a millisecond, so the consumer's first sleep after announcing is capped at that and
-  // it looks again; from then on its flag has been visible all along and any later message
-  // rings it. It keeps the flag set across that look (end_sleep() leaves it). The cost: a
-  // consumer of a lazy producer wakes once more per idle period, and in that rare race a
-  // message waits up to kFirstSleepLimit.
-  static constexpr std::chrono::milliseconds kFirstSleepLimit{1};
-  bool lazy_producer_;         // we push or publish: ring without the fence
-  bool lazy_consumer_;         // we pull or subscribe: our producer rings lazily
-  bool recheck_ = true;        // our next announced sleep is the first since activity
-  bool capped_sleep_ = false;  // the sleep just announced is that first one
-  bool consumer_asleep() noexcept {
-    return lazy_producer_ ? tx_.consumer_asleep_lazy() : tx_.consumer_needs_wake();
-  }
-  bool lent_ = false;  // a record is reserved for a loan: nothing else may be written
+  bool lent_ = false;   // a record is reserved for a loan: nothing else may be written
   int empty_polls_ = 0;
   unsigned releases_unchecked_ = 0;  // records freed since we last asked about a waiting peer
   std::size_t bytes_unchecked_ = 0;  // and their bytes
@@ -488,7 +461,7 @@ IoResult ShmLink::send(const Message& head, const Message& tail) noexcept {
       wire::write_compact_header(at, h);
       wire::write_payload(at + kCompactHeaderSize, head, tail);
       tx_.commit();
-      if (consumer_asleep()) ring_peer();
+      if (tx_.consumer_needs_wake()) ring_peer();
       return {Io::ok, head.bytes() + tail.bytes()};
     }
   }
@@ -559,7 +532,7 @@ IoResult ShmLink::commit_loan() noexcept {
   lent_ = false;
   if (state_ != State::ready) return {Io::error, 0, Errc::peer_closed};
   tx_.commit();
-  if (consumer_asleep()) ring_peer();
+  if (tx_.consumer_needs_wake()) ring_peer();
   return {Io::ok};
 }
 
@@ -581,7 +554,7 @@ std::size_t ShmLink::put_fragment(std::size_t size, std::size_t sent, Copy&& cop
   wire::write_compact_header(at, h);
   copy(at + kCompactHeaderSize, sent, chunk);
   tx_.commit();
-  if (consumer_asleep()) ring_peer();
+  if (tx_.consumer_needs_wake()) ring_peer();
   return chunk;
 }
 
@@ -646,7 +619,6 @@ IoResult ShmLink::recv(Message& out) noexcept {
       }
       if (e == wire::CompactAssembler::Event::message) {
         empty_polls_ = 0;
-        recheck_ = true;
         return {Io::ok, out.bytes()};
       }
     }
@@ -664,11 +636,7 @@ IoResult ShmLink::recv(Message& out) noexcept {
   if (armed_) {
     armed_ = false;
     std::uint64_t count = 0;
-    if (sys::read(own_bell_.get(), &count, sizeof count) != sizeof count) {
-      check_socket();
-    } else {
-      recheck_ = true;  // the producer took our flag down to ring: the next sleep is a first
-    }
+    if (sys::read(own_bell_.get(), &count, sizeof count) != sizeof count) check_socket();
   } else if (!peer_gone_ && ++empty_polls_ >= kLivenessEvery) {
     check_socket();
   }
@@ -732,7 +700,6 @@ IoResult ShmLink::read_broadcast(Message& out) {
     if (messages == 0) continue;  // fragments of a message still arriving
     batch_size_ = messages - 1;
     empty_polls_ = 0;
-    recheck_ = true;
     return {Io::ok, out.bytes()};
   }
 }
@@ -769,21 +736,14 @@ bool ShmLink::prepare_sleep() noexcept {
       sleep = false;
     }
   }
-  if (!sleep) {
-    rx_.end_sleep();
-    recheck_ = true;
-  }
-  capped_sleep_ = sleep && lazy_consumer_ && recheck_;
-  if (sleep && lazy_consumer_) recheck_ = false;
+  if (!sleep) rx_.end_sleep();
   armed_ |= sleep;
   return sleep;
 }
 
 void ShmLink::end_sleep() noexcept {
-  // Only the flag: the doorbell is drained by the next recv() that finds the ring empty. A
-  // consumer of a lazy producer leaves it up (see recheck_).
-  capped_sleep_ = false;
-  if (state_ == State::ready && !lazy_consumer_) rx_.end_sleep();
+  // Only the flag: the doorbell is drained by the next recv() that finds the ring empty.
+  if (state_ == State::ready) rx_.end_sleep();
 }
 
 IoResult ShmLink::tick(Clock::time_point now) noexcept {

@@ -95,13 +95,6 @@ class RingWriter {
     return control_->consumer_sleeping.exchange(0, std::memory_order_relaxed) != 0;
   }
 
-  // consumer_needs_wake() without the fence, for producers whose consumers look again a while
-  // after announcing sleep (see ShmLink): the flag's line is read, nothing is drained.
-  bool consumer_asleep_lazy() noexcept {
-    if (control_->consumer_sleeping.load(std::memory_order_relaxed) == 0) return false;
-    return control_->consumer_sleeping.exchange(0, std::memory_order_relaxed) != 0;
-  }
-
   // The producer is about to sleep waiting for room; false if room appeared meanwhile.
   bool prepare_wait(std::size_t body) noexcept {
     control_->producer_waiting.store(1, std::memory_order_relaxed);
