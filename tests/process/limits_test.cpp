@@ -84,6 +84,10 @@ TEST(Limits, ConnectionsPastTheLimitAreClosedAndCounted) {
 }
 
 TEST(Limits, ServerOutOfDescriptorsRecoversWhenTheyAreFreed) {
+  // UBSan's runtime probes whether memory is readable with a pipe(): out of descriptors, that
+  // probe fails and its vptr check reports a valid object as invalid (seen in CI). The Release
+  // run covers this case.
+  if (test::kSanitized) GTEST_SKIP() << "the sanitizer runtime itself needs descriptors";
   test::TempDir dir;
   std::string path = dir / "nofile.sock";
   Child server = Child::fork([path] {
