@@ -138,5 +138,26 @@ TEST_F(ServeProcess, CliExitStatuses) {
   EXPECT_EQ(hex_out, "76\n");
 }
 
+// ipcx push --batch gathers stdin's lines into large writes and flushes at the end of input;
+// ipcx pull prints every one, in order.
+TEST_F(ServeProcess, PushInBatchesAndPullPrintsEveryLine) {
+  std::string url = "unix://" + dir / "lines.sock";
+  Child puller = Child::exec({cli(), "pull", "--bind", url, "--count", "20000"}, true);
+  ASSERT_EQ(puller.read_line(30s).value_or("nothing"), "bound " + url);
+  Child pusher =
+      Child::exec({"/bin/sh", "-c", "seq 20000 | " + cli() + " push --batch 65536 " + url}, true);
+  EXPECT_EQ(pusher.wait(), 0);
+  std::string out = puller.read_all();
+  EXPECT_EQ(puller.wait(), 0);
+  std::size_t lines = 0, at = 0;
+  for (long expected = 1; at < out.size(); ++expected, ++lines) {
+    std::size_t end = out.find('\n', at);
+    ASSERT_NE(end, std::string::npos);
+    ASSERT_EQ(out.substr(at, end - at), std::to_string(expected));
+    at = end + 1;
+  }
+  EXPECT_EQ(lines, 20000u);
+}
+
 }  // namespace
 }  // namespace ipcx

@@ -26,7 +26,14 @@ struct PipeSettings {
   std::vector<std::string> topics;  // pub: the fixed topic (one); sub: subscriptions
   double rate = 0;                  // pub: messages per second of a counter instead of stdin
   long wait_subscribers = 0;        // pub: publish only once this many have subscribed
+  std::size_t batch_bytes = 0;      // push, pub: SocketOptions::batch_bytes
 };
+
+SocketOptions socket_options(const PipeSettings& cfg) {
+  SocketOptions options;
+  options.batch_bytes = cfg.batch_bytes;
+  return options;
+}
 
 template <class Socket>
 bool attach(Socket& socket, const PipeSettings& cfg) {
@@ -49,7 +56,7 @@ std::chrono::milliseconds timeout_of(const PipeSettings& cfg) {
 }
 
 int push(const PipeSettings& cfg) {
-  Pusher pusher;
+  Pusher pusher(socket_options(cfg));
   if (!attach(pusher, cfg)) return kExitUsage;
   std::string line;
   while (std::getline(std::cin, line)) {
@@ -98,7 +105,7 @@ int sub(const PipeSettings& cfg) {
 }
 
 int pub(const PipeSettings& cfg) {
-  Publisher publisher;
+  Publisher publisher(socket_options(cfg));
   if (!attach(publisher, cfg)) return kExitUsage;
   if (cfg.topics.size() > 1) {
     std::cerr << "ipcx pub: one --topic at most\n";
@@ -159,12 +166,21 @@ void add_common(CLI::App* cmd, PipeSettings& cfg) {
                   "Milliseconds to wait per message (default: no limit)");
 }
 
+// For piping much in at once: lines are held until a batch fills or stdin ends, so not for
+// streams whose lines must go out as they come.
+void add_batch(CLI::App* cmd, PipeSettings& cfg) {
+  cmd->add_option("--batch", cfg.batch_bytes,
+                  "Over unix/tcp, write lines in batches of this many bytes (default: each "
+                  "at once)");
+}
+
 }  // namespace
 
 Runner add_push(CLI::App& app) {
   auto cfg = std::make_shared<PipeSettings>();
   auto* cmd = app.add_subcommand("push", "Send each line of stdin as a message to pullers");
   add_common(cmd, *cfg);
+  add_batch(cmd, *cfg);
   return [cfg] { return push(*cfg); };
 }
 
@@ -173,6 +189,7 @@ Runner add_pub(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "pub", "Publish stdin's lines (TOPIC BODY, or BODY with --topic) or a counter (--rate)");
   add_common(cmd, *cfg);
+  add_batch(cmd, *cfg);
   cmd->add_option("--topic", cfg->topics,
                   "Topic of every message (default: each line's first word)");
   cmd->add_option("--rate", cfg->rate, "Publish a counter at this many messages per second");

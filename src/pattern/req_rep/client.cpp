@@ -168,6 +168,9 @@ struct Client::Impl {
     bool was_established = link->established();
     auto f = link->flush();
     if (f.status == Io::closed || f.status == Io::error) {
+      // A peer that refused us may have said why before it closed (a ZMTP ERROR): read that
+      // first, so the call fails with its reason rather than a bare refusal.
+      if (!drain()) return;
       return drop_link(Errc::refused, link->fault());
     }
     if (!drain()) return;
