@@ -126,12 +126,7 @@ bool BroadcastSource::write(const Message& message) noexcept {
       }
     }
     std::byte* at = writer_.reserve(body);
-    wire::CompactHeader h;
-    h.flags = static_cast<std::uint8_t>((sent_ == 0 ? wire::kFragmentFirst : 0) |
-                                        (sent_ + chunk == payload ? wire::kFragmentLast : 0));
-    h.chunk_bytes = static_cast<std::uint32_t>(chunk);
-    h.payload_bytes = payload;
-    wire::write_compact_header(at, h);
+    wire::write_fragment_header(at, payload, sent_, chunk);
     if (chunk == payload) {
       wire::write_payload(at + wire::kCompactHeaderSize, message, kNothing);
     } else {

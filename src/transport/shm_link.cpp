@@ -454,11 +454,7 @@ IoResult ShmLink::send(const Message& head, const Message& tail) noexcept {
     std::byte* at = tx_.reserve(kCompactHeaderSize + payload, &corrupt);
     if (corrupt) return fail(Errc::protocol_violation, "peer corrupted the ring's head index");
     if (at != nullptr) {
-      wire::CompactHeader h;
-      h.flags = wire::kFragmentFirst | wire::kFragmentLast;
-      h.chunk_bytes = static_cast<std::uint32_t>(payload);
-      h.payload_bytes = payload;
-      wire::write_compact_header(at, h);
+      wire::write_fragment_header(at, payload, 0, payload);
       wire::write_payload(at + kCompactHeaderSize, head, tail);
       tx_.commit();
       if (tx_.consumer_needs_wake()) ring_peer();
@@ -510,11 +506,7 @@ std::span<std::byte> ShmLink::loan(const Message& head, std::size_t bytes) noexc
     return {};
   }
   if (at == nullptr) return {};
-  wire::CompactHeader h;
-  h.flags = wire::kFragmentFirst | wire::kFragmentLast;
-  h.chunk_bytes = static_cast<std::uint32_t>(payload);
-  h.payload_bytes = payload;
-  wire::write_compact_header(at, h);
+  wire::write_fragment_header(at, payload, 0, payload);
   // The payload of head plus an empty body frame, then the body's true length over it.
   Message empty_body;
   empty_body.add_empty_frame();
@@ -546,12 +538,7 @@ std::size_t ShmLink::put_fragment(std::size_t size, std::size_t sent, Copy&& cop
     return 0;
   }
   if (at == nullptr) return 0;
-  wire::CompactHeader h;
-  h.flags = static_cast<std::uint8_t>((sent == 0 ? wire::kFragmentFirst : 0) |
-                                      (sent + chunk == size ? wire::kFragmentLast : 0));
-  h.chunk_bytes = static_cast<std::uint32_t>(chunk);
-  h.payload_bytes = size;
-  wire::write_compact_header(at, h);
+  wire::write_fragment_header(at, size, sent, chunk);
   copy(at + kCompactHeaderSize, sent, chunk);
   tx_.commit();
   if (tx_.consumer_needs_wake()) ring_peer();

@@ -45,6 +45,16 @@ void write_compact_header(std::byte* out, const CompactHeader& h) noexcept {
   put_le<std::uint64_t>(out + 16, h.request_id);
 }
 
+void write_fragment_header(std::byte* out, std::size_t payload, std::size_t sent,
+                           std::size_t chunk) noexcept {
+  CompactHeader h;
+  h.flags = static_cast<std::uint8_t>((sent == 0 ? kFragmentFirst : 0) |
+                                      (sent + chunk == payload ? kFragmentLast : 0));
+  h.chunk_bytes = static_cast<std::uint32_t>(chunk);
+  h.payload_bytes = payload;
+  write_compact_header(out, h);
+}
+
 std::optional<CompactHeader> read_compact_header(std::span<const std::byte> in,
                                                  const char** why) noexcept {
   auto fail = [why](const char* text) -> std::optional<CompactHeader> {

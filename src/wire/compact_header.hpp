@@ -30,6 +30,10 @@ struct CompactHeader {
 };
 
 void write_compact_header(std::byte* out, const CompactHeader& h) noexcept;
+// The header of the fragment carrying payload bytes [sent, sent + chunk) of a `payload`-byte
+// message: first and last flags follow from the positions.
+void write_fragment_header(std::byte* out, std::size_t payload, std::size_t sent,
+                           std::size_t chunk) noexcept;
 // nullopt and *why set when the bytes are not a header of this version.
 std::optional<CompactHeader> read_compact_header(std::span<const std::byte> in,
                                                  const char** why) noexcept;
