@@ -23,11 +23,14 @@ class LinkSet;
 inline constexpr std::chrono::milliseconds kForever = std::chrono::milliseconds::max();
 
 struct SocketStats {
-  std::uint64_t peers = 0;        // connections open now (handshake complete or not)
-  std::uint64_t ready = 0;        // of which have completed their handshake
-  std::uint64_t messages = 0;     // sent (Pusher) or received (Puller)
-  std::uint64_t bytes = 0;        // their bodies
-  std::uint64_t dropped = 0;      // half-written to a peer that went away
+  std::uint64_t peers = 0;     // connections open now (handshake complete or not)
+  std::uint64_t ready = 0;     // of which have completed their handshake
+  std::uint64_t messages = 0;  // sent (Pusher) or received (Puller)
+  std::uint64_t bytes = 0;     // their bodies
+  // Pusher: half-written to a peer that went away. Publisher: deliveries skipped at a
+  // subscriber's high-water mark. Subscriber: messages filtered out here (sent before an
+  // unsubscribe arrived, or, on shm, broadcast topics it does not subscribe to).
+  std::uint64_t dropped = 0;
   std::uint64_t peer_faults = 0;  // peers closed for breaking the protocol or a limit
   std::uint64_t rejected = 0;     // peers refused past max_peers
   // Subscriber: messages its publishers sent that were overwritten before it read them (shm's

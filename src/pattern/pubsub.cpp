@@ -1,10 +1,9 @@
 // ipcx::Publisher and ipcx::Subscriber (pattern layer): PUB and SUB over a LinkSet. The
-// publisher keeps each subscriber's counted subscriptions and filters there; the subscriber
-// re-sends its subscriptions to every link once it is established (again after a reconnect),
-// and filters too, for messages already on their way when it unsubscribed.
+// publisher keeps each subscriber's counted subscriptions and filters there for socket
+// subscribers; shm subscribers all read one broadcast ring and filter for themselves. The
+// subscriber re-sends its subscriptions to every link once it is established (again after a
+// reconnect), and always filters, for messages already on their way when it unsubscribed.
 #include "ipcx/pubsub.hpp"
-
-#include <cstring>
 
 #include "core/spin.hpp"
 #include "pattern/link_set.hpp"
@@ -76,9 +75,9 @@ void Publisher::wait_for_ring(const Message& message) {
   }
 }
 
-// Lossless, sockets: offers to each matching subscriber in turn, writing out everyone's queue
-// whenever one is at its high-water mark. Members are found again by key, as waiting may drop
-// any of them.
+// Lossless, sockets: offers to each matching subscriber in turn; one at its high-water mark
+// has everyone's queue written out first (the flush waits), then takes the message. Members
+// are found again by key, as waiting may drop any of them.
 std::size_t Publisher::offer_waiting(const Message& message, std::string_view topic) {
   LinkSet& set = *links_;
   keys_.clear();
@@ -91,20 +90,13 @@ std::size_t Publisher::offer_waiting(const Message& message, std::string_view to
   }
   std::size_t delivered = 0;
   for (std::uint64_t key : keys_) {
-    for (;;) {
-      std::size_t i = set.find(key);
-      if (i == LinkSet::kNone) break;  // gone
-      if (set.offer(i, message)) {
-        ++delivered;
-        break;
-      }
-      if (set.find(key) == LinkSet::kNone) break;
-      if (set.flush(Clock::time_point::max()) && set.find(key) != LinkSet::kNone &&
-          set.offer(set.find(key), message)) {
-        ++delivered;
-        break;
-      }
+    std::size_t i = set.find(key);
+    if (i != LinkSet::kNone && !set.offer(i, message)) {
+      (void)set.flush(Clock::time_point::max());
+      i = set.find(key);
+      if (i != LinkSet::kNone && !set.offer(i, message)) i = LinkSet::kNone;
     }
+    if (i != LinkSet::kNone) ++delivered;  // else it died meanwhile
   }
   return delivered;
 }
