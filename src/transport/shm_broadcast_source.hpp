@@ -40,12 +40,10 @@ class BroadcastSource {
   int memfd() const noexcept { return memfd_.get(); }
   std::size_t capacity() const noexcept { return writer_.capacity(); }
   std::uint64_t tail() const noexcept { return writer_.tail(); }
-  bool lossless() const noexcept { return lossless_; }
 
   // A seat starts reading at tail(): its cursor is set there now, before the subscriber says.
   void join(Seat* seat);
   void leave(Seat* seat) noexcept;
-  std::size_t seats() const noexcept { return seats_.size(); }
 
   // Writes the message's frames into the ring, in fragments when it is larger than a quarter
   // of it, and wakes the seats that sleep. Lossy: always true. Lossless: false when a seat has
