@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "ipcx/endpoint.hpp"
 #include "ipcx/message.hpp"
@@ -51,6 +53,14 @@ class Loan {
   Message own_;  // the body when it is not in the transport
 };
 
+class Client;
+// Starts argv[0] (searched in PATH) as a child that serves on its stdin and stdout (stdio://),
+// and returns a Client to it. The Client owns the child: destroying it closes the pipes, gives
+// the child 2 s to exit, then SIGTERM, 2 s more, then SIGKILL, and reaps it. A child that exits
+// or crashes fails the calls in flight with peer_closed, and later calls at once. Throws
+// ipcx::Error when the program cannot be started.
+Client spawn(std::vector<std::string> argv, ClientOptions options = {});
+
 class Client {
  public:
   // Throws ipcx::Error for a malformed URL or a scheme this build does not support. Does not
@@ -81,6 +91,8 @@ class Client {
 
  private:
   friend class Loan;
+  friend Client spawn(std::vector<std::string> argv, ClientOptions options);
+  Client() = default;
   // `written`: the request went out at `now`, so wait before reading.
   Result<Message> wait_for(RequestId id, std::chrono::steady_clock::time_point deadline,
                            bool written, std::chrono::steady_clock::time_point now);

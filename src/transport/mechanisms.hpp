@@ -5,8 +5,9 @@
 
 namespace ipcx::transport {
 
-Mechanism unix_mechanism() noexcept;  // unix.cpp
-Mechanism tcp_mechanism() noexcept;   // tcp.cpp
-Mechanism shm_mechanism() noexcept;   // shm.cpp
+Mechanism unix_mechanism() noexcept;   // unix.cpp
+Mechanism tcp_mechanism() noexcept;    // tcp.cpp
+Mechanism shm_mechanism() noexcept;    // shm.cpp
+Mechanism stdio_mechanism() noexcept;  // stdio.cpp
 
 }  // namespace ipcx::transport

@@ -23,6 +23,7 @@ void register_builtin(Registry& registry) noexcept {
   registry.add(unix_mechanism());
   registry.add(tcp_mechanism());
   registry.add(shm_mechanism());
+  registry.add(stdio_mechanism());
 }
 
 const Registry& builtin_registry() noexcept {

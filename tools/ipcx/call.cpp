@@ -13,8 +13,8 @@ namespace ipcx::cli {
 namespace {
 
 struct CallSettings {
-  std::string url;
-  std::vector<std::string> frames;
+  std::vector<std::string> args;  // URL then frames; only frames with --spawn
+  std::string spawn;              // a command line to start as a stdio:// server
   long timeout_ms = 5000;
   long spin_us = -1;  // -1: the library default
   bool hex = false;
@@ -41,9 +41,31 @@ void print_part(std::string_view part, bool hex) {
   std::cout << line << '\n';
 }
 
+// "prog --flag value" into words; no quoting: a command that needs it can go through sh -c.
+std::vector<std::string> split_words(const std::string& line) {
+  std::vector<std::string> words;
+  std::string word;
+  for (char c : line + ' ') {
+    if (c == ' ' || c == '\t') {
+      if (!word.empty()) words.push_back(std::move(word));
+      word.clear();
+    } else {
+      word += c;
+    }
+  }
+  return words;
+}
+
 int call(const CallSettings& cfg) {
+  bool spawning = !cfg.spawn.empty();
+  if (!spawning && cfg.args.empty()) {
+    std::cerr << "ipcx call: give a URL, or --spawn 'COMMAND'\n";
+    return kExitUsage;
+  }
+  std::string url = spawning ? "stdio://" : cfg.args.front();
+  std::vector<std::string> frames(cfg.args.begin() + (spawning ? 0 : 1), cfg.args.end());
   Message request;
-  for (const auto& f : cfg.frames) {
+  for (const auto& f : frames) {
     if (f == "-") {
       std::string input(std::istreambuf_iterator<char>(std::cin), {});
       request.add(input);
@@ -55,10 +77,10 @@ int call(const CallSettings& cfg) {
   try {
     ClientOptions options;
     if (cfg.spin_us >= 0) options.spin = std::chrono::microseconds(cfg.spin_us);
-    Client client(cfg.url, options);
+    Client client = spawning ? spawn(split_words(cfg.spawn), options) : Client(url, options);
     auto reply = client.call(request, std::chrono::milliseconds(cfg.timeout_ms));
     if (!reply) {
-      std::cerr << "ipcx call: " << cfg.url << ": " << to_string(reply.error()) << '\n';
+      std::cerr << "ipcx call: " << url << ": " << to_string(reply.error()) << '\n';
       return kExitFailed;
     }
     for (std::size_t i = 0; i < reply->size(); ++i) {
@@ -79,8 +101,11 @@ int call(const CallSettings& cfg) {
 Runner add_call(CLI::App& app) {
   auto cfg = std::make_shared<CallSettings>();
   CLI::App* cmd = app.add_subcommand("call", "Send one request and print the reply");
-  cmd->add_option("url", cfg->url, "Endpoint URL")->required();
-  cmd->add_option("frames", cfg->frames, "Request parts; '-' reads one part from stdin");
+  cmd->add_option("args", cfg->args,
+                  "Endpoint URL, then request parts ('-' reads one part from stdin); with "
+                  "--spawn, only the parts");
+  cmd->add_option("--spawn", cfg->spawn,
+                  "Start this command as a stdio:// server and call it (words split at spaces)");
   cmd->add_option("--timeout", cfg->timeout_ms, "Milliseconds to wait for the reply");
   cmd->add_option("--spin-us", cfg->spin_us, "Poll this long before sleeping (default 50)");
   cmd->add_flag("--hex", cfg->hex, "Print every part in hex");

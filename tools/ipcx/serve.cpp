@@ -1,11 +1,16 @@
 // `ipcx serve` (CLI): one server on every --bind endpoint, with the echo or kv handler. Prints
-// "bound URL" per endpoint once it accepts connections; stops cleanly on SIGINT or SIGTERM.
+// "bound URL" per endpoint once it accepts connections (on stderr when stdout is the stdio://
+// stream); stops cleanly on SIGINT or SIGTERM, or when a stdio:// parent hangs up.
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "commands.hpp"
 #include "ipcx/server.hpp"
@@ -59,6 +64,24 @@ void print_stats(const ServerStats& s) {
             << ", peer faults " << s.peer_faults << '\n';
 }
 
+// A stdio:// server exits when its parent hangs up, as language servers do: nothing can reach it
+// through those pipes again. A copy of stdin, polled for nothing but the hang-up, tells.
+void stop_when_stdin_hangs_up(int copy_of_stdin) {
+  std::thread([copy_of_stdin] {
+    pollfd p{copy_of_stdin, 0, 0};
+    while (::poll(&p, 1, -1) < 0 || (p.revents & (POLLHUP | POLLERR)) == 0) {
+    }
+    ::kill(::getpid(), SIGTERM);
+  }).detach();
+}
+
+bool binds_stdio(const ServeSettings& cfg) {
+  for (const auto& url : cfg.binds) {
+    if (url.rfind("stdio://", 0) == 0) return true;
+  }
+  return false;
+}
+
 int serve(const ServeSettings& cfg) {
   // Block the stop signals before any thread starts, so only sigwait below receives them.
   sigset_t stop_signals;
@@ -84,6 +107,7 @@ int serve(const ServeSettings& cfg) {
   } else {
     server.on_request([](Request& r) { r.reply(echo(r.body())); });
   }
+  if (binds_stdio(cfg)) stop_when_stdin_hangs_up(::fcntl(0, F_DUPFD_CLOEXEC, 3));
   try {
     std::vector<Endpoint> bound;
     for (const auto& url : cfg.binds) bound.push_back(server.bind(url));

@@ -19,6 +19,7 @@
 #include "pattern/req_rep/envelope.hpp"
 #include "pattern/setup.hpp"
 #include "transport/link.hpp"
+#include "transport/stdio.hpp"
 
 namespace ipcx {
 
@@ -29,6 +30,10 @@ struct Client::Impl {
   Endpoint endpoint;
   ClientOptions options;
   const transport::Mechanism* mechanism;
+  // A spawned server (stdio://): its one link waits in `spawned_link` for the first connect,
+  // and the child outlives the link so that it sees its input end before it is reaped.
+  std::unique_ptr<transport::ChildProcess> child;
+  std::unique_ptr<transport::Link> spawned_link;
   std::unique_ptr<transport::Link> link;
   Fd epoll;  // what fd() hands out: it holds the current link's fd
   RequestId next_id = 1;
@@ -72,6 +77,9 @@ struct Client::Impl {
     if (!epoll) throw Error(Errc::resource_exhausted, endpoint.url(), "cannot create an epoll fd");
   }
 
+  // A spawned child's connection is made once: after it is gone nothing can reconnect.
+  bool child_gone() const noexcept { return child && !spawned_link && !link; }
+
   transport::LinkOptions link_options() const {
     transport::LinkOptions lo;
     lo.socket_type = wire::SocketType::dealer;
@@ -103,15 +111,28 @@ struct Client::Impl {
     link.reset();
     lost.insert(lost.end(), in_flight.begin(), in_flight.end());
     in_flight.clear();
+    if (child) {
+      // Nothing can reconnect to a spawned child: what waits for a link is lost too.
+      for (auto& waiting : unsent) lost.push_back(waiting.first);
+      unsent.clear();
+      last_failure = Errc::peer_closed;
+      if (options.log) options.log("ipcx: the spawned server closed its pipes: " + detail);
+      return;
+    }
     if (!was_established) note_failure(why, detail);
   }
 
   void try_connect() {
     if (link || Clock::now() < next_attempt) return;
-    std::string why;
-    auto dialed = mechanism->dial(endpoint, link_options(), why);
-    if (!dialed) return note_failure(dialed.error(), "connect failed: " + why);
-    link = std::move(*dialed);
+    if (child) {
+      if (!spawned_link) return;
+      link = std::move(spawned_link);
+    } else {
+      std::string why;
+      auto dialed = mechanism->dial(endpoint, link_options(), why);
+      if (!dialed) return note_failure(dialed.error(), "connect failed: " + why);
+      link = std::move(*dialed);
+    }
     epoll_event ev{};
     ev.events = EPOLLIN;
     sys::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, link->fd(), &ev);
@@ -238,6 +259,7 @@ struct Client::Impl {
 
   Result<RequestId> send(const Message& body, Clock::time_point now) {
     if (body.bytes() > options.max_message_size) return unexpected(Errc::message_too_large);
+    if (child_gone()) return unexpected(Errc::peer_closed);
     return send_as(new_id(), body, now);
   }
 
@@ -287,6 +309,17 @@ struct Client::Impl {
 
 Client::Client(std::string_view url, ClientOptions options)
     : impl_(std::make_unique<Impl>(url, std::move(options))) {}
+
+Client spawn(std::vector<std::string> argv, ClientOptions options) {
+  Client client;
+  client.impl_ = std::make_unique<Client::Impl>("stdio://", std::move(options));
+  std::string why;
+  auto spawned = transport::spawn_stdio_server(argv, client.impl_->link_options(), why);
+  if (!spawned) throw Error(spawned.error(), "stdio://", why);
+  client.impl_->child = std::move(spawned->child);
+  client.impl_->spawned_link = std::move(spawned->link);
+  return client;
+}
 Client::~Client() = default;
 Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;

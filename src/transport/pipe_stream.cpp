@@ -1,0 +1,109 @@
+// PipeStream (transport layer): see pipe_stream.hpp.
+#include "transport/pipe_stream.hpp"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
+#include "core/errno_map.hpp"
+#include "transport/socket_stream.hpp"
+
+namespace ipcx::transport {
+namespace {
+
+IoResult io_result(ssize_t n, int err) noexcept {
+  if (n > 0) return {Io::ok, static_cast<std::size_t>(n)};
+  if (n == 0) return {Io::closed, 0, Errc::peer_closed};
+  if (err == EAGAIN) return {Io::would_block};
+  Errc code = errc_from_errno(err);
+  if (code == Errc::peer_closed) return {Io::closed, 0, code};
+  return {Io::error, 0, code};
+}
+
+}  // namespace
+
+bool sigpipe_ignored() noexcept {
+  struct sigaction current {};
+  return ::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_IGN;
+}
+
+ssize_t write_without_sigpipe(int fd, const void* data, std::size_t length, bool ignored) noexcept {
+  if (ignored) return sys::write(fd, data, length);
+  sigset_t pipe_only;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  sigset_t before;
+  ::pthread_sigmask(SIG_BLOCK, &pipe_only, &before);
+  ssize_t n = sys::write(fd, data, length);
+  int err = errno;
+  // Had SIGPIPE been blocked already, a pending one could be somebody else's: leave it. It was
+  // not, so nothing was pending on entry (it would have been delivered): this one is ours.
+  if (n < 0 && err == EPIPE && !sigismember(&before, SIGPIPE)) {
+    timespec now{};
+    ::sigtimedwait(&pipe_only, nullptr, &now);
+  }
+  ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  errno = err;
+  return n;
+}
+
+PipeStream::PipeStream(Fd poller, Fd read_end, Fd write_end, PeerInfo peer) noexcept
+    : poller_(std::move(poller)),
+      read_(std::move(read_end)),
+      write_(std::move(write_end)),
+      peer_(std::move(peer)),
+      sigpipe_ignored_(sigpipe_ignored()) {}
+
+std::unique_ptr<PipeStream> PipeStream::make(Fd read_end, Fd write_end, PeerInfo peer,
+                                             std::string& why) noexcept {
+  Fd poller(sys::epoll_create());
+  if (!poller) {
+    why = describe_errno("epoll_create", errno);
+    return nullptr;
+  }
+  epoll_event readable{};
+  readable.events = EPOLLIN;
+  epoll_event nothing{};
+  if (sys::epoll_ctl(poller.get(), EPOLL_CTL_ADD, read_end.get(), &readable) != 0 ||
+      sys::epoll_ctl(poller.get(), EPOLL_CTL_ADD, write_end.get(), &nothing) != 0) {
+    why = describe_errno("epoll_ctl", errno);
+    return nullptr;
+  }
+  try {
+    return std::unique_ptr<PipeStream>(new PipeStream(std::move(poller), std::move(read_end),
+                                                      std::move(write_end), std::move(peer)));
+  } catch (const std::bad_alloc&) {
+    why = "out of memory";
+    return nullptr;
+  }
+}
+
+void PipeStream::watch_writable(bool on) noexcept {
+  if (watching_write_ == on) return;
+  epoll_event ev{};
+  ev.events = on ? EPOLLOUT : 0u;
+  if (sys::epoll_ctl(poller_.get(), EPOLL_CTL_MOD, write_.get(), &ev) == 0) watching_write_ = on;
+}
+
+IoResult PipeStream::read_some(std::span<std::byte> into) noexcept {
+  ssize_t n = sys::read(read_.get(), into.data(), into.size());
+  IoResult r = io_result(n, errno);
+  if (r.status == Io::ok && held_[0]) {
+    held_[0].reset();
+    held_[1].reset();
+  }
+  return r;
+}
+
+IoResult PipeStream::write_some(std::span<const std::byte> from) noexcept {
+  ssize_t n = write_without_sigpipe(write_.get(), from.data(), from.size(), sigpipe_ignored_);
+  IoResult r = io_result(n, errno);
+  if (n == 0) r = {Io::would_block};  // write(2) never returns 0 for a non-empty pipe write
+  watch_writable(r.status == Io::would_block);
+  return r;
+}
+
+}  // namespace ipcx::transport
