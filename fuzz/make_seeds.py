@@ -135,3 +135,15 @@ def kv_request(*frames):
 write("kv", "put-get-del", kv_request(b"\x00", b"k", b"v") + kv_request(b"\x01", b"k")
       + kv_request(b"\x03", b"") + kv_request(b"\x02", b"k") + kv_request(b"\x01", b"k"))
 write("kv", "unknown", kv_request(b"\xffzz", b"a") + kv_request())
+
+
+# pipe:// rendezvous records (the first byte is the target's piece size).
+def fifo_hello(pid, serial):
+    magic = 0x48465849
+    return struct.pack("<IBBHIII", magic, 1, 0, 20, pid, serial, magic ^ pid ^ serial ^ 0x9E3779B9)
+
+
+write("fifo_hello", "one", b"\x13" + fifo_hello(1234, 1))
+write("fifo_hello", "garbage-then-two", b"\x04" + b"IXFH\x01junk" + fifo_hello(77, 2)
+      + fifo_hello(78, 3))
+write("fifo_hello", "short-tail", b"\x00" + fifo_hello(5, 6) + fifo_hello(5, 7)[:11])

@@ -120,7 +120,11 @@ void LinkSet::accept_all(transport::Listener& listener) {
   for (int i = 0; i < 64; ++i) {
     auto link = listener.accept();
     if (!link) {
-      if (link.error() == Errc::permission_denied) continue;  // refused, and already closed
+      Errc e = link.error();
+      if (e == Errc::protocol_violation) stats_.peer_faults++;  // a bad rendezvous record
+      // Refused (already closed), garbage skipped, or a client gone before it was reached.
+      if (e == Errc::permission_denied || e == Errc::protocol_violation || e == Errc::refused)
+        continue;
       return;  // would_block, or out of descriptors: try again on the next readiness
     }
     if (members_.size() >= options_.max_peers) {

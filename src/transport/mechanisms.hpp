@@ -9,5 +9,6 @@ Mechanism unix_mechanism() noexcept;   // unix.cpp
 Mechanism tcp_mechanism() noexcept;    // tcp.cpp
 Mechanism shm_mechanism() noexcept;    // shm.cpp
 Mechanism stdio_mechanism() noexcept;  // stdio.cpp
+Mechanism fifo_mechanism() noexcept;   // fifo.cpp
 
 }  // namespace ipcx::transport

@@ -81,6 +81,19 @@ std::unique_ptr<PipeStream> PipeStream::make(Fd read_end, Fd write_end, PeerInfo
   }
 }
 
+void PipeStream::hold_until_first_read(Fd a, Fd b, std::vector<std::string> names) noexcept {
+  held_[0] = std::move(a);
+  held_[1] = std::move(b);
+  held_names_ = std::move(names);
+}
+
+void PipeStream::let_go() noexcept {
+  held_[0].reset();
+  held_[1].reset();
+  for (const auto& name : held_names_) sys::unlink(name.c_str());
+  held_names_.clear();
+}
+
 void PipeStream::watch_writable(bool on) noexcept {
   if (watching_write_ == on) return;
   epoll_event ev{};
@@ -91,10 +104,7 @@ void PipeStream::watch_writable(bool on) noexcept {
 IoResult PipeStream::read_some(std::span<std::byte> into) noexcept {
   ssize_t n = sys::read(read_.get(), into.data(), into.size());
   IoResult r = io_result(n, errno);
-  if (r.status == Io::ok && held_[0]) {
-    held_[0].reset();
-    held_[1].reset();
-  }
+  if (r.status == Io::ok && (held_[0] || held_[1])) let_go();
   return r;
 }
 

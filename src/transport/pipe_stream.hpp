@@ -5,6 +5,9 @@
 // writable end would keep the owner awake).
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "core/fd.hpp"
 #include "transport/link.hpp"
 
@@ -23,16 +26,16 @@ class PipeStream final : public ByteStream {
   IoResult write_some(std::span<const std::byte> from) noexcept override;
   PeerInfo peer() const noexcept override { return peer_; }
 
-  // Descriptors to close at the first byte read: a FIFO client holds placeholder ends until
-  // the server has opened its own (the server's first bytes say it has).
-  void hold_until_first_read(Fd a, Fd b) noexcept {
-    held_[0] = std::move(a);
-    held_[1] = std::move(b);
-  }
+  // Descriptors to close and names to unlink at the first byte read (or at destruction): a
+  // FIFO client holds placeholder ends and its FIFOs' names until the server has opened its
+  // own ends, which the server's first bytes say.
+  void hold_until_first_read(Fd a, Fd b, std::vector<std::string> names) noexcept;
+  ~PipeStream() override { let_go(); }
 
  private:
   PipeStream(Fd poller, Fd read_end, Fd write_end, PeerInfo peer) noexcept;
   void watch_writable(bool on) noexcept;
+  void let_go() noexcept;
 
   Fd poller_;
   Fd read_;
@@ -41,6 +44,7 @@ class PipeStream final : public ByteStream {
   bool watching_write_ = false;
   bool sigpipe_ignored_ = false;
   Fd held_[2];
+  std::vector<std::string> held_names_;
 };
 
 // A write(2) that never raises SIGPIPE, even with the default disposition: it blocks SIGPIPE

@@ -24,6 +24,7 @@ void register_builtin(Registry& registry) noexcept {
   registry.add(tcp_mechanism());
   registry.add(shm_mechanism());
   registry.add(stdio_mechanism());
+  registry.add(fifo_mechanism());
 }
 
 const Registry& builtin_registry() noexcept {

@@ -58,6 +58,14 @@ void ServerCore::on_listener(transport::Listener& listener) {
         log("ipcx: refused a connection on " + listener.bound().url() + ": uid not allowed");
         continue;
       }
+      if (e == Errc::protocol_violation || e == Errc::refused) {
+        // Garbage in a rendezvous FIFO or queue, or a client gone before it was reached.
+        if (e == Errc::protocol_violation) counters.peer_faults++;
+        log("ipcx: " + listener.bound().url() + ": " +
+            (e == Errc::refused ? "a client left before its connection was opened"
+                                : "bad rendezvous record skipped"));
+        continue;
+      }
       // Out of descriptors or memory: stop accepting for a moment instead of spinning.
       log("ipcx: accept on " + listener.bound().url() + " failed: " + std::string(to_string(e)));
       int fd = listener.fd();

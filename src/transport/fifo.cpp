@@ -1,0 +1,257 @@
+// pipe:// (transport layer): unrelated processes over named FIFOs, ZMTP over a private pair of
+// FIFOs per client. The server's well-known FIFO only carries 20-byte rendezvous records
+// (wire/fifo_hello.hpp). Open order, chosen so that no open blocks and none fails with ENXIO:
+//   client: mkfifo c2s and s2c; open s2c for reading, then s2c for writing (a placeholder, so
+//           s2c does not read as end-of-file before the server holds it); open c2s for reading
+//           (a placeholder, so the next open finds a reader), then c2s for writing; write the
+//           record into the server's FIFO.
+//   server: open c2s for reading (never blocks non-blocking), then s2c for writing (the client
+//           reads it already: no ENXIO, and ENXIO there means the client is gone); unlink both
+//           names; send the ZMTP greeting.
+//   client: at the first bytes from s2c the server holds both ends, so it closes its
+//           placeholders and unlinks the names too (whoever comes first).
+// After that, end-of-file and EPIPE mean what they mean on a socket. The server's FIFO is held
+// O_RDWR (it never reads end-of-file when the last client closes) and flock()ed: a live
+// server's lock makes a second bind fail with address_in_use, and a stale FIFO of a killed
+// server is reused. FIFOs carry no credentials: the file modes decide who may connect; the uid
+// reported for a peer is the owner of the FIFO it created, the pid is what it claimed.
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <deque>
+#include <string>
+
+#include "core/errno_map.hpp"
+#include "transport/mechanisms.hpp"
+#include "transport/pipe_stream.hpp"
+#include "transport/socket_stream.hpp"
+#include "transport/stream_link.hpp"
+#include "wire/fifo_hello.hpp"
+
+namespace ipcx::transport {
+namespace {
+
+struct ClientNames {
+  std::string c2s;
+  std::string s2c;
+};
+
+ClientNames client_names(const std::string& server_path, const wire::FifoHello& h) {
+  std::string stem = server_path + "." + std::to_string(h.pid) + "." + std::to_string(h.serial);
+  return {stem + ".c2s", stem + ".s2c"};
+}
+
+Fd open_fifo(const std::string& path, int flags) noexcept {
+  return Fd(::open(path.c_str(), flags | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW));
+}
+
+bool is_fifo(int fd, struct stat* st) noexcept {
+  return ::fstat(fd, st) == 0 && S_ISFIFO(st->st_mode);
+}
+
+// Private FIFOs left by clients killed before their server opened them: "<base>.<pid>.<serial>.
+// c2s|s2c" whose pid is gone.
+void sweep_dead_clients(const std::string& server_path) {
+  auto slash = server_path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : server_path.substr(0, slash + 1);
+  std::string base = server_path.substr(slash == std::string::npos ? 0 : slash + 1) + ".";
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name.rfind(base, 0) != 0) continue;
+    std::string rest = name.substr(base.size());
+    if (rest.size() < 4 ||
+        (rest.substr(rest.size() - 4) != ".c2s" && rest.substr(rest.size() - 4) != ".s2c"))
+      continue;
+    long pid = std::strtol(rest.c_str(), nullptr, 10);
+    bool dead = pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+    if (!dead) continue;
+    struct stat st {};
+    std::string full = (slash == std::string::npos ? "" : dir) + name;
+    if (::lstat(full.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)) ::unlink(full.c_str());
+  }
+  ::closedir(d);
+}
+
+class FifoListener final : public Listener {
+ public:
+  FifoListener(Fd fd, dev_t dev, ino_t ino, Endpoint bound, ListenOptions options) noexcept
+      : fd_(std::move(fd)),
+        dev_(dev),
+        ino_(ino),
+        bound_(std::move(bound)),
+        options_(std::move(options)) {}
+  ~FifoListener() override { close(); }
+  int fd() const noexcept override { return fd_.get(); }
+  const Endpoint& bound() const noexcept override { return bound_; }
+
+  Result<std::unique_ptr<Link>> accept() noexcept override {
+    std::string why;
+    return without_throwing<std::unique_ptr<Link>>(why, [&]() -> Result<std::unique_ptr<Link>> {
+      if (waiting_.empty()) {
+        std::uint64_t garbage_before = scanner_.garbage_bytes();
+        std::byte chunk[4096];
+        ssize_t n = sys::read(fd_.get(), chunk, sizeof chunk);
+        if (n <= 0)
+          return unexpected(n < 0 && errno != EAGAIN ? errc_from_errno(errno) : Errc::would_block);
+        std::vector<wire::FifoHello> found;
+        scanner_.feed({chunk, static_cast<std::size_t>(n)}, found);
+        waiting_.insert(waiting_.end(), found.begin(), found.end());
+        // Garbage is the writer's fault: reported once per read as a protocol violation.
+        if (scanner_.garbage_bytes() != garbage_before) return unexpected(Errc::protocol_violation);
+        if (waiting_.empty()) return unexpected(Errc::would_block);
+      }
+      wire::FifoHello hello = waiting_.front();
+      waiting_.pop_front();
+      return open_client(hello);
+    });
+  }
+
+  void close() noexcept override {
+    if (!fd_) return;
+    // Remove the name only if it is still our FIFO (a later server may have replaced it).
+    struct stat st {};
+    if (::lstat(bound_.path.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_)
+      sys::unlink(bound_.path.c_str());
+    fd_.reset();
+  }
+
+ private:
+  Result<std::unique_ptr<Link>> open_client(const wire::FifoHello& hello) {
+    ClientNames names = client_names(bound_.path, hello);
+    Fd from_client = open_fifo(names.c2s, O_RDONLY);
+    struct stat st {};
+    if (!from_client || !is_fifo(from_client.get(), &st)) {
+      // A stale record, or a name that is not a FIFO: nobody to talk to.
+      return unexpected(from_client ? Errc::protocol_violation : Errc::refused);
+    }
+    Fd to_client = open_fifo(names.s2c, O_WRONLY);
+    sys::unlink(names.c2s.c_str());
+    sys::unlink(names.s2c.c_str());
+    struct stat out_st {};
+    if (!to_client || !is_fifo(to_client.get(), &out_st)) return unexpected(Errc::refused);
+    const auto& allowed = options_.allow_uids;
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), st.st_uid) == allowed.end())
+      return unexpected(Errc::permission_denied);
+    PeerInfo peer;
+    peer.mechanism = Scheme::pipe;
+    peer.pid = static_cast<int>(hello.pid);
+    peer.uid = static_cast<int>(st.st_uid);
+    peer.gid = static_cast<int>(st.st_gid);
+    peer.address = bound_.path;
+    std::string why;
+    auto stream =
+        PipeStream::make(std::move(from_client), std::move(to_client), std::move(peer), why);
+    if (!stream) return unexpected(Errc::resource_exhausted);
+    return make_stream_link(std::move(stream), options_.link);
+  }
+
+  Fd fd_;
+  dev_t dev_;
+  ino_t ino_;
+  Endpoint bound_;
+  ListenOptions options_;
+  wire::FifoHelloScanner scanner_;
+  std::deque<wire::FifoHello> waiting_;
+};
+
+Result<std::unique_ptr<Listener>> listen_fifo(const Endpoint& ep, const ListenOptions& options,
+                                              std::string& why) noexcept {
+  return without_throwing<std::unique_ptr<Listener>>(
+      why, [&]() -> Result<std::unique_ptr<Listener>> {
+        const std::string& path = ep.path;
+        if (::mkfifo(path.c_str(), options.file_mode) != 0 && errno != EEXIST) {
+          why = describe_errno(("mkfifo " + path).c_str(), errno);
+          return unexpected(errc_from_errno(errno));
+        }
+        Fd fd = open_fifo(path, O_RDWR);
+        struct stat st {};
+        if (!fd) {
+          why = describe_errno(("open " + path).c_str(), errno);
+          return unexpected(errno == ELOOP ? Errc::address_in_use : errc_from_errno(errno));
+        }
+        if (!is_fifo(fd.get(), &st)) {
+          why = path + " exists and is not a FIFO";
+          return unexpected(Errc::address_in_use);
+        }
+        if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+          why = "a live server holds " + path;
+          return unexpected(Errc::address_in_use);
+        }
+        // mkfifo's mode passed through the umask; a reused FIFO kept its old mode.
+        sys::fchmod(fd.get(), options.file_mode);
+        sweep_dead_clients(path);
+        return std::unique_ptr<Listener>(
+            std::make_unique<FifoListener>(std::move(fd), st.st_dev, st.st_ino, ep, options));
+      });
+}
+
+std::atomic<std::uint32_t> g_serial{0};
+
+Result<std::unique_ptr<Link>> dial_fifo(const Endpoint& ep, const LinkOptions& options,
+                                        std::string& why) noexcept {
+  return without_throwing<std::unique_ptr<Link>>(why, [&]() -> Result<std::unique_ptr<Link>> {
+    wire::FifoHello hello{static_cast<std::uint32_t>(::getpid()), ++g_serial};
+    ClientNames names = client_names(ep.path, hello);
+    auto fail = [&](Errc code, std::string detail) -> Result<std::unique_ptr<Link>> {
+      sys::unlink(names.c2s.c_str());
+      sys::unlink(names.s2c.c_str());
+      why = std::move(detail);
+      return unexpected(code);
+    };
+    for (const auto* name : {&names.c2s, &names.s2c}) {
+      // A name of a dead process that had our pid is stale: replace it.
+      if (::mkfifo(name->c_str(), 0600) != 0 &&
+          (errno != EEXIST || sys::unlink(name->c_str()) != 0 ||
+           ::mkfifo(name->c_str(), 0600) != 0))
+        return fail(errc_from_errno(errno), describe_errno(("mkfifo " + *name).c_str(), errno));
+    }
+    Fd from_server = open_fifo(names.s2c, O_RDONLY);
+    Fd s2c_placeholder = open_fifo(names.s2c, O_WRONLY);
+    Fd c2s_placeholder = open_fifo(names.c2s, O_RDONLY);
+    Fd to_server = open_fifo(names.c2s, O_WRONLY);
+    if (!from_server || !s2c_placeholder || !c2s_placeholder || !to_server)
+      return fail(errc_from_errno(errno), describe_errno("open of our own FIFOs", errno));
+    Fd server = open_fifo(ep.path, O_WRONLY);
+    if (!server) {
+      int err = errno;
+      // ENXIO: the FIFO exists but nobody reads it (its server was killed).
+      return fail(err == ENXIO || err == ENOENT ? Errc::refused : errc_from_errno(err),
+                  describe_errno(("open " + ep.path).c_str(), err));
+    }
+    struct stat st {};
+    if (!is_fifo(server.get(), &st)) return fail(Errc::bad_endpoint, ep.path + " is not a FIFO");
+    std::byte record[wire::kFifoHelloSize];
+    wire::write_fifo_hello(record, hello);
+    ssize_t n = write_without_sigpipe(server.get(), record, sizeof record, sigpipe_ignored());
+    if (n != static_cast<ssize_t>(sizeof record)) {
+      return fail(Errc::refused, n < 0 && errno == EAGAIN
+                                     ? ep.path + ": the server's FIFO is full"
+                                     : describe_errno(("write " + ep.path).c_str(), errno));
+    }
+    PeerInfo peer;
+    peer.mechanism = Scheme::pipe;
+    peer.uid = static_cast<int>(st.st_uid);
+    peer.address = ep.path;
+    auto stream =
+        PipeStream::make(std::move(from_server), std::move(to_server), std::move(peer), why);
+    if (!stream) return fail(Errc::resource_exhausted, why);
+    stream->hold_until_first_read(std::move(s2c_placeholder), std::move(c2s_placeholder),
+                                  {names.c2s, names.s2c});
+    return make_stream_link(std::move(stream), options);
+  });
+}
+
+}  // namespace
+
+Mechanism fifo_mechanism() noexcept { return {Scheme::pipe, &listen_fifo, &dial_fifo}; }
+
+}  // namespace ipcx::transport

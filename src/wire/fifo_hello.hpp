@@ -1,0 +1,49 @@
+// The pipe:// rendezvous record (wire layer): what a client writes into a server's well-known
+// FIFO to ask for a connection. 20 bytes, little endian, written in one write (< PIPE_BUF, so
+// records of concurrent clients never interleave):
+//   u32 magic "IXFH" | u8 version | u8 reserved 0 | u16 size 20 | u32 pid | u32 serial |
+//   u32 check = magic ^ pid ^ serial ^ 0x9e3779b9
+// The client's private FIFOs are named from it: "<server path>.<pid>.<serial>.c2s" and ".s2c".
+// Anyone who can write the server's FIFO can write anything into it, so the server scans the
+// bytes for records and skips (and counts) whatever is not one. No syscalls.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace ipcx::wire {
+
+inline constexpr std::uint32_t kFifoHelloMagic = 0x48465849;  // "IXFH" in byte order
+inline constexpr std::uint8_t kFifoHelloVersion = 1;
+inline constexpr std::size_t kFifoHelloSize = 20;
+
+struct FifoHello {
+  std::uint32_t pid = 0;
+  std::uint32_t serial = 0;
+  friend bool operator==(const FifoHello&, const FifoHello&) = default;
+};
+
+void write_fifo_hello(std::byte* out, const FifoHello& hello) noexcept;
+
+// Finds records in the bytes read from a request FIFO. A record is recognised anywhere, so
+// garbage before it (any length, even a short record) costs only the garbage; fewer than 20
+// bytes are kept between calls, in case a record's start came at the end.
+class FifoHelloScanner {
+ public:
+  // Appends the records found in `bytes` to `found`.
+  void feed(std::span<const std::byte> bytes, std::vector<FifoHello>& found);
+  std::uint64_t garbage_bytes() const noexcept { return garbage_; }
+  // Bytes held back: they may yet start a record.
+  std::size_t pending() const noexcept { return held_.size(); }
+
+ private:
+  std::vector<std::byte> held_;
+  std::uint64_t garbage_ = 0;
+};
+
+std::optional<FifoHello> read_fifo_hello(std::span<const std::byte> in) noexcept;
+
+}  // namespace ipcx::wire
