@@ -138,12 +138,12 @@ write("kv", "unknown", kv_request(b"\xffzz", b"a") + kv_request())
 
 
 # pipe:// rendezvous records (the first byte is the target's piece size).
-def fifo_hello(pid, serial):
+def rendezvous(pid, serial):
     magic = 0x48465849
     return struct.pack("<IBBHIII", magic, 1, 0, 20, pid, serial, magic ^ pid ^ serial ^ 0x9E3779B9)
 
 
-write("fifo_hello", "one", b"\x13" + fifo_hello(1234, 1))
-write("fifo_hello", "garbage-then-two", b"\x04" + b"IXFH\x01junk" + fifo_hello(77, 2)
-      + fifo_hello(78, 3))
-write("fifo_hello", "short-tail", b"\x00" + fifo_hello(5, 6) + fifo_hello(5, 7)[:11])
+write("rendezvous", "one", b"\x13" + rendezvous(1234, 1))
+write("rendezvous", "garbage-then-two", b"\x04" + b"IXFH\x01junk" + rendezvous(77, 2)
+      + rendezvous(78, 3))
+write("rendezvous", "short-tail", b"\x00" + rendezvous(5, 6) + rendezvous(5, 7)[:11])

@@ -1,6 +1,6 @@
 // pipe:// (transport layer): unrelated processes over named FIFOs, ZMTP over a private pair of
 // FIFOs per client. The server's well-known FIFO only carries 20-byte rendezvous records
-// (wire/fifo_hello.hpp). Open order, chosen so that no open blocks and none fails with ENXIO:
+// (wire/rendezvous.hpp). Open order, chosen so that no open blocks and none fails with ENXIO:
 //   client: mkfifo c2s and s2c; open s2c for reading, then s2c for writing (a placeholder, so
 //           s2c does not read as end-of-file before the server holds it); open c2s for reading
 //           (a placeholder, so the next open finds a reader), then c2s for writing; write the
@@ -33,7 +33,7 @@
 #include "transport/pipe_stream.hpp"
 #include "transport/socket_stream.hpp"
 #include "transport/stream_link.hpp"
-#include "wire/fifo_hello.hpp"
+#include "wire/rendezvous.hpp"
 
 namespace ipcx::transport {
 namespace {
@@ -43,7 +43,7 @@ struct ClientNames {
   std::string s2c;
 };
 
-ClientNames client_names(const std::string& server_path, const wire::FifoHello& h) {
+ClientNames client_names(const std::string& server_path, const wire::Rendezvous& h) {
   std::string stem = server_path + "." + std::to_string(h.pid) + "." + std::to_string(h.serial);
   return {stem + ".c2s", stem + ".s2c"};
 }
@@ -102,14 +102,14 @@ class FifoListener final : public Listener {
         ssize_t n = sys::read(fd_.get(), chunk, sizeof chunk);
         if (n <= 0)
           return unexpected(n < 0 && errno != EAGAIN ? errc_from_errno(errno) : Errc::would_block);
-        std::vector<wire::FifoHello> found;
+        std::vector<wire::Rendezvous> found;
         scanner_.feed({chunk, static_cast<std::size_t>(n)}, found);
         waiting_.insert(waiting_.end(), found.begin(), found.end());
         // Garbage is the writer's fault: reported once per read as a protocol violation.
         if (scanner_.garbage_bytes() != garbage_before) return unexpected(Errc::protocol_violation);
         if (waiting_.empty()) return unexpected(Errc::would_block);
       }
-      wire::FifoHello hello = waiting_.front();
+      wire::Rendezvous hello = waiting_.front();
       waiting_.pop_front();
       return open_client(hello);
     });
@@ -125,7 +125,7 @@ class FifoListener final : public Listener {
   }
 
  private:
-  Result<std::unique_ptr<Link>> open_client(const wire::FifoHello& hello) {
+  Result<std::unique_ptr<Link>> open_client(const wire::Rendezvous& hello) {
     ClientNames names = client_names(bound_.path, hello);
     Fd from_client = open_fifo(names.c2s, O_RDONLY);
     struct stat st {};
@@ -159,8 +159,8 @@ class FifoListener final : public Listener {
   ino_t ino_;
   Endpoint bound_;
   ListenOptions options_;
-  wire::FifoHelloScanner scanner_;
-  std::deque<wire::FifoHello> waiting_;
+  wire::RendezvousScanner scanner_;
+  std::deque<wire::Rendezvous> waiting_;
 };
 
 Result<std::unique_ptr<Listener>> listen_fifo(const Endpoint& ep, const ListenOptions& options,
@@ -199,7 +199,7 @@ std::atomic<std::uint32_t> g_serial{0};
 Result<std::unique_ptr<Link>> dial_fifo(const Endpoint& ep, const LinkOptions& options,
                                         std::string& why) noexcept {
   return without_throwing<std::unique_ptr<Link>>(why, [&]() -> Result<std::unique_ptr<Link>> {
-    wire::FifoHello hello{static_cast<std::uint32_t>(::getpid()), ++g_serial};
+    wire::Rendezvous hello{static_cast<std::uint32_t>(::getpid()), ++g_serial};
     ClientNames names = client_names(ep.path, hello);
     auto fail = [&](Errc code, std::string detail) -> Result<std::unique_ptr<Link>> {
       sys::unlink(names.c2s.c_str());
@@ -229,8 +229,8 @@ Result<std::unique_ptr<Link>> dial_fifo(const Endpoint& ep, const LinkOptions& o
     }
     struct stat st {};
     if (!is_fifo(server.get(), &st)) return fail(Errc::bad_endpoint, ep.path + " is not a FIFO");
-    std::byte record[wire::kFifoHelloSize];
-    wire::write_fifo_hello(record, hello);
+    std::byte record[wire::kRendezvousSize];
+    wire::write_rendezvous(record, hello);
     ssize_t n = write_without_sigpipe(server.get(), record, sizeof record, sigpipe_ignored());
     if (n != static_cast<ssize_t>(sizeof record)) {
       return fail(Errc::refused, n < 0 && errno == EAGAIN

@@ -10,5 +10,6 @@ Mechanism tcp_mechanism() noexcept;    // tcp.cpp
 Mechanism shm_mechanism() noexcept;    // shm.cpp
 Mechanism stdio_mechanism() noexcept;  // stdio.cpp
 Mechanism fifo_mechanism() noexcept;   // fifo.cpp
+Mechanism mq_mechanism() noexcept;     // mqueue.cpp
 
 }  // namespace ipcx::transport

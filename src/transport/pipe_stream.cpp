@@ -50,7 +50,7 @@ ssize_t write_without_sigpipe(int fd, const void* data, std::size_t length, bool
   return n;
 }
 
-PipeStream::PipeStream(Fd poller, Fd read_end, Fd write_end, PeerInfo peer) noexcept
+PipeStream::PipeStream(PollSet poller, Fd read_end, Fd write_end, PeerInfo peer) noexcept
     : poller_(std::move(poller)),
       read_(std::move(read_end)),
       write_(std::move(write_end)),
@@ -59,21 +59,10 @@ PipeStream::PipeStream(Fd poller, Fd read_end, Fd write_end, PeerInfo peer) noex
 
 std::unique_ptr<PipeStream> PipeStream::make(Fd read_end, Fd write_end, PeerInfo peer,
                                              std::string& why) noexcept {
-  Fd poller(sys::epoll_create());
-  if (!poller) {
-    why = describe_errno("epoll_create", errno);
-    return nullptr;
-  }
-  epoll_event readable{};
-  readable.events = EPOLLIN;
-  epoll_event nothing{};
-  if (sys::epoll_ctl(poller.get(), EPOLL_CTL_ADD, read_end.get(), &readable) != 0 ||
-      sys::epoll_ctl(poller.get(), EPOLL_CTL_ADD, write_end.get(), &nothing) != 0) {
-    why = describe_errno("epoll_ctl", errno);
-    return nullptr;
-  }
+  auto poller = PollSet::make({read_end.get()}, write_end.get(), why);
+  if (!poller) return nullptr;
   try {
-    return std::unique_ptr<PipeStream>(new PipeStream(std::move(poller), std::move(read_end),
+    return std::unique_ptr<PipeStream>(new PipeStream(std::move(*poller), std::move(read_end),
                                                       std::move(write_end), std::move(peer)));
   } catch (const std::bad_alloc&) {
     why = "out of memory";
@@ -94,13 +83,6 @@ void PipeStream::let_go() noexcept {
   held_names_.clear();
 }
 
-void PipeStream::watch_writable(bool on) noexcept {
-  if (watching_write_ == on) return;
-  epoll_event ev{};
-  ev.events = on ? EPOLLOUT : 0u;
-  if (sys::epoll_ctl(poller_.get(), EPOLL_CTL_MOD, write_.get(), &ev) == 0) watching_write_ = on;
-}
-
 IoResult PipeStream::read_some(std::span<std::byte> into) noexcept {
   ssize_t n = sys::read(read_.get(), into.data(), into.size());
   IoResult r = io_result(n, errno);
@@ -112,7 +94,7 @@ IoResult PipeStream::write_some(std::span<const std::byte> from) noexcept {
   ssize_t n = write_without_sigpipe(write_.get(), from.data(), from.size(), sigpipe_ignored_);
   IoResult r = io_result(n, errno);
   if (n == 0) r = {Io::would_block};  // write(2) never returns 0 for a non-empty pipe write
-  watch_writable(r.status == Io::would_block);
+  poller_.watch_writable(r.status == Io::would_block);
   return r;
 }
 

@@ -1,8 +1,5 @@
 // PipeStream (transport layer): a ByteStream over two one-way descriptors, a pipe or FIFO to
-// read and another to write, shared by stdio:// and pipe://. The reactor waits on one fd, so
-// the stream hands out an epoll fd of its own holding the read end (always) and the write end
-// (only while a write would block: a pipe is nearly always writable, and a level-triggered
-// writable end would keep the owner awake).
+// read and another to write, shared by stdio:// and pipe://; fd() is a PollSet of both.
 #pragma once
 
 #include <string>
@@ -10,6 +7,7 @@
 
 #include "core/fd.hpp"
 #include "transport/link.hpp"
+#include "transport/poll_set.hpp"
 
 namespace ipcx::transport {
 
@@ -20,7 +18,7 @@ class PipeStream final : public ByteStream {
   static std::unique_ptr<PipeStream> make(Fd read_end, Fd write_end, PeerInfo peer,
                                           std::string& why) noexcept;
 
-  int fd() const noexcept override { return poller_.get(); }
+  int fd() const noexcept override { return poller_.fd(); }
   IoResult read_some(std::span<std::byte> into) noexcept override;
   // Never raises SIGPIPE: a reader that went away gives closed.
   IoResult write_some(std::span<const std::byte> from) noexcept override;
@@ -33,15 +31,13 @@ class PipeStream final : public ByteStream {
   ~PipeStream() override { let_go(); }
 
  private:
-  PipeStream(Fd poller, Fd read_end, Fd write_end, PeerInfo peer) noexcept;
-  void watch_writable(bool on) noexcept;
+  PipeStream(PollSet poller, Fd read_end, Fd write_end, PeerInfo peer) noexcept;
   void let_go() noexcept;
 
-  Fd poller_;
+  PollSet poller_;
   Fd read_;
   Fd write_;
   PeerInfo peer_;
-  bool watching_write_ = false;
   bool sigpipe_ignored_ = false;
   Fd held_[2];
   std::vector<std::string> held_names_;

@@ -25,6 +25,7 @@ void register_builtin(Registry& registry) noexcept {
   registry.add(shm_mechanism());
   registry.add(stdio_mechanism());
   registry.add(fifo_mechanism());
+  registry.add(mq_mechanism());
 }
 
 const Registry& builtin_registry() noexcept {

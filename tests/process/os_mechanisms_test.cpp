@@ -119,7 +119,7 @@ TEST_P(OsMechanism, GracefulStopLeavesNothing) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Mechanisms, OsMechanism, ::testing::Values("pipe"),
+INSTANTIATE_TEST_SUITE_P(Mechanisms, OsMechanism, ::testing::Values("pipe", "mq"),
                          [](const auto& info) { return info.param; });
 
 TEST(FifoRendezvous, GarbageAndShortRecordsAreSkippedAndCounted) {

@@ -74,6 +74,7 @@ class Restart : public ::testing::TestWithParam<std::string> {
     if (GetParam() == "unix") return "unix://" + dir / "restart.sock";
     if (GetParam() == "tcp") return "tcp://127.0.0.1:" + std::to_string(free_port());
     if (GetParam() == "pipe") return "pipe://" + dir / "restart.fifo";
+    if (GetParam() == "mq") return "mq://ipcx-restart-" + std::to_string(::getpid());
     return "shm://ipcx-restart-" + std::to_string(::getpid());
   }
   test::TempDir dir;
@@ -124,7 +125,7 @@ TEST_P(Restart, ClientKilledMidSendOthersStillServed) {
   server.wait();
 }
 
-INSTANTIATE_TEST_SUITE_P(Mechanisms, Restart, ::testing::Values("unix", "tcp", "shm", "pipe"),
+INSTANTIATE_TEST_SUITE_P(Mechanisms, Restart, ::testing::Values("unix", "tcp", "shm", "pipe", "mq"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -1,9 +1,10 @@
-// The pipe:// rendezvous record (wire layer): what a client writes into a server's well-known
-// FIFO to ask for a connection. 20 bytes, little endian, written in one write (< PIPE_BUF, so
-// records of concurrent clients never interleave):
+// The rendezvous record of pipe:// and mq:// (wire layer): what a client puts into a server's
+// well-known FIFO or queue to ask for a connection, and (mq) what the server answers with.
+// 20 bytes, little endian; written in one write, so records of concurrent clients never
+// interleave in a FIFO (< PIPE_BUF):
 //   u32 magic "IXFH" | u8 version | u8 reserved 0 | u16 size 20 | u32 pid | u32 serial |
 //   u32 check = magic ^ pid ^ serial ^ 0x9e3779b9
-// The client's private FIFOs are named from it: "<server path>.<pid>.<serial>.c2s" and ".s2c".
+// The client's private FIFOs or queues are named from pid and serial (docs/PROTOCOL.md).
 // Anyone who can write the server's FIFO can write anything into it, so the server scans the
 // bytes for records and skips (and counts) whatever is not one. No syscalls.
 #pragma once
@@ -16,25 +17,25 @@
 
 namespace ipcx::wire {
 
-inline constexpr std::uint32_t kFifoHelloMagic = 0x48465849;  // "IXFH" in byte order
-inline constexpr std::uint8_t kFifoHelloVersion = 1;
-inline constexpr std::size_t kFifoHelloSize = 20;
+inline constexpr std::uint32_t kRendezvousMagic = 0x48465849;  // "IXFH" in byte order
+inline constexpr std::uint8_t kRendezvousVersion = 1;
+inline constexpr std::size_t kRendezvousSize = 20;
 
-struct FifoHello {
+struct Rendezvous {
   std::uint32_t pid = 0;
   std::uint32_t serial = 0;
-  friend bool operator==(const FifoHello&, const FifoHello&) = default;
+  friend bool operator==(const Rendezvous&, const Rendezvous&) = default;
 };
 
-void write_fifo_hello(std::byte* out, const FifoHello& hello) noexcept;
+void write_rendezvous(std::byte* out, const Rendezvous& hello) noexcept;
 
 // Finds records in the bytes read from a request FIFO. A record is recognised anywhere, so
 // garbage before it (any length, even a short record) costs only the garbage; fewer than 20
 // bytes are kept between calls, in case a record's start came at the end.
-class FifoHelloScanner {
+class RendezvousScanner {
  public:
   // Appends the records found in `bytes` to `found`.
-  void feed(std::span<const std::byte> bytes, std::vector<FifoHello>& found);
+  void feed(std::span<const std::byte> bytes, std::vector<Rendezvous>& found);
   std::uint64_t garbage_bytes() const noexcept { return garbage_; }
   // Bytes held back: they may yet start a record.
   std::size_t pending() const noexcept { return held_.size(); }
@@ -44,6 +45,6 @@ class FifoHelloScanner {
   std::uint64_t garbage_ = 0;
 };
 
-std::optional<FifoHello> read_fifo_hello(std::span<const std::byte> in) noexcept;
+std::optional<Rendezvous> read_rendezvous(std::span<const std::byte> in) noexcept;
 
 }  // namespace ipcx::wire

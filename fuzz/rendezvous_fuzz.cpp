@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "wire/fifo_hello.hpp"
+#include "wire/rendezvous.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace ipcx::wire;
@@ -15,19 +15,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::size_t piece = 1 + data[0] % 37;
   const auto* bytes = reinterpret_cast<const std::byte*>(data + 1);
   std::size_t total = size - 1;
-  FifoHelloScanner scanner;
-  std::vector<FifoHello> found;
+  RendezvousScanner scanner;
+  std::vector<Rendezvous> found;
   for (std::size_t at = 0; at < total; at += piece) {
     std::size_t n = total - at < piece ? total - at : piece;
     scanner.feed({bytes + at, n}, found);
-    if (scanner.pending() >= kFifoHelloSize) std::abort();
+    if (scanner.pending() >= kRendezvousSize) std::abort();
   }
-  if (scanner.garbage_bytes() + found.size() * kFifoHelloSize + scanner.pending() != total)
+  if (scanner.garbage_bytes() + found.size() * kRendezvousSize + scanner.pending() != total)
     std::abort();
   for (const auto& hello : found) {
-    std::byte again[kFifoHelloSize];
-    write_fifo_hello(again, hello);
-    auto reread = read_fifo_hello(again);
+    std::byte again[kRendezvousSize];
+    write_rendezvous(again, hello);
+    auto reread = read_rendezvous(again);
     if (!reread || !(*reread == hello)) std::abort();
   }
   return 0;

@@ -1,0 +1,470 @@
+// mq:// (transport layer): POSIX message queues. The server's queue "/NAME" carries only
+// rendezvous records (wire/rendezvous.hpp); each client makes a private pair, "/NAME.<pid>.
+// <serial>.c2s" and ".s2c", which the server opens and unlinks, then answers on s2c with a
+// record of its own pid. One pair per client rather than one shared request queue: a client
+// that floods its queue stalls nobody else, and nobody can put a request in another client's
+// name. Messages travel as compact fragments (wire/compact_header.hpp), one per queue message,
+// so a message larger than the queue's msgsize goes in pieces.
+// Queues carry no hang-up, so each side watches the other's pidfd: readable when the peer
+// exits, checked whenever a queue runs dry. The server's queue is flock()ed by the live server
+// (a second bind gets address_in_use; a stale queue of a killed server is reused), and a client
+// that finds no lock there is refused at once instead of waiting for its handshake deadline.
+// Limits (docs/ARCHITECTURE.md): queues of one uid share RLIMIT_MSGQUEUE (819,200 bytes by
+// default) and hold at most /proc/sys/fs/mqueue/msg_max messages (10) without privilege, so a
+// private queue is 10 messages of 2 KiB: 16 clients take 32 such queues, 680 KiB.
+#include <fcntl.h>
+#include <mqueue.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <deque>
+#include <fstream>
+#include <vector>
+
+#include "core/errno_map.hpp"
+#include "transport/mechanisms.hpp"
+#include "transport/poll_set.hpp"
+#include "transport/socket_stream.hpp"
+#include "wire/compact_header.hpp"
+#include "wire/rendezvous.hpp"
+
+namespace ipcx::transport {
+namespace {
+
+constexpr long kPrivateMessageBytes = 2048;  // per queue message: a header and 2,024 bytes
+constexpr long kServerMessageBytes = 64;     // rendezvous records are 20 bytes
+constexpr long kMaxAcceptedMessageBytes = 1 << 20;
+
+long queue_depth() {
+  static const long depth = [] {
+    long v = 10;
+    std::ifstream("/proc/sys/fs/mqueue/msg_max") >> v;
+    return v < 1 ? 1 : (v > 10 ? 10 : v);
+  }();
+  return depth;
+}
+
+int open_pidfd(pid_t pid) noexcept { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+bool exited(int pidfd) noexcept {
+  pollfd p{pidfd, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;
+}
+
+// mq_open's failures name the limit that stopped them, with its value.
+std::string describe_mq_failure(const std::string& name, int err) {
+  std::string what = "mq_open " + name + ": ";
+  rlimit limit{};
+  switch (err) {
+    case EMFILE:
+      ::getrlimit(RLIMIT_MSGQUEUE, &limit);
+      return what + "the user's RLIMIT_MSGQUEUE (" + std::to_string(limit.rlim_cur) +
+             " bytes for all its queues) or the process's descriptor limit is used up";
+    case ENOSPC: {
+      long max = 0;
+      std::ifstream("/proc/sys/fs/mqueue/queues_max") >> max;
+      return what + "the system's queue limit /proc/sys/fs/mqueue/queues_max (" +
+             std::to_string(max) + ") is reached";
+    }
+    case EINVAL:
+      return what + "queue size above /proc/sys/fs/mqueue/msg_max or msgsize_max";
+    default:
+      return describe_errno(what.c_str(), err);
+  }
+}
+
+Errc mq_errc(int err) noexcept {
+  return err == EMFILE || err == ENOSPC ? Errc::resource_exhausted : errc_from_errno(err);
+}
+
+struct QueueNames {
+  std::string c2s;
+  std::string s2c;
+};
+
+QueueNames private_names(const std::string& server, const wire::Rendezvous& r) {
+  std::string stem = server + "." + std::to_string(r.pid) + "." + std::to_string(r.serial);
+  return {stem + ".c2s", stem + ".s2c"};
+}
+
+Fd open_queue(const std::string& name, int flags, long msgsize = 0) noexcept {
+  mq_attr attr{};
+  attr.mq_maxmsg = queue_depth();
+  attr.mq_msgsize = msgsize;
+  return Fd(
+      ::mq_open(name.c_str(), flags | O_NONBLOCK | O_CLOEXEC, 0600, msgsize > 0 ? &attr : nullptr));
+}
+
+long message_bytes_of(int queue) noexcept {
+  mq_attr attr{};
+  return ::mq_getattr(queue, &attr) == 0 ? attr.mq_msgsize : -1;
+}
+
+// A queue's message size as a buffer size: 0 when unknown or beyond what we accept.
+std::size_t buffer_bytes_of(int queue) noexcept {
+  long bytes = message_bytes_of(queue);
+  return bytes > 0 && bytes <= kMaxAcceptedMessageBytes ? static_cast<std::size_t>(bytes) : 0;
+}
+
+class MqLink final : public Link {
+ public:
+  MqLink(Fd in, Fd out, PollSet poller, PeerInfo peer, const LinkOptions& options, Fd peer_pidfd,
+         std::vector<std::string> names)
+      : in_(std::move(in)),
+        out_(std::move(out)),
+        poller_(std::move(poller)),
+        peer_(std::move(peer)),
+        options_(options),
+        peer_pidfd_(std::move(peer_pidfd)),
+        names_(std::move(names)),
+        assembler_(options.max_message_size),
+        opened_(Clock::now()),
+        in_bytes_(buffer_bytes_of(in_.get())),
+        out_bytes_(buffer_bytes_of(out_.get())),
+        buffer_(in_bytes_) {}
+  ~MqLink() override { close(); }
+
+  int fd() const noexcept override { return poller_.fd(); }
+  bool established() const noexcept override { return peer_pidfd_.valid(); }
+
+  IoResult send(const Message& head, const Message& tail) noexcept override {
+    if (!out_) return {Io::error, 0, Errc::peer_closed};
+    if (head.bytes() + tail.bytes() > options_.max_message_size)
+      return {Io::error, 0, Errc::message_too_large};
+    if (queued_ >= options_.max_queued_bytes) return {Io::would_block};
+    try {
+      Outbound o;
+      o.message.add_frames(head);
+      o.message.add_frames(tail);
+      o.payload = wire::payload_size(o.message, Message{});
+      queued_ += o.payload;
+      outbound_.push_back(std::move(o));
+    } catch (const std::bad_alloc&) {
+      return {Io::error, 0, Errc::resource_exhausted};
+    }
+    return {Io::ok, head.bytes() + tail.bytes()};
+  }
+
+  IoResult flush() noexcept override {
+    std::size_t total = 0;
+    std::size_t room = out_bytes_ - wire::kCompactHeaderSize;
+    while (!outbound_.empty()) {
+      if (!out_) return {Io::closed, total, Errc::peer_closed};
+      Outbound& o = outbound_.front();
+      std::size_t chunk = std::min(room, o.payload - o.sent);
+      std::byte* frag = fragment_.data();
+      wire::write_fragment_header(frag, o.payload, o.sent, chunk);
+      wire::write_payload_range(frag + wire::kCompactHeaderSize, o.message, Message{}, o.sent,
+                                chunk);
+      if (::mq_send(out_.get(), reinterpret_cast<const char*>(frag),
+                    wire::kCompactHeaderSize + chunk, 0) != 0) {
+        bool full = errno == EAGAIN;
+        poller_.watch_writable(full);
+        if (full) return {Io::would_block, total};
+        fault_ = describe_errno("mq_send", errno);
+        return {Io::error, total, errc_from_errno(errno)};
+      }
+      o.sent += chunk;
+      total += chunk;
+      if (o.sent == o.payload) {
+        queued_ -= o.payload;
+        outbound_.pop_front();
+      }
+    }
+    poller_.watch_writable(false);
+    return {Io::ok, total};
+  }
+
+  bool wants_write() const noexcept override { return out_ && !outbound_.empty(); }
+  std::size_t queued_bytes() const noexcept override { return queued_; }
+
+  IoResult recv(Message& out) noexcept override {
+    for (;;) {
+      if (!in_) return {Io::closed, 0, Errc::peer_closed};
+      ssize_t n =
+          ::mq_receive(in_.get(), reinterpret_cast<char*>(buffer_.data()), buffer_.size(), nullptr);
+      if (n < 0) {
+        if (errno != EAGAIN) {
+          fault_ = describe_errno("mq_receive", errno);
+          return {Io::error, 0, errc_from_errno(errno)};
+        }
+        // Dry: only now does a peer that exited count, after all it sent was read.
+        if (peer_pidfd_ && exited(peer_pidfd_.get())) {
+          fault_ = "the peer process exited";
+          return {Io::closed, 0, Errc::peer_closed};
+        }
+        return {Io::would_block};
+      }
+      std::span<const std::byte> got{buffer_.data(), static_cast<std::size_t>(n)};
+      if (!established()) {
+        if (auto r = welcome(got); r.status != Io::ok) return r;
+        continue;
+      }
+      try {
+        auto e = assembler_.feed(got, out);
+        if (e == wire::CompactAssembler::Event::message) return {Io::ok, out.bytes()};
+        if (e == wire::CompactAssembler::Event::error) {
+          fault_ = assembler_.error_detail();
+          return {Io::error, 0, assembler_.error()};
+        }
+      } catch (const std::bad_alloc&) {
+        fault_ = "out of memory while reading";
+        return {Io::error, 0, Errc::resource_exhausted};
+      }
+    }
+  }
+
+  IoResult tick(Clock::time_point now) noexcept override {
+    if (!established() && now - opened_ > options_.handshake_timeout) {
+      fault_ = "no answer from the server within the handshake deadline";
+      return {Io::error, 0, Errc::timeout};
+    }
+    return {Io::ok};
+  }
+
+  void close() noexcept override {
+    in_.reset();
+    out_.reset();
+    unlink_names();
+  }
+  const PeerInfo& peer() const noexcept override { return peer_; }
+  std::string_view fault() const noexcept override { return fault_; }
+
+  // The server's side: say who we are, so the client can watch us.
+  bool send_welcome(const wire::Rendezvous& r) noexcept {
+    std::byte record[wire::kRendezvousSize];
+    wire::write_rendezvous(record, {static_cast<std::uint32_t>(::getpid()), r.serial});
+    return ::mq_send(out_.get(), reinterpret_cast<const char*>(record), sizeof record, 0) == 0;
+  }
+
+  bool usable() const noexcept {
+    return in_bytes_ > wire::kCompactHeaderSize && out_bytes_ > wire::kCompactHeaderSize;
+  }
+  void size_buffers() { fragment_.resize(out_bytes_); }
+
+ private:
+  struct Outbound {
+    Message message;
+    std::size_t payload = 0;
+    std::size_t sent = 0;
+  };
+
+  IoResult welcome(std::span<const std::byte> got) noexcept {
+    auto r = wire::read_rendezvous(got);
+    if (!r || got.size() != wire::kRendezvousSize) {
+      fault_ = "the server's first message is not a rendezvous record";
+      return {Io::error, 0, Errc::protocol_violation};
+    }
+    Fd pidfd(open_pidfd(static_cast<pid_t>(r->pid)));
+    if (!pidfd || !poller_.add_readable(pidfd.get())) {
+      fault_ = "the server exited during the handshake";
+      return {Io::closed, 0, Errc::peer_closed};
+    }
+    peer_.pid = static_cast<int>(r->pid);
+    peer_pidfd_ = std::move(pidfd);
+    unlink_names();  // the server holds both queues now
+    return {Io::ok};
+  }
+
+  void unlink_names() noexcept {
+    for (const auto& name : names_) ::mq_unlink(name.c_str());
+    names_.clear();
+  }
+
+  Fd in_;
+  Fd out_;
+  PollSet poller_;
+  PeerInfo peer_;
+  LinkOptions options_;
+  Fd peer_pidfd_;
+  std::vector<std::string> names_;  // ours to unlink until the server has opened them
+  wire::CompactAssembler assembler_;
+  Clock::time_point opened_;
+  std::size_t in_bytes_;
+  std::size_t out_bytes_;
+  std::vector<std::byte> buffer_;
+  std::vector<std::byte> fragment_;
+  std::deque<Outbound> outbound_;
+  std::size_t queued_ = 0;
+  std::string fault_;
+};
+
+class MqListener final : public Listener {
+ public:
+  MqListener(Fd queue, std::string name, Endpoint bound, ListenOptions options) noexcept
+      : queue_(std::move(queue)),
+        name_(std::move(name)),
+        bound_(std::move(bound)),
+        options_(std::move(options)) {}
+  ~MqListener() override { close(); }
+  int fd() const noexcept override { return queue_.get(); }
+  const Endpoint& bound() const noexcept override { return bound_; }
+
+  Result<std::unique_ptr<Link>> accept() noexcept override {
+    std::string why;
+    return without_throwing<std::unique_ptr<Link>>(why, [&]() -> Result<std::unique_ptr<Link>> {
+      std::byte record[kMaxAcceptedMessageBytes / 1024];
+      ssize_t n =
+          ::mq_receive(queue_.get(), reinterpret_cast<char*>(record), sizeof record, nullptr);
+      if (n < 0) {
+        if (errno == EAGAIN) return unexpected(Errc::would_block);
+        // EMSGSIZE: the queue was made by someone else with larger messages: not ours to read.
+        return unexpected(errc_from_errno(errno));
+      }
+      auto hello = wire::read_rendezvous({record, static_cast<std::size_t>(n)});
+      if (!hello || n != static_cast<ssize_t>(wire::kRendezvousSize))
+        return unexpected(Errc::protocol_violation);
+      return open_client(*hello);
+    });
+  }
+
+  void close() noexcept override {
+    if (!queue_) return;
+    // Unlink the name only while it is still our queue.
+    Fd current(::mq_open(name_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    struct stat a {
+    }, b{};
+    if (current && ::fstat(current.get(), &a) == 0 && ::fstat(queue_.get(), &b) == 0 &&
+        a.st_ino == b.st_ino)
+      ::mq_unlink(name_.c_str());
+    queue_.reset();
+  }
+
+ private:
+  Result<std::unique_ptr<Link>> open_client(const wire::Rendezvous& hello) {
+    QueueNames names = private_names(name_, hello);
+    Fd from_client = open_queue(names.c2s, O_RDONLY);
+    Fd to_client = open_queue(names.s2c, O_WRONLY);
+    ::mq_unlink(names.c2s.c_str());
+    ::mq_unlink(names.s2c.c_str());
+    if (!from_client || !to_client) return unexpected(Errc::refused);  // gone, or a stale record
+    struct stat st {};
+    ::fstat(from_client.get(), &st);
+    const auto& allowed = options_.allow_uids;
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), st.st_uid) == allowed.end())
+      return unexpected(Errc::permission_denied);
+    Fd pidfd(open_pidfd(static_cast<pid_t>(hello.pid)));
+    if (!pidfd) return unexpected(Errc::refused);
+    std::string why;
+    auto poller = PollSet::make({from_client.get(), pidfd.get()}, to_client.get(), why);
+    if (!poller) return unexpected(Errc::resource_exhausted);
+    PeerInfo peer;
+    peer.mechanism = Scheme::mq;
+    peer.pid = static_cast<int>(hello.pid);
+    peer.uid = static_cast<int>(st.st_uid);
+    peer.gid = static_cast<int>(st.st_gid);
+    peer.address = bound_.url();
+    auto link = std::make_unique<MqLink>(std::move(from_client), std::move(to_client),
+                                         std::move(*poller), std::move(peer), options_.link,
+                                         std::move(pidfd), std::vector<std::string>{});
+    if (!link->usable()) return unexpected(Errc::protocol_violation);
+    link->size_buffers();
+    if (!link->send_welcome(hello)) return unexpected(Errc::refused);
+    return std::unique_ptr<Link>(std::move(link));
+  }
+
+  Fd queue_;
+  std::string name_;
+  Endpoint bound_;
+  ListenOptions options_;
+};
+
+Result<std::unique_ptr<Listener>> listen_mq(const Endpoint& ep, const ListenOptions& options,
+                                            std::string& why) noexcept {
+  return without_throwing<std::unique_ptr<Listener>>(
+      why, [&]() -> Result<std::unique_ptr<Listener>> {
+        std::string name = "/" + ep.path;
+        mq_attr attr{};
+        attr.mq_maxmsg = queue_depth();
+        attr.mq_msgsize = kServerMessageBytes;
+        Fd queue(::mq_open(name.c_str(), O_CREAT | O_RDONLY | O_NONBLOCK | O_CLOEXEC,
+                           options.file_mode, &attr));
+        if (!queue) {
+          why = describe_mq_failure(name, errno);
+          return unexpected(mq_errc(errno));
+        }
+        if (::flock(queue.get(), LOCK_EX | LOCK_NB) != 0) {
+          why = "a live server holds the queue " + name;
+          return unexpected(Errc::address_in_use);
+        }
+        long bytes = message_bytes_of(queue.get());
+        if (bytes < static_cast<long>(wire::kRendezvousSize) || bytes > kServerMessageBytes * 16) {
+          why = "the queue " + name + " exists with messages of " + std::to_string(bytes) +
+                " bytes: not an ipcx server queue";
+          return unexpected(Errc::address_in_use);
+        }
+        ::fchmod(queue.get(), options.file_mode);  // the umask applied; a reused queue kept its
+        return std::unique_ptr<Listener>(
+            std::make_unique<MqListener>(std::move(queue), std::move(name), ep, options));
+      });
+}
+
+std::atomic<std::uint32_t> g_serial{0};
+
+Result<std::unique_ptr<Link>> dial_mq(const Endpoint& ep, const LinkOptions& options,
+                                      std::string& why) noexcept {
+  return without_throwing<std::unique_ptr<Link>>(why, [&]() -> Result<std::unique_ptr<Link>> {
+    std::string server_name = "/" + ep.path;
+    Fd server(::mq_open(server_name.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!server) {
+      why = errno == ENOENT ? "no server queue " + server_name
+                            : describe_mq_failure(server_name, errno);
+      return unexpected(errno == ENOENT ? Errc::refused : mq_errc(errno));
+    }
+    // A queue nobody holds the lock of is a killed server's: refuse now, not at the deadline.
+    if (::flock(server.get(), LOCK_SH | LOCK_NB) == 0) {
+      why = "the queue " + server_name + " has no live server";
+      return unexpected(Errc::refused);
+    }
+    wire::Rendezvous hello{static_cast<std::uint32_t>(::getpid()), ++g_serial};
+    QueueNames names = private_names(server_name, hello);
+    std::vector<std::string> made;
+    auto fail = [&](Errc code, std::string detail) -> Result<std::unique_ptr<Link>> {
+      for (const auto& name : made) ::mq_unlink(name.c_str());
+      why = std::move(detail);
+      return unexpected(code);
+    };
+    Fd ends[2];
+    const std::string* queue_names[2] = {&names.c2s, &names.s2c};
+    for (int i = 0; i < 2; ++i) {
+      const std::string& name = *queue_names[i];
+      int flags = (i == 0 ? O_WRONLY : O_RDONLY) | O_CREAT | O_EXCL;
+      ends[i] = open_queue(name, flags, kPrivateMessageBytes);
+      if (!ends[i] && errno == EEXIST) {  // left by a dead process that had our pid
+        ::mq_unlink(name.c_str());
+        ends[i] = open_queue(name, flags, kPrivateMessageBytes);
+      }
+      if (!ends[i]) return fail(mq_errc(errno), describe_mq_failure(name, errno));
+      made.push_back(name);
+    }
+    std::byte record[wire::kRendezvousSize];
+    wire::write_rendezvous(record, hello);
+    if (::mq_send(server.get(), reinterpret_cast<const char*>(record), sizeof record, 0) != 0) {
+      return fail(Errc::refused, errno == EAGAIN ? "the server's queue is full"
+                                                 : describe_errno("mq_send", errno));
+    }
+    auto poller = PollSet::make({ends[1].get()}, ends[0].get(), why);
+    if (!poller) return fail(Errc::resource_exhausted, why);
+    PeerInfo peer;
+    peer.mechanism = Scheme::mq;
+    peer.address = ep.url();
+    struct stat st {};
+    if (::fstat(server.get(), &st) == 0) peer.uid = static_cast<int>(st.st_uid);
+    auto link = std::make_unique<MqLink>(std::move(ends[1]), std::move(ends[0]), std::move(*poller),
+                                         std::move(peer), options, Fd{}, std::move(made));
+    link->size_buffers();
+    return std::unique_ptr<Link>(std::move(link));
+  });
+}
+
+}  // namespace
+
+Mechanism mq_mechanism() noexcept { return {Scheme::mq, &listen_mq, &dial_mq}; }
+
+}  // namespace ipcx::transport
