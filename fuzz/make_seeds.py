@@ -137,10 +137,11 @@ write("kv", "put-get-del", kv_request(b"\x00", b"k", b"v") + kv_request(b"\x01",
 write("kv", "unknown", kv_request(b"\xffzz", b"a") + kv_request())
 
 
-# pipe:// rendezvous records (the first byte is the target's piece size).
-def rendezvous(pid, serial):
+# pipe:// and mq:// rendezvous records (the first byte is the target's piece size).
+def rendezvous(pid, serial, socket_type=5):
     magic = 0x48465849
-    return struct.pack("<IBBHIII", magic, 1, 0, 20, pid, serial, magic ^ pid ^ serial ^ 0x9E3779B9)
+    check = magic ^ pid ^ serial ^ 0x9E3779B9 ^ (socket_type << 24)
+    return struct.pack("<IBBHIII", magic, 1, socket_type, 20, pid, serial, check)
 
 
 write("rendezvous", "one", b"\x13" + rendezvous(1234, 1))

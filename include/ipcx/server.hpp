@@ -71,6 +71,7 @@ struct ServerStats {
   std::uint64_t handler_errors = 0;   // handler threw, or dropped its Responder unanswered
   std::uint64_t peer_faults = 0;      // links closed for a protocol violation or a timeout
   std::uint64_t dropped_replies = 0;  // replies whose peer had gone
+  std::uint64_t dropped_input = 0;    // udp: datagrams the kernel dropped, buffer full
 };
 
 class Server {

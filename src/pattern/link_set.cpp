@@ -46,8 +46,27 @@ transport::LinkOptions LinkSet::link_options() const {
   return lo;
 }
 
+namespace {
+// udp:// carries request/reply only so far; stdio:// is a Client's through spawn. mq:// carries
+// push/pull, a work queue as queues are meant to be, but not publish/subscribe: a queue holds
+// ten messages, so a publisher could only drop or wait behind every subscriber.
+void refuse_unfit(const Endpoint& ep, wire::SocketType type) {
+  using wire::SocketType;
+  bool pubsub = type == SocketType::pub || type == SocketType::sub || type == SocketType::xpub ||
+                type == SocketType::xsub;
+  if (ep.scheme == Scheme::udp || ep.scheme == Scheme::stdio)
+    throw Error(Errc::not_supported, ep.url(),
+                std::string(scheme_name(ep.scheme)) +
+                    ":// carries request/reply only: no publish/subscribe or push/pull");
+  if (ep.scheme == Scheme::mq && pubsub)
+    throw Error(Errc::not_supported, ep.url(),
+                "mq:// carries request/reply and push/pull, not publish/subscribe");
+}
+}  // namespace
+
 Endpoint LinkSet::bind(std::string_view url) {
   Endpoint ep = Endpoint::parse(url);
+  refuse_unfit(ep, type_);
   transport::ListenOptions lo;
   lo.link = link_options();
   lo.file_mode = options_.file_mode;
@@ -68,6 +87,7 @@ Endpoint LinkSet::bind(std::string_view url) {
 void LinkSet::connect(std::string_view url) {
   Dial d;
   d.endpoint = Endpoint::parse(url);
+  refuse_unfit(d.endpoint, type_);
   d.mechanism = &mechanism_or_throw(d.endpoint);
   dials_.push_back(std::move(d));
   ++unlinked_;

@@ -199,7 +199,8 @@ std::atomic<std::uint32_t> g_serial{0};
 Result<std::unique_ptr<Link>> dial_fifo(const Endpoint& ep, const LinkOptions& options,
                                         std::string& why) noexcept {
   return without_throwing<std::unique_ptr<Link>>(why, [&]() -> Result<std::unique_ptr<Link>> {
-    wire::Rendezvous hello{static_cast<std::uint32_t>(::getpid()), ++g_serial};
+    wire::Rendezvous hello{static_cast<std::uint32_t>(::getpid()), ++g_serial,
+                           static_cast<std::uint8_t>(options.socket_type)};
     ClientNames names = client_names(ep.path, hello);
     auto fail = [&](Errc code, std::string detail) -> Result<std::unique_ptr<Link>> {
       sys::unlink(names.c2s.c_str());

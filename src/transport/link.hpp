@@ -129,6 +129,16 @@ class Link {
   // A subscriber's link: how many records the publisher sent that were lost before we read
   // them (overwritten in a broadcast ring), since the last call.
   virtual std::uint64_t take_gap() noexcept { return 0; }
+  // When tick() next has work of its own to do (udp:// retries): the owner sleeps no longer.
+  virtual Clock::time_point wake_by() const noexcept { return Clock::time_point::max(); }
+  // What a link that stays open despite bad input (udp://, whose one link serves every client)
+  // dropped since the last call: malformed input, and input the kernel dropped for want of
+  // buffer space.
+  struct Dropped {
+    std::uint64_t malformed = 0;
+    std::uint64_t overflow = 0;
+  };
+  virtual Dropped take_dropped() noexcept { return {}; }
   // Whether prepare_sleep()/end_sleep() do anything, so owners can skip calling them.
   virtual bool has_sleep_hooks() const noexcept { return false; }
   // Idempotent, non-blocking; fd() is -1 afterwards.

@@ -11,5 +11,6 @@ Mechanism shm_mechanism() noexcept;    // shm.cpp
 Mechanism stdio_mechanism() noexcept;  // stdio.cpp
 Mechanism fifo_mechanism() noexcept;   // fifo.cpp
 Mechanism mq_mechanism() noexcept;     // mqueue.cpp
+Mechanism udp_mechanism() noexcept;    // udp.cpp
 
 }  // namespace ipcx::transport

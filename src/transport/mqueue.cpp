@@ -33,6 +33,7 @@
 #include "transport/socket_stream.hpp"
 #include "wire/compact_header.hpp"
 #include "wire/rendezvous.hpp"
+#include "wire/zmtp.hpp"
 
 namespace ipcx::transport {
 namespace {
@@ -239,7 +240,8 @@ class MqLink final : public Link {
   // The server's side: say who we are, so the client can watch us.
   bool send_welcome(const wire::Rendezvous& r) noexcept {
     std::byte record[wire::kRendezvousSize];
-    wire::write_rendezvous(record, {static_cast<std::uint32_t>(::getpid()), r.serial});
+    wire::write_rendezvous(record, {static_cast<std::uint32_t>(::getpid()), r.serial,
+                                    static_cast<std::uint8_t>(options_.socket_type)});
     return ::mq_send(out_.get(), reinterpret_cast<const char*>(record), sizeof record, 0) == 0;
   }
 
@@ -259,6 +261,10 @@ class MqLink final : public Link {
     auto r = wire::read_rendezvous(got);
     if (!r || got.size() != wire::kRendezvousSize) {
       fault_ = "the server's first message is not a rendezvous record";
+      return {Io::error, 0, Errc::protocol_violation};
+    }
+    if (!wire::compatible(options_.socket_type, static_cast<wire::SocketType>(r->socket_type))) {
+      fault_ = "the server's socket type cannot talk to ours";
       return {Io::error, 0, Errc::protocol_violation};
     }
     Fd pidfd(open_pidfd(static_cast<pid_t>(r->pid)));
@@ -366,6 +372,10 @@ class MqListener final : public Listener {
     if (!link->usable()) return unexpected(Errc::protocol_violation);
     link->size_buffers();
     if (!link->send_welcome(hello)) return unexpected(Errc::refused);
+    // A pair that cannot talk (a PUSH calling a server) learns it from our welcome; we close.
+    if (!wire::compatible(options_.link.socket_type,
+                          static_cast<wire::SocketType>(hello.socket_type)))
+      return unexpected(Errc::protocol_violation);
     return std::unique_ptr<Link>(std::move(link));
   }
 
@@ -422,7 +432,8 @@ Result<std::unique_ptr<Link>> dial_mq(const Endpoint& ep, const LinkOptions& opt
       why = "the queue " + server_name + " has no live server";
       return unexpected(Errc::refused);
     }
-    wire::Rendezvous hello{static_cast<std::uint32_t>(::getpid()), ++g_serial};
+    wire::Rendezvous hello{static_cast<std::uint32_t>(::getpid()), ++g_serial,
+                           static_cast<std::uint8_t>(options.socket_type)};
     QueueNames names = private_names(server_name, hello);
     std::vector<std::string> made;
     auto fail = [&](Errc code, std::string detail) -> Result<std::unique_ptr<Link>> {

@@ -1,6 +1,7 @@
 // PipeStream (transport layer): see pipe_stream.hpp.
 #include "transport/pipe_stream.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -13,6 +14,8 @@
 
 namespace ipcx::transport {
 namespace {
+
+constexpr int kPipeBytes = 1 << 20;
 
 IoResult io_result(ssize_t n, int err) noexcept {
   if (n > 0) return {Io::ok, static_cast<std::size_t>(n)};
@@ -59,6 +62,9 @@ PipeStream::PipeStream(PollSet poller, Fd read_end, Fd write_end, PeerInfo peer)
 
 std::unique_ptr<PipeStream> PipeStream::make(Fd read_end, Fd write_end, PeerInfo peer,
                                              std::string& why) noexcept {
+  // A pipe holds 64 KiB by default; 1 MiB (the unprivileged maximum, pipe-max-size) lets a
+  // writer that is not driven all the time leave more for its reader. Best effort.
+  ::fcntl(write_end.get(), F_SETPIPE_SZ, kPipeBytes);
   auto poller = PollSet::make({read_end.get()}, write_end.get(), why);
   if (!poller) return nullptr;
   try {

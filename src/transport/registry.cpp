@@ -26,6 +26,7 @@ void register_builtin(Registry& registry) noexcept {
   registry.add(stdio_mechanism());
   registry.add(fifo_mechanism());
   registry.add(mq_mechanism());
+  registry.add(udp_mechanism());
 }
 
 const Registry& builtin_registry() noexcept {

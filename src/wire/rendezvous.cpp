@@ -7,6 +7,7 @@ namespace ipcx::wire {
 namespace {
 
 constexpr std::uint32_t kCheckSalt = 0x9e3779b9;
+constexpr std::uint8_t kMaxSocketType = 10;  // wire::SocketType::xsub
 
 void put32(std::byte* out, std::uint32_t v) noexcept {
   for (int i = 0; i < 4; ++i) out[i] = static_cast<std::byte>(v >> (8 * i));
@@ -17,28 +18,31 @@ std::uint32_t get32(const std::byte* in) noexcept {
   return v;
 }
 
+std::uint32_t check_of(const Rendezvous& r) noexcept {
+  return kRendezvousMagic ^ r.pid ^ r.serial ^ kCheckSalt ^ (std::uint32_t{r.socket_type} << 24);
+}
+
 }  // namespace
 
 void write_rendezvous(std::byte* out, const Rendezvous& hello) noexcept {
   put32(out, kRendezvousMagic);
   out[4] = std::byte{kRendezvousVersion};
-  out[5] = std::byte{0};
+  out[5] = std::byte{hello.socket_type};
   out[6] = std::byte{kRendezvousSize};
   out[7] = std::byte{0};
   put32(out + 8, hello.pid);
   put32(out + 12, hello.serial);
-  put32(out + 16, kRendezvousMagic ^ hello.pid ^ hello.serial ^ kCheckSalt);
+  put32(out + 16, check_of(hello));
 }
 
 std::optional<Rendezvous> read_rendezvous(std::span<const std::byte> in) noexcept {
   if (in.size() < kRendezvousSize) return std::nullopt;
   if (get32(in.data()) != kRendezvousMagic) return std::nullopt;
-  if (in[4] != std::byte{kRendezvousVersion} || in[5] != std::byte{0} ||
+  if (in[4] != std::byte{kRendezvousVersion} || in[5] > std::byte{kMaxSocketType} ||
       in[6] != std::byte{kRendezvousSize} || in[7] != std::byte{0})
     return std::nullopt;
-  Rendezvous h{get32(in.data() + 8), get32(in.data() + 12)};
-  if (get32(in.data() + 16) != (kRendezvousMagic ^ h.pid ^ h.serial ^ kCheckSalt))
-    return std::nullopt;
+  Rendezvous h{get32(in.data() + 8), get32(in.data() + 12), static_cast<std::uint8_t>(in[5])};
+  if (get32(in.data() + 16) != check_of(h)) return std::nullopt;
   if (h.pid == 0) return std::nullopt;
   return h;
 }

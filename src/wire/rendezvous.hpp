@@ -2,8 +2,8 @@
 // well-known FIFO or queue to ask for a connection, and (mq) what the server answers with.
 // 20 bytes, little endian; written in one write, so records of concurrent clients never
 // interleave in a FIFO (< PIPE_BUF):
-//   u32 magic "IXFH" | u8 version | u8 reserved 0 | u16 size 20 | u32 pid | u32 serial |
-//   u32 check = magic ^ pid ^ serial ^ 0x9e3779b9
+//   u32 magic "IXFH" | u8 version | u8 socket type | u16 size 20 | u32 pid | u32 serial |
+//   u32 check = magic ^ pid ^ serial ^ 0x9e3779b9 ^ (socket type << 24)
 // The client's private FIFOs or queues are named from pid and serial (docs/PROTOCOL.md).
 // Anyone who can write the server's FIFO can write anything into it, so the server scans the
 // bytes for records and skips (and counts) whatever is not one. No syscalls.
@@ -24,6 +24,9 @@ inline constexpr std::size_t kRendezvousSize = 20;
 struct Rendezvous {
   std::uint32_t pid = 0;
   std::uint32_t serial = 0;
+  // The sender's wire::SocketType, so that mq:// (which has no ZMTP READY) can refuse a pair
+  // that cannot talk; pipe:// leaves the check to ZMTP.
+  std::uint8_t socket_type = 0;
   friend bool operator==(const Rendezvous&, const Rendezvous&) = default;
 };
 

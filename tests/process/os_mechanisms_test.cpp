@@ -4,10 +4,14 @@
 // graceful stop, and garbage written into the server's well-known name skipped and counted.
 // Server kill -9 and restart on the same endpoint is in restart_test.cpp.
 #include <gtest/gtest.h>
+#include <mqueue.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -17,6 +21,7 @@
 #include "support/eventually.hpp"
 #include "support/leftovers.hpp"
 #include "support/temp_dir.hpp"
+#include "wire/compact_header.hpp"
 
 namespace ipcx {
 namespace {
@@ -26,9 +31,14 @@ using test::Child;
 
 class OsMechanism : public ::testing::TestWithParam<std::string> {
  protected:
-  std::string url() { return test::private_url(GetParam(), dir, "srv"); }
+  // Made once: a udp endpoint is a free port found now.
+  const std::string& url() {
+    if (url_.empty()) url_ = test::private_url(GetParam(), dir, "srv");
+    return url_;
+  }
   std::vector<std::string> leftovers() { return test::leftovers(GetParam(), dir, "srv"); }
   test::TempDir dir;
+  std::string url_;
 };
 
 Child exec_hold_server(const std::string& url) {
@@ -119,7 +129,7 @@ TEST_P(OsMechanism, GracefulStopLeavesNothing) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Mechanisms, OsMechanism, ::testing::Values("pipe", "mq"),
+INSTANTIATE_TEST_SUITE_P(Mechanisms, OsMechanism, ::testing::Values("pipe", "mq", "udp"),
                          [](const auto& info) { return info.param; });
 
 TEST(FifoRendezvous, GarbageAndShortRecordsAreSkippedAndCounted) {
@@ -148,6 +158,122 @@ TEST(FifoRendezvous, GarbageAndShortRecordsAreSkippedAndCounted) {
   ASSERT_TRUE(reply) << to_string(reply.error());
   EXPECT_EQ(reply->text(0), "after");
   ASSERT_TRUE(before.call(Message{"still"}, 20s));
+}
+
+TEST(MqRendezvous, GarbageMessagesInTheServerQueueAreSkippedAndCounted) {
+  test::TempDir dir;
+  std::string url = test::private_url("mq", dir, "srv");
+  std::string queue = url.substr(4);  // "mq://NAME" -> "/NAME"
+  Server server;
+  server.on_request([](Request& r) { r.reply(r.body()); });
+  server.bind(url);
+  server.start();
+  Client before(url);
+  ASSERT_TRUE(before.call(Message{"before"}, 20s));
+  mqd_t q = ::mq_open(queue.c_str(), O_WRONLY);
+  ASSERT_GE(q, 0);
+  const char* junk[] = {"x", "IXFH\x01 short", "twenty bytes garbage"};
+  for (const char* j : junk) ASSERT_EQ(::mq_send(q, j, std::strlen(j), 0), 0);
+  ::mq_close(q);
+  EXPECT_TRUE(test::eventually([&] { return server.stats().peer_faults >= 3; }, 20s));
+  Client after(url);
+  auto reply = after.call(Message{"after"}, 20s);
+  ASSERT_TRUE(reply) << to_string(reply.error());
+  ASSERT_TRUE(before.call(Message{"still"}, 20s));
+}
+
+// A raw UDP socket speaking to a server, for datagrams no Client would send.
+class RawUdp {
+ public:
+  explicit RawUdp(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    timeval tv{20, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~RawUdp() { ::close(fd_); }
+  void send(const std::vector<std::byte>& d) { ::send(fd_, d.data(), d.size(), 0); }
+  // The next datagram's message, decoded; empty on timeout.
+  Message receive() {
+    std::vector<std::byte> buf(70000);
+    ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+    Message out;
+    if (n <= 0) return out;
+    wire::CompactAssembler assembler(1 << 20);
+    assembler.feed({buf.data(), static_cast<std::size_t>(n)}, out);
+    return out;
+  }
+
+ private:
+  int fd_;
+};
+
+std::vector<std::byte> request_datagram(std::uint64_t id, const Message& m) {
+  std::size_t payload = wire::payload_size(m, Message{});
+  std::vector<std::byte> d(wire::kCompactHeaderSize + payload);
+  wire::CompactHeader h;
+  h.flags = wire::kFragmentFirst | wire::kFragmentLast;
+  h.chunk_bytes = static_cast<std::uint32_t>(payload);
+  h.payload_bytes = payload;
+  h.request_id = id;
+  wire::write_compact_header(d.data(), h);
+  wire::write_payload(d.data() + wire::kCompactHeaderSize, m, Message{});
+  return d;
+}
+
+TEST(UdpAtMostOnce, ARepeatedDatagramIsAnsweredFromTheCacheNotHandledTwice) {
+  int handled = 0;
+  Server server;
+  server.on_request([&](Request& r) {
+    ++handled;
+    r.reply(Message{"handled " + std::to_string(handled)});
+  });
+  Endpoint bound = server.bind("udp://127.0.0.1:0");
+  server.start();
+  RawUdp raw(bound.port);
+  // An ipcx request: [request id frame][empty delimiter][body].
+  Message request;
+  std::byte id_frame[5] = {std::byte{1}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{7}};
+  request.add(id_frame);
+  request.add(std::span<const std::byte>{});
+  request.add("increment");
+  auto datagram = request_datagram(42, request);
+  raw.send(datagram);
+  Message first = raw.receive();
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(first.text(2), "handled 1");
+  raw.send(datagram);  // a retry: same datagram id
+  Message second = raw.receive();
+  ASSERT_EQ(second.size(), 3u);
+  EXPECT_EQ(second.text(2), "handled 1");
+  raw.send(request_datagram(43, request));  // a new request
+  Message third = raw.receive();
+  ASSERT_EQ(third.size(), 3u);
+  EXPECT_EQ(third.text(2), "handled 2");
+}
+
+TEST(UdpBadInput, BadHeadersAndOversizedDatagramsAreCountedAndServingGoesOn) {
+  Server server;
+  server.on_request([](Request& r) { r.reply(r.body()); });
+  Endpoint bound = server.bind("udp://127.0.0.1:0");
+  server.start();
+  RawUdp raw(bound.port);
+  raw.send(std::vector<std::byte>(10, std::byte{0x5a}));  // shorter than a header
+  auto good = request_datagram(9, Message{"x"});
+  auto lying = good;
+  lying[4] = std::byte{0xff};  // chunk length that is not the datagram's
+  raw.send(lying);
+  raw.send(std::vector<std::byte>(65000, std::byte{0x11}));  // big, and no header at all
+  EXPECT_TRUE(test::eventually([&] { return server.stats().peer_faults >= 3; }, 20s));
+  Client client(bound.url());
+  auto reply = client.call(Message{"fine"}, 20s);
+  ASSERT_TRUE(reply) << to_string(reply.error());
+  EXPECT_EQ(reply->text(0), "fine");
+  // A request above the datagram limit fails on the sender, clearly.
+  EXPECT_EQ(client.call(Message{std::string(70000, 'z')}, 20s).error(), Errc::message_too_large);
 }
 
 }  // namespace

@@ -69,12 +69,15 @@ struct Client::Impl {
   std::chrono::milliseconds backoff{0};
   Errc last_failure = Errc::ok;
 
-  Impl(std::string_view url, ClientOptions opts)
+  Impl(std::string_view url, ClientOptions opts, bool spawning = false)
       : endpoint(Endpoint::parse(url)),
         options(std::move(opts)),
         mechanism(&pattern::mechanism_or_throw(endpoint)),
         epoll(sys::epoll_create()) {
     if (!epoll) throw Error(Errc::resource_exhausted, endpoint.url(), "cannot create an epoll fd");
+    if (endpoint.scheme == Scheme::stdio && !spawning)
+      throw Error(Errc::not_supported, endpoint.url(),
+                  "a stdio:// server is reached by starting it: ipcx::spawn(argv)");
   }
 
   // A spawned child's connection is made once: after it is gone nothing can reconnect.
@@ -173,6 +176,7 @@ struct Client::Impl {
   // wait (or spin) first, then read what arrived, and return without waiting again.
   void pump(Clock::time_point deadline, bool wait_first, Clock::time_point now = {}) {
     try_connect();
+    retry_due();
     if (!link) {
       // No link: sleep until the next connection attempt or the deadline.
       auto until = std::min(deadline, next_attempt);
@@ -213,6 +217,16 @@ struct Client::Impl {
     wait_ready(deadline);
   }
 
+  // A link with timed work of its own (udp:// resends) gets its tick when that is due.
+  void retry_due() {
+    if (!link) return;
+    auto due = link->wake_by();
+    if (due == Clock::time_point::max()) return;
+    auto now = Clock::now();
+    if (now < due) return;
+    if (link->tick(now).status == Io::ok && link->wants_write()) (void)link->flush();
+  }
+
   // Polls the link without sleeping for the spin budget; true when a reply arrived.
   bool spin(Clock::time_point deadline, Clock::time_point now = {}) {
     if (now == Clock::time_point{}) now = Clock::now();
@@ -230,7 +244,9 @@ struct Client::Impl {
   // `now`, when the caller just read the clock; otherwise it is read here.
   void wait_ready(Clock::time_point deadline, Clock::time_point now = {}) {
     if (now == Clock::time_point{}) now = Clock::now();
-    auto ms = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
+    auto ms =
+        std::chrono::ceil<std::chrono::milliseconds>(std::min(deadline, link->wake_by()) - now)
+            .count();
     if (ms <= 0) return;
     if (!link->prepare_sleep()) return;  // something arrived while we were arming
     pollfd p{link->fd(), static_cast<short>(POLLIN | (link->wants_write() ? POLLOUT : 0)), 0};
@@ -312,7 +328,7 @@ Client::Client(std::string_view url, ClientOptions options)
 
 Client spawn(std::vector<std::string> argv, ClientOptions options) {
   Client client;
-  client.impl_ = std::make_unique<Client::Impl>("stdio://", std::move(options));
+  client.impl_ = std::make_unique<Client::Impl>("stdio://", std::move(options), true);
   std::string why;
   auto spawned = transport::spawn_stdio_server(argv, client.impl_->link_options(), why);
   if (!spawned) throw Error(spawned.error(), "stdio://", why);

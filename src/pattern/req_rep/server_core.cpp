@@ -137,6 +137,12 @@ void ServerCore::serve(std::uint64_t id, Connection& conn, std::uint32_t events)
       break;
     }
   }
+  if (auto dropped = conn.link->take_dropped(); dropped.malformed + dropped.overflow > 0) {
+    counters.peer_faults += dropped.malformed;
+    counters.dropped_input += dropped.overflow;
+    log("ipcx: " + conn.peer->address + ": skipped " + std::to_string(dropped.malformed) +
+        " malformed and lost " + std::to_string(dropped.overflow) + " datagrams");
+  }
   // Replies mark themselves; this catches protocol output (greeting, READY, PONG). Only when
   // there is some: the spin loop calls this for every shm link on every poll.
   if (conn.link->wants_write()) mark_dirty(id, conn);
@@ -338,6 +344,7 @@ ServerStats ServerCore::stats() const noexcept {
   s.handler_errors = counters.handler_errors;
   s.peer_faults = counters.peer_faults;
   s.dropped_replies = counters.dropped_replies;
+  s.dropped_input = counters.dropped_input;
   return s;
 }
 

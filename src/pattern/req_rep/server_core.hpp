@@ -131,7 +131,7 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   }
   struct Counters {
     std::atomic<std::uint64_t> accepted{0}, rejected{0}, requests{0}, replies{0}, handler_errors{0},
-        peer_faults{0}, dropped_replies{0}, open{0};
+        peer_faults{0}, dropped_replies{0}, dropped_input{0}, open{0};
   } counters;
 };
 

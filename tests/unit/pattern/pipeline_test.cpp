@@ -30,6 +30,9 @@ class Pipeline : public ::testing::TestWithParam<std::string> {
   std::string url(const char* what) {
     if (GetParam() == "unix") return "unix://" + dir / (std::string(what) + ".sock");
     if (GetParam() == "tcp") return "tcp://127.0.0.1:0";
+    if (GetParam() == "pipe") return "pipe://" + dir / what;
+    if (GetParam() == "mq")
+      return "mq://ipcx-pipeline-" + std::string(what) + "-" + std::to_string(::getpid());
     return shm_name(what);
   }
 };
@@ -240,7 +243,8 @@ TEST_P(Pipeline, ConnectingPusherReachesAPullerThatComesLater) {
   late.join();
 }
 
-INSTANTIATE_TEST_SUITE_P(Mechanisms, Pipeline, ::testing::Values("unix", "tcp", "shm"),
+INSTANTIATE_TEST_SUITE_P(Mechanisms, Pipeline,
+                         ::testing::Values("unix", "tcp", "shm", "pipe", "mq"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -24,6 +24,7 @@ class PubSub : public ::testing::TestWithParam<std::string> {
     static int counter = 0;
     if (GetParam() == "unix") return "unix://" + dir / (std::string(what) + ".sock");
     if (GetParam() == "tcp") return "tcp://127.0.0.1:0";
+    if (GetParam() == "pipe") return "pipe://" + dir / what;
     return "shm://ipcx-pubsub-" + std::string(what) + "-" + std::to_string(::getpid()) + "-" +
            std::to_string(++counter);
   }
@@ -260,7 +261,7 @@ TEST_P(PubSub, PublisherCannotTalkToAPuller) {
   }));
 }
 
-INSTANTIATE_TEST_SUITE_P(Mechanisms, PubSub, ::testing::Values("unix", "tcp", "shm"),
+INSTANTIATE_TEST_SUITE_P(Mechanisms, PubSub, ::testing::Values("unix", "tcp", "shm", "pipe"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -1,0 +1,478 @@
+// udp:// (transport layer): request/reply over datagrams, one message a datagram: a compact
+// header (wire/compact_header.hpp; one fragment, its request_id set) then the message's frames.
+// At most once, as docs/ARCHITECTURE.md says: the client link resends a request it has no
+// answer to (after 100 ms, doubling to 1 s, for 30 s), always under the same datagram id, and
+// the server link keeps each reply for 60 s keyed by (client address, datagram id), so a
+// repeated request gets the kept reply and is not handled twice; one still being handled is
+// ignored. Nothing ever blocks on a client: a reply the kernel cannot take now is dropped, and
+// the client's next retry gets it from the cache.
+// The server has one link for the whole socket, offered once by its listener (again if it is
+// ever closed). It puts a route frame (0x00, the client's socket address, the datagram id) in
+// front of each request, which the envelope carries back into the reply, so a reply finds its
+// client; a bad datagram is counted (take_dropped) and skipped, never a reason to close.
+#include <netinet/in.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/errno_map.hpp"
+#include "transport/inet_address.hpp"
+#include "transport/mechanisms.hpp"
+#include "transport/socket_stream.hpp"
+#include "wire/compact_header.hpp"
+
+namespace ipcx::transport {
+namespace {
+
+constexpr std::size_t kMaxDatagram = 65507;  // the IPv4 limit; IPv6's is 20 bytes more
+constexpr std::size_t kMaxPayload = kMaxDatagram - wire::kCompactHeaderSize;
+constexpr std::chrono::milliseconds kFirstRetry{100};
+constexpr std::chrono::milliseconds kLongestRetry{1000};
+constexpr std::chrono::seconds kGiveUp{30};
+constexpr std::chrono::seconds kReplyKept{60};
+constexpr std::size_t kMaxKeptReplies = 16384;
+constexpr std::size_t kMaxKeptBytes = 64u << 20;
+constexpr int kReceiveBuffer = 4 << 20;
+
+// The datagram of a message: header then payload, into `out`. false if it does not fit.
+bool encode(std::vector<std::byte>& out, const Message& head, const Message& tail,
+            std::uint64_t id) {
+  std::size_t payload = wire::payload_size(head, tail);
+  if (payload > kMaxPayload) return false;
+  out.resize(wire::kCompactHeaderSize + payload);
+  wire::CompactHeader h;
+  h.flags = wire::kFragmentFirst | wire::kFragmentLast;
+  h.chunk_bytes = static_cast<std::uint32_t>(payload);
+  h.payload_bytes = payload;
+  h.request_id = id;
+  wire::write_compact_header(out.data(), h);
+  wire::write_payload(out.data() + wire::kCompactHeaderSize, head, tail);
+  return true;
+}
+
+// Decodes one datagram into `out`; its id, or nullopt for anything that is not one whole
+// message of ours.
+std::optional<std::uint64_t> decode(std::span<const std::byte> datagram,
+                                    wire::CompactAssembler& assembler, Message& out) {
+  const char* why = nullptr;
+  auto h = wire::read_compact_header(datagram, &why);
+  constexpr std::uint8_t kWhole = wire::kFragmentFirst | wire::kFragmentLast;
+  if (!h || h->flags != kWhole || h->request_id == 0 ||
+      h->chunk_bytes != datagram.size() - wire::kCompactHeaderSize)
+    return std::nullopt;
+  assembler.reset();
+  if (assembler.feed(datagram, out) != wire::CompactAssembler::Event::message) return std::nullopt;
+  return h->request_id;
+}
+
+void raise_receive_buffer(int fd) noexcept {
+  // FORCE passes net.core.rmem_max where we have CAP_NET_ADMIN; otherwise the plain option
+  // gives what the limit allows.
+  if (sys::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &kReceiveBuffer, sizeof kReceiveBuffer) != 0)
+    sys::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kReceiveBuffer, sizeof kReceiveBuffer);
+  int one = 1;
+  sys::setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
+}
+
+// ---- client ----
+
+class UdpClientLink final : public Link {
+ public:
+  UdpClientLink(Fd fd, PeerInfo peer, const LinkOptions& options)
+      : fd_(std::move(fd)),
+        peer_(std::move(peer)),
+        assembler_(options.max_message_size),
+        datagram_(kMaxDatagram + 1) {}
+
+  int fd() const noexcept override { return fd_.get(); }
+  bool established() const noexcept override { return fd_.valid(); }
+
+  IoResult send(const Message& head, const Message& tail) noexcept override {
+    if (!fd_) return {Io::error, 0, Errc::peer_closed};
+    try {
+      std::uint64_t id = next_id_++;
+      Pending p;
+      if (!encode(p.datagram, head, tail, id)) {
+        fault_ = "the message exceeds the datagram limit of " + std::to_string(kMaxPayload) +
+                 " payload bytes";
+        return {Io::error, 0, Errc::message_too_large};
+      }
+      auto now = Clock::now();
+      p.due = now + kFirstRetry;
+      p.interval = kFirstRetry;
+      p.give_up = now + kGiveUp;
+      pending_.emplace(id, std::move(p));
+      to_send_.push_back(id);
+    } catch (const std::bad_alloc&) {
+      return {Io::error, 0, Errc::resource_exhausted};
+    }
+    return {Io::ok, head.bytes() + tail.bytes()};
+  }
+
+  IoResult flush() noexcept override {
+    std::size_t total = 0;
+    while (!to_send_.empty()) {
+      auto it = pending_.find(to_send_.front());
+      if (it != pending_.end()) {
+        auto& d = it->second.datagram;
+        ssize_t n = sys::send(fd_.get(), d.data(), d.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0 && errno == EAGAIN) return {Io::would_block, total};
+        // ECONNREFUSED: nobody listens there now (an earlier datagram drew an ICMP error).
+        // The retry will try again; a restarted server answers it.
+        if (n > 0) total += static_cast<std::size_t>(n);
+      }
+      to_send_.pop_front();
+    }
+    return {Io::ok, total};
+  }
+
+  bool wants_write() const noexcept override { return !to_send_.empty(); }
+  std::size_t queued_bytes() const noexcept override { return 0; }
+
+  IoResult recv(Message& out) noexcept override {
+    try {
+      for (;;) {
+        ssize_t n = sys::recv(fd_.get(), datagram_.data(), datagram_.size(), MSG_DONTWAIT);
+        if (n < 0) {
+          if (errno == ECONNREFUSED) continue;
+          return errno == EAGAIN ? IoResult{Io::would_block}
+                                 : IoResult{Io::error, 0, errc_from_errno(errno)};
+        }
+        auto id = decode({datagram_.data(), static_cast<std::size_t>(n)}, assembler_, out);
+        if (!id) {
+          dropped_.malformed++;
+          continue;
+        }
+        if (pending_.erase(*id) == 0) continue;  // the answer to a retry, already had
+        return {Io::ok, out.bytes()};
+      }
+    } catch (const std::bad_alloc&) {
+      return {Io::error, 0, Errc::resource_exhausted};
+    }
+  }
+
+  IoResult tick(Clock::time_point now) noexcept override {
+    try {
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        Pending& p = it->second;
+        if (now >= p.give_up) {
+          it = pending_.erase(it);
+          continue;
+        }
+        if (now >= p.due) {
+          p.interval = std::min(p.interval * 2, kLongestRetry);
+          p.due = now + p.interval;
+          to_send_.push_back(it->first);
+        }
+        ++it;
+      }
+    } catch (const std::bad_alloc&) {
+      return {Io::error, 0, Errc::resource_exhausted};
+    }
+    return {Io::ok};
+  }
+
+  Clock::time_point wake_by() const noexcept override {
+    auto soonest = Clock::time_point::max();
+    for (const auto& [id, p] : pending_) soonest = std::min(soonest, p.due);
+    return soonest;
+  }
+
+  Dropped take_dropped() noexcept override { return std::exchange(dropped_, {}); }
+  void close() noexcept override { fd_.reset(); }
+  const PeerInfo& peer() const noexcept override { return peer_; }
+  std::string_view fault() const noexcept override { return fault_; }
+
+ private:
+  struct Pending {
+    std::vector<std::byte> datagram;
+    Clock::time_point due;
+    std::chrono::milliseconds interval{};
+    Clock::time_point give_up;
+  };
+
+  Fd fd_;
+  PeerInfo peer_;
+  wire::CompactAssembler assembler_;
+  std::vector<std::byte> datagram_;
+  std::uint64_t next_id_ = 1;
+  std::unordered_map<std::uint64_t, Pending> pending_;
+  std::deque<std::uint64_t> to_send_;
+  Dropped dropped_;
+  std::string fault_;
+};
+
+// ---- server ----
+
+// What the listener and its one link share: the socket, and the eventfd that offers the link.
+struct UdpShared {
+  Fd socket;
+  Fd offer;  // readable while a link is to be taken
+  bool taken = false;
+  void offer_again() noexcept {
+    taken = false;
+    std::uint64_t one = 1;
+    if (offer) (void)sys::write(offer.get(), &one, sizeof one);
+  }
+};
+
+// The route frame: 0x00, then the client's address, then the datagram id (8 bytes).
+constexpr std::size_t kIdBytes = 8;
+
+class UdpServerLink final : public Link {
+ public:
+  UdpServerLink(std::shared_ptr<UdpShared> shared, PeerInfo peer, const LinkOptions& options)
+      : shared_(std::move(shared)),
+        peer_(std::move(peer)),
+        assembler_(options.max_message_size),
+        datagram_(kMaxDatagram + 1) {}
+  ~UdpServerLink() override { close(); }
+
+  int fd() const noexcept override { return shared_ ? shared_->socket.get() : -1; }
+  bool established() const noexcept override { return true; }
+
+  IoResult recv(Message& out) noexcept override {
+    if (!shared_) return {Io::closed, 0, Errc::peer_closed};
+    try {
+      for (;;) {
+        sockaddr_storage from{};
+        iovec iov{datagram_.data(), datagram_.size()};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(std::uint32_t))];
+        msghdr msg{};
+        msg.msg_name = &from;
+        msg.msg_namelen = sizeof from;
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        ssize_t n = sys::recvmsg(fd(), &msg, MSG_DONTWAIT);
+        if (n < 0) {
+          if (errno == EAGAIN) return {Io::would_block};
+          continue;  // an ICMP error for an earlier reply: that client is gone
+        }
+        note_overflow(msg);
+        auto id = decode({datagram_.data(), static_cast<std::size_t>(n)}, assembler_, body_);
+        if (!id) {
+          dropped_.malformed++;
+          continue;
+        }
+        std::string key(reinterpret_cast<const char*>(&from), msg.msg_namelen);
+        key.append(reinterpret_cast<const char*>(&*id), sizeof *id);
+        auto [it, fresh] = kept_.try_emplace(key);
+        if (!fresh) {
+          // A retry: answer it from the cache, or ignore it while its first copy is handled.
+          if (!it->second.reply.empty()) resend(from, msg.msg_namelen, it->second.reply);
+          continue;
+        }
+        it->second.born = now_;
+        order_.push_back(key);
+        route(out, key);
+        out.add_frames(body_);
+        return {Io::ok, out.bytes()};
+      }
+    } catch (const std::bad_alloc&) {
+      return {Io::would_block};  // the datagram is lost; the client's retry brings it again
+    }
+  }
+
+  // head: [route][the request's envelope...], tail: the reply body.
+  IoResult send(const Message& head, const Message& tail) noexcept override {
+    if (!shared_) return {Io::error, 0, Errc::peer_closed};
+    if (head.size() == 0) return {Io::ok};
+    auto route_frame = head.frame(0);
+    if (route_frame.size() <= 1 + kIdBytes || route_frame[0] != std::byte{0}) {
+      dropped_.malformed++;
+      return {Io::ok};
+    }
+    try {
+      std::string key(reinterpret_cast<const char*>(route_frame.data()) + 1,
+                      route_frame.size() - 1);
+      std::uint64_t id = 0;
+      std::memcpy(&id, key.data() + key.size() - kIdBytes, kIdBytes);
+      Message envelope;
+      envelope.add_frames(head, 1);
+      std::vector<std::byte> datagram;
+      if (!encode(datagram, envelope, tail, id)) {
+        fault_ = "a reply exceeds the datagram limit";
+        return {Io::error, 0, Errc::message_too_large};
+      }
+      sockaddr_storage to{};
+      std::size_t address_bytes = key.size() - kIdBytes;
+      std::memcpy(&to, key.data(), std::min(address_bytes, sizeof to));
+      resend(to, static_cast<socklen_t>(address_bytes), datagram);
+      auto it = kept_.find(key);
+      if (it != kept_.end()) {
+        kept_bytes_ += datagram.size();
+        it->second.reply = std::move(datagram);
+        trim();
+      }
+    } catch (const std::bad_alloc&) {
+      return {Io::error, 0, Errc::resource_exhausted};
+    }
+    return {Io::ok, head.bytes() + tail.bytes()};
+  }
+
+  IoResult flush() noexcept override { return {Io::ok}; }
+  bool wants_write() const noexcept override { return false; }
+  std::size_t queued_bytes() const noexcept override { return 0; }
+
+  IoResult tick(Clock::time_point now) noexcept override {
+    now_ = now;
+    while (!order_.empty()) {
+      auto it = kept_.find(order_.front());
+      if (it != kept_.end() && now - it->second.born < kReplyKept) break;
+      forget_oldest();
+    }
+    return {Io::ok};
+  }
+
+  Dropped take_dropped() noexcept override { return std::exchange(dropped_, {}); }
+
+  void close() noexcept override {
+    if (!shared_) return;
+    shared_->offer_again();
+    shared_.reset();
+  }
+  const PeerInfo& peer() const noexcept override { return peer_; }
+  std::string_view fault() const noexcept override { return fault_; }
+
+ private:
+  struct Kept {
+    Clock::time_point born;
+    std::vector<std::byte> reply;  // empty while the request is being handled
+  };
+
+  static void route(Message& out, const std::string& key) {
+    out.clear();
+    std::byte tag{0};
+    out.add({&tag, 1});
+    out.extend_last(std::as_bytes(std::span<const char>(key.data(), key.size())));
+  }
+
+  void resend(const sockaddr_storage& to, socklen_t len, const std::vector<std::byte>& d) {
+    ssize_t n = ::sendto(fd(), d.data(), d.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
+                         reinterpret_cast<const sockaddr*>(&to), len);
+    if (n < 0) dropped_.overflow++;  // full or gone: the client's retry finds it kept
+  }
+
+  void note_overflow(const msghdr& msg) noexcept {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr;
+         c = CMSG_NXTHDR(const_cast<msghdr*>(&msg), c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+        std::uint32_t total = 0;
+        std::memcpy(&total, CMSG_DATA(c), sizeof total);
+        dropped_.overflow += total - kernel_drops_;
+        kernel_drops_ = total;
+      }
+    }
+  }
+
+  void trim() {
+    while (!order_.empty() && (kept_.size() > kMaxKeptReplies || kept_bytes_ > kMaxKeptBytes))
+      forget_oldest();
+  }
+
+  void forget_oldest() {
+    auto it = kept_.find(order_.front());
+    if (it != kept_.end()) {
+      kept_bytes_ -= it->second.reply.size();
+      kept_.erase(it);
+    }
+    order_.pop_front();
+  }
+
+  std::shared_ptr<UdpShared> shared_;
+  PeerInfo peer_;
+  wire::CompactAssembler assembler_;
+  std::vector<std::byte> datagram_;
+  Message body_;
+  std::unordered_map<std::string, Kept> kept_;
+  std::deque<std::string> order_;  // keys of kept_, oldest first
+  std::size_t kept_bytes_ = 0;
+  Clock::time_point now_ = Clock::now();
+  std::uint32_t kernel_drops_ = 0;
+  Dropped dropped_;
+  std::string fault_;
+};
+
+class UdpListener final : public Listener {
+ public:
+  UdpListener(std::shared_ptr<UdpShared> shared, Endpoint bound, LinkOptions options) noexcept
+      : shared_(std::move(shared)), bound_(std::move(bound)), options_(options) {}
+  ~UdpListener() override { close(); }
+  int fd() const noexcept override { return shared_->offer.get(); }
+  const Endpoint& bound() const noexcept override { return bound_; }
+
+  Result<std::unique_ptr<Link>> accept() noexcept override {
+    std::uint64_t count = 0;
+    (void)sys::read(shared_->offer.get(), &count, sizeof count);
+    if (shared_->taken || !shared_->socket) return unexpected(Errc::would_block);
+    std::string why;
+    return without_throwing<std::unique_ptr<Link>>(why, [&]() -> std::unique_ptr<Link> {
+      PeerInfo peer;
+      peer.mechanism = Scheme::udp;
+      peer.address = bound_.url().substr(6);
+      auto link = std::make_unique<UdpServerLink>(shared_, std::move(peer), options_);
+      shared_->taken = true;
+      return link;
+    });
+  }
+
+  void close() noexcept override { shared_->offer.reset(); }
+
+ private:
+  std::shared_ptr<UdpShared> shared_;
+  Endpoint bound_;
+  LinkOptions options_;
+};
+
+Result<std::unique_ptr<Listener>> listen_udp(const Endpoint& ep, const ListenOptions& options,
+                                             std::string& why) noexcept {
+  return without_throwing<std::unique_ptr<Listener>>(
+      why, [&]() -> Result<std::unique_ptr<Listener>> {
+        auto bound_socket = bind_inet(ep, SOCK_DGRAM, why);
+        if (!bound_socket) return unexpected(bound_socket.error());
+        auto shared = std::make_shared<UdpShared>();
+        shared->socket = std::move(bound_socket->first);
+        shared->offer.reset(sys::eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC));
+        if (!shared->offer) {
+          why = describe_errno("eventfd", errno);
+          return unexpected(errc_from_errno(errno));
+        }
+        raise_receive_buffer(shared->socket.get());
+        return std::unique_ptr<Listener>(std::make_unique<UdpListener>(
+            std::move(shared), std::move(bound_socket->second), options.link));
+      });
+}
+
+Result<std::unique_ptr<Link>> dial_udp(const Endpoint& ep, const LinkOptions& options,
+                                       std::string& why) noexcept {
+  return without_throwing<std::unique_ptr<Link>>(why, [&]() -> Result<std::unique_ptr<Link>> {
+    if (ep.host.empty() || ep.port == 0) {
+      why = "a client needs a host and a port to send to";
+      return unexpected(Errc::bad_endpoint);
+    }
+    InetAddress a;
+    if (Errc e = resolve(ep, a, why); e != Errc::ok) return unexpected(e);
+    auto fd = start_connect(a.family(), a.sa(), a.len, why, SOCK_DGRAM);
+    if (!fd) return unexpected(fd.error());
+    raise_receive_buffer(fd->get());
+    PeerInfo peer;
+    peer.mechanism = Scheme::udp;
+    peer.address = ep.url().substr(6);
+    return std::unique_ptr<Link>(
+        std::make_unique<UdpClientLink>(std::move(*fd), std::move(peer), options));
+  });
+}
+
+}  // namespace
+
+Mechanism udp_mechanism() noexcept { return {Scheme::udp, &listen_udp, &dial_udp}; }
+
+}  // namespace ipcx::transport
