@@ -15,6 +15,7 @@ Runner add_push(CLI::App& app);
 Runner add_pull(CLI::App& app);
 Runner add_pub(CLI::App& app);
 Runner add_sub(CLI::App& app);
+Runner add_tour(CLI::App& app);
 
 // Exit statuses shared by the subcommands.
 inline constexpr int kExitOk = 0;

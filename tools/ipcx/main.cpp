@@ -1,5 +1,5 @@
 // ipcx: the command-line tool. Subcommands live in their own files (serve.cpp, call.cpp,
-// one_way.cpp: push, pull, pub, sub).
+// one_way.cpp: push, pull, pub, sub; tour.cpp).
 #include <iostream>
 
 #include "commands.hpp"
@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   ipcx::cli::Runner pull = ipcx::cli::add_pull(app);
   ipcx::cli::Runner pub = ipcx::cli::add_pub(app);
   ipcx::cli::Runner sub = ipcx::cli::add_sub(app);
+  ipcx::cli::Runner tour = ipcx::cli::add_tour(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -27,5 +28,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("pull")) return pull();
   if (app.got_subcommand("pub")) return pub();
   if (app.got_subcommand("sub")) return sub();
+  if (app.got_subcommand("tour")) return tour();
   return ipcx::cli::kExitUsage;
 }

@@ -29,6 +29,7 @@ struct ServeSettings {
   std::size_t max_message_size = 64u << 20;
   std::size_t max_connections = 1024;
   bool print_stats = false;
+  bool quiet = false;
 };
 
 // At most one line a second per peer address; the rest are counted and summarised.
@@ -112,8 +113,10 @@ int serve(const ServeSettings& cfg) {
     std::vector<Endpoint> bound;
     for (const auto& url : cfg.binds) bound.push_back(server.bind(url));
     server.start();
-    for (const auto& ep : bound) std::cout << "bound " << ep.url() << '\n';
-    std::cout.flush();
+    if (!cfg.quiet) {
+      for (const auto& ep : bound) std::cout << "bound " << ep.url() << '\n';
+      std::cout.flush();
+    }
   } catch (const Error& e) {
     std::cerr << "ipcx serve: " << e.what() << '\n';
     return e.errc() == Errc::bad_endpoint ? kExitUsage : kExitFailed;
@@ -139,6 +142,7 @@ Runner add_serve(CLI::App& app) {
   cmd->add_option("--max-message-size", cfg->max_message_size, "Bytes per request");
   cmd->add_option("--max-connections", cfg->max_connections, "Open connections at most");
   cmd->add_flag("--stats", cfg->print_stats, "Print counters to stderr on exit");
+  cmd->add_flag("--quiet", cfg->quiet, "Do not print the bound endpoints");
   return [cfg] { return serve(*cfg); };
 }
 
