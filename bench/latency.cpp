@@ -70,12 +70,16 @@ void run_case(const Settings& s, Row& row, const Placement& where, const std::st
   const Target& target = row.target;
   std::size_t count = std::max<std::size_t>(s.count / s.rounds, 1);
   std::size_t warmup = std::max<std::size_t>(s.warmup / s.rounds, 100);
-  std::string hint =
-      target.mechanism == "unix" ? "unix://" + dir + "/b" + std::to_string(index) + ".sock"
-      : target.mechanism == "shm"
-          ? "shm://ipcx-bench-" + std::to_string(::getpid()) + "-" + std::to_string(index)
-          : "tcp://127.0.0.1:0";
-  prepare_target(target, s.size);
+  std::string tag = std::to_string(::getpid()) + "-" + std::to_string(index);
+  const std::string& m = target.mechanism;
+  std::string hint = m == "unix"    ? "unix://" + dir + "/b" + std::to_string(index) + ".sock"
+                     : m == "shm"   ? "shm://ipcx-bench-" + tag
+                     : m == "pipe"  ? "pipe://" + dir + "/b" + std::to_string(index) + ".fifo"
+                     : m == "mq"    ? "mq://ipcx-bench-" + tag
+                     : m == "udp"   ? "udp://127.0.0.1:0"
+                     : m == "stdio" ? "stdio://"
+                                    : "tcp://127.0.0.1:0";
+  prepare_target(target, s.size, where.server_cpu);
   int fds[2];
   if (::pipe(fds) != 0) {
     row.ok = false;
@@ -111,7 +115,12 @@ void run_case(const Settings& s, Row& row, const Placement& where, const std::st
       if (s.gap_us > 0) ::usleep(static_cast<useconds_t>(s.gap_us));
     }
     ::getrusage(RUSAGE_SELF, &after);
+    // A spawned stdio:// server is the leader's child, reaped as the leader goes.
+    rusage children_before{}, children_after{};
+    ::getrusage(RUSAGE_CHILDREN, &children_before);
     leader.reset();
+    ::getrusage(RUSAGE_CHILDREN, &children_after);
+    row.follower_cpu += cpu_seconds(children_after) - cpu_seconds(children_before);
     row.ok = row.ok && ok;
     row.leader_cpu += cpu_seconds(after) - cpu_seconds(before);
   } else {
@@ -184,12 +193,15 @@ Settings parse(int argc, char** argv) {
       s.spin_us = std::stol(next());
     else if (a == "--gap-us")
       s.gap_us = std::stol(next());
-    else if (a == "--mechanism")
+    else if (a == "--mechanism") {
       s.mechanisms = {next()};
-    else if (a == "--rounds")
+      if (s.mechanisms[0] == "os") s.mechanisms = {"stdio", "pipe", "mq", "udp"};
+    } else if (a == "--rounds")
       s.rounds = std::max<std::size_t>(std::stoul(next()), 1);
     else if (a == "--mode")
       s.only_mode = next();
+    else if (a == "--ignore-sigpipe")
+      ::signal(SIGPIPE, SIG_IGN);  // as many servers do: pipe writes then skip the signal mask
     else if (a == "--pin")
       s.placements = {{"1 CPU", 0, 0}};
     else if (a == "--spread")
@@ -198,8 +210,9 @@ Settings parse(int argc, char** argv) {
       std::fprintf(
           stderr,
           "usage: ipcx_bench_latency [--count N] [--rounds N] [--size BYTES] [--spin-us US]\n"
-          "       [--gap-us US]\n"
-          "       [--mechanism shm|unix|tcp] [--mode blocking|spin|default|loan]\n"
+          "       [--gap-us US] [--ignore-sigpipe]\n"
+          "       [--mechanism shm|unix|tcp|stdio|pipe|mq|udp|os]\n"
+          "       [--mode blocking|spin|default|loan]\n"
           "       [--pin (one CPU only) | --spread (two only)]\n");
       std::exit(2);
     }
@@ -213,6 +226,10 @@ Settings parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace ipcx::bench;
+  if (argc == 4 && std::string(argv[1]) == "--stdio-follower") {
+    serve_stdio_follower(std::atoi(argv[2]), std::atol(argv[3]));
+    return 0;
+  }
   Settings s = parse(argc, argv);
   std::string dir =
       (std::filesystem::temp_directory_path() / ("ipcx-bench-" + std::to_string(::getpid())))
@@ -231,6 +248,8 @@ int main(int argc, char** argv) {
       std::vector<Target> targets;
       if (mech == "shm") {
         targets = {{mech, "raw", "busypoll", {}}, {mech, "raw", "eventfd", {}}};
+      } else if (mech != "unix" && mech != "tcp") {
+        targets = {{mech, "raw", "blocking", {}}};
       } else {
         targets = {{mech, "raw", "blocking", {}}, {mech, "raw", "evloop", {}}};
       }

@@ -1,7 +1,11 @@
-// Benchmark peers (bench): raw unix/tcp ping-pong with blocking syscalls, and ipcx Server/Client.
+// Benchmark peers (bench): the raw ping-pong of each mechanism with blocking syscalls (unix, tcp,
+// anonymous pipes for stdio, FIFOs for pipe, POSIX queues for mq, datagrams for udp; shared
+// memory with busy polling or eventfds), and ipcx Server/Client.
 #include "peers.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <mqueue.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -10,6 +14,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -158,6 +163,7 @@ struct RawShm {
   std::size_t mapped = 0;  // bytes of the mapping that request and reply share
 };
 RawShm g_raw_shm;
+int g_follower_cpu = 0;
 
 std::uint64_t wait_seq(Slot* slot, std::uint64_t want, bool sleep, int efd) {
   // Pause, and yield every 4th time: the mix ipcx spins with, so the floors compare.
@@ -213,6 +219,163 @@ class RawShmLeader final : public Leader {
   std::uint64_t n_ = 0;
 };
 
+// ---- raw floors of the mechanisms that are not sockets or shared memory ----
+// Each is a pair of one-way channels, read and written with plain blocking calls; messages
+// are `size` bytes (mq and udp keep message boundaries, the pipes need none at this size).
+
+struct RawChannels {
+  int pipe_to_follower[2] = {-1, -1};  // stdio's floor: anonymous pipes made before fork
+  int pipe_to_leader[2] = {-1, -1};
+  std::size_t size = 0;
+};
+RawChannels g_raw;
+
+std::string mq_name(const std::string& hint, const char* end) { return "/" + hint + end; }
+
+bool whole_write(int fd, const char* buf, std::size_t size) {
+  for (std::size_t done = 0; done < size;) {
+    ssize_t n = ::write(fd, buf + done, size - done);
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool whole_read(int fd, char* buf, std::size_t size) {
+  for (std::size_t done = 0; done < size;) {
+    ssize_t n = ::read(fd, buf + done, size - done);
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// One end of a raw ping-pong: `in` and `out` are what it reads and writes.
+struct RawEnds {
+  int in = -1;
+  int out = -1;
+  bool queue = false;   // mq descriptors
+  bool socket = false;  // a connected or bound datagram socket
+  sockaddr_storage peer{};
+  socklen_t peer_len = 0;
+};
+
+bool raw_send(RawEnds& e, const char* buf, std::size_t size) {
+  if (e.queue) return ::mq_send(e.out, buf, size, 0) == 0;
+  if (e.socket) {
+    return ::sendto(e.out, buf, size, 0,
+                    e.peer_len ? reinterpret_cast<sockaddr*>(&e.peer) : nullptr,
+                    e.peer_len) == static_cast<ssize_t>(size);
+  }
+  return whole_write(e.out, buf, size);
+}
+
+bool raw_receive(RawEnds& e, char* buf, std::size_t size) {
+  if (e.queue) return ::mq_receive(e.in, buf, std::max<std::size_t>(size, 64), nullptr) >= 0;
+  if (e.socket) {
+    e.peer_len = sizeof e.peer;
+    return ::recvfrom(e.in, buf, size, 0, reinterpret_cast<sockaddr*>(&e.peer), &e.peer_len) >= 0;
+  }
+  return whole_read(e.in, buf, size);
+}
+
+[[noreturn]] void raw_os_follower(const Target& t, const std::string& hint, int report_fd) {
+  RawEnds e;
+  std::size_t size = g_raw.size;
+  if (t.mechanism == "stdio") {
+    report(report_fd, "raw-pipe");
+    e.in = g_raw.pipe_to_follower[0];
+    e.out = g_raw.pipe_to_leader[1];
+  } else if (t.mechanism == "pipe") {
+    std::string path = hint.substr(7);  // "pipe://"
+    ::mkfifo((path + ".req").c_str(), 0600);
+    ::mkfifo((path + ".rep").c_str(), 0600);
+    report(report_fd, path);
+    // The leader opens them in the same order, so neither open waits for long.
+    e.in = ::open((path + ".req").c_str(), O_RDONLY);
+    e.out = ::open((path + ".rep").c_str(), O_WRONLY);
+  } else if (t.mechanism == "mq") {
+    std::string name = hint.substr(5);  // "mq://"
+    mq_attr attr{};
+    attr.mq_maxmsg = 10;
+    attr.mq_msgsize = static_cast<long>(std::max<std::size_t>(size, 64));
+    e.queue = true;
+    e.in = ::mq_open(mq_name(name, ".req").c_str(), O_CREAT | O_RDONLY, 0600, &attr);
+    e.out = ::mq_open(mq_name(name, ".rep").c_str(), O_CREAT | O_WRONLY, 0600, &attr);
+    if (e.in < 0 || e.out < 0) die("mq_open");
+    report(report_fd, name);
+  } else {  // udp
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die("bind");
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    e.in = e.out = fd;
+    e.socket = true;
+    report(report_fd, std::to_string(ntohs(a.sin_port)));
+  }
+  std::vector<char> buf(std::max<std::size_t>(size, 64));
+  while (raw_receive(e, buf.data(), size) && raw_send(e, buf.data(), size)) {
+  }
+  ::_exit(0);
+}
+
+class RawOsLeader final : public Leader {
+ public:
+  RawOsLeader(const Target& t, const std::string& where, std::size_t size)
+      : buf_(std::max<std::size_t>(size, 64), 'o'), size_(size) {
+    if (t.mechanism == "stdio") {
+      e_.in = g_raw.pipe_to_leader[0];
+      e_.out = g_raw.pipe_to_follower[1];
+    } else if (t.mechanism == "pipe") {
+      e_.out = own(::open((where + ".req").c_str(), O_WRONLY));
+      e_.in = own(::open((where + ".rep").c_str(), O_RDONLY));
+      ::unlink((where + ".req").c_str());
+      ::unlink((where + ".rep").c_str());
+    } else if (t.mechanism == "mq") {
+      e_.queue = true;
+      e_.out = own(::mq_open(mq_name(where, ".req").c_str(), O_WRONLY));
+      e_.in = own(::mq_open(mq_name(where, ".rep").c_str(), O_RDONLY));
+      ::mq_unlink(mq_name(where, ".req").c_str());
+      ::mq_unlink(mq_name(where, ".rep").c_str());
+    } else {
+      int fd = own(::socket(AF_INET, SOCK_DGRAM, 0));
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(static_cast<std::uint16_t>(std::stoi(where)));
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die("connect");
+      e_.in = e_.out = fd;
+      e_.socket = true;
+    }
+    if (e_.in < 0 || e_.out < 0) die("raw open");
+  }
+  ~RawOsLeader() override {
+    for (int fd : owned_) ::close(fd);
+  }
+  bool round_trip() override {
+    e_.peer_len = 0;
+    return raw_send(e_, buf_.data(), size_) && raw_receive(e_, buf_.data(), size_);
+  }
+
+ private:
+  int own(int fd) {
+    if (fd >= 0) owned_.push_back(fd);
+    return fd;
+  }
+  RawEnds e_;
+  std::vector<int> owned_;
+  std::vector<char> buf_;
+  std::size_t size_;
+};
+
+bool raw_os(const Target& t) {
+  return t.impl == "raw" && (t.mechanism == "stdio" || t.mechanism == "pipe" ||
+                             t.mechanism == "mq" || t.mechanism == "udp");
+}
+
 [[noreturn]] void ipcx_follower(const Target& t, const std::string& hint, int report_fd) {
   ServerOptions options;  // "default" and "loan": exactly what ipcx ships
   if (t.mode != "default" && t.mode != "loan") options.spin = t.spin;
@@ -228,10 +391,20 @@ class RawShmLeader final : public Leader {
   ::_exit(0);
 }
 
+// stdio:// is reached by spawning its server: this very program, re-entered through
+// serve_stdio_follower() with the CPU to pin to and the spin budget (-1: the default).
+Client connect_or_spawn(const Target& t, const std::string& url, const ClientOptions& o) {
+  if (url != "stdio://") return Client(url, o);
+  long spin = t.mode == "default" || t.mode == "loan" ? -1 : static_cast<long>(t.spin.count());
+  return spawn(
+      {"/proc/self/exe", "--stdio-follower", std::to_string(g_follower_cpu), std::to_string(spin)},
+      o);
+}
+
 class IpcxLeader final : public Leader {
  public:
   IpcxLeader(const Target& t, const std::string& url, std::size_t size)
-      : client_(url, options(t)), loan_(t.mode == "loan") {
+      : client_(connect_or_spawn(t, url, options(t))), loan_(t.mode == "loan") {
     request_.add(std::string(size, 'i'));
   }
   bool round_trip() override {
@@ -260,7 +433,15 @@ class IpcxLeader final : public Leader {
 
 }  // namespace
 
-void prepare_target(const Target& target, std::size_t size) {
+void prepare_target(const Target& target, std::size_t size, int follower_cpu) {
+  g_follower_cpu = follower_cpu;
+  g_raw.size = size;
+  if (raw_os(target) && target.mechanism == "stdio") {
+    for (int* p : {g_raw.pipe_to_follower, g_raw.pipe_to_leader}) {
+      if (p[0] >= 0) ::close(p[0]), ::close(p[1]);
+      if (::pipe(p) != 0) die("pipe");
+    }
+  }
   if (target.impl != "raw" || target.mechanism != "shm") return;
   std::size_t slot = (sizeof(Slot) + size + 63) / 64 * 64;
   if (g_raw_shm.request) ::munmap(g_raw_shm.request, g_raw_shm.mapped);
@@ -276,7 +457,25 @@ void prepare_target(const Target& target, std::size_t size) {
   }
 }
 
+void serve_stdio_follower(int cpu, long spin_us) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  sched_setaffinity(0, sizeof set, &set);
+  ServerOptions options;
+  if (spin_us >= 0) options.spin = std::chrono::microseconds(spin_us);
+  Server server(options);
+  server.on_request([](Request& r) { r.reply(r.body()); });
+  server.bind("stdio://");
+  server.run();  // until the leader closes our pipes (and then ends us)
+}
+
 void run_follower(const Target& target, const std::string& url_hint, int report_fd) {
+  if (raw_os(target)) raw_os_follower(target, url_hint, report_fd);
+  if (target.impl == "ipcx" && target.mechanism == "stdio") {
+    report(report_fd, "stdio://");  // the leader spawns the real server
+    for (;;) ::pause();
+  }
   if (target.impl == "raw" && target.mechanism == "shm") raw_shm_follower(target, report_fd);
   if (target.impl == "raw") raw_follower(target, url_hint, report_fd);
   ipcx_follower(target, url_hint, report_fd);
@@ -287,6 +486,7 @@ std::unique_ptr<Leader> make_leader(const Target& target, const std::string& url
   if (target.impl == "raw" && target.mechanism == "shm") {
     return std::make_unique<RawShmLeader>(target.mode == "eventfd", size);
   }
+  if (raw_os(target)) return std::make_unique<RawOsLeader>(target, url, size);
   if (target.impl == "raw") return std::make_unique<RawLeader>(url, size, target.mode == "evloop");
   return std::make_unique<IpcxLeader>(target, url, size);
 }

@@ -11,18 +11,23 @@
 namespace ipcx::bench {
 
 struct Target {
-  std::string mechanism;  // "unix" or "tcp"
+  std::string mechanism;  // "shm", "unix", "tcp", "stdio", "pipe", "mq" or "udp"
   std::string impl;       // "raw" or "ipcx"
   // ipcx: "blocking", "spin", "default", or "loan" (default, with the body written in place). raw
   // unix/tcp: "blocking" (read/write) or "evloop" (the syscalls of an event loop: server
   // epoll_wait+recv+send, client send+poll+recv). raw shm: "busypoll" (both spin on shared memory)
-  // or "eventfd" (both sleep on eventfds).
+  // or "eventfd" (both sleep on eventfds). raw stdio (anonymous pipes), pipe (FIFOs), mq and
+  // udp: "blocking".
   std::string mode;
   std::chrono::microseconds spin{0};
 };
 
-// Makes what a raw shm floor shares between the processes; call before forking the follower.
-void prepare_target(const Target& target, std::size_t size);
+// Makes what a raw shm or pipe floor shares between the processes; call before forking the
+// follower, which runs on follower_cpu (a spawned stdio:// server is pinned there too).
+void prepare_target(const Target& target, std::size_t size, int follower_cpu);
+
+// The body of a spawned stdio:// follower: `--stdio-follower CPU SPIN_US` on the command line.
+void serve_stdio_follower(int cpu, long spin_us);
 
 // Binds, reports the URL to connect to through `report`, then serves until killed.
 [[noreturn]] void run_follower(const Target& target, const std::string& url_hint, int report_fd);
