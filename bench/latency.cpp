@@ -2,6 +2,7 @@
 // in one run, with the two processes on two CPUs and on one CPU. Prints p50/p99/p99.9, the ratio
 // of each p50 to the raw floor, and the CPU time both processes spent per round trip, so the
 // cost of spinning is never hidden. The later `ipcx bench` grows from this harness.
+#include <mqueue.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -127,6 +128,8 @@ void run_case(const Settings& s, Row& row, const Placement& where, const std::st
     row.ok = false;
   }
   ::kill(pid, SIGKILL);
+  // A server killed with kill -9 leaves its well-known queue: ours to remove.
+  if (m == "mq") ::mq_unlink(hint.substr(4).c_str());  // "mq://NAME" -> "/NAME"
   int status = 0;
   rusage child{};
   ::wait4(pid, &status, 0, &child);

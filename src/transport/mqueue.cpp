@@ -186,6 +186,12 @@ class MqLink final : public Link {
   std::size_t queued_bytes() const noexcept override { return queued_; }
 
   IoResult recv(Message& out) noexcept override {
+    if (skip_read_) {
+      // A message was just returned: rather than a receive that finds the queue dry, let the
+      // owner's poll say whether more waits (the queue's readiness is level-triggered).
+      skip_read_ = false;
+      return {Io::would_block};
+    }
     for (;;) {
       if (!in_) return {Io::closed, 0, Errc::peer_closed};
       ssize_t n =
@@ -209,7 +215,10 @@ class MqLink final : public Link {
       }
       try {
         auto e = assembler_.feed(got, out);
-        if (e == wire::CompactAssembler::Event::message) return {Io::ok, out.bytes()};
+        if (e == wire::CompactAssembler::Event::message) {
+          skip_read_ = true;
+          return {Io::ok, out.bytes()};
+        }
         if (e == wire::CompactAssembler::Event::error) {
           fault_ = assembler_.error_detail();
           return {Io::error, 0, assembler_.error()};
@@ -298,6 +307,7 @@ class MqLink final : public Link {
   std::vector<std::byte> fragment_;
   std::deque<Outbound> outbound_;
   std::size_t queued_ = 0;
+  bool skip_read_ = false;
   std::string fault_;
 };
 

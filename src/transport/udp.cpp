@@ -136,6 +136,7 @@ class UdpClientLink final : public Link {
   std::size_t queued_bytes() const noexcept override { return 0; }
 
   IoResult recv(Message& out) noexcept override {
+    if (std::exchange(skip_read_, false)) return {Io::would_block};  // as MqLink::recv
     try {
       for (;;) {
         ssize_t n = sys::recv(fd_.get(), datagram_.data(), datagram_.size(), MSG_DONTWAIT);
@@ -150,6 +151,7 @@ class UdpClientLink final : public Link {
           continue;
         }
         if (pending_.erase(*id) == 0) continue;  // the answer to a retry, already had
+        skip_read_ = true;
         return {Io::ok, out.bytes()};
       }
     } catch (const std::bad_alloc&) {
@@ -204,6 +206,7 @@ class UdpClientLink final : public Link {
   std::uint64_t next_id_ = 1;
   std::unordered_map<std::uint64_t, Pending> pending_;
   std::deque<std::uint64_t> to_send_;
+  bool skip_read_ = false;
   Dropped dropped_;
   std::string fault_;
 };
@@ -239,6 +242,7 @@ class UdpServerLink final : public Link {
 
   IoResult recv(Message& out) noexcept override {
     if (!shared_) return {Io::closed, 0, Errc::peer_closed};
+    if (std::exchange(skip_read_, false)) return {Io::would_block};  // as MqLink::recv
     try {
       for (;;) {
         sockaddr_storage from{};
@@ -274,6 +278,7 @@ class UdpServerLink final : public Link {
         order_.push_back(key);
         route(out, key);
         out.add_frames(body_);
+        skip_read_ = true;
         return {Io::ok, out.bytes()};
       }
     } catch (const std::bad_alloc&) {
@@ -397,6 +402,7 @@ class UdpServerLink final : public Link {
   std::size_t kept_bytes_ = 0;
   Clock::time_point now_ = Clock::now();
   std::uint32_t kernel_drops_ = 0;
+  bool skip_read_ = false;
   Dropped dropped_;
   std::string fault_;
 };

@@ -31,6 +31,10 @@ using test::Child;
 
 class OsMechanism : public ::testing::TestWithParam<std::string> {
  protected:
+  // Servers killed by the tests leave their well-known names (as designed).
+  void TearDown() override {
+    if (!url_.empty()) test::remove_stale_name(url_);
+  }
   // Made once: a udp endpoint is a free port found now.
   const std::string& url() {
     if (url_.empty()) url_ = test::private_url(GetParam(), dir, "srv");

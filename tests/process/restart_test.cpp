@@ -74,7 +74,12 @@ Child burst_client(const std::string& url, int id, const std::string& restarted)
 
 class Restart : public ::testing::TestWithParam<std::string> {
  protected:
-  std::string url() {
+  // The killed servers leave their well-known names (as designed): remove them.
+  void TearDown() override {
+    for (const auto& u : made_) test::remove_stale_name(u);
+  }
+  std::string url() { return made_.emplace_back(make_url()); }
+  std::string make_url() {
     if (GetParam() == "unix") return "unix://" + dir / "restart.sock";
     if (GetParam() == "tcp") return "tcp://127.0.0.1:" + std::to_string(free_port());
     if (GetParam() == "pipe") return "pipe://" + dir / "restart.fifo";
@@ -83,6 +88,7 @@ class Restart : public ::testing::TestWithParam<std::string> {
     return "shm://ipcx-restart-" + std::to_string(::getpid());
   }
   test::TempDir dir;
+  std::vector<std::string> made_;
 };
 
 TEST_P(Restart, ServerKilledMidBurstThenRestarted) {

@@ -5,6 +5,7 @@
 // port; datagram sockets leave nothing behind.
 #pragma once
 
+#include <mqueue.h>
 #include <netinet/in.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -54,6 +55,13 @@ inline std::string mqueue_dir() {
     return std::string("/dev/mqueue");
   }();
   return dir;
+}
+
+// What a server killed with kill -9 leaves by design (its well-known FIFO or queue, which the
+// next bind would reuse): a test that killed one removes it with this at the end.
+inline void remove_stale_name(const std::string& url) {
+  if (url.rfind("mq://", 0) == 0) ::mq_unlink(url.substr(4).c_str());  // "/NAME"
+  if (url.rfind("pipe://", 0) == 0) ::unlink(url.substr(7).c_str());
 }
 
 // Everything of `name`'s endpoint left behind apart from the server's own well-known name.
