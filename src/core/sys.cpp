@@ -2,6 +2,7 @@
 #include "core/sys.hpp"
 
 #include <fcntl.h>
+#include <mqueue.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -132,6 +133,36 @@ int memfd_create(const char* name, unsigned flags) noexcept {
 }
 int ftruncate(int fd, off_t length) noexcept {
   return retry([&] { return injected(Call::ftruncate) ? -1 : ::ftruncate(fd, length); });
+}
+int open(const char* path, int flags) noexcept {
+  return retry([&] { return injected(Call::open) ? -1 : ::open(path, flags | O_CLOEXEC); });
+}
+int mkfifo(const char* path, unsigned mode) noexcept {
+  if (injected(Call::mkfifo)) return -1;
+  return ::mkfifo(path, mode);
+}
+int mq_open(const char* name, int flags, unsigned mode, const struct mq_attr* attr) noexcept {
+  if (injected(Call::mq_open)) return -1;
+  return ::mq_open(name, flags | O_CLOEXEC, mode, const_cast<struct mq_attr*>(attr));
+}
+int mq_send(int queue, const void* data, std::size_t length) noexcept {
+  return retry([&] {
+    return injected(Call::mq_send) ? -1
+                                   : ::mq_send(queue, static_cast<const char*>(data), length, 0);
+  });
+}
+ssize_t mq_receive(int queue, void* data, std::size_t capacity) noexcept {
+  return retry([&] {
+    return injected(Call::mq_receive)
+               ? -1
+               : ::mq_receive(queue, static_cast<char*>(data), capacity, nullptr);
+  });
+}
+ssize_t sendto(int fd, const void* data, std::size_t length, int flags, const sockaddr* to,
+               socklen_t to_length) noexcept {
+  return retry([&] {
+    return injected(Call::sendto, &length) ? -1 : ::sendto(fd, data, length, flags, to, to_length);
+  });
 }
 int fcntl(int fd, int command, int arg) noexcept {
   if (injected(Call::fcntl)) return -1;

@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <cstdint>
 
+struct mq_attr;
+
 namespace ipcx::sys {
 
 enum class Call : std::uint8_t {
@@ -38,7 +40,13 @@ enum class Call : std::uint8_t {
   recvmsg,
   memfd,
   ftruncate,
-  mmap
+  mmap,
+  open,
+  mkfifo,
+  mq_open,
+  mq_send,
+  mq_receive,
+  sendto
 };
 
 // Consulted before each call: returns 0 to let it proceed, or an errno value to fail it with.
@@ -75,6 +83,15 @@ int fcntl(int fd, int command, int arg) noexcept;
 void* mmap(std::size_t length, int prot, int fd) noexcept;  // MAP_SHARED|MAP_POPULATE, offset 0
 int munmap(void* address, std::size_t length) noexcept;
 int unlink(const char* path) noexcept;
+// Adds O_CLOEXEC.
+int open(const char* path, int flags) noexcept;
+int mkfifo(const char* path, unsigned mode) noexcept;
+// POSIX message queues; Linux's mqd_t is a descriptor. mq_open adds O_CLOEXEC; attr may be null.
+int mq_open(const char* name, int flags, unsigned mode, const struct mq_attr* attr) noexcept;
+int mq_send(int queue, const void* data, std::size_t length) noexcept;
+ssize_t mq_receive(int queue, void* data, std::size_t capacity) noexcept;
+ssize_t sendto(int fd, const void* data, std::size_t length, int flags, const sockaddr* to,
+               socklen_t to_length) noexcept;
 int chmod(const char* path, unsigned mode) noexcept;
 int fchmod(int fd, unsigned mode) noexcept;
 int close(int fd) noexcept;

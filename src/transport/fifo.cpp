@@ -49,7 +49,7 @@ ClientNames client_names(const std::string& server_path, const wire::Rendezvous&
 }
 
 Fd open_fifo(const std::string& path, int flags) noexcept {
-  return Fd(::open(path.c_str(), flags | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW));
+  return Fd(sys::open(path.c_str(), flags | O_NONBLOCK | O_NOFOLLOW));
 }
 
 bool is_fifo(int fd, struct stat* st) noexcept {
@@ -168,7 +168,7 @@ Result<std::unique_ptr<Listener>> listen_fifo(const Endpoint& ep, const ListenOp
   return without_throwing<std::unique_ptr<Listener>>(
       why, [&]() -> Result<std::unique_ptr<Listener>> {
         const std::string& path = ep.path;
-        if (::mkfifo(path.c_str(), options.file_mode) != 0 && errno != EEXIST) {
+        if (sys::mkfifo(path.c_str(), options.file_mode) != 0 && errno != EEXIST) {
           why = describe_errno(("mkfifo " + path).c_str(), errno);
           return unexpected(errc_from_errno(errno));
         }
@@ -210,9 +210,9 @@ Result<std::unique_ptr<Link>> dial_fifo(const Endpoint& ep, const LinkOptions& o
     };
     for (const auto* name : {&names.c2s, &names.s2c}) {
       // A name of a dead process that had our pid is stale: replace it.
-      if (::mkfifo(name->c_str(), 0600) != 0 &&
+      if (sys::mkfifo(name->c_str(), 0600) != 0 &&
           (errno != EEXIST || sys::unlink(name->c_str()) != 0 ||
-           ::mkfifo(name->c_str(), 0600) != 0))
+           sys::mkfifo(name->c_str(), 0600) != 0))
         return fail(errc_from_errno(errno), describe_errno(("mkfifo " + *name).c_str(), errno));
     }
     Fd from_server = open_fifo(names.s2c, O_RDONLY);

@@ -98,8 +98,7 @@ Fd open_queue(const std::string& name, int flags, long msgsize = 0) noexcept {
   mq_attr attr{};
   attr.mq_maxmsg = queue_depth();
   attr.mq_msgsize = msgsize;
-  return Fd(
-      ::mq_open(name.c_str(), flags | O_NONBLOCK | O_CLOEXEC, 0600, msgsize > 0 ? &attr : nullptr));
+  return Fd(sys::mq_open(name.c_str(), flags | O_NONBLOCK, 0600, msgsize > 0 ? &attr : nullptr));
 }
 
 long message_bytes_of(int queue) noexcept {
@@ -163,8 +162,7 @@ class MqLink final : public Link {
       wire::write_fragment_header(frag, o.payload, o.sent, chunk);
       wire::write_payload_range(frag + wire::kCompactHeaderSize, o.message, Message{}, o.sent,
                                 chunk);
-      if (::mq_send(out_.get(), reinterpret_cast<const char*>(frag),
-                    wire::kCompactHeaderSize + chunk, 0) != 0) {
+      if (sys::mq_send(out_.get(), frag, wire::kCompactHeaderSize + chunk) != 0) {
         bool full = errno == EAGAIN;
         poller_.watch_writable(full);
         if (full) return {Io::would_block, total};
@@ -194,8 +192,7 @@ class MqLink final : public Link {
     }
     for (;;) {
       if (!in_) return {Io::closed, 0, Errc::peer_closed};
-      ssize_t n =
-          ::mq_receive(in_.get(), reinterpret_cast<char*>(buffer_.data()), buffer_.size(), nullptr);
+      ssize_t n = sys::mq_receive(in_.get(), buffer_.data(), buffer_.size());
       if (n < 0) {
         if (errno != EAGAIN) {
           fault_ = describe_errno("mq_receive", errno);
@@ -251,7 +248,7 @@ class MqLink final : public Link {
     std::byte record[wire::kRendezvousSize];
     wire::write_rendezvous(record, {static_cast<std::uint32_t>(::getpid()), r.serial,
                                     static_cast<std::uint8_t>(options_.socket_type)});
-    return ::mq_send(out_.get(), reinterpret_cast<const char*>(record), sizeof record, 0) == 0;
+    return sys::mq_send(out_.get(), record, sizeof record) == 0;
   }
 
   bool usable() const noexcept {
@@ -326,8 +323,7 @@ class MqListener final : public Listener {
     std::string why;
     return without_throwing<std::unique_ptr<Link>>(why, [&]() -> Result<std::unique_ptr<Link>> {
       std::byte record[kMaxAcceptedMessageBytes / 1024];
-      ssize_t n =
-          ::mq_receive(queue_.get(), reinterpret_cast<char*>(record), sizeof record, nullptr);
+      ssize_t n = sys::mq_receive(queue_.get(), record, sizeof record);
       if (n < 0) {
         if (errno == EAGAIN) return unexpected(Errc::would_block);
         // EMSGSIZE: the queue was made by someone else with larger messages: not ours to read.
@@ -343,7 +339,7 @@ class MqListener final : public Listener {
   void close() noexcept override {
     if (!queue_) return;
     // Unlink the name only while it is still our queue.
-    Fd current(::mq_open(name_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    Fd current(sys::mq_open(name_.c_str(), O_RDONLY | O_NONBLOCK, 0, nullptr));
     struct stat a {
     }, b{};
     if (current && ::fstat(current.get(), &a) == 0 && ::fstat(queue_.get(), &b) == 0 &&
@@ -403,8 +399,8 @@ Result<std::unique_ptr<Listener>> listen_mq(const Endpoint& ep, const ListenOpti
         mq_attr attr{};
         attr.mq_maxmsg = queue_depth();
         attr.mq_msgsize = kServerMessageBytes;
-        Fd queue(::mq_open(name.c_str(), O_CREAT | O_RDONLY | O_NONBLOCK | O_CLOEXEC,
-                           options.file_mode, &attr));
+        Fd queue(
+            sys::mq_open(name.c_str(), O_CREAT | O_RDONLY | O_NONBLOCK, options.file_mode, &attr));
         if (!queue) {
           why = describe_mq_failure(name, errno);
           return unexpected(mq_errc(errno));
@@ -431,7 +427,7 @@ Result<std::unique_ptr<Link>> dial_mq(const Endpoint& ep, const LinkOptions& opt
                                       std::string& why) noexcept {
   return without_throwing<std::unique_ptr<Link>>(why, [&]() -> Result<std::unique_ptr<Link>> {
     std::string server_name = "/" + ep.path;
-    Fd server(::mq_open(server_name.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    Fd server(sys::mq_open(server_name.c_str(), O_WRONLY | O_NONBLOCK, 0, nullptr));
     if (!server) {
       why = errno == ENOENT ? "no server queue " + server_name
                             : describe_mq_failure(server_name, errno);
@@ -466,7 +462,7 @@ Result<std::unique_ptr<Link>> dial_mq(const Endpoint& ep, const LinkOptions& opt
     }
     std::byte record[wire::kRendezvousSize];
     wire::write_rendezvous(record, hello);
-    if (::mq_send(server.get(), reinterpret_cast<const char*>(record), sizeof record, 0) != 0) {
+    if (sys::mq_send(server.get(), record, sizeof record) != 0) {
       return fail(Errc::refused, errno == EAGAIN ? "the server's queue is full"
                                                  : describe_errno("mq_send", errno));
     }

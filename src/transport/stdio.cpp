@@ -109,7 +109,7 @@ Result<std::unique_ptr<Listener>> listen_stdio(const Endpoint& ep, const ListenO
   Fd ready(sys::eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC));
   Fd in = nonblocking_copy(0);
   Fd out = nonblocking_copy(1);
-  Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  Fd devnull(sys::open("/dev/null", O_RDONLY));
   if (!ready || !in || !out || !devnull) {
     why = describe_errno("taking over stdin/stdout", errno);
     g_stdio_taken.store(false);

@@ -361,8 +361,8 @@ class UdpServerLink final : public Link {
   }
 
   void resend(const sockaddr_storage& to, socklen_t len, const std::vector<std::byte>& d) {
-    ssize_t n = ::sendto(fd(), d.data(), d.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
-                         reinterpret_cast<const sockaddr*>(&to), len);
+    ssize_t n = sys::sendto(fd(), d.data(), d.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
+                            reinterpret_cast<const sockaddr*>(&to), len);
     if (n < 0) dropped_.overflow++;  // full or gone: the client's retry finds it kept
   }
 

@@ -1,5 +1,6 @@
 // Faults injected through the sys.hpp seam under a live server and client: EMFILE on accept,
-// short writes of one byte, EINTR on every read, ENOMEM when shm memory is made or mapped.
+// short writes of one byte, EINTR on every read, ENOMEM when shm memory is made or mapped,
+// the queue limit when mq queues are made, ENOSPC when FIFOs are made or opened.
 // Each must end in correct replies, not in a crash, a hang or a corrupted message.
 #include <gtest/gtest.h>
 
@@ -24,6 +25,25 @@ int fail_shm_memory(Call call, std::size_t*) {
   if ((call == Call::memfd || call == Call::mmap) && g_memory_failures > 0) {
     --g_memory_failures;
     return ENOMEM;
+  }
+  return 0;
+}
+
+std::atomic<int> g_queue_failures{0};
+std::atomic<int> g_fifo_failures{0};
+
+int fail_queues(Call call, std::size_t*) {
+  if (call == Call::mq_open && g_queue_failures > 0) {
+    --g_queue_failures;
+    return EMFILE;  // what RLIMIT_MSGQUEUE gives
+  }
+  return 0;
+}
+
+int fail_fifos(Call call, std::size_t*) {
+  if ((call == Call::mkfifo || call == Call::open) && g_fifo_failures > 0) {
+    --g_fifo_failures;
+    return ENOSPC;
   }
   return 0;
 }
@@ -119,6 +139,37 @@ TEST_F(FaultInjection, ShmOutOfMemoryFailsTheConnectionThenRecovers) {
   ASSERT_TRUE(reply) << to_string(reply.error());
   EXPECT_EQ(*reply, Message{"after ENOMEM"});
   EXPECT_EQ(g_memory_failures, 0);
+}
+
+// The queue limit hit when a client makes its private queues: that attempt fails, naming the
+// limit, and the next one is served. The server queue was made before the faults began.
+TEST_F(FaultInjection, MqQueueLimitFailsTheConnectionThenRecovers) {
+  url_ = "mq://ipcx-fault-" + std::to_string(::getpid());
+  serve();
+  g_queue_failures = 2;
+  sys::set_injector(&fail_queues);
+  std::vector<std::string> client_log;
+  ClientOptions options;
+  options.log = [&](std::string_view line) { client_log.emplace_back(line); };
+  Client client(url_, options);
+  auto reply = client.call(Message{"after EMFILE"}, 20s);
+  ASSERT_TRUE(reply) << to_string(reply.error());
+  EXPECT_EQ(*reply, Message{"after EMFILE"});
+  EXPECT_EQ(g_queue_failures, 0);
+  ASSERT_FALSE(client_log.empty());
+  EXPECT_NE(client_log[0].find("RLIMIT_MSGQUEUE"), std::string::npos) << client_log[0];
+}
+
+TEST_F(FaultInjection, FifoCreationFailuresFailTheConnectionThenRecover) {
+  url_ = "pipe://" + dir_ / "f.fifo";
+  serve();
+  g_fifo_failures = 3;
+  sys::set_injector(&fail_fifos);
+  Client client(url_);
+  auto reply = client.call(Message{"after ENOSPC"}, 20s);
+  ASSERT_TRUE(reply) << to_string(reply.error());
+  EXPECT_EQ(*reply, Message{"after ENOSPC"});
+  EXPECT_EQ(g_fifo_failures, 0);
 }
 
 }  // namespace
