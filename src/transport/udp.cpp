@@ -43,16 +43,8 @@ constexpr int kReceiveBuffer = 4 << 20;
 // The datagram of a message: header then payload, into `out`. false if it does not fit.
 bool encode(std::vector<std::byte>& out, const Message& head, const Message& tail,
             std::uint64_t id) {
-  std::size_t payload = wire::payload_size(head, tail);
-  if (payload > kMaxPayload) return false;
-  out.resize(wire::kCompactHeaderSize + payload);
-  wire::CompactHeader h;
-  h.flags = wire::kFragmentFirst | wire::kFragmentLast;
-  h.chunk_bytes = static_cast<std::uint32_t>(payload);
-  h.payload_bytes = payload;
-  h.request_id = id;
-  wire::write_compact_header(out.data(), h);
-  wire::write_payload(out.data() + wire::kCompactHeaderSize, head, tail);
+  if (wire::payload_size(head, tail) > kMaxPayload) return false;
+  wire::write_single_fragment(out, head, tail, id);
   return true;
 }
 

@@ -55,6 +55,19 @@ void write_fragment_header(std::byte* out, std::size_t payload, std::size_t sent
   write_compact_header(out, h);
 }
 
+void write_single_fragment(std::vector<std::byte>& out, const Message& head, const Message& tail,
+                           std::uint64_t request_id) {
+  std::size_t payload = payload_size(head, tail);
+  out.resize(kCompactHeaderSize + payload);
+  CompactHeader h;
+  h.flags = kFragmentFirst | kFragmentLast;
+  h.chunk_bytes = static_cast<std::uint32_t>(payload);
+  h.payload_bytes = payload;
+  h.request_id = request_id;
+  write_compact_header(out.data(), h);
+  write_payload(out.data() + kCompactHeaderSize, head, tail);
+}
+
 std::optional<CompactHeader> read_compact_header(std::span<const std::byte> in,
                                                  const char** why) noexcept {
   auto fail = [why](const char* text) -> std::optional<CompactHeader> {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "ipcx/error.hpp"
 #include "ipcx/message.hpp"
@@ -42,6 +43,10 @@ std::optional<CompactHeader> read_compact_header(std::span<const std::byte> in,
 std::size_t payload_size(const Message& head, const Message& tail) noexcept;
 // Writes the payload of head's frames then tail's frames; out must hold payload_size().
 void write_payload(std::byte* out, const Message& head, const Message& tail) noexcept;
+// A whole message as one fragment (header with FIRST and LAST, then the payload), replacing
+// `out`'s contents: what a udp:// datagram carries.
+void write_single_fragment(std::vector<std::byte>& out, const Message& head, const Message& tail,
+                           std::uint64_t request_id);
 // Writes bytes [offset, offset + length) of that payload, so a large message can go out in
 // fragments straight from the Message, never serialised whole.
 void write_payload_range(std::byte* out, const Message& head, const Message& tail,

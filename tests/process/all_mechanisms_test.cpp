@@ -34,8 +34,8 @@ TEST(AllMechanisms, OneServerAnswersAClientOnEachFromOneStore) {
   std::vector<std::string> urls = {
       "shm://ipcx-all-" + tag,
       "unix://" + dir / "kv.sock",
-      "tcp://127.0.0.1:" + std::to_string(test::free_udp_port()),  // free for tcp too, mostly
-      "udp://127.0.0.1:" + std::to_string(test::free_udp_port()),
+      "tcp://127.0.0.1:" + std::to_string(test::free_port(SOCK_STREAM)),
+      "udp://127.0.0.1:" + std::to_string(test::free_port(SOCK_DGRAM)),
       "pipe://" + dir / "kv.fifo",
       "mq://ipcx-all-" + tag,
   };

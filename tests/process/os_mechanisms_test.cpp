@@ -216,15 +216,8 @@ class RawUdp {
 };
 
 std::vector<std::byte> request_datagram(std::uint64_t id, const Message& m) {
-  std::size_t payload = wire::payload_size(m, Message{});
-  std::vector<std::byte> d(wire::kCompactHeaderSize + payload);
-  wire::CompactHeader h;
-  h.flags = wire::kFragmentFirst | wire::kFragmentLast;
-  h.chunk_bytes = static_cast<std::uint32_t>(payload);
-  h.payload_bytes = payload;
-  h.request_id = id;
-  wire::write_compact_header(d.data(), h);
-  wire::write_payload(d.data() + wire::kCompactHeaderSize, m, Message{});
+  std::vector<std::byte> d;
+  wire::write_single_fragment(d, m, Message{}, id);
   return d;
 }
 

@@ -26,19 +26,6 @@ namespace {
 using namespace std::chrono_literals;
 using test::Child;
 
-// A loopback port nobody is using now: tcp needs the restarted server on the same one.
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 // Calls with bodies only it could have sent. Prints "running" after 100 replies, then goes on
 // until it has seen the server fail (an error) and then 50 more replies; prints how many
 // replies were wrong. A wrong reply or no recovery within a generous minute fails it.
@@ -81,10 +68,11 @@ class Restart : public ::testing::TestWithParam<std::string> {
   std::string url() { return made_.emplace_back(make_url()); }
   std::string make_url() {
     if (GetParam() == "unix") return "unix://" + dir / "restart.sock";
-    if (GetParam() == "tcp") return "tcp://127.0.0.1:" + std::to_string(free_port());
+    if (GetParam() == "tcp") return "tcp://127.0.0.1:" + std::to_string(test::free_port());
     if (GetParam() == "pipe") return "pipe://" + dir / "restart.fifo";
     if (GetParam() == "mq") return "mq://ipcx-restart-" + std::to_string(::getpid());
-    if (GetParam() == "udp") return "udp://127.0.0.1:" + std::to_string(test::free_udp_port());
+    if (GetParam() == "udp")
+      return "udp://127.0.0.1:" + std::to_string(test::free_port(SOCK_DGRAM));
     return "shm://ipcx-restart-" + std::to_string(::getpid());
   }
   test::TempDir dir;

@@ -20,8 +20,9 @@
 
 namespace ipcx::test {
 
-inline int free_udp_port() {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+// A loopback port of `type` nobody uses now (a restarted server needs the same one).
+inline int free_port(int type = SOCK_STREAM) {
+  int fd = ::socket(AF_INET, type, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -40,7 +41,7 @@ inline std::string private_url(const std::string& mechanism, const TempDir& dir,
                                const std::string& name) {
   if (mechanism == "pipe") return "pipe://" + dir / name;
   if (mechanism == "mq") return "mq://" + queue_stem(dir) + "-" + name;
-  if (mechanism == "udp") return "udp://127.0.0.1:" + std::to_string(free_udp_port());
+  if (mechanism == "udp") return "udp://127.0.0.1:" + std::to_string(free_port(SOCK_DGRAM));
   return mechanism + "://" + dir / name;
 }
 
