@@ -208,12 +208,29 @@ Result<std::unique_ptr<Link>> dial_fifo(const Endpoint& ep, const LinkOptions& o
       why = std::move(detail);
       return unexpected(code);
     };
+    // The server's FIFO first: whether anyone serves, and whether we may write to it.
+    Fd server = open_fifo(ep.path, O_WRONLY);
+    if (!server) {
+      int err = errno;
+      // ENXIO: the FIFO exists but nobody reads it (its server was killed).
+      why = describe_errno(("open " + ep.path).c_str(), err);
+      return unexpected(err == ENXIO || err == ENOENT ? Errc::refused : errc_from_errno(err));
+    }
+    struct stat st {};
+    if (!is_fifo(server.get(), &st)) {
+      why = ep.path + " is not a FIFO";
+      return unexpected(Errc::bad_endpoint);
+    }
+    // Our FIFOs are as open as the server's: owner-only for an owner-only server, readable and
+    // writable by the others it admits otherwise, so a server of another uid can open them.
+    unsigned mode = 0600 | (st.st_mode & 0066);
     for (const auto* name : {&names.c2s, &names.s2c}) {
       // A name of a dead process that had our pid is stale: replace it.
-      if (sys::mkfifo(name->c_str(), 0600) != 0 &&
+      if (sys::mkfifo(name->c_str(), mode) != 0 &&
           (errno != EEXIST || sys::unlink(name->c_str()) != 0 ||
-           sys::mkfifo(name->c_str(), 0600) != 0))
+           sys::mkfifo(name->c_str(), mode) != 0))
         return fail(errc_from_errno(errno), describe_errno(("mkfifo " + *name).c_str(), errno));
+      sys::chmod(name->c_str(), mode);  // past the umask
     }
     Fd from_server = open_fifo(names.s2c, O_RDONLY);
     Fd s2c_placeholder = open_fifo(names.s2c, O_WRONLY);
@@ -221,15 +238,6 @@ Result<std::unique_ptr<Link>> dial_fifo(const Endpoint& ep, const LinkOptions& o
     Fd to_server = open_fifo(names.c2s, O_WRONLY);
     if (!from_server || !s2c_placeholder || !c2s_placeholder || !to_server)
       return fail(errc_from_errno(errno), describe_errno("open of our own FIFOs", errno));
-    Fd server = open_fifo(ep.path, O_WRONLY);
-    if (!server) {
-      int err = errno;
-      // ENXIO: the FIFO exists but nobody reads it (its server was killed).
-      return fail(err == ENXIO || err == ENOENT ? Errc::refused : errc_from_errno(err),
-                  describe_errno(("open " + ep.path).c_str(), err));
-    }
-    struct stat st {};
-    if (!is_fifo(server.get(), &st)) return fail(Errc::bad_endpoint, ep.path + " is not a FIFO");
     std::byte record[wire::kRendezvousSize];
     wire::write_rendezvous(record, hello);
     ssize_t n = write_without_sigpipe(server.get(), record, sizeof record, sigpipe_ignored());

@@ -94,11 +94,11 @@ QueueNames private_names(const std::string& server, const wire::Rendezvous& r) {
   return {stem + ".c2s", stem + ".s2c"};
 }
 
-Fd open_queue(const std::string& name, int flags, long msgsize = 0) noexcept {
+Fd open_queue(const std::string& name, int flags, long msgsize = 0, unsigned mode = 0600) noexcept {
   mq_attr attr{};
   attr.mq_maxmsg = queue_depth();
   attr.mq_msgsize = msgsize;
-  return Fd(sys::mq_open(name.c_str(), flags | O_NONBLOCK, 0600, msgsize > 0 ? &attr : nullptr));
+  return Fd(sys::mq_open(name.c_str(), flags | O_NONBLOCK, mode, msgsize > 0 ? &attr : nullptr));
 }
 
 long message_bytes_of(int queue) noexcept {
@@ -438,6 +438,11 @@ Result<std::unique_ptr<Link>> dial_mq(const Endpoint& ep, const LinkOptions& opt
       why = "the queue " + server_name + " has no live server";
       return unexpected(Errc::refused);
     }
+    // Our queues are as open as the server's (see fifo.cpp): a server of another uid that
+    // admits us can open them.
+    struct stat server_st {};
+    ::fstat(server.get(), &server_st);
+    unsigned mode = 0600 | (server_st.st_mode & 0066);
     wire::Rendezvous hello{static_cast<std::uint32_t>(::getpid()), ++g_serial,
                            static_cast<std::uint8_t>(options.socket_type)};
     QueueNames names = private_names(server_name, hello);
@@ -452,13 +457,14 @@ Result<std::unique_ptr<Link>> dial_mq(const Endpoint& ep, const LinkOptions& opt
     for (int i = 0; i < 2; ++i) {
       const std::string& name = *queue_names[i];
       int flags = (i == 0 ? O_WRONLY : O_RDONLY) | O_CREAT | O_EXCL;
-      ends[i] = open_queue(name, flags, kPrivateMessageBytes);
+      ends[i] = open_queue(name, flags, kPrivateMessageBytes, mode);
       if (!ends[i] && errno == EEXIST) {  // left by a dead process that had our pid
         ::mq_unlink(name.c_str());
-        ends[i] = open_queue(name, flags, kPrivateMessageBytes);
+        ends[i] = open_queue(name, flags, kPrivateMessageBytes, mode);
       }
       if (!ends[i]) return fail(mq_errc(errno), describe_mq_failure(name, errno));
       made.push_back(name);
+      ::fchmod(ends[i].get(), mode);  // past the umask
     }
     std::byte record[wire::kRendezvousSize];
     wire::write_rendezvous(record, hello);

@@ -1,8 +1,9 @@
 // Who may connect, tested with a second uid: a forked child drops to nobody (setresuid) and
 // calls a server of ours. Refused, it must see exactly permission_denied, whether the socket
 // file's mode refused it (unix, shm:///path) or the server's uid check did (abstract unix
-// names, allow_uids); and the same child gets through once the mode or the allow-list admits
-// it (the positive controls). Needs root to change uid; skipped otherwise.
+// names, allow_uids) or a FIFO's or queue's mode did; and the same child gets through once the
+// mode or the allow-list admits it (the positive controls). Needs root to change uid; skipped
+// otherwise.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -102,6 +103,33 @@ TEST_F(Permission, ShmRendezvousFileModeAndAllowListBothDecide) {
   admitted.allow_uids = {0, kNobody};
   Server server(admitted);
   EXPECT_EQ(call_as_nobody(serve(server, "shm://" + dir / "open.shm")), "ok");
+}
+
+// FIFOs carry no credentials: the server FIFO's mode decides. The clients make their own FIFOs
+// next to it, so the directory must let them (sticky and world-writable, like /tmp).
+TEST_F(Permission, FifoModeDecides) {
+  ::chmod(dir.path().c_str(), 01777);
+  {
+    Server owner_only;  // 0600
+    EXPECT_EQ(call_as_nobody(serve(owner_only, "pipe://" + dir / "private.fifo")),
+              "permission_denied");
+  }
+  ServerOptions open;
+  open.file_mode = 0666;
+  Server shared(open);
+  EXPECT_EQ(call_as_nobody(serve(shared, "pipe://" + dir / "shared.fifo")), "ok");
+}
+
+TEST_F(Permission, MessageQueueModeDecides) {
+  std::string stem = "mq://ipcx-permission-" + std::to_string(::getpid());
+  {
+    Server owner_only;  // 0600
+    EXPECT_EQ(call_as_nobody(serve(owner_only, stem + "-private")), "permission_denied");
+  }
+  ServerOptions open;
+  open.file_mode = 0666;
+  Server shared(open);
+  EXPECT_EQ(call_as_nobody(serve(shared, stem + "-shared")), "ok");
 }
 
 }  // namespace
