@@ -211,6 +211,7 @@ std::vector<Outcome> run_zmq(const Case& c, int index) {
   auto out = subscribers.outcomes();
   zmq_close(pub);
   zmq_ctx_term(ctx);
+  if (c.mech == "ipc") ::unlink(where.substr(6).c_str());  // libzmq leaves the socket file
   return out;
 }
 #endif
