@@ -1,7 +1,9 @@
 // Soak harness (bench, not in ctest; scripts/soak runs it): every mechanism under mixed load at
 // once for a given time, every payload checksummed. Per mechanism: an echo server process with
-// two client processes calling it with bodies of 64 B to 256 KiB, a pusher process streaming
-// into a puller process, and a lossless publisher process feeding two subscriber processes.
+// two client processes calling it with bodies of 64 B to 256 KiB (60,000 B on udp), a pusher
+// process streaming into a puller process, and a lossless publisher process feeding two
+// subscriber processes, where the mechanism carries those patterns (mq: no pub/sub; udp:
+// calls only).
 // Every receiver checks order and checksum. Reported per mechanism: what was sent, received,
 // wrong and lost, and the server's descriptors and memory at the start and at the end.
 #include <signal.h>
@@ -165,6 +167,9 @@ std::string url_for(const std::string& mech, const std::string& role) {
   std::string tag = std::to_string(::getpid()) + "-" + role;
   if (mech == "shm") return "shm://ipcx-soak-" + tag;
   if (mech == "unix") return "unix:///tmp/ipcx-soak-" + tag + ".sock";
+  if (mech == "pipe") return "pipe:///tmp/ipcx-soak-" + tag + ".fifo";
+  if (mech == "mq") return "mq://ipcx-soak-" + tag;
+  if (mech == "udp") return "udp://127.0.0.1:0";
   return "tcp://127.0.0.1:0";
 }
 
@@ -198,11 +203,12 @@ Report serve(const std::string& url, FILE* out) {
   return r;
 }
 
-Report call_until(const std::string& url, Clock::time_point end, std::uint64_t salt) {
+Report call_until(const std::string& url, Clock::time_point end, std::uint64_t salt,
+                  std::size_t largest) {
   Report r;
   ipcx::Client client(url);
   for (std::uint64_t n = 0; Clock::now() < end; ++n) {
-    std::string body = payload(n, pick_size(n + salt, 256 * 1024), salt);
+    std::string body = payload(n, pick_size(n + salt, largest), salt);
     ++r.sent;
     auto reply = client.call(ipcx::Message{body}, 10s);
     if (!reply) {
@@ -256,7 +262,7 @@ struct MechanismResult {
 
 int main(int argc, char** argv) {
   double minutes = argc > 1 ? std::atof(argv[1]) : 1.0;
-  std::vector<std::string> mechanisms{"unix", "tcp", "shm"};
+  std::vector<std::string> mechanisms{"unix", "tcp", "shm", "pipe", "mq", "udp"};
   auto end = Clock::now() + std::chrono::milliseconds(static_cast<long>(minutes * 60000));
   ::signal(SIGPIPE, SIG_IGN);
   struct Running {
@@ -269,10 +275,18 @@ int main(int argc, char** argv) {
   for (const auto& mech : mechanisms) {
     Running m;
     m.mech = mech;
+    bool pipeline = mech != "udp";
+    bool pubsub = pipeline && mech != "mq";
+    std::size_t largest = mech == "udp" ? 60000 : 256 * 1024;
     m.server = spawn([&](FILE* out) { return serve(url_for(mech, "rr"), out); });
     std::string rr = read_line(m.server);
     for (std::uint64_t c = 0; c < 2; ++c) {
-      m.clients.push_back(spawn([&, c](FILE*) { return call_until(rr, end, 1000 * c + 7); }));
+      m.clients.push_back(
+          spawn([&, c](FILE*) { return call_until(rr, end, 1000 * c + 7, largest); }));
+    }
+    if (!pipeline) {
+      running.push_back(std::move(m));
+      continue;
     }
     m.puller = spawn([&](FILE* out) {
       ipcx::Puller puller;
@@ -295,6 +309,10 @@ int main(int argc, char** argv) {
       r.ended = pusher.send(ipcx::Message{""}, 60s).has_value() && pusher.flush(60s);
       return r;
     });
+    if (!pubsub) {
+      running.push_back(std::move(m));
+      continue;
+    }
     // The publisher binds and waits for both subscribers before it starts.
     m.publisher = spawn([&](FILE* out) {
       Report r;
@@ -345,11 +363,15 @@ int main(int argc, char** argv) {
     auto& out = results[i];
     out.calls.ended = true;
     for (auto& c : m.clients) out.calls += collect(c);
-    out.pushed = collect(m.pusher);
-    out.pulled = collect(m.puller);
-    out.published = collect(m.publisher);
-    out.subscribed.ended = true;
-    for (auto& s : m.subscribers) out.subscribed += collect(s);
+    if (m.pusher.out) {
+      out.pushed = collect(m.pusher);
+      out.pulled = collect(m.puller);
+    }
+    if (m.publisher.out) {
+      out.published = collect(m.publisher);
+      out.subscribed.ended = true;
+      for (auto& s : m.subscribers) out.subscribed += collect(s);
+    }
     ::kill(m.server.pid, SIGTERM);
     out.server = collect(m.server);
     auto row = [&](const char* what, std::uint64_t sent, const Report& got, std::uint64_t lost) {
@@ -363,10 +385,14 @@ int main(int argc, char** argv) {
     // A call ends in a reply or an error its caller sees: none may vanish.
     row("calls", out.calls.sent, out.calls,
         out.calls.sent - out.calls.received - out.calls.wrong - out.calls.errors);
-    row("push/pull", out.pushed.sent, out.pulled,
-        out.pushed.sent - std::min(out.pushed.sent, out.pulled.received));
-    row("pub/sub x2", 2 * out.published.sent, out.subscribed,
-        2 * out.published.sent - std::min(2 * out.published.sent, out.subscribed.received));
+    if (m.pusher.out) {
+      row("push/pull", out.pushed.sent, out.pulled,
+          out.pushed.sent - std::min(out.pushed.sent, out.pulled.received));
+    }
+    if (m.publisher.out) {
+      row("pub/sub x2", 2 * out.published.sent, out.subscribed,
+          2 * out.published.sent - std::min(2 * out.published.sent, out.subscribed.received));
+    }
     if (out.server.wrong > 0) clean = false;
   }
   std::printf("\n%-5s %18s %18s %22s\n", "mech", "server fds", "server RSS KiB",
