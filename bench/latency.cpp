@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "peers.hpp"
+#include "report.hpp"
 #include "stats.hpp"
 
 namespace ipcx::bench {
@@ -35,17 +36,20 @@ struct Settings {
   // Each row is measured in this many interleaved rounds (floor, ipcx, floor, ipcx...), its
   // samples pooled, so a slow minute of this shared machine hits every row alike.
   std::size_t rounds = 3;
-  std::size_t size = 64;
+  std::vector<std::size_t> sizes{64};
   long spin_us = 50;
   long gap_us = 0;  // pause between round trips: sparse traffic, where spinning costs most
   std::vector<std::string> mechanisms{"shm", "unix", "tcp"};
   std::string only_mode;  // empty: every ipcx mode; else that one (the raw floors always run)
   std::vector<Placement> placements{{"2 CPUs", 0, 1}, {"1 CPU", 0, 0}};
+  std::string json, csv, svg;  // files to write besides the table
+  std::string command;         // as given, for the JSON
 };
 
 struct Row {
   Target target;
   const char* placement;
+  std::size_t size = 0;
   std::vector<double> samples;  // microseconds, pooled over the rounds
   double leader_cpu = 0;        // seconds, over the measured round trips
   double follower_cpu = 0;      // seconds, over its whole life (warm-up included)
@@ -73,14 +77,17 @@ void run_case(const Settings& s, Row& row, const Placement& where, const std::st
   std::size_t warmup = std::max<std::size_t>(s.warmup / s.rounds, 100);
   std::string tag = std::to_string(::getpid()) + "-" + std::to_string(index);
   const std::string& m = target.mechanism;
-  std::string hint = m == "unix"    ? "unix://" + dir + "/b" + std::to_string(index) + ".sock"
+  std::size_t size = row.size;
+  // A peer's ipc endpoint is made from this form's directory and index.
+  std::string hint = m == "unix" || target.impl == "zmq"
+                         ? "unix://" + dir + "/b" + std::to_string(index) + ".sock"
                      : m == "shm"   ? "shm://ipcx-bench-" + tag
                      : m == "pipe"  ? "pipe://" + dir + "/b" + std::to_string(index) + ".fifo"
                      : m == "mq"    ? "mq://ipcx-bench-" + tag
                      : m == "udp"   ? "udp://127.0.0.1:0"
                      : m == "stdio" ? "stdio://"
                                     : "tcp://127.0.0.1:0";
-  prepare_target(target, s.size, where.server_cpu);
+  prepare_target(target, size, where.server_cpu);
   int fds[2];
   if (::pipe(fds) != 0) {
     row.ok = false;
@@ -102,7 +109,7 @@ void run_case(const Settings& s, Row& row, const Placement& where, const std::st
     std::string url(line, static_cast<std::size_t>(n));
     url.erase(url.find('\n'));
     pin(where.client_cpu);
-    auto leader = make_leader(target, url, s.size);
+    auto leader = make_leader(target, url, size);
     bool ok = true;
     for (std::size_t i = 0; i < warmup && ok; ++i) ok = leader->round_trip();
     row.samples.reserve(s.count);
@@ -147,34 +154,61 @@ void finish(Row& row) {
                row.follower_cpu * 1e6 / static_cast<double>(row.follower_trips);
 }
 
-// The raw row each row is compared with: a sleeping floor for sleeping modes; for shm's
-// spinning modes, the busy-polling floor.
-std::string floor_mode(const Target& t) {
-  if (t.mechanism != "shm") return "blocking";
-  bool sleeps = t.mode == "blocking" || t.mode == "eventfd";
-  return sleeps ? "eventfd" : "busypoll";
+Result result_of(const Row& r) {
+  Result out;
+  out.mechanism = r.target.mechanism;
+  out.placement = r.placement;
+  out.impl = r.target.impl;
+  out.mode = r.target.mode;
+  out.size = r.size;
+  out.ok = r.ok;
+  out.rtt = r.rtt;
+  out.cpu_us = r.cpu_us;
+  return out;
 }
 
-void print_rows(const std::vector<Row>& rows) {
-  std::printf("%-5s %-7s %-5s %-9s %9s %9s %9s %8s %10s\n", "mech", "where", "impl", "mode",
-              "p50 us", "p99 us", "p99.9 us", "x raw", "cpu us/rt");
-  for (const Row& r : rows) {
-    double floor = 0;
-    for (const Row& f : rows) {
-      if (f.target.impl == "raw" && f.target.mode == floor_mode(r.target) &&
-          f.target.mechanism == r.target.mechanism && std::strcmp(f.placement, r.placement) == 0) {
-        floor = f.rtt.p50;
-      }
-    }
+void print_results(const std::vector<Result>& rows) {
+  std::printf("%-5s %-7s %7s %-5s %-9s %9s %9s %9s %7s %7s %10s\n", "mech", "where", "bytes",
+              "impl", "mode", "p50 us", "p99 us", "p99.9 us", "x raw", "x peer", "cpu us/rt");
+  for (const Result& r : rows) {
     if (!r.ok) {
-      std::printf("%-5s %-7s %-5s %-9s   FAILED\n", r.target.mechanism.c_str(), r.placement,
-                  r.target.impl.c_str(), r.target.mode.c_str());
+      std::printf("%-5s %-7s %7zu %-5s %-9s   FAILED\n", r.mechanism.c_str(), r.placement.c_str(),
+                  r.size, r.impl.c_str(), r.mode.c_str());
       continue;
     }
-    std::printf("%-5s %-7s %-5s %-9s %9.1f %9.1f %9.1f %8.2f %10.1f\n", r.target.mechanism.c_str(),
-                r.placement, r.target.impl.c_str(), r.target.mode.c_str(), r.rtt.p50, r.rtt.p99,
-                r.rtt.p999, ratio(r.rtt.p50, floor), r.cpu_us);
+    char peer[16] = "";
+    if (r.x_peer > 0) std::snprintf(peer, sizeof peer, "%.2f", r.x_peer);
+    std::printf("%-5s %-7s %7zu %-5s %-9s %9.1f %9.1f %9.1f %7.2f %7s %10.1f\n",
+                r.mechanism.c_str(), r.placement.c_str(), r.size, r.impl.c_str(), r.mode.c_str(),
+                r.rtt.p50, r.rtt.p99, r.rtt.p999, r.x_raw, peer, r.cpu_us);
   }
+}
+
+bool write_file(const std::string& path, const std::string& text) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) return false;
+  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  return std::fclose(f) == 0 && ok;
+}
+
+std::vector<std::size_t> parse_sizes(const std::string& list) {
+  std::vector<std::size_t> sizes;
+  std::size_t at = 0;
+  while (at <= list.size()) {
+    std::size_t comma = list.find(',', at);
+    if (comma == std::string::npos) comma = list.size();
+    sizes.push_back(std::stoul(list.substr(at, comma - at)));
+    at = comma + 1;
+  }
+  return sizes;
+}
+
+// Why a mechanism cannot carry `size` (an empty string when it can).
+std::string unfit(const Target& t, std::size_t size) {
+  if (t.mechanism == "udp" && size > 65000) return "udp: above the datagram payload limit";
+  if (t.mechanism == "mq" && t.impl == "raw" && size > 8192)
+    return "raw mq: above /proc/sys/fs/mqueue/msgsize_max (ipcx fragments)";
+  return {};
 }
 
 Settings parse(int argc, char** argv) {
@@ -191,7 +225,13 @@ Settings parse(int argc, char** argv) {
     if (a == "--count")
       s.count = std::stoul(next());
     else if (a == "--size")
-      s.size = std::stoul(next());
+      s.sizes = parse_sizes(next());
+    else if (a == "--json")
+      s.json = next();
+    else if (a == "--csv")
+      s.csv = next();
+    else if (a == "--svg")
+      s.svg = next();
     else if (a == "--spin-us")
       s.spin_us = std::stol(next());
     else if (a == "--gap-us")
@@ -210,17 +250,18 @@ Settings parse(int argc, char** argv) {
     else if (a == "--spread")
       s.placements = {{"2 CPUs", 0, 1}};
     else {
-      std::fprintf(
-          stderr,
-          "usage: ipcx_bench_latency [--count N] [--rounds N] [--size BYTES] [--spin-us US]\n"
-          "       [--gap-us US] [--ignore-sigpipe]\n"
-          "       [--mechanism shm|unix|tcp|stdio|pipe|mq|udp|os]\n"
-          "       [--mode blocking|spin|default|loan]\n"
-          "       [--pin (one CPU only) | --spread (two only)]\n");
+      std::fprintf(stderr,
+                   "usage: ipcx_bench_latency [--count N] [--rounds N] [--size BYTES[,BYTES...]]\n"
+                   "       [--spin-us US] [--json FILE] [--csv FILE] [--svg FILE]\n"
+                   "       [--gap-us US] [--ignore-sigpipe]\n"
+                   "       [--mechanism shm|unix|tcp|stdio|pipe|mq|udp|os]\n"
+                   "       [--mode blocking|spin|default|loan]\n"
+                   "       [--pin (one CPU only) | --spread (two only)]\n");
       std::exit(2);
     }
   }
   s.warmup = std::max<std::size_t>(s.count / 10, 100);
+  for (int i = 0; i < argc; ++i) s.command += (i ? " " : "") + std::string(argv[i]);
   return s;
 }
 
@@ -240,9 +281,9 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
   if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) s.placements = {{"1 CPU", 0, 0}};
   std::printf(
-      "# %zu round trips of %zu bytes per row in %zu interleaved rounds (after %zu warm-up);"
+      "# %zu round trips per row in %zu interleaved rounds (after %zu warm-up);"
       " spin mode = %ld us; gap between calls = %ld us\n",
-      s.count, s.size, s.rounds, s.warmup, s.spin_us, s.gap_us);
+      s.count, s.rounds, s.warmup, s.spin_us, s.gap_us);
   std::vector<Row> rows;
   int index = 0;
   auto spin = std::chrono::microseconds(s.spin_us);
@@ -255,25 +296,44 @@ int main(int argc, char** argv) {
         targets = {{mech, "raw", "blocking", {}}};
       } else {
         targets = {{mech, "raw", "blocking", {}}, {mech, "raw", "evloop", {}}};
+        if (peer_available("zmq")) targets.push_back({mech, "zmq", "default", {}});
       }
       targets.push_back({mech, "ipcx", "blocking", {}});
       targets.push_back({mech, "ipcx", "spin", spin});
       targets.push_back({mech, "ipcx", "default", {}});
       if (mech == "shm") targets.push_back({mech, "ipcx", "loan", {}});  // default + zero copy
-      std::size_t first = rows.size();
-      for (const Target& t : targets) {
-        if (t.impl == "ipcx" && !s.only_mode.empty() && t.mode != s.only_mode) continue;
-        rows.push_back(Row{t, where.name, {}, 0, 0, 0, true, {}, 0});
-      }
-      for (std::size_t round = 0; round < s.rounds; ++round) {
-        for (std::size_t i = first; i < rows.size(); ++i) {
-          run_case(s, rows[i], where, dir, index++);
+      for (std::size_t size : s.sizes) {
+        std::size_t first = rows.size();
+        for (const Target& t : targets) {
+          if (t.impl == "ipcx" && !s.only_mode.empty() && t.mode != s.only_mode) continue;
+          if (std::string why = unfit(t, size); !why.empty()) {
+            std::printf("# skipped %s %s at %zu B: %s\n", t.impl.c_str(), t.mode.c_str(), size,
+                        why.c_str());
+            continue;
+          }
+          rows.push_back(Row{t, where.name, size, {}, 0, 0, 0, true, {}, 0});
         }
+        for (std::size_t round = 0; round < s.rounds; ++round) {
+          for (std::size_t i = first; i < rows.size(); ++i) {
+            std::fprintf(stderr, "\r%-60s",
+                         ("  " + std::string(where.name) + " " + mech + " " + std::to_string(size) +
+                          " B " + rows[i].target.impl + " " + rows[i].target.mode)
+                             .c_str());
+            run_case(s, rows[i], where, dir, index++);
+          }
+        }
+        for (std::size_t i = first; i < rows.size(); ++i) finish(rows[i]);
       }
-      for (std::size_t i = first; i < rows.size(); ++i) finish(rows[i]);
     }
   }
-  print_rows(rows);
+  std::fprintf(stderr, "\r%-60s\r", "");
+  std::vector<Result> results;
+  for (const Row& r : rows) results.push_back(result_of(r));
+  compute_ratios(results);
+  print_results(results);
+  if (!s.json.empty() && !write_file(s.json, to_json(results, s.command))) std::perror("--json");
+  if (!s.csv.empty() && !write_file(s.csv, to_csv(results))) std::perror("--csv");
+  if (!s.svg.empty() && !write_file(s.svg, to_svg(results))) std::perror("--svg");
   std::filesystem::remove_all(dir);
   for (const Row& r : rows) {
     if (!r.ok) return 1;

@@ -23,6 +23,9 @@
 #include <cstring>
 #include <ipcx/ipcx.hpp>
 #include <vector>
+#ifdef IPCX_BENCH_ZMQ
+#include <zmq.h>
+#endif
 
 namespace ipcx::bench {
 namespace {
@@ -431,7 +434,61 @@ class IpcxLeader final : public Leader {
   bool loan_ = false;
 };
 
+#ifdef IPCX_BENCH_ZMQ
+// libzmq REQ/REP, the peer ipcx is measured against on ipc (unix) and tcp: its defaults, a REP
+// bound by the follower and a REQ in the leader.
+[[noreturn]] void zmq_follower(const Target& t, const std::string& dir, int index, int report_fd) {
+  void* ctx = zmq_ctx_new();
+  void* rep = zmq_socket(ctx, ZMQ_REP);
+  std::string where = t.mechanism == "tcp"
+                          ? "tcp://127.0.0.1:*"
+                          : "ipc://" + dir + "/zmq" + std::to_string(index) + ".sock";
+  if (zmq_bind(rep, where.c_str()) != 0) die("zmq_bind");
+  char endpoint[256] = {};
+  std::size_t len = sizeof endpoint;
+  zmq_getsockopt(rep, ZMQ_LAST_ENDPOINT, endpoint, &len);
+  report(report_fd, endpoint);
+  std::vector<char> buf(g_raw.size + 64);
+  for (;;) {
+    int n = zmq_recv(rep, buf.data(), buf.size(), 0);
+    if (n < 0 || zmq_send(rep, buf.data(), static_cast<std::size_t>(n), 0) < 0) ::_exit(0);
+  }
+}
+
+class ZmqLeader final : public Leader {
+ public:
+  ZmqLeader(const std::string& url, std::size_t size)
+      : ctx_(zmq_ctx_new()), req_(zmq_socket(ctx_, ZMQ_REQ)), buf_(size + 64, 'z'), size_(size) {
+    int zero = 0;
+    zmq_setsockopt(req_, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_connect(req_, url.c_str()) != 0) die("zmq_connect");
+  }
+  ~ZmqLeader() override {
+    zmq_close(req_);
+    zmq_ctx_term(ctx_);
+  }
+  bool round_trip() override {
+    if (zmq_send(req_, buf_.data(), size_, 0) < 0) return false;
+    return zmq_recv(req_, buf_.data(), buf_.size(), 0) == static_cast<int>(size_);
+  }
+
+ private:
+  void* ctx_;
+  void* req_;
+  std::vector<char> buf_;
+  std::size_t size_;
+};
+#endif
+
 }  // namespace
+
+bool peer_available(const std::string& impl) {
+#ifdef IPCX_BENCH_ZMQ
+  if (impl == "zmq") return true;
+#endif
+  (void)impl;
+  return false;
+}
 
 void prepare_target(const Target& target, std::size_t size, int follower_cpu) {
   g_follower_cpu = follower_cpu;
@@ -471,6 +528,14 @@ void serve_stdio_follower(int cpu, long spin_us) {
 }
 
 void run_follower(const Target& target, const std::string& url_hint, int report_fd) {
+#ifdef IPCX_BENCH_ZMQ
+  if (target.impl == "zmq") {
+    // The hint's directory and index make the ipc path: "unix://DIR/bN.sock".
+    std::string path = url_hint.substr(7);
+    auto slash = path.rfind('/');
+    zmq_follower(target, path.substr(0, slash), std::atoi(path.c_str() + slash + 2), report_fd);
+  }
+#endif
   if (raw_os(target)) raw_os_follower(target, url_hint, report_fd);
   if (target.impl == "ipcx" && target.mechanism == "stdio") {
     report(report_fd, "stdio://");  // the leader spawns the real server
@@ -486,6 +551,9 @@ std::unique_ptr<Leader> make_leader(const Target& target, const std::string& url
   if (target.impl == "raw" && target.mechanism == "shm") {
     return std::make_unique<RawShmLeader>(target.mode == "eventfd", size);
   }
+#ifdef IPCX_BENCH_ZMQ
+  if (target.impl == "zmq") return std::make_unique<ZmqLeader>(url, size);
+#endif
   if (raw_os(target)) return std::make_unique<RawOsLeader>(target, url, size);
   if (target.impl == "raw") return std::make_unique<RawLeader>(url, size, target.mode == "evloop");
   return std::make_unique<IpcxLeader>(target, url, size);
