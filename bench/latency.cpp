@@ -237,8 +237,24 @@ Settings parse(int argc, char** argv) {
     else if (a == "--gap-us")
       s.gap_us = std::stol(next());
     else if (a == "--mechanism") {
-      s.mechanisms = {next()};
-      if (s.mechanisms[0] == "os") s.mechanisms = {"stdio", "pipe", "mq", "udp"};
+      std::string list = next();
+      s.mechanisms.clear();
+      for (std::size_t at = 0; at <= list.size();) {
+        std::size_t comma = std::min(list.find(',', at), list.size());
+        std::string m = list.substr(at, comma - at);
+        if (m == "os" || m == "all") {
+          if (m == "all") s.mechanisms.insert(s.mechanisms.end(), {"shm", "unix", "tcp"});
+          s.mechanisms.insert(s.mechanisms.end(), {"stdio", "pipe", "mq", "udp"});
+        } else {
+          s.mechanisms.push_back(m);
+        }
+        at = comma + 1;
+      }
+    } else if (a == "--quick") {
+      // Under a minute on two cores: every mechanism, 64 bytes, one round of 2,000.
+      s.count = 2000;
+      s.rounds = 1;
+      s.mechanisms = {"shm", "unix", "tcp", "stdio", "pipe", "mq", "udp"};
     } else if (a == "--rounds")
       s.rounds = std::max<std::size_t>(std::stoul(next()), 1);
     else if (a == "--mode")
@@ -250,13 +266,14 @@ Settings parse(int argc, char** argv) {
     else if (a == "--spread")
       s.placements = {{"2 CPUs", 0, 1}};
     else {
-      std::fprintf(stderr,
-                   "usage: ipcx_bench_latency [--count N] [--rounds N] [--size BYTES[,BYTES...]]\n"
-                   "       [--spin-us US] [--json FILE] [--csv FILE] [--svg FILE]\n"
-                   "       [--gap-us US] [--ignore-sigpipe]\n"
-                   "       [--mechanism shm|unix|tcp|stdio|pipe|mq|udp|os]\n"
-                   "       [--mode blocking|spin|default|loan]\n"
-                   "       [--pin (one CPU only) | --spread (two only)]\n");
+      std::fprintf(
+          stderr,
+          "usage: ipcx_bench_latency [--count N] [--rounds N] [--size BYTES[,BYTES...]]\n"
+          "       [--spin-us US] [--json FILE] [--csv FILE] [--svg FILE]\n"
+          "       [--gap-us US] [--ignore-sigpipe]\n"
+          "       [--mechanism M[,M...]] (shm unix tcp stdio pipe mq udp; os; all) [--quick]\n"
+          "       [--mode blocking|spin|default|loan]\n"
+          "       [--pin (one CPU only) | --spread (two only)]\n");
       std::exit(2);
     }
   }

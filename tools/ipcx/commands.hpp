@@ -16,6 +16,7 @@ Runner add_pull(CLI::App& app);
 Runner add_pub(CLI::App& app);
 Runner add_sub(CLI::App& app);
 Runner add_tour(CLI::App& app);
+Runner add_bench(CLI::App& app);
 
 // Exit statuses shared by the subcommands.
 inline constexpr int kExitOk = 0;

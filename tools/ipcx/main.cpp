@@ -1,5 +1,5 @@
 // ipcx: the command-line tool. Subcommands live in their own files (serve.cpp, call.cpp,
-// one_way.cpp: push, pull, pub, sub; tour.cpp).
+// one_way.cpp: push, pull, pub, sub; tour.cpp; bench.cpp).
 #include <signal.h>
 
 #include <iostream>
@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   ipcx::cli::Runner pub = ipcx::cli::add_pub(app);
   ipcx::cli::Runner sub = ipcx::cli::add_sub(app);
   ipcx::cli::Runner tour = ipcx::cli::add_tour(app);
+  ipcx::cli::Runner bench = ipcx::cli::add_bench(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -34,5 +35,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("pub")) return pub();
   if (app.got_subcommand("sub")) return sub();
   if (app.got_subcommand("tour")) return tour();
+  if (app.got_subcommand("bench")) return bench();
   return ipcx::cli::kExitUsage;
 }

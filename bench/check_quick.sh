@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# ctest cli_bench_quick: `ipcx bench --quick --json FILE` succeeds and the JSON holds, for every
+# mechanism and placement, an ipcx row of each mode and the raw floor (docs/BENCHMARKS.md).
+set -euo pipefail
+ipcx=$1
+json=$2
+rm -f "$json"
+"$ipcx" bench --quick --json "$json" >/dev/null
+/usr/bin/python3 - "$json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+rows = doc["rows"]
+mechanisms = {"shm", "unix", "tcp", "stdio", "pipe", "mq", "udp"}
+for mech in mechanisms:
+    for where in ("2 CPUs", "1 CPU"):
+        mine = [r for r in rows if r["mechanism"] == mech and r["placement"] == where]
+        if not mine and where == "2 CPUs":
+            continue  # a one-CPU machine measures one placement
+        impls = {(r["impl"], r["mode"]) for r in mine}
+        for mode in ("blocking", "spin", "default"):
+            assert ("ipcx", mode) in impls, (mech, where, mode)
+        assert any(i == "raw" for i, _ in impls), (mech, where)
+        for r in mine:
+            assert r["ok"] and r["count"] > 0 and r["p50"] > 0, r
+            assert r["p50"] <= r["p99"] <= r["p999"], r
+            if r["impl"] == "ipcx":
+                assert r["x_raw"] > 0, r
+print("ok:", len(rows), "rows")
+PY

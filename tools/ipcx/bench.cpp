@@ -1,0 +1,67 @@
+// `ipcx bench` (CLI): runs the project's round-trip harness (bench/latency.cpp, built as
+// ipcx_bench_latency) with the arguments given: every mechanism against its raw floor and,
+// where built in, the peer libraries, on two CPUs and on one. The harness is its own program so
+// that the tool does not link the peers; this finds it beside the build tree's CLI or in the
+// installed libexec directory, and replaces this process with it.
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+
+namespace ipcx::cli {
+namespace {
+
+std::string find_harness() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  auto dir = self.parent_path();
+  for (const auto& candidate :
+       {dir / "../../bench/ipcx_bench_latency", dir / "../libexec/ipcx/ipcx_bench_latency"}) {
+    if (std::filesystem::exists(candidate, ec)) return candidate.lexically_normal().string();
+  }
+  return {};
+}
+
+int bench(const std::vector<std::string>& args) {
+  std::string harness = find_harness();
+  if (harness.empty()) {
+    std::cerr << "ipcx bench: the harness (ipcx_bench_latency) is not built or installed; "
+                 "configure with -DIPCX_BUILD_BENCH=ON\n";
+    return kExitFailed;
+  }
+  std::vector<char*> argv;
+  argv.push_back(harness.data());
+  std::vector<std::string> copy = args;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  // The tool ignores SIGPIPE, and an ignored signal stays ignored across exec: give the
+  // harness the default, so it measures what a library user gets (--ignore-sigpipe shows
+  // the other case).
+  ::signal(SIGPIPE, SIG_DFL);
+  ::execv(harness.c_str(), argv.data());
+  std::perror("ipcx bench: exec");
+  return kExitFailed;
+}
+
+}  // namespace
+
+Runner add_bench(CLI::App& app) {
+  auto args = std::make_shared<std::vector<std::string>>();
+  CLI::App* cmd = app.add_subcommand(
+      "bench", "Round trips of every mechanism against its raw floor and the peer libraries");
+  cmd->allow_extras();
+  cmd->footer(
+      "Options go to the harness: --quick (under a minute), --mechanism M[,M...] (shm unix tcp "
+      "stdio pipe mq udp, os, all), --size B[,B...], --count N, --rounds N, --pin (one CPU), "
+      "--spread (two), --mode M, --spin-us US, --json F, --csv F, --svg F, --ignore-sigpipe.");
+  return [cmd, args] { return bench(cmd->remaining()); };
+}
+
+}  // namespace ipcx::cli
