@@ -69,6 +69,81 @@ void pin(int cpu) {
 double seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; }
 double cpu_seconds(const rusage& u) { return seconds(u.ru_utime) + seconds(u.ru_stime); }
 
+// The measuring side of one round, in this process: warm-up, then `count` timed round trips
+// appended to the row with the CPU time they took.
+void lead(const Settings& s, Row& row, const std::string& url, std::size_t warmup,
+          std::size_t count) {
+  auto leader = make_leader(row.target, url, row.size);
+  bool ok = true;
+  for (std::size_t i = 0; i < warmup && ok; ++i) ok = leader->round_trip();
+  row.samples.reserve(s.count);
+  rusage before{}, after{};
+  ::getrusage(RUSAGE_SELF, &before);
+  for (std::size_t i = 0; i < count && ok; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    ok = leader->round_trip();
+    auto t1 = std::chrono::steady_clock::now();
+    row.samples.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    if (s.gap_us > 0) ::usleep(static_cast<useconds_t>(s.gap_us));
+  }
+  ::getrusage(RUSAGE_SELF, &after);
+  // A spawned stdio:// server is the leader's child, reaped as the leader goes.
+  rusage children_before{}, children_after{};
+  ::getrusage(RUSAGE_CHILDREN, &children_before);
+  leader.reset();
+  ::getrusage(RUSAGE_CHILDREN, &children_after);
+  row.follower_cpu += cpu_seconds(children_after) - cpu_seconds(children_before);
+  row.ok = row.ok && ok;
+  row.leader_cpu += cpu_seconds(after) - cpu_seconds(before);
+}
+
+// NNG may not be used in a process that forks afterwards (its child panics), and this one
+// forks every follower: its leader runs in a child of its own.
+bool needs_own_process(const Target& t) { return t.impl == "nng"; }
+
+// lead() in a forked child, which sends back the row's new samples and CPU times.
+void lead_in_child(const Settings& s, Row& row, const std::string& url, std::size_t warmup,
+                   std::size_t count) {
+  int fds[2];
+  if (::pipe(fds) != 0) {
+    row.ok = false;
+    return;
+  }
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    Row mine{row.target, row.placement, row.size, {}, 0, 0, 0, true, {}, 0};
+    lead(s, mine, url, warmup, count);
+    double head[3] = {mine.ok ? 1.0 : 0.0, mine.leader_cpu, mine.follower_cpu};
+    std::size_t n = mine.samples.size();
+    bool sent = ::write(fds[1], head, sizeof head) == sizeof head &&
+                ::write(fds[1], &n, sizeof n) == sizeof n;
+    const char* at = reinterpret_cast<const char*>(mine.samples.data());
+    for (std::size_t left = n * sizeof(double); sent && left > 0;) {
+      ssize_t w = ::write(fds[1], at, left);
+      sent = w > 0;
+      at += sent ? w : 0;
+      left -= sent ? static_cast<std::size_t>(w) : 0;
+    }
+    ::_exit(sent ? 0 : 1);
+  }
+  ::close(fds[1]);
+  FILE* in = ::fdopen(fds[0], "r");
+  double head[3] = {};
+  std::size_t n = 0;
+  bool ok = std::fread(head, sizeof head, 1, in) == 1 && std::fread(&n, sizeof n, 1, in) == 1;
+  std::vector<double> samples(ok ? n : 0);
+  ok = ok && std::fread(samples.data(), sizeof(double), n, in) == n;
+  std::fclose(in);
+  int status = 0;
+  rusage child{};
+  ::wait4(pid, &status, 0, &child);
+  row.ok = row.ok && ok && head[0] == 1.0;
+  row.samples.insert(row.samples.end(), samples.begin(), samples.end());
+  row.leader_cpu += head[1];
+  row.follower_cpu += head[2];
+}
+
 // One round of one row: count/rounds round trips, appended to the row.
 void run_case(const Settings& s, Row& row, const Placement& where, const std::string& dir,
               int index) {
@@ -79,14 +154,14 @@ void run_case(const Settings& s, Row& row, const Placement& where, const std::st
   const std::string& m = target.mechanism;
   std::size_t size = row.size;
   // A peer's ipc endpoint is made from this form's directory and index.
-  std::string hint = m == "unix" || target.impl == "zmq"
-                         ? "unix://" + dir + "/b" + std::to_string(index) + ".sock"
-                     : m == "shm"   ? "shm://ipcx-bench-" + tag
-                     : m == "pipe"  ? "pipe://" + dir + "/b" + std::to_string(index) + ".fifo"
-                     : m == "mq"    ? "mq://ipcx-bench-" + tag
-                     : m == "udp"   ? "udp://127.0.0.1:0"
-                     : m == "stdio" ? "stdio://"
-                                    : "tcp://127.0.0.1:0";
+  bool peer = target.impl != "raw" && target.impl != "ipcx";
+  std::string hint = m == "unix" || peer ? "unix://" + dir + "/b" + std::to_string(index) + ".sock"
+                     : m == "shm"        ? "shm://ipcx-bench-" + tag
+                     : m == "pipe"       ? "pipe://" + dir + "/b" + std::to_string(index) + ".fifo"
+                     : m == "mq"         ? "mq://ipcx-bench-" + tag
+                     : m == "udp"        ? "udp://127.0.0.1:0"
+                     : m == "stdio"      ? "stdio://"
+                                         : "tcp://127.0.0.1:0";
   prepare_target(target, size, where.server_cpu);
   int fds[2];
   if (::pipe(fds) != 0) {
@@ -109,28 +184,11 @@ void run_case(const Settings& s, Row& row, const Placement& where, const std::st
     std::string url(line, static_cast<std::size_t>(n));
     url.erase(url.find('\n'));
     pin(where.client_cpu);
-    auto leader = make_leader(target, url, size);
-    bool ok = true;
-    for (std::size_t i = 0; i < warmup && ok; ++i) ok = leader->round_trip();
-    row.samples.reserve(s.count);
-    rusage before{}, after{};
-    ::getrusage(RUSAGE_SELF, &before);
-    for (std::size_t i = 0; i < count && ok; ++i) {
-      auto t0 = std::chrono::steady_clock::now();
-      ok = leader->round_trip();
-      auto t1 = std::chrono::steady_clock::now();
-      row.samples.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
-      if (s.gap_us > 0) ::usleep(static_cast<useconds_t>(s.gap_us));
+    if (needs_own_process(target)) {
+      lead_in_child(s, row, url, warmup, count);
+    } else {
+      lead(s, row, url, warmup, count);
     }
-    ::getrusage(RUSAGE_SELF, &after);
-    // A spawned stdio:// server is the leader's child, reaped as the leader goes.
-    rusage children_before{}, children_after{};
-    ::getrusage(RUSAGE_CHILDREN, &children_before);
-    leader.reset();
-    ::getrusage(RUSAGE_CHILDREN, &children_after);
-    row.follower_cpu += cpu_seconds(children_after) - cpu_seconds(children_before);
-    row.ok = row.ok && ok;
-    row.leader_cpu += cpu_seconds(after) - cpu_seconds(before);
   } else {
     row.ok = false;
   }
@@ -309,11 +367,14 @@ int main(int argc, char** argv) {
       std::vector<Target> targets;
       if (mech == "shm") {
         targets = {{mech, "raw", "busypoll", {}}, {mech, "raw", "eventfd", {}}};
+        if (peer_available("boost")) targets.push_back({mech, "boost", "msgqueue", {}});
       } else if (mech != "unix" && mech != "tcp") {
         targets = {{mech, "raw", "blocking", {}}};
       } else {
         targets = {{mech, "raw", "blocking", {}}, {mech, "raw", "evloop", {}}};
-        if (peer_available("zmq")) targets.push_back({mech, "zmq", "default", {}});
+        for (const char* peer : {"zmq", "nng"}) {
+          if (peer_available(peer)) targets.push_back({mech, peer, "default", {}});
+        }
       }
       targets.push_back({mech, "ipcx", "blocking", {}});
       targets.push_back({mech, "ipcx", "spin", spin});

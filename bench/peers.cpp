@@ -26,6 +26,15 @@
 #ifdef IPCX_BENCH_ZMQ
 #include <zmq.h>
 #endif
+#ifdef IPCX_BENCH_NNG
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/transport/tcp/tcp.h>
+#endif
+#ifdef IPCX_BENCH_BOOST
+#include <boost/interprocess/ipc/message_queue.hpp>
+#endif
 
 namespace ipcx::bench {
 namespace {
@@ -480,11 +489,125 @@ class ZmqLeader final : public Leader {
 };
 #endif
 
+#ifdef IPCX_BENCH_NNG
+// NNG req0/rep0 over ipc and tcp, with its defaults.
+void nng_check(int rv, const char* what) {
+  if (rv != 0) {
+    std::fprintf(stderr, "%s: %s\n", what, nng_strerror(rv));
+    ::_exit(1);
+  }
+}
+
+[[noreturn]] void nng_follower(const Target& t, const std::string& dir, int index, int report_fd) {
+  nng_socket sock;
+  nng_check(nng_rep0_open(&sock), "nng_rep0_open");
+  std::string where = t.mechanism == "tcp"
+                          ? "tcp://127.0.0.1:0"
+                          : "ipc://" + dir + "/nng" + std::to_string(index) + ".sock";
+  nng_listener listener;
+  nng_check(nng_listener_create(&listener, sock, where.c_str()), "nng_listener_create");
+  nng_check(nng_listener_start(listener, 0), "nng_listener_start");
+  if (t.mechanism == "tcp") {
+    int port = 0;
+    nng_check(nng_listener_get_int(listener, NNG_OPT_TCP_BOUND_PORT, &port), "bound port");
+    where = "tcp://127.0.0.1:" + std::to_string(port);
+  }
+  report(report_fd, where);
+  for (;;) {
+    void* buf = nullptr;
+    std::size_t size = 0;
+    if (nng_recv(sock, &buf, &size, NNG_FLAG_ALLOC) != 0) ::_exit(0);
+    if (nng_send(sock, buf, size, NNG_FLAG_ALLOC) != 0) ::_exit(0);  // frees buf
+  }
+}
+
+class NngLeader final : public Leader {
+ public:
+  NngLeader(const std::string& url, std::size_t size) : buf_(size, 'n') {
+    nng_check(nng_req0_open(&sock_), "nng_req0_open");
+    nng_check(nng_dial(sock_, url.c_str(), nullptr, 0), "nng_dial");
+  }
+  // The harness forks each follower from this process: NNG's threads and state must be gone
+  // by the next fork, or the child inherits a library without its threads.
+  ~NngLeader() override {
+    nng_close(sock_);
+    nng_fini();
+  }
+  bool round_trip() override {
+    if (nng_send(sock_, buf_.data(), buf_.size(), 0) != 0) return false;
+    void* reply = nullptr;
+    std::size_t size = 0;
+    if (nng_recv(sock_, &reply, &size, NNG_FLAG_ALLOC) != 0) return false;
+    nng_free(reply, size);
+    return size == buf_.size();
+  }
+
+ private:
+  nng_socket sock_{};
+  std::vector<char> buf_;
+};
+#endif
+
+#ifdef IPCX_BENCH_BOOST
+// Boost.Interprocess message_queue: a queue in shared memory with a process-shared mutex and
+// condition variables, so both sides sleep; compared on shm. One queue each way.
+namespace bip = boost::interprocess;
+std::string g_boost_name;
+
+[[noreturn]] void boost_follower(int report_fd) {
+  std::size_t size = std::max<std::size_t>(g_raw.size, 1);
+  bip::message_queue::remove((g_boost_name + "-req").c_str());
+  bip::message_queue::remove((g_boost_name + "-rep").c_str());
+  bip::message_queue req(bip::create_only, (g_boost_name + "-req").c_str(), 16, size);
+  bip::message_queue rep(bip::create_only, (g_boost_name + "-rep").c_str(), 16, size);
+  report(report_fd, g_boost_name);
+  std::vector<char> buf(size);
+  for (;;) {
+    std::size_t got = 0;
+    unsigned priority = 0;
+    req.receive(buf.data(), buf.size(), got, priority);
+    rep.send(buf.data(), got, 0);
+  }
+}
+
+class BoostLeader final : public Leader {
+ public:
+  BoostLeader(const std::string& name, std::size_t size)
+      : name_(name),
+        req_(bip::open_only, (name + "-req").c_str()),
+        rep_(bip::open_only, (name + "-rep").c_str()),
+        buf_(std::max<std::size_t>(size, 1), 'b') {}
+  ~BoostLeader() override {
+    bip::message_queue::remove((name_ + "-req").c_str());
+    bip::message_queue::remove((name_ + "-rep").c_str());
+  }
+  bool round_trip() override {
+    req_.send(buf_.data(), buf_.size(), 0);
+    std::size_t got = 0;
+    unsigned priority = 0;
+    rep_.receive(buf_.data(), buf_.size(), got, priority);
+    return got == buf_.size();
+  }
+
+ private:
+  std::string name_;
+  bip::message_queue req_;
+  bip::message_queue rep_;
+  std::vector<char> buf_;
+};
+#endif
+
 }  // namespace
 
 bool peer_available(const std::string& impl) {
 #ifdef IPCX_BENCH_ZMQ
   if (impl == "zmq") return true;
+#endif
+#ifdef IPCX_BENCH_NNG
+  if (impl == "nng") return true;
+#endif
+#ifdef IPCX_BENCH_BOOST
+  if (impl == "boost") return true;
 #endif
   (void)impl;
   return false;
@@ -493,6 +616,11 @@ bool peer_available(const std::string& impl) {
 void prepare_target(const Target& target, std::size_t size, int follower_cpu) {
   g_follower_cpu = follower_cpu;
   g_raw.size = size;
+#ifdef IPCX_BENCH_BOOST
+  static int boost_runs = 0;
+  g_boost_name =
+      "ipcx-bench-boost-" + std::to_string(::getpid()) + "-" + std::to_string(++boost_runs);
+#endif
   if (raw_os(target) && target.mechanism == "stdio") {
     for (int* p : {g_raw.pipe_to_follower, g_raw.pipe_to_leader}) {
       if (p[0] >= 0) ::close(p[0]), ::close(p[1]);
@@ -528,14 +656,22 @@ void serve_stdio_follower(int cpu, long spin_us) {
 }
 
 void run_follower(const Target& target, const std::string& url_hint, int report_fd) {
+  // A peer's ipc path is made from the hint's directory and index: "unix://DIR/bN.sock".
+  std::string path = url_hint.rfind("unix://", 0) == 0 ? url_hint.substr(7) : "./b0";
+  auto slash = path.rfind('/');
+  std::string dir = path.substr(0, slash);
+  int index = std::atoi(path.c_str() + slash + 2);
 #ifdef IPCX_BENCH_ZMQ
-  if (target.impl == "zmq") {
-    // The hint's directory and index make the ipc path: "unix://DIR/bN.sock".
-    std::string path = url_hint.substr(7);
-    auto slash = path.rfind('/');
-    zmq_follower(target, path.substr(0, slash), std::atoi(path.c_str() + slash + 2), report_fd);
-  }
+  if (target.impl == "zmq") zmq_follower(target, dir, index, report_fd);
 #endif
+#ifdef IPCX_BENCH_NNG
+  if (target.impl == "nng") nng_follower(target, dir, index, report_fd);
+#endif
+#ifdef IPCX_BENCH_BOOST
+  if (target.impl == "boost") boost_follower(report_fd);
+#endif
+  (void)dir;
+  (void)index;
   if (raw_os(target)) raw_os_follower(target, url_hint, report_fd);
   if (target.impl == "ipcx" && target.mechanism == "stdio") {
     report(report_fd, "stdio://");  // the leader spawns the real server
@@ -553,6 +689,12 @@ std::unique_ptr<Leader> make_leader(const Target& target, const std::string& url
   }
 #ifdef IPCX_BENCH_ZMQ
   if (target.impl == "zmq") return std::make_unique<ZmqLeader>(url, size);
+#endif
+#ifdef IPCX_BENCH_NNG
+  if (target.impl == "nng") return std::make_unique<NngLeader>(url, size);
+#endif
+#ifdef IPCX_BENCH_BOOST
+  if (target.impl == "boost") return std::make_unique<BoostLeader>(url, size);
 #endif
   if (raw_os(target)) return std::make_unique<RawOsLeader>(target, url, size);
   if (target.impl == "raw") return std::make_unique<RawLeader>(url, size, target.mode == "evloop");

@@ -12,7 +12,7 @@ namespace ipcx::bench {
 
 struct Target {
   std::string mechanism;  // "shm", "unix", "tcp", "stdio", "pipe", "mq" or "udp"
-  std::string impl;       // "raw", "ipcx", or a peer library: "zmq"
+  std::string impl;       // "raw", "ipcx", or a peer library: "zmq", "nng", "boost"
   // ipcx: "blocking", "spin", "default", or "loan" (default, with the body written in place). raw
   // unix/tcp: "blocking" (read/write) or "evloop" (the syscalls of an event loop: server
   // epoll_wait+recv+send, client send+poll+recv). raw shm: "busypoll" (both spin on shared memory)
@@ -29,7 +29,7 @@ void prepare_target(const Target& target, std::size_t size, int follower_cpu);
 // The body of a spawned stdio:// follower: `--stdio-follower CPU SPIN_US` on the command line.
 void serve_stdio_follower(int cpu, long spin_us);
 
-// Whether this build has the peer library `impl` ("zmq").
+// Whether this build has the peer library `impl` ("zmq", "nng", "boost").
 bool peer_available(const std::string& impl);
 
 // Binds, reports the URL to connect to through `report`, then serves until killed.

@@ -30,8 +30,8 @@ struct Result {
 // modes with the busy-polling floor.
 inline std::string floor_mode(const std::string& mechanism, const std::string& mode) {
   if (mechanism != "shm") return "blocking";
-  bool sleeps = mode == "blocking" || mode == "eventfd";
-  return sleeps ? "eventfd" : "busypoll";
+  bool spins = mode == "spin" || mode == "default" || mode == "loan" || mode == "busypoll";
+  return spins ? "busypoll" : "eventfd";
 }
 
 inline bool is_peer(const Result& r) { return r.impl != "raw" && r.impl != "ipcx"; }

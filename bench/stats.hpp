@@ -20,8 +20,8 @@ inline double percentile_sorted(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
   // p/100*n is inexact in binary (99.9/100*1000 is 999.0000000000001): a tolerance keeps an
   // exact rank from rounding up to the next sample.
-  auto rank = static_cast<std::size_t>(
-      std::ceil(p / 100.0 * static_cast<double>(sorted.size()) - 1e-9));
+  auto rank =
+      static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size()) - 1e-9));
   if (rank < 1) rank = 1;
   return sorted[std::min(rank, sorted.size()) - 1];
 }
