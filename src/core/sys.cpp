@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -70,6 +71,14 @@ ssize_t read(int fd, void* buf, std::size_t len) noexcept {
 }
 ssize_t write(int fd, const void* buf, std::size_t len) noexcept {
   return retry([&] { return injected(Call::write, &len) ? -1 : ::write(fd, buf, len); });
+}
+ssize_t write_nosignal(int fd, const void* buf, std::size_t len) noexcept {
+  constexpr int kNoSignal = 0x00000100;  // RWF_NOSIGNAL; Debian 12's headers predate it
+  return retry([&] {
+    if (injected(Call::write, &len)) return ssize_t{-1};
+    iovec v{const_cast<void*>(buf), len};
+    return ::pwritev2(fd, &v, 1, -1, kNoSignal);
+  });
 }
 ssize_t send(int fd, const void* buf, std::size_t len, int flags) noexcept {
   return retry([&] { return injected(Call::send, &len) ? -1 : ::send(fd, buf, len, flags); });

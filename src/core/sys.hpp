@@ -62,6 +62,9 @@ int accept(int fd, sockaddr* addr, socklen_t* len, int flags) noexcept;
 int connect(int fd, const sockaddr* addr, socklen_t len) noexcept;
 ssize_t read(int fd, void* buf, std::size_t len) noexcept;
 ssize_t write(int fd, const void* buf, std::size_t len) noexcept;
+// write() with RWF_NOSIGNAL (pwritev2, Linux 6.16 and later): EPIPE without SIGPIPE on a pipe
+// whose reader left. EOPNOTSUPP where the kernel lacks the flag. Injected as Call::write.
+ssize_t write_nosignal(int fd, const void* buf, std::size_t len) noexcept;
 ssize_t send(int fd, const void* buf, std::size_t len, int flags) noexcept;
 ssize_t recv(int fd, void* buf, std::size_t len, int flags) noexcept;
 int poll(pollfd* fds, nfds_t count, int timeout_ms) noexcept;  // EINTR is returned as 0 ready

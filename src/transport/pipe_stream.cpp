@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <ctime>
 
@@ -35,6 +36,14 @@ bool sigpipe_ignored() noexcept {
 
 ssize_t write_without_sigpipe(int fd, const void* data, std::size_t length, bool ignored) noexcept {
   if (ignored) return sys::write(fd, data, length);
+  // A kernel with RWF_NOSIGNAL does it in one syscall; an older one says EOPNOTSUPP once, and
+  // the signal mask does it from then on.
+  static std::atomic<bool> no_flag{false};
+  if (!no_flag.load(std::memory_order_relaxed)) {
+    ssize_t n = sys::write_nosignal(fd, data, length);
+    if (n >= 0 || (errno != EOPNOTSUPP && errno != EINVAL)) return n;
+    no_flag.store(true, std::memory_order_relaxed);
+  }
   sigset_t pipe_only;
   sigemptyset(&pipe_only);
   sigaddset(&pipe_only, SIGPIPE);

@@ -43,10 +43,10 @@ class PipeStream final : public ByteStream {
   std::vector<std::string> held_names_;
 };
 
-// A write(2) that never raises SIGPIPE, even with the default disposition: it blocks SIGPIPE
-// in this thread for the call and consumes the one the failed write raised. ipcx never
-// changes the process's signal dispositions. `ignored`: SIGPIPE is known to be ignored, so
-// the mask can be left alone (two syscalls saved).
+// A write(2) that never raises SIGPIPE, even with the default disposition: with RWF_NOSIGNAL
+// where the kernel has it (6.16+), else by blocking SIGPIPE in this thread for the call and
+// consuming the one the failed write raised. ipcx never changes the process's signal
+// dispositions. `ignored`: SIGPIPE is known to be ignored, so a plain write does.
 ssize_t write_without_sigpipe(int fd, const void* data, std::size_t length, bool ignored) noexcept;
 // Whether SIGPIPE is ignored in this process now.
 bool sigpipe_ignored() noexcept;
