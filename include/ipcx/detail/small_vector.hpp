@@ -11,6 +11,15 @@
 
 namespace ipcx::detail {
 
+// Large blocks are kept for reuse by the thread that freed them (a few, bounded), because
+// allocating a fresh megabyte means the kernel faulting in and zeroing 256 pages, every
+// message: most of a large round trip's time. Defined in src/api/message.cpp.
+inline constexpr std::size_t kKeptBlockBytes = 64 * 1024;  // smaller blocks go to malloc
+// A kept block of at least `bytes` (its size in *capacity), or nullptr.
+void* take_kept_block(std::size_t bytes, std::size_t* capacity) noexcept;
+// Keeps a block of `bytes` for reuse, or frees it when the cache is full.
+void keep_block(void* block, std::size_t bytes) noexcept;
+
 template <class T, std::size_t N>
 class SmallVector {
   static_assert(std::is_trivially_copyable_v<T>);
@@ -64,18 +73,32 @@ class SmallVector {
     if (wanted <= capacity()) return;
     std::size_t grown = capacity() * 2;
     if (grown < wanted) grown = wanted;
-    T* fresh = static_cast<T*>(std::malloc(grown * sizeof(T)));
+    T* fresh = nullptr;
+    if (grown * sizeof(T) >= kKeptBlockBytes) {
+      std::size_t bytes = 0;
+      fresh = static_cast<T*>(take_kept_block(grown * sizeof(T), &bytes));
+      if (fresh != nullptr) grown = bytes / sizeof(T);
+    }
+    if (fresh == nullptr) fresh = static_cast<T*>(std::malloc(grown * sizeof(T)));
     if (fresh == nullptr) throw std::bad_alloc();
     if (size_ != 0) std::memcpy(static_cast<void*>(fresh), data(), size_ * sizeof(T));
-    std::free(heap_);
+    free_heap();
     heap_ = fresh;
     capacity_ = grown;
   }
 
  private:
   void assign(const T* from, std::size_t count) { append(from, count); }
+  void free_heap() noexcept {
+    if (heap_ == nullptr) return;  // most messages never leave the inline buffer
+    if (capacity_ * sizeof(T) >= kKeptBlockBytes) {
+      keep_block(heap_, capacity_ * sizeof(T));
+    } else {
+      std::free(heap_);
+    }
+  }
   void release() noexcept {
-    if (heap_ != nullptr) std::free(heap_);  // most messages never leave the inline buffer
+    free_heap();
     heap_ = nullptr;
     size_ = 0;
   }
