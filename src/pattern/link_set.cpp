@@ -47,17 +47,23 @@ transport::LinkOptions LinkSet::link_options() const {
 }
 
 namespace {
-// udp:// carries request/reply only so far; stdio:// is a Client's through spawn. mq:// carries
+// udp:// carries no push/pull (a pusher cannot know a datagram arrived); stdio:// is a Client's
+// through spawn. mq:// carries
 // push/pull, a work queue as queues are meant to be, but not publish/subscribe: a queue holds
 // ten messages, so a publisher could only drop or wait behind every subscriber.
-void refuse_unfit(const Endpoint& ep, wire::SocketType type) {
+void refuse_unfit(const Endpoint& ep, wire::SocketType type, bool lossless) {
   using wire::SocketType;
   bool pubsub = type == SocketType::pub || type == SocketType::sub || type == SocketType::xpub ||
                 type == SocketType::xsub;
-  if (ep.scheme == Scheme::udp || ep.scheme == Scheme::stdio)
+  if (ep.scheme == Scheme::stdio)
     throw Error(Errc::not_supported, ep.url(),
-                std::string(scheme_name(ep.scheme)) +
-                    ":// carries request/reply only: no publish/subscribe or push/pull");
+                "stdio:// carries request/reply only: no publish/subscribe or push/pull");
+  if (ep.scheme == Scheme::udp && !pubsub)
+    throw Error(Errc::not_supported, ep.url(),
+                "udp:// carries request/reply and publish/subscribe, not push/pull");
+  if (ep.scheme == Scheme::udp && lossless)
+    throw Error(Errc::not_supported, ep.url(),
+                "a udp:// publisher cannot wait for its subscribers: lossless is not possible");
   if (ep.scheme == Scheme::mq && pubsub)
     throw Error(Errc::not_supported, ep.url(),
                 "mq:// carries request/reply and push/pull, not publish/subscribe");
@@ -66,7 +72,7 @@ void refuse_unfit(const Endpoint& ep, wire::SocketType type) {
 
 Endpoint LinkSet::bind(std::string_view url) {
   Endpoint ep = Endpoint::parse(url);
-  refuse_unfit(ep, type_);
+  refuse_unfit(ep, type_, options_.lossless);
   transport::ListenOptions lo;
   lo.link = link_options();
   lo.file_mode = options_.file_mode;
@@ -87,7 +93,7 @@ Endpoint LinkSet::bind(std::string_view url) {
 void LinkSet::connect(std::string_view url) {
   Dial d;
   d.endpoint = Endpoint::parse(url);
-  refuse_unfit(d.endpoint, type_);
+  refuse_unfit(d.endpoint, type_, options_.lossless);
   d.mechanism = &mechanism_or_throw(d.endpoint);
   dials_.push_back(std::move(d));
   ++unlinked_;
@@ -234,6 +240,8 @@ bool LinkSet::offer(std::size_t index, const Message& message) {
   }
   std::size_t after = m.link->queued_bytes();
   std::size_t added = after > before ? after - before : 0;
+  // A link that sent it at once (a udp publisher's datagrams) holds nothing against the mark.
+  if (added == 0 && !m.link->wants_write()) return true;
   m.queued.push_back(added);
   m.queued_sum += added;
   return !due(m) || write(index);
