@@ -219,20 +219,43 @@ struct UdpShared {
   }
 };
 
+// What both links on a bound socket share: the socket (through the listener's UdpShared), the
+// rule that bad input never closes them, and giving the socket back to the listener on close.
+class UdpSocketLink : public Link {
+ public:
+  UdpSocketLink(std::shared_ptr<UdpShared> shared, PeerInfo peer) noexcept
+      : shared_(std::move(shared)), peer_(std::move(peer)) {}
+  int fd() const noexcept override { return shared_ ? shared_->socket.get() : -1; }
+  bool established() const noexcept override { return true; }
+  IoResult flush() noexcept override { return {Io::ok}; }
+  bool wants_write() const noexcept override { return false; }
+  std::size_t queued_bytes() const noexcept override { return 0; }
+  Dropped take_dropped() noexcept override { return std::exchange(dropped_, {}); }
+  void close() noexcept override {
+    if (!shared_) return;
+    shared_->offer_again();
+    shared_.reset();
+  }
+  const PeerInfo& peer() const noexcept override { return peer_; }
+  std::string_view fault() const noexcept override { return fault_; }
+
+ protected:
+  std::shared_ptr<UdpShared> shared_;
+  PeerInfo peer_;
+  Dropped dropped_;
+  std::string fault_;
+};
+
 // The route frame: 0x00, then the client's address, then the datagram id (8 bytes).
 constexpr std::size_t kIdBytes = 8;
 
-class UdpServerLink final : public Link {
+class UdpServerLink final : public UdpSocketLink {
  public:
   UdpServerLink(std::shared_ptr<UdpShared> shared, PeerInfo peer, const LinkOptions& options)
-      : shared_(std::move(shared)),
-        peer_(std::move(peer)),
+      : UdpSocketLink(std::move(shared), std::move(peer)),
         assembler_(options.max_message_size),
         datagram_(kMaxDatagram + 1) {}
   ~UdpServerLink() override { close(); }
-
-  int fd() const noexcept override { return shared_ ? shared_->socket.get() : -1; }
-  bool established() const noexcept override { return true; }
 
   IoResult recv(Message& out) noexcept override {
     if (!shared_) return {Io::closed, 0, Errc::peer_closed};
@@ -317,10 +340,6 @@ class UdpServerLink final : public Link {
     return {Io::ok, head.bytes() + tail.bytes()};
   }
 
-  IoResult flush() noexcept override { return {Io::ok}; }
-  bool wants_write() const noexcept override { return false; }
-  std::size_t queued_bytes() const noexcept override { return 0; }
-
   IoResult tick(Clock::time_point now) noexcept override {
     now_ = now;
     while (!order_.empty()) {
@@ -330,16 +349,6 @@ class UdpServerLink final : public Link {
     }
     return {Io::ok};
   }
-
-  Dropped take_dropped() noexcept override { return std::exchange(dropped_, {}); }
-
-  void close() noexcept override {
-    if (!shared_) return;
-    shared_->offer_again();
-    shared_.reset();
-  }
-  const PeerInfo& peer() const noexcept override { return peer_; }
-  std::string_view fault() const noexcept override { return fault_; }
 
  private:
   struct Kept {
@@ -386,8 +395,6 @@ class UdpServerLink final : public Link {
     order_.pop_front();
   }
 
-  std::shared_ptr<UdpShared> shared_;
-  PeerInfo peer_;
   wire::CompactAssembler assembler_;
   std::vector<std::byte> datagram_;
   Message body_;
@@ -397,8 +404,6 @@ class UdpServerLink final : public Link {
   Clock::time_point now_ = Clock::now();
   std::uint32_t kernel_drops_ = 0;
   bool skip_read_ = false;
-  Dropped dropped_;
-  std::string fault_;
 };
 
 // ---- publish/subscribe ----
@@ -419,20 +424,16 @@ bool is_pubsub(wire::SocketType t) noexcept {
          t == wire::SocketType::xsub;
 }
 
-class UdpPublisherLink final : public Link {
+class UdpPublisherLink final : public UdpSocketLink {
  public:
   UdpPublisherLink(std::shared_ptr<UdpShared> shared, PeerInfo peer, const LinkOptions& options)
-      : shared_(std::move(shared)),
-        peer_(std::move(peer)),
+      : UdpSocketLink(std::move(shared), std::move(peer)),
         assembler_(wire::Subscriptions::kMaxBytes + 4096),
         datagram_(kMaxDatagram + 1),
         epochs_(static_cast<std::uint64_t>(Clock::now().time_since_epoch().count() >> 10)) {
     (void)options;
   }
   ~UdpPublisherLink() override { close(); }
-
-  int fd() const noexcept override { return shared_ ? shared_->socket.get() : -1; }
-  bool established() const noexcept override { return true; }
 
   // The publisher's LinkSet is told once that this link wants everything: it filters per
   // subscriber itself, in send().
@@ -500,10 +501,6 @@ class UdpPublisherLink final : public Link {
     return {Io::ok, head.bytes() + tail.bytes()};
   }
 
-  IoResult flush() noexcept override { return {Io::ok}; }
-  bool wants_write() const noexcept override { return false; }
-  std::size_t queued_bytes() const noexcept override { return 0; }
-
   IoResult tick(Clock::time_point now) noexcept override {
     now_ = now;
     for (auto it = subscribers_.begin(); it != subscribers_.end();) {
@@ -511,15 +508,6 @@ class UdpPublisherLink final : public Link {
     }
     return {Io::ok};
   }
-
-  Dropped take_dropped() noexcept override { return std::exchange(dropped_, {}); }
-  void close() noexcept override {
-    if (!shared_) return;
-    shared_->offer_again();
-    shared_.reset();
-  }
-  const PeerInfo& peer() const noexcept override { return peer_; }
-  std::string_view fault() const noexcept override { return fault_; }
 
  private:
   struct Subscriber {
@@ -535,8 +523,6 @@ class UdpPublisherLink final : public Link {
     }
   };
 
-  std::shared_ptr<UdpShared> shared_;
-  PeerInfo peer_;
   wire::CompactAssembler assembler_;
   std::vector<std::byte> datagram_;
   std::vector<std::byte> outgoing_;
@@ -544,8 +530,6 @@ class UdpPublisherLink final : public Link {
   bool announced_ = false;
   std::unordered_map<std::string, Subscriber> subscribers_;
   Clock::time_point now_ = Clock::now();
-  Dropped dropped_;
-  std::string fault_;
 };
 
 class UdpSubscriberLink final : public Link {
