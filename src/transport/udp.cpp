@@ -76,16 +76,34 @@ void raise_receive_buffer(int fd) noexcept {
 
 // ---- client ----
 
-class UdpClientLink final : public Link {
+// What both links on a connected (dialled) socket share: the socket, the decoder, and the
+// receive buffer one datagram is read into.
+class UdpDialledLink : public Link {
  public:
-  UdpClientLink(Fd fd, PeerInfo peer, const LinkOptions& options)
+  UdpDialledLink(Fd fd, PeerInfo peer, const LinkOptions& options)
       : fd_(std::move(fd)),
         peer_(std::move(peer)),
         assembler_(options.max_message_size),
         datagram_(kMaxDatagram + 1) {}
-
   int fd() const noexcept override { return fd_.get(); }
   bool established() const noexcept override { return fd_.valid(); }
+  void close() noexcept override { fd_.reset(); }
+  const PeerInfo& peer() const noexcept override { return peer_; }
+  std::string_view fault() const noexcept override { return fault_; }
+
+ protected:
+  Fd fd_;
+  PeerInfo peer_;
+  wire::CompactAssembler assembler_;
+  std::vector<std::byte> datagram_;
+  bool skip_read_ = false;  // as MqLink::recv
+  std::string fault_;
+};
+
+class UdpClientLink final : public UdpDialledLink {
+ public:
+  UdpClientLink(Fd fd, PeerInfo peer, const LinkOptions& options)
+      : UdpDialledLink(std::move(fd), std::move(peer), options) {}
 
   IoResult send(const Message& head, const Message& tail) noexcept override {
     if (!fd_) return {Io::error, 0, Errc::peer_closed};
@@ -181,9 +199,6 @@ class UdpClientLink final : public Link {
   }
 
   Dropped take_dropped() noexcept override { return std::exchange(dropped_, {}); }
-  void close() noexcept override { fd_.reset(); }
-  const PeerInfo& peer() const noexcept override { return peer_; }
-  std::string_view fault() const noexcept override { return fault_; }
 
  private:
   struct Pending {
@@ -193,16 +208,10 @@ class UdpClientLink final : public Link {
     Clock::time_point give_up;
   };
 
-  Fd fd_;
-  PeerInfo peer_;
-  wire::CompactAssembler assembler_;
-  std::vector<std::byte> datagram_;
   std::uint64_t next_id_ = 1;
   std::unordered_map<std::uint64_t, Pending> pending_;
   std::deque<std::uint64_t> to_send_;
-  bool skip_read_ = false;
   Dropped dropped_;
-  std::string fault_;
 };
 
 // ---- server ----
@@ -532,16 +541,10 @@ class UdpPublisherLink final : public UdpSocketLink {
   Clock::time_point now_ = Clock::now();
 };
 
-class UdpSubscriberLink final : public Link {
+class UdpSubscriberLink final : public UdpDialledLink {
  public:
   UdpSubscriberLink(Fd fd, PeerInfo peer, const LinkOptions& options)
-      : fd_(std::move(fd)),
-        peer_(std::move(peer)),
-        assembler_(options.max_message_size),
-        datagram_(kMaxDatagram + 1) {}
-
-  int fd() const noexcept override { return fd_.get(); }
-  bool established() const noexcept override { return fd_.valid(); }
+      : UdpDialledLink(std::move(fd), std::move(peer), options) {}
 
   // Subscription changes, [0x01|0x00][topic]: applied to our own set, which then goes out whole.
   IoResult send(const Message& head, const Message& tail) noexcept override {
@@ -600,9 +603,6 @@ class UdpSubscriberLink final : public Link {
   IoResult flush() noexcept override { return {Io::ok}; }
   bool wants_write() const noexcept override { return false; }
   std::size_t queued_bytes() const noexcept override { return 0; }
-  void close() noexcept override { fd_.reset(); }
-  const PeerInfo& peer() const noexcept override { return peer_; }
-  std::string_view fault() const noexcept override { return fault_; }
 
  private:
   void send_state() {
@@ -615,10 +615,6 @@ class UdpSubscriberLink final : public Link {
     last_state_ = Clock::now();
   }
 
-  Fd fd_;
-  PeerInfo peer_;
-  wire::CompactAssembler assembler_;
-  std::vector<std::byte> datagram_;
   std::vector<std::byte> outgoing_;
   wire::Subscriptions topics_;
   std::uint64_t state_id_ = 0;
@@ -626,8 +622,6 @@ class UdpSubscriberLink final : public Link {
   std::uint64_t epoch_ = ~std::uint64_t{0};
   std::uint64_t expected_ = 0;
   std::uint64_t gap_ = 0;
-  bool skip_read_ = false;
-  std::string fault_;
 };
 
 class UdpListener final : public Listener {
