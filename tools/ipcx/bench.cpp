@@ -1,8 +1,10 @@
-// `ipcx bench` (CLI): runs the project's round-trip harness (bench/latency.cpp, built as
-// ipcx_bench_latency) with the arguments given: every mechanism against its raw floor and,
-// where built in, the peer libraries, on two CPUs and on one. The harness is its own program so
-// that the tool does not link the peers; this finds it beside the build tree's CLI or in the
-// installed libexec directory, and replaces this process with it.
+// `ipcx bench` (CLI): runs the project's benchmark harness with the arguments given. By default
+// the round trips (bench/latency.cpp, ipcx_bench_latency): every mechanism against its raw
+// floor and, where built in, the peer libraries, on two CPUs and on one. `ipcx bench
+// throughput ...` runs one-way throughput (ipcx_bench_throughput) and `ipcx bench fanout ...`
+// publish/subscribe fan-out (ipcx_bench_fanout). Each harness is its own program so that the
+// tool does not link the peers; this finds it beside the build tree's CLI or in the installed
+// libexec directory, and replaces this process with it.
 #include <signal.h>
 #include <unistd.h>
 
@@ -17,23 +19,27 @@
 namespace ipcx::cli {
 namespace {
 
-std::string find_harness() {
+std::string find_harness(const std::string& name) {
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return {};
   auto dir = self.parent_path();
-  for (const auto& candidate :
-       {dir / "../../bench/ipcx_bench_latency", dir / "../libexec/ipcx/ipcx_bench_latency"}) {
+  for (const auto& candidate : {dir / "../../bench" / name, dir / "../libexec/ipcx" / name}) {
     if (std::filesystem::exists(candidate, ec)) return candidate.lexically_normal().string();
   }
   return {};
 }
 
-int bench(const std::vector<std::string>& args) {
-  std::string harness = find_harness();
+int bench(std::vector<std::string> args) {
+  std::string name = "ipcx_bench_latency";
+  if (!args.empty() && (args.front() == "throughput" || args.front() == "fanout")) {
+    name = "ipcx_bench_" + args.front();
+    args.erase(args.begin());
+  }
+  std::string harness = find_harness(name);
   if (harness.empty()) {
-    std::cerr << "ipcx bench: the harness (ipcx_bench_latency) is not built or installed; "
-                 "configure with -DIPCX_BUILD_BENCH=ON\n";
+    std::cerr << "ipcx bench: the harness (" << name
+              << ") is not built or installed; configure with -DIPCX_BUILD_BENCH=ON\n";
     return kExitFailed;
   }
   std::vector<char*> argv;
@@ -60,7 +66,9 @@ Runner add_bench(CLI::App& app) {
   cmd->footer(
       "Options go to the harness: --quick (under a minute), --mechanism M[,M...] (shm unix tcp "
       "stdio pipe mq udp, os, all), --size B[,B...], --count N, --rounds N, --pin (one CPU), "
-      "--spread (two), --mode M, --spin-us US, --json F, --csv F, --svg F, --ignore-sigpipe.");
+      "--spread (two), --mode M, --spin-us US, --json F, --csv F, --svg F, --ignore-sigpipe. "
+      "`ipcx bench throughput [--mechanism M]`: one-way messages/s and MB/s against the raw "
+      "floors and libzmq; `ipcx bench fanout [--mechanism M] [--subscribers N]`: pub/sub.");
   return [cmd, args] { return bench(cmd->remaining()); };
 }
 
