@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -172,6 +173,14 @@ ssize_t sendto(int fd, const void* data, std::size_t length, int flags, const so
   return retry([&] {
     return injected(Call::sendto, &length) ? -1 : ::sendto(fd, data, length, flags, to, to_length);
   });
+}
+// Raw syscalls: glibc 2.36's <sys/pidfd.h> lacks C linkage for C++ callers.
+int pidfd_open(int pid) noexcept {
+  if (injected(Call::pidfd)) return -1;
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+int pidfd_send_signal(int pidfd, int sig) noexcept {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
 }
 int fcntl(int fd, int command, int arg) noexcept {
   if (injected(Call::fcntl)) return -1;

@@ -46,7 +46,8 @@ enum class Call : std::uint8_t {
   mq_open,
   mq_send,
   mq_receive,
-  sendto
+  sendto,
+  pidfd
 };
 
 // Consulted before each call: returns 0 to let it proceed, or an errno value to fail it with.
@@ -95,6 +96,10 @@ int mq_send(int queue, const void* data, std::size_t length) noexcept;
 ssize_t mq_receive(int queue, void* data, std::size_t capacity) noexcept;
 ssize_t sendto(int fd, const void* data, std::size_t length, int flags, const sockaddr* to,
                socklen_t to_length) noexcept;
+// A descriptor of process `pid`, readable once it exits (close-on-exec); and a signal sent
+// through one, which cannot reach a process that reused the pid.
+int pidfd_open(int pid) noexcept;
+int pidfd_send_signal(int pidfd, int sig) noexcept;
 int chmod(const char* path, unsigned mode) noexcept;
 int fchmod(int fd, unsigned mode) noexcept;
 int close(int fd) noexcept;

@@ -18,7 +18,6 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -50,8 +49,6 @@ long queue_depth() {
   }();
   return depth;
 }
-
-int open_pidfd(pid_t pid) noexcept { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
 bool exited(int pidfd) noexcept {
   pollfd p{pidfd, POLLIN, 0};
@@ -273,7 +270,7 @@ class MqLink final : public Link {
       fault_ = "the server's socket type cannot talk to ours";
       return {Io::error, 0, Errc::protocol_violation};
     }
-    Fd pidfd(open_pidfd(static_cast<pid_t>(r->pid)));
+    Fd pidfd(sys::pidfd_open(static_cast<pid_t>(r->pid)));
     if (!pidfd || !poller_.add_readable(pidfd.get())) {
       fault_ = "the server exited during the handshake";
       return {Io::closed, 0, Errc::peer_closed};
@@ -361,7 +358,7 @@ class MqListener final : public Listener {
     const auto& allowed = options_.allow_uids;
     if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), st.st_uid) == allowed.end())
       return unexpected(Errc::permission_denied);
-    Fd pidfd(open_pidfd(static_cast<pid_t>(hello.pid)));
+    Fd pidfd(sys::pidfd_open(static_cast<pid_t>(hello.pid)));
     if (!pidfd) return unexpected(Errc::refused);
     std::string why;
     auto poller = PollSet::make({from_client.get(), pidfd.get()}, to_client.get(), why);

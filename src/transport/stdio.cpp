@@ -11,7 +11,6 @@
 #include <spawn.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,12 +29,6 @@ namespace ipcx::transport {
 namespace {
 
 std::atomic<bool> g_stdio_taken{false};
-
-// Raw syscalls: glibc 2.36's <sys/pidfd.h> lacks C linkage for C++ callers.
-int open_pidfd(pid_t pid) noexcept { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
-void signal_pidfd(int pidfd, int sig) noexcept {
-  ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0);
-}
 
 bool is_pipe_or_socket(int fd) noexcept {
   struct stat st {};
@@ -145,10 +138,15 @@ bool make_pipe(Pipe& p) noexcept {
 }  // namespace
 
 ChildProcess::~ChildProcess() {
-  if (!pidfd_) return;
+  if (!pidfd_) {
+    // No pidfd (its open failed): the pid is still ours, unreaped, so it cannot be reused.
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+    return;
+  }
   if (!exited_within(grace)) {
-    signal_pidfd(pidfd_.get(), SIGTERM);
-    if (!exited_within(grace)) signal_pidfd(pidfd_.get(), SIGKILL);
+    sys::pidfd_send_signal(pidfd_.get(), SIGTERM);
+    if (!exited_within(grace)) sys::pidfd_send_signal(pidfd_.get(), SIGKILL);
   }
   siginfo_t info{};
   ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info, WEXITED);
@@ -193,7 +191,7 @@ Result<SpawnedServer> spawn_stdio_server(const std::vector<std::string>& argv,
       why = describe_errno(("cannot start '" + argv[0] + "'").c_str(), rc);
       return unexpected(rc == ENOENT ? Errc::bad_endpoint : errc_from_errno(rc));
     }
-    Fd pidfd(open_pidfd(pid));
+    Fd pidfd(sys::pidfd_open(pid));
     auto child = std::make_unique<ChildProcess>(pid, std::move(pidfd));
     for (Fd* end : {&to_child.write, &from_child.read}) {
       ::fcntl(end->get(), F_SETFL, ::fcntl(end->get(), F_GETFL) | O_NONBLOCK);
