@@ -38,16 +38,6 @@
 namespace ipcx::transport {
 namespace {
 
-struct ClientNames {
-  std::string c2s;
-  std::string s2c;
-};
-
-ClientNames client_names(const std::string& server_path, const wire::Rendezvous& h) {
-  std::string stem = server_path + "." + std::to_string(h.pid) + "." + std::to_string(h.serial);
-  return {stem + ".c2s", stem + ".s2c"};
-}
-
 Fd open_fifo(const std::string& path, int flags) noexcept {
   return Fd(sys::open(path.c_str(), flags | O_NONBLOCK | O_NOFOLLOW));
 }
@@ -126,7 +116,7 @@ class FifoListener final : public Listener {
 
  private:
   Result<std::unique_ptr<Link>> open_client(const wire::Rendezvous& hello) {
-    ClientNames names = client_names(bound_.path, hello);
+    wire::PrivateNames names = wire::private_names(bound_.path, hello);
     Fd from_client = open_fifo(names.c2s, O_RDONLY);
     struct stat st {};
     if (!from_client || !is_fifo(from_client.get(), &st)) {
@@ -201,7 +191,7 @@ Result<std::unique_ptr<Link>> dial_fifo(const Endpoint& ep, const LinkOptions& o
   return without_throwing<std::unique_ptr<Link>>(why, [&]() -> Result<std::unique_ptr<Link>> {
     wire::Rendezvous hello{static_cast<std::uint32_t>(::getpid()), ++g_serial,
                            static_cast<std::uint8_t>(options.socket_type)};
-    ClientNames names = client_names(ep.path, hello);
+    wire::PrivateNames names = wire::private_names(ep.path, hello);
     auto fail = [&](Errc code, std::string detail) -> Result<std::unique_ptr<Link>> {
       sys::unlink(names.c2s.c_str());
       sys::unlink(names.s2c.c_str());

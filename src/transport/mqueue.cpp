@@ -81,16 +81,6 @@ Errc mq_errc(int err) noexcept {
   return err == EMFILE || err == ENOSPC ? Errc::resource_exhausted : errc_from_errno(err);
 }
 
-struct QueueNames {
-  std::string c2s;
-  std::string s2c;
-};
-
-QueueNames private_names(const std::string& server, const wire::Rendezvous& r) {
-  std::string stem = server + "." + std::to_string(r.pid) + "." + std::to_string(r.serial);
-  return {stem + ".c2s", stem + ".s2c"};
-}
-
 Fd open_queue(const std::string& name, int flags, long msgsize = 0, unsigned mode = 0600) noexcept {
   mq_attr attr{};
   attr.mq_maxmsg = queue_depth();
@@ -347,7 +337,7 @@ class MqListener final : public Listener {
 
  private:
   Result<std::unique_ptr<Link>> open_client(const wire::Rendezvous& hello) {
-    QueueNames names = private_names(name_, hello);
+    wire::PrivateNames names = wire::private_names(name_, hello);
     Fd from_client = open_queue(names.c2s, O_RDONLY);
     Fd to_client = open_queue(names.s2c, O_WRONLY);
     ::mq_unlink(names.c2s.c_str());
@@ -442,7 +432,7 @@ Result<std::unique_ptr<Link>> dial_mq(const Endpoint& ep, const LinkOptions& opt
     unsigned mode = 0600 | (server_st.st_mode & 0066);
     wire::Rendezvous hello{static_cast<std::uint32_t>(::getpid()), ++g_serial,
                            static_cast<std::uint8_t>(options.socket_type)};
-    QueueNames names = private_names(server_name, hello);
+    wire::PrivateNames names = wire::private_names(server_name, hello);
     std::vector<std::string> made;
     auto fail = [&](Errc code, std::string detail) -> Result<std::unique_ptr<Link>> {
       for (const auto& name : made) ::mq_unlink(name.c_str());

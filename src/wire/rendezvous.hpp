@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace ipcx::wire {
@@ -31,6 +33,14 @@ struct Rendezvous {
 };
 
 void write_rendezvous(std::byte* out, const Rendezvous& hello) noexcept;
+
+// The client's private pair named by a record: "<server>.<pid>.<serial>.c2s" and ".s2c", where
+// server is the FIFO's path or the queue's name. Digits only come from the peer.
+struct PrivateNames {
+  std::string c2s;  // client to server
+  std::string s2c;  // server to client
+};
+PrivateNames private_names(std::string_view server, const Rendezvous& record);
 
 // Finds records in the bytes read from a request FIFO. A record is recognised anywhere, so
 // garbage before it (any length, even a short record) costs only the garbage; fewer than 20
