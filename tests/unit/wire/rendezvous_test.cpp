@@ -31,6 +31,12 @@ TEST(Rendezvous, AnyFlippedBitIsRejected) {
   }
 }
 
+TEST(Rendezvous, NamesTheClientsPrivatePairFromPidAndSerial) {
+  auto names = private_names("/tmp/d/srv", Rendezvous{4321, 9, 5});
+  EXPECT_EQ(names.c2s, "/tmp/d/srv.4321.9.c2s");
+  EXPECT_EQ(names.s2c, "/tmp/d/srv.4321.9.s2c");
+}
+
 TEST(RendezvousScanner, FindsRecordsAfterGarbageAndAcrossReads) {
   RendezvousScanner scanner;
   std::vector<Rendezvous> found;
