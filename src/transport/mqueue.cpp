@@ -39,6 +39,8 @@ namespace {
 
 constexpr long kPrivateMessageBytes = 2048;  // per queue message: a header and 2,024 bytes
 constexpr long kServerMessageBytes = 64;     // rendezvous records are 20 bytes
+// The largest server-queue message size we accept in a queue that exists already.
+constexpr long kLargestServerMessageBytes = 1024;
 constexpr long kMaxAcceptedMessageBytes = 1 << 20;
 
 long queue_depth() {
@@ -114,7 +116,8 @@ class MqLink final : public Link {
         opened_(Clock::now()),
         in_bytes_(buffer_bytes_of(in_.get())),
         out_bytes_(buffer_bytes_of(out_.get())),
-        buffer_(in_bytes_) {}
+        buffer_(in_bytes_),
+        fragment_(out_bytes_) {}
   ~MqLink() override { close(); }
 
   int fd() const noexcept override { return poller_.fd(); }
@@ -129,7 +132,7 @@ class MqLink final : public Link {
       Outbound o;
       o.message.add_frames(head);
       o.message.add_frames(tail);
-      o.payload = wire::payload_size(o.message, Message{});
+      o.payload = wire::payload_size(head, tail);
       queued_ += o.payload;
       outbound_.push_back(std::move(o));
     } catch (const std::bad_alloc&) {
@@ -140,28 +143,14 @@ class MqLink final : public Link {
 
   IoResult flush() noexcept override {
     std::size_t total = 0;
-    std::size_t room = out_bytes_ - wire::kCompactHeaderSize;
     while (!outbound_.empty()) {
-      if (!out_) return {Io::closed, total, Errc::peer_closed};
       Outbound& o = outbound_.front();
-      std::size_t chunk = std::min(room, o.payload - o.sent);
-      std::byte* frag = fragment_.data();
-      wire::write_fragment_header(frag, o.payload, o.sent, chunk);
-      wire::write_payload_range(frag + wire::kCompactHeaderSize, o.message, Message{}, o.sent,
-                                chunk);
-      if (sys::mq_send(out_.get(), frag, wire::kCompactHeaderSize + chunk) != 0) {
-        bool full = errno == EAGAIN;
-        poller_.watch_writable(full);
-        if (full) return {Io::would_block, total};
-        fault_ = describe_errno("mq_send", errno);
-        return {Io::error, total, errc_from_errno(errno)};
-      }
-      o.sent += chunk;
-      total += chunk;
-      if (o.sent == o.payload) {
-        queued_ -= o.payload;
-        outbound_.pop_front();
-      }
+      std::size_t before = o.sent;
+      IoResult r = write_fragments(o.message, Message{}, o.payload, o.sent);
+      total += o.sent - before;
+      queued_ -= o.sent - before;
+      if (r.status != Io::ok) return {r.status, total, r.error};
+      outbound_.pop_front();
     }
     poller_.watch_writable(false);
     return {Io::ok, total};
@@ -241,7 +230,6 @@ class MqLink final : public Link {
   bool usable() const noexcept {
     return in_bytes_ > wire::kCompactHeaderSize && out_bytes_ > wire::kCompactHeaderSize;
   }
-  void size_buffers() { fragment_.resize(out_bytes_); }
 
  private:
   struct Outbound {
@@ -249,6 +237,29 @@ class MqLink final : public Link {
     std::size_t payload = 0;
     std::size_t sent = 0;
   };
+
+  // Sends payload bytes [sent, payload) of head's then tail's frames as fragments, one queue
+  // message each, advancing `sent`: ok when all went, would_block when the queue is full.
+  IoResult write_fragments(const Message& head, const Message& tail, std::size_t payload,
+                           std::size_t& sent) noexcept {
+    if (!out_) return {Io::closed, 0, Errc::peer_closed};
+    std::size_t room = out_bytes_ - wire::kCompactHeaderSize;
+    while (sent < payload) {
+      std::size_t chunk = std::min(room, payload - sent);
+      std::byte* frag = fragment_.data();
+      wire::write_fragment_header(frag, payload, sent, chunk);
+      wire::write_payload_range(frag + wire::kCompactHeaderSize, head, tail, sent, chunk);
+      if (sys::mq_send(out_.get(), frag, wire::kCompactHeaderSize + chunk) != 0) {
+        bool full = errno == EAGAIN;
+        poller_.watch_writable(full);
+        if (full) return {Io::would_block};
+        fault_ = describe_errno("mq_send", errno);
+        return {Io::error, 0, errc_from_errno(errno)};
+      }
+      sent += chunk;
+    }
+    return {Io::ok};
+  }
 
   IoResult welcome(std::span<const std::byte> got) noexcept {
     auto r = wire::read_rendezvous(got);
@@ -309,7 +320,7 @@ class MqListener final : public Listener {
   Result<std::unique_ptr<Link>> accept() noexcept override {
     std::string why;
     return without_throwing<std::unique_ptr<Link>>(why, [&]() -> Result<std::unique_ptr<Link>> {
-      std::byte record[kMaxAcceptedMessageBytes / 1024];
+      std::byte record[kLargestServerMessageBytes];
       ssize_t n = sys::mq_receive(queue_.get(), record, sizeof record);
       if (n < 0) {
         if (errno == EAGAIN) return unexpected(Errc::would_block);
@@ -363,7 +374,6 @@ class MqListener final : public Listener {
                                          std::move(*poller), std::move(peer), options_.link,
                                          std::move(pidfd), std::vector<std::string>{});
     if (!link->usable()) return unexpected(Errc::protocol_violation);
-    link->size_buffers();
     if (!link->send_welcome(hello)) return unexpected(Errc::refused);
     // A pair that cannot talk (a PUSH calling a server) learns it from our welcome; we close.
     if (!wire::compatible(options_.link.socket_type,
@@ -397,7 +407,8 @@ Result<std::unique_ptr<Listener>> listen_mq(const Endpoint& ep, const ListenOpti
           return unexpected(Errc::address_in_use);
         }
         long bytes = message_bytes_of(queue.get());
-        if (bytes < static_cast<long>(wire::kRendezvousSize) || bytes > kServerMessageBytes * 16) {
+        if (bytes < static_cast<long>(wire::kRendezvousSize) ||
+            bytes > kLargestServerMessageBytes) {
           why = "the queue " + name + " exists with messages of " + std::to_string(bytes) +
                 " bytes: not an ipcx server queue";
           return unexpected(Errc::address_in_use);
@@ -468,7 +479,6 @@ Result<std::unique_ptr<Link>> dial_mq(const Endpoint& ep, const LinkOptions& opt
     if (::fstat(server.get(), &st) == 0) peer.uid = static_cast<int>(st.st_uid);
     auto link = std::make_unique<MqLink>(std::move(ends[1]), std::move(ends[0]), std::move(*poller),
                                          std::move(peer), options, Fd{}, std::move(made));
-    link->size_buffers();
     return std::unique_ptr<Link>(std::move(link));
   });
 }
