@@ -313,6 +313,10 @@ bool LinkSet::service(std::size_t i) {
     drop(i, true, "a peer of this socket type must not send messages");
     return false;
   }
+  // A link that stays open despite bad input (udp's, serving many peers) counts it here.
+  auto dropped = m.link->take_dropped();
+  stats_.peer_faults += dropped.malformed;
+  stats_.dropped += dropped.overflow;
   // Until epoll reports the link again (a hang-up, a doorbell, a handshake). A ring that
   // carries something we want (a publisher's subscriptions) rings no doorbell for a reader
   // that never sleeps: look() polls it.

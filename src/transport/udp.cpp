@@ -302,6 +302,7 @@ class UdpServerLink final : public UdpSocketLink {
         }
         it->second.born = now_;
         order_.push_back(key);
+        trim();  // requests still being handled count against the caps too
         route(out, key);
         out.add_frames(body_);
         skip_read_ = true;
@@ -425,6 +426,7 @@ class UdpServerLink final : public UdpSocketLink {
 // afresh.
 constexpr std::chrono::seconds kHeartbeat{1};
 constexpr std::chrono::seconds kForgetSilent{5};
+constexpr std::size_t kMaxSubscribers = 4096;  // per bound port
 constexpr std::uint64_t kSequenceMask = (std::uint64_t{1} << 48) - 1;
 constexpr std::byte kStateTag{0x02};
 
@@ -473,6 +475,11 @@ class UdpPublisherLink final : public UdpSocketLink {
         }
         auto [it, fresh] =
             subscribers_.try_emplace(std::string(reinterpret_cast<const char*>(&from), len));
+        if (fresh && subscribers_.size() > kMaxSubscribers) {
+          subscribers_.erase(it);  // a flood from many ports must not grow this without end
+          dropped_.overflow++;
+          continue;
+        }
         Subscriber& sub = it->second;
         // A new epoch for each subscriber entry: one forgotten and heard again starts counting
         // afresh, and must not look like a late repeat of what it had.
@@ -493,10 +500,14 @@ class UdpPublisherLink final : public UdpSocketLink {
     if (wire::payload_size(head, tail) > kMaxPayload) return {Io::would_block};
     std::string_view topic = head.size() > 0 ? head.text(0) : tail.size() > 0 ? tail.text(0) : "";
     bool all_sent = true;
+    bool encoded = false;
     try {
       for (auto& [address, sub] : subscribers_) {
         if (!sub.wants(topic)) continue;
-        wire::write_single_fragment(outgoing_, head, tail, (sub.epoch << 48) | (++sub.sequence));
+        // Encoded once; only the id differs from one subscriber to the next.
+        if (!encoded) wire::write_single_fragment(outgoing_, head, tail, 0);
+        encoded = true;
+        wire::rewrite_request_id(outgoing_.data(), (sub.epoch << 48) | (++sub.sequence));
         ssize_t n =
             sys::sendto(fd(), outgoing_.data(), outgoing_.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
                         reinterpret_cast<const sockaddr*>(address.data()),

@@ -45,6 +45,10 @@ void write_compact_header(std::byte* out, const CompactHeader& h) noexcept {
   put_le<std::uint64_t>(out + 16, h.request_id);
 }
 
+void rewrite_request_id(std::byte* header, std::uint64_t request_id) noexcept {
+  put_le<std::uint64_t>(header + 16, request_id);
+}
+
 void write_fragment_header(std::byte* out, std::size_t payload, std::size_t sent,
                            std::size_t chunk) noexcept {
   CompactHeader h;

@@ -35,6 +35,9 @@ void write_compact_header(std::byte* out, const CompactHeader& h) noexcept;
 // message: first and last flags follow from the positions.
 void write_fragment_header(std::byte* out, std::size_t payload, std::size_t sent,
                            std::size_t chunk) noexcept;
+// Rewrites the request id of a header written already: one message encoded once, sent under
+// several ids (udp:// publish, one sequence per subscriber).
+void rewrite_request_id(std::byte* header, std::uint64_t request_id) noexcept;
 // nullopt and *why set when the bytes are not a header of this version.
 std::optional<CompactHeader> read_compact_header(std::span<const std::byte> in,
                                                  const char** why) noexcept;

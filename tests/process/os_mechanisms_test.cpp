@@ -273,5 +273,27 @@ TEST(UdpBadInput, BadHeadersAndOversizedDatagramsAreCountedAndServingGoesOn) {
   EXPECT_EQ(client.call(Message{std::string(70000, 'z')}, 20s).error(), Errc::message_too_large);
 }
 
+TEST(UdpBadInput, GarbageAtAPublisherIsCountedAndItsSubscribersAreServed) {
+  Publisher pub;
+  Endpoint bound = pub.bind("udp://127.0.0.1:0");
+  RawUdp raw(bound.port);
+  raw.send(std::vector<std::byte>(7, std::byte{0x33}));           // not a header
+  raw.send(request_datagram(5, Message{"\x01not a topic set"}));  // a message, not a set
+  Subscriber sub;
+  sub.connect(bound.url());
+  sub.subscribe("t");
+  bool got = false;
+  for (int i = 0; i < 2000 && !got; ++i) {
+    (void)pub.publish(Message{"t", "hello"});
+    auto m = sub.receive(5ms);
+    got = m && m->text(1) == "hello";
+  }
+  EXPECT_TRUE(got);
+  EXPECT_TRUE(test::eventually([&] {
+    (void)pub.poll();
+    return pub.stats().peer_faults >= 2;
+  }));
+}
+
 }  // namespace
 }  // namespace ipcx
