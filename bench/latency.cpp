@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "peers.hpp"
@@ -101,34 +102,46 @@ void lead(const Settings& s, Row& row, const std::string& url, std::size_t warmu
 // forks every follower: its leader runs in a child of its own.
 bool needs_own_process(const Target& t) { return t.impl == "nng"; }
 
-// lead() in a forked child, which sends back the row's new samples and CPU times.
-void lead_in_child(const Settings& s, Row& row, const std::string& url, std::size_t warmup,
-                   std::size_t count) {
+// Forks a child that runs body(fd of a pipe's write end) and must not return; the parent gets
+// the child's pid and the read end, or pid -1 when no pipe could be made.
+template <class Body>
+std::pair<pid_t, int> fork_reporting(Body&& body) {
   int fds[2];
-  if (::pipe(fds) != 0) {
-    row.ok = false;
-    return;
-  }
+  if (::pipe(fds) != 0) return {-1, -1};
   pid_t pid = ::fork();
   if (pid == 0) {
     ::close(fds[0]);
+    body(fds[1]);
+    ::_exit(1);
+  }
+  ::close(fds[1]);
+  return {pid, fds[0]};
+}
+
+// lead() in a forked child, which sends back the row's new samples and CPU times.
+void lead_in_child(const Settings& s, Row& row, const std::string& url, std::size_t warmup,
+                   std::size_t count) {
+  auto [pid, report] = fork_reporting([&](int out) {
     Row mine{row.target, row.placement, row.size, {}, 0, 0, 0, true, {}, 0};
     lead(s, mine, url, warmup, count);
     double head[3] = {mine.ok ? 1.0 : 0.0, mine.leader_cpu, mine.follower_cpu};
     std::size_t n = mine.samples.size();
-    bool sent = ::write(fds[1], head, sizeof head) == sizeof head &&
-                ::write(fds[1], &n, sizeof n) == sizeof n;
+    bool sent =
+        ::write(out, head, sizeof head) == sizeof head && ::write(out, &n, sizeof n) == sizeof n;
     const char* at = reinterpret_cast<const char*>(mine.samples.data());
     for (std::size_t left = n * sizeof(double); sent && left > 0;) {
-      ssize_t w = ::write(fds[1], at, left);
+      ssize_t w = ::write(out, at, left);
       sent = w > 0;
       at += sent ? w : 0;
       left -= sent ? static_cast<std::size_t>(w) : 0;
     }
     ::_exit(sent ? 0 : 1);
+  });
+  if (pid < 0) {
+    row.ok = false;
+    return;
   }
-  ::close(fds[1]);
-  FILE* in = ::fdopen(fds[0], "r");
+  FILE* in = ::fdopen(report, "r");
   double head[3] = {};
   std::size_t n = 0;
   bool ok = std::fread(head, sizeof head, 1, in) == 1 && std::fread(&n, sizeof n, 1, in) == 1;
@@ -163,21 +176,17 @@ void run_case(const Settings& s, Row& row, const Placement& where, const std::st
                      : m == "stdio"      ? "stdio://"
                                          : "tcp://127.0.0.1:0";
   prepare_target(target, size, where.server_cpu);
-  int fds[2];
-  if (::pipe(fds) != 0) {
+  auto [pid, report] = fork_reporting([&](int out) {
+    pin(where.server_cpu);
+    run_follower(target, hint, out);
+  });
+  if (pid < 0) {
     row.ok = false;
     return;
   }
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(fds[0]);
-    pin(where.server_cpu);
-    run_follower(target, hint, fds[1]);
-  }
-  ::close(fds[1]);
   char line[512] = {};
-  ssize_t n = ::read(fds[0], line, sizeof line - 1);
-  ::close(fds[0]);
+  ssize_t n = ::read(report, line, sizeof line - 1);
+  ::close(report);
   cpu_set_t saved;
   sched_getaffinity(0, sizeof saved, &saved);
   if (n > 0) {
