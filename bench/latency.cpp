@@ -9,11 +9,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,8 +45,9 @@ struct Settings {
   std::vector<std::string> mechanisms{"shm", "unix", "tcp"};
   std::string only_mode;  // empty: every ipcx mode; else that one (the raw floors always run)
   std::vector<Placement> placements{{"2 CPUs", 0, 1}, {"1 CPU", 0, 0}};
-  std::string json, csv, svg;  // files to write besides the table
-  std::string command;         // as given, for the JSON
+  std::string json, csv, svg;        // files to write besides the table
+  std::string command;               // as given, for the JSON
+  std::vector<std::string> without;  // peers left out (--without)
 };
 
 struct Row {
@@ -99,8 +102,9 @@ void lead(const Settings& s, Row& row, const std::string& url, std::size_t warmu
 }
 
 // NNG may not be used in a process that forks afterwards (its child panics), and this one
-// forks every follower: its leader runs in a child of its own.
-bool needs_own_process(const Target& t) { return t.impl == "nng"; }
+// forks every follower: its leader runs in a child of its own. So does iceoryx's, whose runtime
+// registers its process at RouDi once and for good.
+bool needs_own_process(const Target& t) { return t.impl == "nng" || t.impl == "iceoryx"; }
 
 // Forks a child that runs body(fd of a pipe's write end) and must not return; the parent gets
 // the child's pid and the read end, or pid -1 when no pipe could be made.
@@ -108,6 +112,7 @@ template <class Body>
 std::pair<pid_t, int> fork_reporting(Body&& body) {
   int fds[2];
   if (::pipe(fds) != 0) return {-1, -1};
+  std::fflush(nullptr);  // a child that leaves through exit() must not print our output again
   pid_t pid = ::fork();
   if (pid == 0) {
     ::close(fds[0]);
@@ -135,7 +140,8 @@ void lead_in_child(const Settings& s, Row& row, const std::string& url, std::siz
       at += sent ? w : 0;
       left -= sent ? static_cast<std::size_t>(w) : 0;
     }
-    ::_exit(sent ? 0 : 1);
+    // exit(), not _exit(): a peer's runtime (iceoryx) deregisters in its static destructors.
+    std::exit(sent ? 0 : 1);
   });
   if (pid < 0) {
     row.ok = false;
@@ -258,15 +264,19 @@ bool write_file(const std::string& path, const std::string& text) {
   return std::fclose(f) == 0 && ok;
 }
 
-std::vector<std::size_t> parse_sizes(const std::string& list) {
-  std::vector<std::size_t> sizes;
-  std::size_t at = 0;
-  while (at <= list.size()) {
-    std::size_t comma = list.find(',', at);
-    if (comma == std::string::npos) comma = list.size();
-    sizes.push_back(std::stoul(list.substr(at, comma - at)));
+std::vector<std::string> split_list(const std::string& list) {
+  std::vector<std::string> items;
+  for (std::size_t at = 0; at <= list.size();) {
+    std::size_t comma = std::min(list.find(',', at), list.size());
+    items.push_back(list.substr(at, comma - at));
     at = comma + 1;
   }
+  return items;
+}
+
+std::vector<std::size_t> parse_sizes(const std::string& list) {
+  std::vector<std::size_t> sizes;
+  for (const std::string& size : split_list(list)) sizes.push_back(std::stoul(size));
   return sizes;
 }
 
@@ -304,18 +314,14 @@ Settings parse(int argc, char** argv) {
     else if (a == "--gap-us")
       s.gap_us = std::stol(next());
     else if (a == "--mechanism") {
-      std::string list = next();
       s.mechanisms.clear();
-      for (std::size_t at = 0; at <= list.size();) {
-        std::size_t comma = std::min(list.find(',', at), list.size());
-        std::string m = list.substr(at, comma - at);
+      for (const std::string& m : split_list(next())) {
         if (m == "os" || m == "all") {
           if (m == "all") s.mechanisms.insert(s.mechanisms.end(), {"shm", "unix", "tcp"});
           s.mechanisms.insert(s.mechanisms.end(), {"stdio", "pipe", "mq", "udp"});
         } else {
           s.mechanisms.push_back(m);
         }
-        at = comma + 1;
       }
     } else if (a == "--quick") {
       // Under a minute on two cores: every mechanism, 64 bytes, one round of 2,000.
@@ -328,6 +334,8 @@ Settings parse(int argc, char** argv) {
       s.only_mode = next();
     else if (a == "--ignore-sigpipe")
       ::signal(SIGPIPE, SIG_IGN);  // as many servers do: pipe writes then skip the signal mask
+    else if (a == "--without")
+      s.without = split_list(next());
     else if (a == "--pin")
       s.placements = {{"1 CPU", 0, 0}};
     else if (a == "--spread")
@@ -337,7 +345,7 @@ Settings parse(int argc, char** argv) {
           stderr,
           "usage: ipcx_bench_latency [--count N] [--rounds N] [--size BYTES[,BYTES...]]\n"
           "       [--spin-us US] [--json FILE] [--csv FILE] [--svg FILE]\n"
-          "       [--gap-us US] [--ignore-sigpipe]\n"
+          "       [--gap-us US] [--ignore-sigpipe] [--without PEER[,PEER...]]\n"
           "       [--mechanism M[,M...]] (shm unix tcp stdio pipe mq udp; os; all) [--quick]\n"
           "       [--mode blocking|spin|default|loan]\n"
           "       [--pin (one CPU only) | --spread (two only)]\n");
@@ -368,7 +376,30 @@ int main(int argc, char** argv) {
       "# %zu round trips per row in %zu interleaved rounds (after %zu warm-up);"
       " spin mode = %ld us; gap between calls = %ld us\n",
       s.count, s.rounds, s.warmup, s.spin_us, s.gap_us);
+  // Peers that need a daemon get it for the whole run; one that cannot start is left out.
+  std::vector<std::shared_ptr<void>> daemons;
+  auto wanted = [&s](const char* peer) {
+    return peer_available(peer) &&
+           std::find(s.without.begin(), s.without.end(), peer) == s.without.end();
+  };
+  bool iceoryx = false;
+  if (wanted("iceoryx") &&
+      std::find(s.mechanisms.begin(), s.mechanisms.end(), "shm") != s.mechanisms.end()) {
+    std::string why;
+    if (auto roudi = start_peer("iceoryx", dir, why)) {
+      daemons.push_back(std::move(roudi));
+      iceoryx = true;
+    } else {
+      std::printf("# iceoryx left out: %s\n", why.c_str());
+    }
+  }
+  // Every row is laid out first, so the progress line can count to the end.
+  struct Group {
+    const Placement* where;
+    std::size_t begin, end;  // rows of one placement, mechanism and size
+  };
   std::vector<Row> rows;
+  std::vector<Group> groups;
   int index = 0;
   auto spin = std::chrono::microseconds(s.spin_us);
   for (const auto& where : s.placements) {
@@ -376,13 +407,17 @@ int main(int argc, char** argv) {
       std::vector<Target> targets;
       if (mech == "shm") {
         targets = {{mech, "raw", "busypoll", {}}, {mech, "raw", "eventfd", {}}};
-        if (peer_available("boost")) targets.push_back({mech, "boost", "msgqueue", {}});
+        if (wanted("boost")) targets.push_back({mech, "boost", "msgqueue", {}});
+        if (iceoryx) {
+          targets.push_back({mech, "iceoryx", "busypoll", {}});
+          targets.push_back({mech, "iceoryx", "waitset", {}});
+        }
       } else if (mech != "unix" && mech != "tcp") {
         targets = {{mech, "raw", "blocking", {}}};
       } else {
         targets = {{mech, "raw", "blocking", {}}, {mech, "raw", "evloop", {}}};
         for (const char* peer : {"zmq", "nng"}) {
-          if (peer_available(peer)) targets.push_back({mech, peer, "default", {}});
+          if (wanted(peer)) targets.push_back({mech, peer, "default", {}});
         }
       }
       targets.push_back({mech, "ipcx", "blocking", {}});
@@ -390,7 +425,7 @@ int main(int argc, char** argv) {
       targets.push_back({mech, "ipcx", "default", {}});
       if (mech == "shm") targets.push_back({mech, "ipcx", "loan", {}});  // default + zero copy
       for (std::size_t size : s.sizes) {
-        std::size_t first = rows.size();
+        Group group{&where, rows.size(), rows.size()};
         for (const Target& t : targets) {
           if (t.impl == "ipcx" && !s.only_mode.empty() && t.mode != s.only_mode) continue;
           if (std::string why = unfit(t, size); !why.empty()) {
@@ -400,20 +435,30 @@ int main(int argc, char** argv) {
           }
           rows.push_back(Row{t, where.name, size, {}, 0, 0, 0, true, {}, 0});
         }
-        for (std::size_t round = 0; round < s.rounds; ++round) {
-          for (std::size_t i = first; i < rows.size(); ++i) {
-            std::fprintf(stderr, "\r%-60s",
-                         ("  " + std::string(where.name) + " " + mech + " " + std::to_string(size) +
-                          " B " + rows[i].target.impl + " " + rows[i].target.mode)
-                             .c_str());
-            run_case(s, rows[i], where, dir, index++);
-          }
-        }
-        for (std::size_t i = first; i < rows.size(); ++i) finish(rows[i]);
+        group.end = rows.size();
+        groups.push_back(group);
       }
     }
   }
-  std::fprintf(stderr, "\r%-60s\r", "");
+  // A group's rows are measured in interleaved rounds, then summarized.
+  std::size_t cases = rows.size() * s.rounds, done = 0;
+  bool progress = ::isatty(STDERR_FILENO) != 0;
+  for (const Group& g : groups) {
+    for (std::size_t round = 0; round < s.rounds; ++round) {
+      for (std::size_t i = g.begin; i < g.end; ++i) {
+        const Row& r = rows[i];
+        if (progress) {
+          std::fprintf(stderr, "\r  [%zu/%zu] %s %s %zu B %s %s%-20s", ++done, cases, g.where->name,
+                       r.target.mechanism.c_str(), r.size, r.target.impl.c_str(),
+                       r.target.mode.c_str(), "");
+        }
+        run_case(s, rows[i], *g.where, dir, index++);
+      }
+    }
+    for (std::size_t i = g.begin; i < g.end; ++i) finish(rows[i]);
+  }
+  if (progress) std::fprintf(stderr, "\r%-70s\r", "");
+  daemons.clear();
   std::vector<Result> results;
   for (const Row& r : rows) results.push_back(result_of(r));
   compute_ratios(results);

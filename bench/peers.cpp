@@ -35,6 +35,9 @@
 #ifdef IPCX_BENCH_BOOST
 #include <boost/interprocess/ipc/message_queue.hpp>
 #endif
+#ifdef IPCX_BENCH_ICEORYX
+#include "peer_iceoryx.hpp"
+#endif
 
 namespace ipcx::bench {
 namespace {
@@ -609,8 +612,26 @@ bool peer_available(const std::string& impl) {
 #ifdef IPCX_BENCH_BOOST
   if (impl == "boost") return true;
 #endif
+#ifdef IPCX_BENCH_ICEORYX
+  if (impl == "iceoryx") return true;
+#endif
   (void)impl;
   return false;
+}
+
+std::shared_ptr<void> start_peer(const std::string& impl, const std::string& dir,
+                                 std::string& why) {
+#ifdef IPCX_BENCH_ICEORYX
+  if (impl == "iceoryx") {
+    auto roudi = std::make_shared<iceoryx::Roudi>();
+    if (!roudi->start(dir + "/roudi.log", why)) return nullptr;
+    return roudi;
+  }
+#endif
+  (void)dir;
+  if (peer_available(impl)) return std::make_shared<int>(0);  // needs nothing running
+  why = "not built in";
+  return nullptr;
 }
 
 void prepare_target(const Target& target, std::size_t size, int follower_cpu) {
@@ -670,6 +691,13 @@ void run_follower(const Target& target, const std::string& url_hint, int report_
 #ifdef IPCX_BENCH_BOOST
   if (target.impl == "boost") boost_follower(report_fd);
 #endif
+#ifdef IPCX_BENCH_ICEORYX
+  // Topics named after the measuring process and this form's index: unique on the machine.
+  if (target.impl == "iceoryx") {
+    iceoryx::follow(std::to_string(::getppid()) + "-" + std::to_string(index),
+                    target.mode == "waitset", report_fd);
+  }
+#endif
   (void)dir;
   (void)index;
   if (raw_os(target)) raw_os_follower(target, url_hint, report_fd);
@@ -695,6 +723,9 @@ std::unique_ptr<Leader> make_leader(const Target& target, const std::string& url
 #endif
 #ifdef IPCX_BENCH_BOOST
   if (target.impl == "boost") return std::make_unique<BoostLeader>(url, size);
+#endif
+#ifdef IPCX_BENCH_ICEORYX
+  if (target.impl == "iceoryx") return iceoryx::lead(url, target.mode == "waitset", size);
 #endif
   if (raw_os(target)) return std::make_unique<RawOsLeader>(target, url, size);
   if (target.impl == "raw") return std::make_unique<RawLeader>(url, size, target.mode == "evloop");

@@ -12,12 +12,12 @@ namespace ipcx::bench {
 
 struct Target {
   std::string mechanism;  // "shm", "unix", "tcp", "stdio", "pipe", "mq" or "udp"
-  std::string impl;       // "raw", "ipcx", or a peer library: "zmq", "nng", "boost"
+  std::string impl;       // "raw", "ipcx", or a peer library: "zmq", "nng", "boost", "iceoryx"
   // ipcx: "blocking", "spin", "default", or "loan" (default, with the body written in place). raw
   // unix/tcp: "blocking" (read/write) or "evloop" (the syscalls of an event loop: server
   // epoll_wait+recv+send, client send+poll+recv). raw shm: "busypoll" (both spin on shared memory)
   // or "eventfd" (both sleep on eventfds). raw stdio (anonymous pipes), pipe (FIFOs), mq and
-  // udp: "blocking".
+  // udp: "blocking". iceoryx: "busypoll" or "waitset".
   std::string mode;
   std::chrono::microseconds spin{0};
 };
@@ -31,6 +31,10 @@ void serve_stdio_follower(int cpu, long spin_us);
 
 // Whether this build has the peer library `impl` ("zmq", "nng", "boost").
 bool peer_available(const std::string& impl);
+
+// Starts what the peer `impl` needs for the whole run (iceoryx: its RouDi daemon, logging into
+// `dir`) and returns the handle that stops it; null, with the reason in `why`, when it cannot.
+std::shared_ptr<void> start_peer(const std::string& impl, const std::string& dir, std::string& why);
 
 // Binds, reports the URL to connect to through `report`, then serves until killed.
 [[noreturn]] void run_follower(const Target& target, const std::string& url_hint, int report_fd);

@@ -23,7 +23,7 @@ struct Result {
   Summary rtt;        // microseconds
   double cpu_us = 0;  // both processes, per round trip
   double x_raw = 0;   // p50 over the raw floor's p50 (0: no floor measured)
-  double x_peer = 0;  // p50 over the best peer's p50 on the same mechanism (0: no peer)
+  double x_peer = 0;  // p50 over the best comparable peer's p50 (0: no peer); see floor_mode
 };
 
 // The raw row a row is compared with: sleeping modes with a sleeping floor; shm's spinning
@@ -48,7 +48,10 @@ inline void compute_ratios(std::vector<Result>& rows) {
       if (!f.ok || !same_case(f, r)) continue;
       if (f.impl == "raw" && f.mode == floor_mode(r.mechanism, r.mode))
         r.x_raw = ratio(r.rtt.p50, f.rtt.p50);
-      if (is_peer(f) && (best_peer == 0 || f.rtt.p50 < best_peer)) best_peer = f.rtt.p50;
+      // On shm a spinning row is held against spinning peers, a sleeping one against sleepers.
+      bool comparable = floor_mode(r.mechanism, f.mode) == floor_mode(r.mechanism, r.mode);
+      if (is_peer(f) && comparable && (best_peer == 0 || f.rtt.p50 < best_peer))
+        best_peer = f.rtt.p50;
     }
     if (r.impl == "ipcx") r.x_peer = ratio(r.rtt.p50, best_peer);
     if (!r.ok) r.x_raw = r.x_peer = 0;

@@ -66,7 +66,8 @@ Runner add_bench(CLI::App& app) {
   cmd->footer(
       "Options go to the harness: --quick (under a minute), --mechanism M[,M...] (shm unix tcp "
       "stdio pipe mq udp, os, all), --size B[,B...], --count N, --rounds N, --pin (one CPU), "
-      "--spread (two), --mode M, --spin-us US, --json F, --csv F, --svg F, --ignore-sigpipe. "
+      "--spread (two), --mode M, --spin-us US, --json F, --csv F, --svg F, --ignore-sigpipe, "
+      "--without PEER[,PEER...] (zmq nng boost iceoryx). "
       "`ipcx bench throughput [--mechanism M]`: one-way messages/s and MB/s against the raw "
       "floors and libzmq; `ipcx bench fanout [--mechanism M] [--subscribers N]`: pub/sub.");
   return [cmd, args] { return bench(cmd->remaining()); };

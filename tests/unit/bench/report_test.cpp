@@ -59,6 +59,9 @@ TEST(BenchReport, RatiosUseTheSameMechanismPlacementAndSizeOnly) {
       row("shm", "2 CPUs", "raw", "eventfd", 60),
       row("shm", "2 CPUs", "ipcx", "spin", 1),
       row("shm", "2 CPUs", "ipcx", "blocking", 63),
+      row("shm", "2 CPUs", "iceoryx", "busypoll", 3),
+      row("shm", "2 CPUs", "iceoryx", "waitset", 90),
+      row("shm", "2 CPUs", "boost", "msgqueue", 70),
   };
   compute_ratios(rows);
   EXPECT_DOUBLE_EQ(rows[3].x_raw, 1.1);
@@ -71,6 +74,9 @@ TEST(BenchReport, RatiosUseTheSameMechanismPlacementAndSizeOnly) {
   EXPECT_DOUBLE_EQ(rows[8].x_raw, 1.5);        // its own size's floor
   EXPECT_DOUBLE_EQ(rows[11].x_raw, 2);         // shm spinning: the busy-poll floor
   EXPECT_DOUBLE_EQ(rows[12].x_raw, 1.05);      // shm sleeping: the eventfd floor
+  EXPECT_DOUBLE_EQ(rows[11].x_peer, 1.0 / 3);  // spinning against the busy-polling peer
+  EXPECT_DOUBLE_EQ(rows[12].x_peer, 0.9);      // sleeping against the best sleeping peer
+  EXPECT_DOUBLE_EQ(rows[13].x_raw, 6);         // a busy-polling peer: the busy-poll floor
 }
 
 TEST(BenchReport, AFailedRowGetsNoRatiosAndIsNoOnesFloor) {
