@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ctest cli_bench_quick: `ipcx bench --quick --json FILE` succeeds and the JSON holds, for every
-# mechanism and placement, an ipcx row of each mode and the raw floor (docs/BENCHMARKS.md).
+# mechanism and placement, an ipcx row of each mode and the raw floor, and one-way throughput
+# rows of ipcx push/pull beside the raw floor on shm, unix and tcp (docs/BENCHMARKS.md).
 set -euo pipefail
 ipcx=$1
 json=$2
@@ -27,5 +28,19 @@ for mech in mechanisms:
             assert r["p50"] <= r["p99"] <= r["p999"], r
             if r["impl"] == "ipcx":
                 assert r["x_raw"] > 0, r
-print("ok:", len(rows), "rows")
+flows = doc["throughput"]
+for mech in ("shm", "unix", "tcp"):
+    for where in ("2 CPUs", "1 CPU"):
+        mine = [f for f in flows if f["mechanism"] == mech and f["placement"] == where]
+        if not mine and where == "2 CPUs":
+            continue
+        kinds = {(f["impl"], f["mode"]) for f in mine}
+        assert ("ipcx", "push") in kinds and ("ipcx", "requests") in kinds, (mech, where)
+        assert any(i == "raw" for i, _ in kinds), (mech, where)
+        for f in mine:
+            assert f["ok"] and f["messages"] > 0 and f["seconds"] > 0, f
+            assert abs(f["msgs_per_s"] * f["seconds"] - f["messages"]) <= 0.01 * f["messages"], f
+            if f["impl"] == "ipcx":
+                assert f["x_raw"] > 0, f
+print("ok:", len(rows), "round-trip rows,", len(flows), "throughput rows")
 PY

@@ -15,11 +15,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "cpu.hpp"
+#include "flow_report.hpp"
+#include "one_way.hpp"
 #include "peers.hpp"
 #include "report.hpp"
 #include "stats.hpp"
@@ -36,6 +40,7 @@ struct Placement {
 struct Settings {
   std::size_t count = 20000;
   std::size_t warmup = 2000;
+  std::chrono::duration<double> duration{0};  // --duration: per row, instead of a count
   // Each row is measured in this many interleaved rounds (floor, ipcx, floor, ipcx...), its
   // samples pooled, so a slow minute of this shared machine hits every row alike.
   std::size_t rounds = 3;
@@ -45,9 +50,12 @@ struct Settings {
   std::vector<std::string> mechanisms{"shm", "unix", "tcp"};
   std::string only_mode;  // empty: every ipcx mode; else that one (the raw floors always run)
   std::vector<Placement> placements{{"2 CPUs", 0, 1}, {"1 CPU", 0, 0}};
-  std::string json, csv, svg;        // files to write besides the table
-  std::string command;               // as given, for the JSON
-  std::vector<std::string> without;  // peers left out (--without)
+  std::string json, csv, svg;                  // files to write besides the table
+  std::string command;                         // as given, for the JSON
+  std::vector<std::string> without;            // peers left out (--without)
+  bool round_trips = true, throughput = true;  // --only rtt | throughput
+  // A throughput row moves about flow_bytes, in 2,000 to flow_max messages.
+  std::size_t flow_bytes = std::size_t{2} << 30, flow_max = 2000000;
 };
 
 struct Row {
@@ -63,13 +71,6 @@ struct Row {
   double cpu_us = 0;  // both processes, per round trip
 };
 
-void pin(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  sched_setaffinity(0, sizeof set, &set);
-}
-
 double seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; }
 double cpu_seconds(const rusage& u) { return seconds(u.ru_utime) + seconds(u.ru_stime); }
 
@@ -83,7 +84,11 @@ void lead(const Settings& s, Row& row, const std::string& url, std::size_t warmu
   row.samples.reserve(s.count);
   rusage before{}, after{};
   ::getrusage(RUSAGE_SELF, &before);
+  // --duration: as many round trips as fit in this round's share of it.
+  auto until = std::chrono::steady_clock::now() + s.duration / s.rounds;
+  if (s.duration.count() > 0) count = std::numeric_limits<std::size_t>::max();
   for (std::size_t i = 0; i < count && ok; ++i) {
+    if (s.duration.count() > 0 && (i & 63) == 0 && std::chrono::steady_clock::now() >= until) break;
     auto t0 = std::chrono::steady_clock::now();
     ok = leader->round_trip();
     auto t1 = std::chrono::steady_clock::now();
@@ -190,6 +195,7 @@ void run_case(const Settings& s, Row& row, const Placement& where, const std::st
     row.ok = false;
     return;
   }
+  std::size_t before = row.samples.size();
   char line[512] = {};
   ssize_t n = ::read(report, line, sizeof line - 1);
   ::close(report);
@@ -215,7 +221,7 @@ void run_case(const Settings& s, Row& row, const Placement& where, const std::st
   ::wait4(pid, &status, 0, &child);
   // The follower's whole life (start-up and warm-up included) over all its round trips.
   row.follower_cpu += cpu_seconds(child);
-  row.follower_trips += count + warmup;
+  row.follower_trips += row.samples.size() - before + warmup;
   sched_setaffinity(0, sizeof saved, &saved);
 }
 
@@ -327,6 +333,7 @@ Settings parse(int argc, char** argv) {
       // Under a minute on two cores: every mechanism, 64 bytes, one round of 2,000.
       s.count = 2000;
       s.rounds = 1;
+      s.flow_max = 200000;
       s.mechanisms = {"shm", "unix", "tcp", "stdio", "pipe", "mq", "udp"};
     } else if (a == "--rounds")
       s.rounds = std::max<std::size_t>(std::stoul(next()), 1);
@@ -334,7 +341,17 @@ Settings parse(int argc, char** argv) {
       s.only_mode = next();
     else if (a == "--ignore-sigpipe")
       ::signal(SIGPIPE, SIG_IGN);  // as many servers do: pipe writes then skip the signal mask
-    else if (a == "--without")
+    else if (a == "--duration")
+      s.duration = std::chrono::duration<double>(std::stod(next()));
+    else if (a == "--only") {
+      std::string what = next();
+      s.round_trips = what == "rtt";
+      s.throughput = what == "throughput";
+      if (!s.round_trips && !s.throughput) {
+        std::fprintf(stderr, "--only takes rtt or throughput\n");
+        std::exit(2);
+      }
+    } else if (a == "--without")
       s.without = split_list(next());
     else if (a == "--pin")
       s.placements = {{"1 CPU", 0, 0}};
@@ -346,6 +363,7 @@ Settings parse(int argc, char** argv) {
           "usage: ipcx_bench_latency [--count N] [--rounds N] [--size BYTES[,BYTES...]]\n"
           "       [--spin-us US] [--json FILE] [--csv FILE] [--svg FILE]\n"
           "       [--gap-us US] [--ignore-sigpipe] [--without PEER[,PEER...]]\n"
+          "       [--duration SECONDS (per row, instead of --count)] [--only rtt|throughput]\n"
           "       [--mechanism M[,M...]] (shm unix tcp stdio pipe mq udp; os; all) [--quick]\n"
           "       [--mode blocking|spin|default|loan]\n"
           "       [--pin (one CPU only) | --spread (two only)]\n");
@@ -355,6 +373,92 @@ Settings parse(int argc, char** argv) {
   s.warmup = std::max<std::size_t>(s.count / 10, 100);
   for (int i = 0; i < argc; ++i) s.command += (i ? " " : "") + std::string(argv[i]);
   return s;
+}
+
+// One-way throughput (one_way.hpp) on every placement: the raw floor, the peers' push/pull and
+// ipcx's push/pull and pipelined requests, one run each, on the socket and shm mechanisms.
+template <class Wanted>
+std::vector<Flow> run_throughput(const Settings& s, const std::string& dir, Wanted&& wanted) {
+  std::vector<Flow> flows;
+  std::vector<std::string> skipped;
+  for (const std::string& m : s.mechanisms) {
+    if (m != "shm" && m != "unix" && m != "tcp") skipped.push_back(m);
+  }
+  if (!skipped.empty()) {
+    std::string list;
+    for (const auto& m : skipped) list += " " + m;
+    std::printf("# throughput measured on shm, unix and tcp only; not on%s\n", list.c_str());
+  }
+  bool progress = ::isatty(STDERR_FILENO) != 0;
+  cpu_set_t saved;
+  sched_getaffinity(0, sizeof saved, &saved);
+  for (const auto& where : s.placements) {
+    for (const std::string& mech : s.mechanisms) {
+      if (mech != "shm" && mech != "unix" && mech != "tcp") continue;
+      std::vector<FlowTarget> targets{{mech, "raw", mech == "shm" ? "ring" : "stream"}};
+      for (const char* peer : {"zmq", "nng"}) {
+        if (wanted(peer)) targets.push_back({mech, peer, "push"});
+      }
+      targets.push_back({mech, "ipcx", "push"});
+      if (mech != "shm") targets.push_back({mech, "ipcx", "push-b64k"});  // shm makes no syscalls
+      targets.push_back({mech, "ipcx", "requests"});
+      for (std::size_t size : s.sizes) {
+        std::size_t count = std::clamp<std::size_t>(s.flow_bytes / std::max<std::size_t>(size, 1),
+                                                    2000, s.flow_max);
+        for (const FlowTarget& t : targets) {
+          if (progress) {
+            std::fprintf(stderr, "\r  throughput %s %s %zu B %s %s%-20s", where.name, mech.c_str(),
+                         size, t.impl.c_str(), t.mode.c_str(), "");
+          }
+          pin(where.client_cpu);
+          std::size_t n = count;
+          if (s.duration.count() > 0) {
+            // --duration: a short probe of the same row sizes the measured run.
+            FlowRun probe = measure_flow(t, size, std::max<std::size_t>(count / 20, 100),
+                                         where.server_cpu, where.client_cpu, dir);
+            double rate = probe.ok && probe.seconds > 0 ? probe.messages / probe.seconds : 0;
+            n = std::clamp<std::size_t>(static_cast<std::size_t>(rate * s.duration.count()), 100,
+                                        std::size_t{100} * s.flow_max);
+          }
+          FlowRun run = measure_flow(t, size, n, where.server_cpu, where.client_cpu, dir);
+          flows.push_back(
+              Flow{mech, where.name, t.impl, t.mode, size, run.ok, run.messages, run.seconds});
+          sched_setaffinity(0, sizeof saved, &saved);
+        }
+      }
+    }
+  }
+  if (progress) std::fprintf(stderr, "\r%-70s\r", "");
+  compute_flow_ratios(flows);
+  return flows;
+}
+
+void print_flows(const std::vector<Flow>& flows) {
+  if (flows.empty()) return;
+  std::printf(
+      "\n# one way: a sender process streams into a receiver here; ipcx requests: 64 in "
+      "flight, empty replies\n");
+  std::printf("%-5s %-7s %8s %-5s %-10s %12s %10s %7s %7s\n", "mech", "where", "bytes", "impl",
+              "mode", "msgs/s", "MB/s", "x raw", "x peer");
+  for (const Flow& f : flows) {
+    if (!f.ok) {
+      std::printf("%-5s %-7s %8zu %-5s %-10s   FAILED\n", f.mechanism.c_str(), f.placement.c_str(),
+                  f.size, f.impl.c_str(), f.mode.c_str());
+      continue;
+    }
+    char peer[16] = "";
+    if (f.x_peer > 0) std::snprintf(peer, sizeof peer, "%.2f", f.x_peer);
+    std::printf("%-5s %-7s %8zu %-5s %-10s %12.0f %10.0f %7.2f %7s\n", f.mechanism.c_str(),
+                f.placement.c_str(), f.size, f.impl.c_str(), f.mode.c_str(), f.rate(), f.mb_per_s(),
+                f.x_raw, peer);
+  }
+}
+
+// --csv FILE: the round trips in FILE, the throughput rows beside it (a.csv: a-throughput.csv).
+std::string flows_csv_path(const std::string& path) {
+  std::string stem =
+      path.size() > 4 && path.ends_with(".csv") ? path.substr(0, path.size() - 4) : path;
+  return stem + "-throughput.csv";
 }
 
 }  // namespace
@@ -372,10 +476,11 @@ int main(int argc, char** argv) {
           .string();
   std::filesystem::create_directories(dir);
   if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) s.placements = {{"1 CPU", 0, 0}};
-  std::printf(
-      "# %zu round trips per row in %zu interleaved rounds (after %zu warm-up);"
-      " spin mode = %ld us; gap between calls = %ld us\n",
-      s.count, s.rounds, s.warmup, s.spin_us, s.gap_us);
+  if (s.round_trips)
+    std::printf(
+        "# %zu round trips per row in %zu interleaved rounds (after %zu warm-up);"
+        " spin mode = %ld us; gap between calls = %ld us\n",
+        s.count, s.rounds, s.warmup, s.spin_us, s.gap_us);
   // Peers that need a daemon get it for the whole run; one that cannot start is left out.
   std::vector<std::shared_ptr<void>> daemons;
   auto wanted = [&s](const char* peer) {
@@ -383,7 +488,7 @@ int main(int argc, char** argv) {
            std::find(s.without.begin(), s.without.end(), peer) == s.without.end();
   };
   bool iceoryx = false;
-  if (wanted("iceoryx") &&
+  if (s.round_trips && wanted("iceoryx") &&
       std::find(s.mechanisms.begin(), s.mechanisms.end(), "shm") != s.mechanisms.end()) {
     std::string why;
     if (auto roudi = start_peer("iceoryx", dir, why)) {
@@ -404,6 +509,7 @@ int main(int argc, char** argv) {
   auto spin = std::chrono::microseconds(s.spin_us);
   for (const auto& where : s.placements) {
     for (const auto& mech : s.mechanisms) {
+      if (!s.round_trips) break;
       std::vector<Target> targets;
       if (mech == "shm") {
         targets = {{mech, "raw", "busypoll", {}}, {mech, "raw", "eventfd", {}}};
@@ -462,13 +568,25 @@ int main(int argc, char** argv) {
   std::vector<Result> results;
   for (const Row& r : rows) results.push_back(result_of(r));
   compute_ratios(results);
-  print_results(results);
-  if (!s.json.empty() && !write_file(s.json, to_json(results, s.command))) std::perror("--json");
-  if (!s.csv.empty() && !write_file(s.csv, to_csv(results))) std::perror("--csv");
-  if (!s.svg.empty() && !write_file(s.svg, to_svg(results))) std::perror("--svg");
+  if (s.round_trips) print_results(results);
+  std::fflush(stdout);
+  std::vector<Flow> flows;
+  if (s.throughput) flows = run_throughput(s, dir, wanted);
+  print_flows(flows);
+  if (!s.json.empty() && !write_file(s.json, to_json(results, flows, s.command))) {
+    std::perror("--json");
+  }
+  if (!s.csv.empty() && s.round_trips && !write_file(s.csv, to_csv(results))) std::perror("--csv");
+  if (!s.csv.empty() && s.throughput && !write_file(flows_csv_path(s.csv), to_csv(flows))) {
+    std::perror("--csv");
+  }
+  if (!s.svg.empty() && !write_file(s.svg, to_svg(results, flows))) std::perror("--svg");
   std::filesystem::remove_all(dir);
   for (const Row& r : rows) {
     if (!r.ok) return 1;
+  }
+  for (const Flow& f : flows) {
+    if (!f.ok) return 1;
   }
   return 0;
 }

@@ -23,6 +23,8 @@
 #include <cstring>
 #include <ipcx/ipcx.hpp>
 #include <vector>
+
+#include "cpu.hpp"
 #ifdef IPCX_BENCH_ZMQ
 #include <zmq.h>
 #endif
@@ -664,10 +666,7 @@ void prepare_target(const Target& target, std::size_t size, int follower_cpu) {
 }
 
 void serve_stdio_follower(int cpu, long spin_us) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  sched_setaffinity(0, sizeof set, &set);
+  pin(cpu);
   ServerOptions options;
   if (spin_us >= 0) options.spin = std::chrono::microseconds(spin_us);
   Server server(options);

@@ -104,58 +104,87 @@ inline std::string to_csv(const std::vector<Result>& rows) {
   return out;
 }
 
-// Horizontal bars of p50 on a log scale, one group per (size, placement, mechanism), one bar per
-// row in it, labelled with the value: readable without the table.
-inline std::string to_svg(const std::vector<Result>& rows) {
+// One bar of a chart: its group heading, its label, whose it is (ipcx, raw or a peer: the
+// colour), and its value with the text printed beside it.
+struct Bar {
+  std::string group, label, impl;
+  bool ok = true;
+  double value = 0;
+  std::string text;
+};
+
+// Horizontal bars on a log scale under `title`, one group per heading, each bar labelled with
+// its value: readable without the table. Appends to `body` from height `y`, which it advances.
+inline void draw_bars(std::string& body, int& y, const std::string& title,
+                      const std::vector<Bar>& bars) {
   constexpr int kBar = 14, kGap = 4, kLabel = 260, kWidth = 900, kGroupGap = 18;
-  double lo = 1e9, hi = 0;
-  for (const Result& r : rows) {
-    if (!r.ok || r.rtt.p50 <= 0) continue;
-    lo = std::min(lo, r.rtt.p50);
-    hi = std::max(hi, r.rtt.p50);
+  double lo = 1e300, hi = 0;
+  for (const Bar& b : bars) {
+    if (!b.ok || b.value <= 0) continue;
+    lo = std::min(lo, b.value);
+    hi = std::max(hi, b.value);
   }
-  if (hi <= 0) return "<svg xmlns=\"http://www.w3.org/2000/svg\"/>\n";
+  y += 24;
+  body += "<text x=\"4\" y=\"" + std::to_string(y) + "\" font-size=\"15\">" + title + "</text>\n";
+  if (hi <= 0) return;
   double min_log = std::floor(std::log10(lo)), max_log = std::ceil(std::log10(hi));
   if (max_log <= min_log) max_log = min_log + 1;
   auto x_of = [&](double v) {
-    return kLabel + (std::log10(v) - min_log) / (max_log - min_log) * (kWidth - kLabel - 80);
+    return kLabel + (std::log10(v) - min_log) / (max_log - min_log) * (kWidth - kLabel - 110);
   };
-  std::string body;
-  int y = 40;
   std::string group;
-  for (const Result& r : rows) {
-    std::string g = std::to_string(r.size) + " B, " + r.placement + ", " + r.mechanism;
-    if (g != group) {
-      group = g;
+  for (const Bar& b : bars) {
+    if (b.group != group) {
+      group = b.group;
       y += kGroupGap;
-      body +=
-          "<text x=\"4\" y=\"" + std::to_string(y) + "\" font-weight=\"bold\">" + g + "</text>\n";
+      body += "<text x=\"4\" y=\"" + std::to_string(y) + "\" font-weight=\"bold\">" + group +
+              "</text>\n";
       y += kGap;
     }
-    std::string label = r.impl + " " + r.mode;
-    const char* colour = r.impl == "ipcx" ? "#2b7bb9" : r.impl == "raw" ? "#999999" : "#d9822b";
+    const char* colour = b.impl == "ipcx" ? "#2b7bb9" : b.impl == "raw" ? "#999999" : "#d9822b";
     body += "<text x=\"" + std::to_string(kLabel - 6) + "\" y=\"" + std::to_string(y + kBar - 3) +
-            "\" text-anchor=\"end\">" + label + "</text>\n";
-    if (r.ok && r.rtt.p50 > 0) {
-      double w = std::max(1.0, x_of(r.rtt.p50) - kLabel);
+            "\" text-anchor=\"end\">" + b.label + "</text>\n";
+    if (b.ok && b.value > 0) {
+      double w = std::max(1.0, x_of(b.value) - kLabel);
       body += "<rect x=\"" + std::to_string(kLabel) + "\" y=\"" + std::to_string(y) +
               "\" width=\"" + number(w) + "\" height=\"" + std::to_string(kBar) + "\" fill=\"" +
               colour + "\"/>\n";
       body += "<text x=\"" + number(kLabel + w + 4) + "\" y=\"" + std::to_string(y + kBar - 3) +
-              "\">" + number(r.rtt.p50).substr(0, number(r.rtt.p50).size() - 1) + " us</text>\n";
+              "\">" + b.text + "</text>\n";
     } else {
       body += "<text x=\"" + std::to_string(kLabel) + "\" y=\"" + std::to_string(y + kBar - 3) +
               "\">failed</text>\n";
     }
     y += kBar + kGap;
   }
-  std::string head = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(kWidth) +
-                     "\" height=\"" + std::to_string(y + 20) +
-                     "\" font-family=\"sans-serif\" font-size=\"12\">\n"
-                     "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-                     "<text x=\"4\" y=\"20\" font-size=\"15\">Round trip p50 (log scale): ipcx "
-                     "(blue), raw floor (grey), peers (orange)</text>\n";
-  return head + body + "</svg>\n";
+}
+
+inline std::string svg_document(const std::string& body, int height) {
+  return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"" +
+         std::to_string(height + 20) +
+         "\" font-family=\"sans-serif\" font-size=\"12\">\n"
+         "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n" +
+         body + "</svg>\n";
+}
+
+inline std::vector<Bar> round_trip_bars(const std::vector<Result>& rows) {
+  std::vector<Bar> bars;
+  for (const Result& r : rows) {
+    std::string value = number(r.rtt.p50);
+    bars.push_back({std::to_string(r.size) + " B, " + r.placement + ", " + r.mechanism,
+                    r.impl + " " + r.mode, r.impl, r.ok, r.rtt.p50,
+                    value.substr(0, value.size() - 1) + " us"});
+  }
+  return bars;
+}
+
+// The round-trip chart: p50 bars per (size, placement, mechanism).
+inline std::string to_svg(const std::vector<Result>& rows) {
+  std::string body;
+  int y = 0;
+  draw_bars(body, y, "Round trip p50 (log scale): ipcx (blue), raw floor (grey), peers (orange)",
+            round_trip_bars(rows));
+  return svg_document(body, y);
 }
 
 }  // namespace ipcx::bench

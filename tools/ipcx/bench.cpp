@@ -1,8 +1,8 @@
-// `ipcx bench` (CLI): runs the project's benchmark harness with the arguments given. By default
-// the round trips (bench/latency.cpp, ipcx_bench_latency): every mechanism against its raw
-// floor and, where built in, the peer libraries, on two CPUs and on one. `ipcx bench
-// throughput ...` runs one-way throughput (ipcx_bench_throughput) and `ipcx bench fanout ...`
-// publish/subscribe fan-out (ipcx_bench_fanout). Each harness is its own program so that the
+// `ipcx bench` (CLI): runs the project's benchmark harness with the arguments given: round
+// trips and one-way throughput (bench/latency.cpp, ipcx_bench_latency), every mechanism against
+// its raw floor and, where built in, the peer libraries, on two CPUs and on one. `ipcx bench
+// throughput ...` runs only the throughput part, and `ipcx bench fanout ...` publish/subscribe
+// fan-out (ipcx_bench_fanout). Each harness is its own program so that the
 // tool does not link the peers; this finds it beside the build tree's CLI or in the installed
 // libexec directory, and replaces this process with it.
 #include <signal.h>
@@ -32,9 +32,12 @@ std::string find_harness(const std::string& name) {
 
 int bench(std::vector<std::string> args) {
   std::string name = "ipcx_bench_latency";
-  if (!args.empty() && (args.front() == "throughput" || args.front() == "fanout")) {
-    name = "ipcx_bench_" + args.front();
+  if (!args.empty() && args.front() == "fanout") {
+    name = "ipcx_bench_fanout";
     args.erase(args.begin());
+  } else if (!args.empty() && args.front() == "throughput") {
+    args.front() = "throughput";
+    args.insert(args.begin(), "--only");
   }
   std::string harness = find_harness(name);
   if (harness.empty()) {
@@ -67,9 +70,9 @@ Runner add_bench(CLI::App& app) {
       "Options go to the harness: --quick (under a minute), --mechanism M[,M...] (shm unix tcp "
       "stdio pipe mq udp, os, all), --size B[,B...], --count N, --rounds N, --pin (one CPU), "
       "--spread (two), --mode M, --spin-us US, --json F, --csv F, --svg F, --ignore-sigpipe, "
-      "--without PEER[,PEER...] (zmq nng boost iceoryx). "
-      "`ipcx bench throughput [--mechanism M]`: one-way messages/s and MB/s against the raw "
-      "floors and libzmq; `ipcx bench fanout [--mechanism M] [--subscribers N]`: pub/sub.");
+      "--without PEER[,PEER...] (zmq nng boost iceoryx), --duration S (per row), --only rtt. "
+      "`ipcx bench throughput [options]`: only one-way messages/s and MB/s; `ipcx bench fanout "
+      "[--mechanism M] [--subscribers N]`: pub/sub.");
   return [cmd, args] { return bench(cmd->remaining()); };
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "flow_report.hpp"
 #include "stats.hpp"
 
 namespace ipcx::bench {
@@ -107,6 +108,51 @@ TEST(BenchReport, RenderingsCarryEveryRow) {
        at = svg.find("<rect x=", at + 1))
     ++bars;
   EXPECT_EQ(bars, 2u);
+}
+
+Flow flow(const char* mech, const char* impl, const char* mode, std::size_t messages,
+          double seconds, std::size_t size = 64) {
+  return Flow{mech, "2 CPUs", impl, mode, size, true, messages, seconds};
+}
+
+TEST(BenchFlows, RatesAndRatiosAgainstTheFloorAndTheFastestPeer) {
+  std::vector<Flow> flows = {
+      flow("unix", "raw", "stream", 1000, 1.0),       // 1,000 msgs/s
+      flow("unix", "zmq", "push", 4000, 1.0),         // 4,000
+      flow("unix", "nng", "push", 1000, 0.5),         // 2,000
+      flow("unix", "ipcx", "push", 3000, 0.5),        // 6,000
+      flow("unix", "ipcx", "push", 10, 1.0, 1 << 20)  // another size: nothing to compare with
+  };
+  flows.push_back(flow("tcp", "ipcx", "push", 5, 1.0));
+  flows.back().ok = false;
+  compute_flow_ratios(flows);
+  EXPECT_DOUBLE_EQ(flows[3].rate(), 6000);
+  EXPECT_DOUBLE_EQ(flows[3].mb_per_s(), 6000 * 64 / 1e6);
+  EXPECT_DOUBLE_EQ(flows[3].x_raw, 6);
+  EXPECT_DOUBLE_EQ(flows[3].x_peer, 1.5);  // the faster peer, libzmq
+  EXPECT_DOUBLE_EQ(flows[1].x_raw, 4);     // peers get a floor ratio
+  EXPECT_DOUBLE_EQ(flows[1].x_peer, 0);    // but no peer ratio
+  EXPECT_DOUBLE_EQ(flows[4].x_raw, 0);
+  EXPECT_DOUBLE_EQ(flows[5].rate(), 0);  // failed: no rate, no ratios
+  EXPECT_DOUBLE_EQ(flows[5].x_raw, 0);
+}
+
+TEST(BenchFlows, TheDocumentHoldsBothKindsOfRow) {
+  std::vector<Result> rows = {row("shm", "2 CPUs", "ipcx", "default", 0.75)};
+  std::vector<Flow> flows = {flow("shm", "ipcx", "push", 2000, 0.001)};
+  compute_flow_ratios(flows);
+  std::string json = to_json(rows, flows, "ipcx bench");
+  EXPECT_NE(json.find("\"rows\": [\n    {\"mechanism\": \"shm\""), std::string::npos);
+  EXPECT_NE(json.find("\"throughput\": [\n    {\"mechanism\": \"shm\""), std::string::npos);
+  EXPECT_NE(json.find("\"msgs_per_s\": 2000000.000"), std::string::npos);
+  EXPECT_EQ(json.substr(json.size() - 4), "]\n}\n");
+  EXPECT_EQ(std::count(json.begin(), json.end(), '{'), std::count(json.begin(), json.end(), '}'));
+  std::string csv = to_csv(flows);
+  EXPECT_NE(csv.find("shm,2 CPUs,ipcx,push,64,1,2000,0.001000,2000000.000,128.000"),
+            std::string::npos);
+  std::string svg = to_svg(rows, flows);
+  EXPECT_NE(svg.find("2.00 M msgs/s"), std::string::npos);
+  EXPECT_NE(svg.find("0.75 us"), std::string::npos);
 }
 
 }  // namespace
