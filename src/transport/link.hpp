@@ -141,6 +141,11 @@ class Link {
   virtual Dropped take_dropped() noexcept { return {}; }
   // Whether prepare_sleep()/end_sleep() do anything, so owners can skip calling them.
   virtual bool has_sleep_hooks() const noexcept { return false; }
+  // True when serving the link now would find nothing to read, nothing waiting to be written
+  // and no bookkeeping due. Spin loops poll shm rings many times a microsecond, and a full
+  // recv()/flush() per poll costs several times the ring check: they skip quiet links. A link
+  // without a cheap answer says false and is served every poll.
+  virtual bool quiet() noexcept { return false; }
   // Idempotent, non-blocking; fd() is -1 afterwards.
   virtual void close() noexcept = 0;
   virtual const PeerInfo& peer() const noexcept = 0;

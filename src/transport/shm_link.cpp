@@ -110,6 +110,7 @@ class ShmLink final : public Link {
   std::string_view fault() const noexcept override { return fault_; }
   bool wants_write() const noexcept override { return !pending_.empty(); }
   std::size_t queued_bytes() const noexcept override { return queued_; }
+  bool quiet() noexcept override;
   bool has_sleep_hooks() const noexcept override { return true; }
   std::span<std::byte> loan(const Message& head, std::size_t bytes) noexcept override;
   IoResult commit_loan() noexcept override;
@@ -565,6 +566,21 @@ IoResult ShmLink::flush() noexcept {
     if (pending_.front().sent == pending_.front().size) pending_.pop_front();
   }
   return {Io::ok};
+}
+
+bool ShmLink::quiet() noexcept {
+  // Anything but a plain established request/reply ring takes the full path.
+  if (state_ != State::ready || batch_next_ < batch_size_ || !pending_.empty() || lent_ || armed_ ||
+      releases_unchecked_ > 0 || bc_unchecked_ > 0 || bc_map_ != nullptr || expects_offer_ ||
+      seated_ || peer_gone_) {
+    return false;
+  }
+  // The liveness check recv() makes while spinning is due here as well.
+  if (++empty_polls_ >= kLivenessEvery) {
+    check_socket();
+    if (peer_gone_ || state_ != State::ready) return false;
+  }
+  return rx_.empty();
 }
 
 IoResult ShmLink::recv(Message& out) noexcept {

@@ -120,6 +120,13 @@ class RingReader {
   RingReader(RingControl* control, const std::byte* data, std::size_t capacity) noexcept
       : control_(control), data_(data), capacity_(capacity) {}
 
+  // True when nothing was published past our head. An impossible tail counts as something, so
+  // that peek() judges it.
+  bool empty() noexcept {
+    if (head_ == known_tail_) known_tail_ = control_->tail.load(std::memory_order_acquire);
+    return known_tail_ == head_;
+  }
+
   // The next record's body as a view into shared memory (the peer may still scribble on it:
   // copy before decoding anything structured), empty when there is none, and *corrupt set when
   // the producer's index or the record's length is impossible.

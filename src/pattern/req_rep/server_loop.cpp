@@ -86,8 +86,10 @@ bool ServerCore::turn(bool spinning, bool check_epoll, std::chrono::milliseconds
     if (armed) end_sleep();
     poll_hooked();  // whatever arrived on an shm ring without a doorbell
   }
-  flush_dirty();
-  reap();
+  // Checked here: a spinning turn usually has neither, and the calls alone cost more than
+  // the ring check.
+  if (!dirty.empty()) flush_dirty();
+  if (!graveyard.empty()) reap();
   return ran > 0 || counters.requests.load(std::memory_order_relaxed) != before;
 }
 
@@ -96,6 +98,7 @@ void ServerCore::poll_hooked() {
   // then waits for the next poll).
   for (std::size_t i = 0; i < hooked.size(); ++i) {
     auto [id, conn] = hooked[i];
+    if (!conn->closed && conn->link->quiet()) continue;
     serve(id, *conn, EPOLLIN | EPOLLOUT);
   }
 }
