@@ -281,7 +281,8 @@ FlowRun zmq_push_pull(bool tcp, std::size_t size, std::size_t count, int cpu,
 #endif
 
 #ifdef IPCX_BENCH_NNG
-// NNG push0/pull0 over ipc or tcp. Its default buffers hold no message, so every send waits
+// NNG push0/pull0 over ipc or tcp. Its receive limit (1 MiB by default, headers included) is
+// raised to fit the message. Its default buffers hold no message, so every send waits
 // for the previous one to be written: given 1,024-message buffers, as libzmq's high-water marks
 // are 1,000. NNG may not live in a process that forks later (this one does), so the puller runs
 // in a child of its own too and reports its figures.
@@ -304,6 +305,7 @@ FlowRun nng_push_pull(bool tcp, std::size_t size, std::size_t count, int sender_
     std::string where = tcp ? "tcp://127.0.0.1:0" : "ipc://" + dir + "/nng-push.sock";
     if (nng_pull0_open(&sock) != 0 || nng_socket_set_int(sock, NNG_OPT_RECVBUF, kNngBuffer) != 0 ||
         nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, 30000) != 0 ||
+        nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, size + 4096) != 0 ||
         nng_listener_create(&listener, sock, where.c_str()) != 0 ||
         nng_listener_start(listener, 0) != 0) {
       return false;
@@ -364,6 +366,8 @@ FlowRun nng_push_pull(bool tcp, std::size_t size, std::size_t count, int sender_
   bool reported = ::read(report[0], &r, sizeof r) == sizeof r;
   ::close(report[0]);
   ::close(done[1]);
+  // A puller that gave up leaves the pusher waiting for room that never comes.
+  if (pusher > 0 && !(reported && r.ok)) ::kill(pusher, SIGKILL);
   bool pushed = pusher > 0 && sender_succeeded(pusher);
   r.ok = sender_succeeded(puller) && reported && pushed && r.ok;
   return r;

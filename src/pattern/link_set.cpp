@@ -331,7 +331,7 @@ bool LinkSet::next_message(Message& out) {
     std::size_t i = next_read_;
     Member& m = members_[i];
     next_read_ = i + 1;
-    if (!m.ready) continue;
+    if (!m.ready || m.link->quiet()) continue;
     auto r = m.link->recv(out);
     if (r.status == Io::ok) {
       stats_.messages++;
