@@ -98,7 +98,10 @@ class ShmLink final : public Link {
     // A link whose fd() is -1 would be polled in a busy loop: fail it now instead.
     if (!epoll_ || !watch(socket_.get())) {
       fail(errc_from_errno(errno), describe_errno("epoll for the shm link", errno));
-    } else if (role_ == ShmRole::client && !send_hello(our_hello(wire::ShmStatus::ok, 0))) {
+    } else if (role_ == ShmRole::client && !send_hello(our_hello(wire::ShmStatus::ok, 0)) &&
+               errno != EPIPE && errno != ECONNRESET) {
+      // A server that refused us on sight (a uid it does not admit) may have answered and
+      // closed before our hello went out: the handshake reads its answer, not this error.
       fail(Errc::refused, describe_errno("sending the shm hello", errno));
     }
   }

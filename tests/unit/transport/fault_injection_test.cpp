@@ -48,6 +48,18 @@ int fail_fifos(Call call, std::size_t*) {
   return 0;
 }
 
+std::atomic<int> g_hello_failures{0};
+
+// The client's shm hello (the only sendmsg without descriptors a client makes) finds the socket
+// already closed, as when the server refused it on sight and hung up first.
+int hello_finds_server_gone(Call call, std::size_t*) {
+  if (call == Call::sendmsg && g_hello_failures > 0) {
+    --g_hello_failures;
+    return EPIPE;
+  }
+  return 0;
+}
+
 int fail_accepts(Call call, std::size_t*) {
   if (call == Call::accept && g_accept_failures > 0) {
     --g_accept_failures;
@@ -139,6 +151,25 @@ TEST_F(FaultInjection, ShmOutOfMemoryFailsTheConnectionThenRecovers) {
   ASSERT_TRUE(reply) << to_string(reply.error());
   EXPECT_EQ(*reply, Message{"after ENOMEM"});
   EXPECT_EQ(g_memory_failures, 0);
+}
+
+// A server that refuses our uid answers and closes; if that beats our hello, the call must still
+// fail with the server's reason, not with the broken pipe.
+TEST_F(FaultInjection, ShmRefusalThatBeatsTheHelloIsStillReported) {
+  ServerOptions options;
+  options.allow_uids = {65534};  // not us
+  Server server(options);
+  server.on_request([](Request& r) { r.reply(r.body()); });
+  server.bind("shm://" + dir_ / "refusing.shm");
+  server.start();
+  g_hello_failures = 1000;  // every attempt: a refused client retries until its deadline
+  sys::set_injector(&hello_finds_server_gone);
+  Client client("shm://" + dir_ / "refusing.shm");
+  auto reply = client.call(Message{"let me in"}, 1s);
+  sys::set_injector(nullptr);
+  ASSERT_FALSE(reply);
+  EXPECT_EQ(reply.error(), Errc::permission_denied) << to_string(reply.error());
+  EXPECT_LT(g_hello_failures, 1000);
 }
 
 // The queue limit hit when a client makes its private queues: that attempt fails, naming the
