@@ -303,9 +303,10 @@ struct Client::Impl {
   std::optional<Result<Message>> settled(RequestId id) {
     for (auto it = arrived.begin(); it != arrived.end(); ++it) {
       if (it->id == id) {
-        Message body = std::move(it->body);
+        // Built in place: every move of a small Message copies its inline buffer.
+        std::optional<Result<Message>> outcome(std::in_place, std::move(it->body));
         arrived.erase(it);
-        return Result<Message>(std::move(body));
+        return outcome;
       }
     }
     if (take(lost, id)) return Result<Message>(unexpected(Errc::peer_closed));
