@@ -635,8 +635,13 @@ IoResult ShmLink::recv(Message& out) noexcept {
   } catch (const std::bad_alloc&) {
     return fail(Errc::resource_exhausted, "out of memory while reading");
   }
-  // Nothing in the ring.
-  if (releases_unchecked_ > 0 || bc_unchecked_ > 0) wake_waiting_producer();
+  // Nothing in the ring. Whether the producer waits for room is asked at the second empty poll
+  // in a row (or after a sleep), not the first: the first comes straight after a message, when
+  // the owner is about to answer it, and the question's fence would delay that answer.
+  // prepare_sleep() asks too, so the question is never skipped before a sleep.
+  if ((releases_unchecked_ > 0 || bc_unchecked_ > 0) && (empty_polls_ > 0 || armed_)) {
+    wake_waiting_producer();
+  }
   // After a sleep, drain the doorbell; if it was silent, the wake came
   // from the socket (a peer that went away). While spinning, look at the socket now and then.
   if (armed_) {
@@ -724,6 +729,7 @@ void ShmLink::check_socket() noexcept {
 
 bool ShmLink::prepare_sleep() noexcept {
   if (state_ != State::ready) return true;
+  if (releases_unchecked_ > 0 || bc_unchecked_ > 0) wake_waiting_producer();
   bool sleep = rx_.prepare_sleep();
   if (sleep && !pending_.empty()) {
     const Pending& p = pending_.front();

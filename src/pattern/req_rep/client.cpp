@@ -153,8 +153,11 @@ struct Client::Impl {
     }
   }
 
-  // Reads what the link has; returns false when the link died.
-  bool drain() {
+  // Reads what the link has; returns false when the link died. With `first_reply` (spinning on
+  // shm), stops at the first reply that settles a call: the caller returns at once, and the
+  // ring's bookkeeping (asking whether the server waits for room, which costs a fence) is left
+  // to the next read instead of delaying the answer. Stream links are read to the end.
+  bool drain(bool first_reply = false) {
     for (;;) {
       auto r = link->recv(incoming);
       if (r.status == Io::would_block) return true;
@@ -168,6 +171,7 @@ struct Client::Impl {
       incoming.remove_front(2);                    // the request id and the delimiter
       // Braced, not value-initialised: that would zero the body's inline buffer first.
       arrived.push_back(Reply{*id, std::move(incoming)});
+      if (first_reply) return true;
     }
   }
 
@@ -235,7 +239,7 @@ struct Client::Impl {
     // The clock is read every 16th poll (it was just read): on shm a poll costs less.
     for (unsigned polls = 1; (polls & 15) != 0 || Clock::now() < until; ++polls) {
       if (!link->quiet()) {
-        if (!drain()) return true;
+        if (!drain(link->has_sleep_hooks())) return true;
         if (!arrived.empty()) return true;
       }
       pause();
