@@ -58,14 +58,7 @@ inline std::string flow_fields_json(const Flow& f) {
 // The round-trip document of report.hpp with a "throughput" array beside its "rows".
 inline std::string to_json(const std::vector<Result>& rows, const std::vector<Flow>& flows,
                            const std::string& command) {
-  std::string out = to_json(rows, command);
-  out.erase(out.rfind('}'));  // reopen the object
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  out += ",\n  \"throughput\": [";
-  for (std::size_t i = 0; i < flows.size(); ++i) {
-    out += (i ? ",\n    {" : "\n    {") + flow_fields_json(flows[i]) + "}";
-  }
-  return out + "\n  ]\n}\n";
+  return to_json(rows, command, ",\n  \"throughput\": " + json_array(flows, flow_fields_json));
 }
 
 inline std::string to_csv(const std::vector<Flow>& flows) {

@@ -48,6 +48,15 @@ pid_t fork_sender(int cpu, Body&& body) {
   return pid;
 }
 
+// True when the sender has ended, without reaping it (sender_succeeded() does that): a receiver
+// spinning on shared memory asks now and then, so a sender that died fails the row instead of
+// hanging the run.
+bool sender_ended(pid_t pid) {
+  siginfo_t info{};
+  return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid == pid;
+}
+
 bool sender_succeeded(pid_t pid) {
   int status = 0;
   return pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
@@ -90,12 +99,24 @@ FlowRun raw_ring(std::size_t size, std::size_t count, int cpu) {
     }
     return true;
   });
+  if (pid < 0) {
+    ::munmap(map, 128 + capacity);
+    return {};
+  }
   std::vector<char> out(size);
   std::uint64_t h = 0;
   unsigned polls = 0;
   Clock::time_point start;
-  for (std::size_t i = 0; i < count; ++i) {
-    while (tail->load(std::memory_order_acquire) - h < size) pause_cpu(polls);
+  bool ok = true;
+  for (std::size_t i = 0; i < count && ok; ++i) {
+    while (ok && tail->load(std::memory_order_acquire) - h < size) {
+      pause_cpu(polls);
+      // Ended with the record still missing: it died (one that finished wrote it all).
+      if ((polls & 4095) == 0 && sender_ended(pid)) {
+        ok = tail->load(std::memory_order_acquire) - h >= size;
+      }
+    }
+    if (!ok) break;
     if (i == 0) start = Clock::now();
     for (std::size_t done = 0; done < size;) {
       std::size_t at = (h + done) % capacity;
@@ -107,7 +128,7 @@ FlowRun raw_ring(std::size_t size, std::size_t count, int cpu) {
     head->store(h, std::memory_order_release);
   }
   FlowRun r{true, count - 1, since(start)};
-  r.ok = sender_succeeded(pid);
+  r.ok = sender_succeeded(pid) && ok;
   ::munmap(map, 128 + capacity);
   return r;
 }
@@ -246,6 +267,8 @@ FlowRun zmq_push_pull(bool tcp, std::size_t size, std::size_t count, int cpu,
   FlowRun r;
   char endpoint[256] = {};
   std::size_t len = sizeof endpoint;
+  int stall_ms = 30000;  // a pusher that stops fails the row instead of hanging the run
+  zmq_setsockopt(pull, ZMQ_RCVTIMEO, &stall_ms, sizeof stall_ms);
   if (zmq_bind(pull, where.c_str()) != 0 ||
       zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, endpoint, &len) != 0) {
     zmq_close(pull);

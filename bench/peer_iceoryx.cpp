@@ -78,9 +78,11 @@ class End {
     return true;
   }
 
-  // Waits for the next message and copies it into `buf`; its size, or nothing on failure.
+  // Waits for the next message and copies it into `buf`; its size, or nothing on failure
+  // (including a peer silent for 30 s: a dead follower fails the row, it does not hang the run).
   std::optional<std::size_t> take(std::vector<char>& buf) {
     unsigned polls = 0;
+    auto deadline = Clock::now() + std::chrono::seconds(30);
     for (;;) {
       auto taken = subscriber_.take();
       if (!taken.has_error()) {
@@ -93,11 +95,13 @@ class End {
       }
       if (taken.get_error() != iox::popo::ChunkReceiveResult::NO_CHUNK_AVAILABLE) return {};
       if (waitset_) {
-        waitset_->wait();
+        if (Clock::now() > deadline) return {};
+        waitset_->timedWait(iox::units::Duration::fromSeconds(1));
       } else {
+        if ((++polls & 4095) == 0 && Clock::now() > deadline) return {};
         // Pause, and yield every 4th time: the mix ipcx and the raw floor spin with, so one
         // CPU is shared as it is for them.
-        (++polls & 3) == 0 ? (void)sched_yield() : __builtin_ia32_pause();
+        (polls & 3) == 0 ? (void)sched_yield() : __builtin_ia32_pause();
       }
     }
   }

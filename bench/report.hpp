@@ -73,22 +73,33 @@ inline std::string quoted(const std::string& s) {
   return out + "\"";
 }
 
-// {"command": ..., "rows": [{...}, ...]}; the schema is in docs/BENCHMARKS.md.
-inline std::string to_json(const std::vector<Result>& rows, const std::string& command) {
-  std::string out =
-      "{\n  \"command\": " + quoted(command) + ",\n  \"unit\": \"us\",\n  \"rows\": [";
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const Result& r = rows[i];
-    out += i ? ",\n    {" : "\n    {";
-    out += "\"mechanism\": " + quoted(r.mechanism) + ", \"placement\": " + quoted(r.placement) +
-           ", \"impl\": " + quoted(r.impl) + ", \"mode\": " + quoted(r.mode) +
-           ", \"size\": " + std::to_string(r.size) + ", \"ok\": " + (r.ok ? "true" : "false") +
-           ", \"count\": " + std::to_string(r.rtt.count) + ", \"p50\": " + number(r.rtt.p50) +
-           ", \"p99\": " + number(r.rtt.p99) + ", \"p999\": " + number(r.rtt.p999) +
-           ", \"cpu_us\": " + number(r.cpu_us) + ", \"x_raw\": " + number(r.x_raw) +
-           ", \"x_peer\": " + number(r.x_peer) + "}";
+// A JSON array of objects, one per item, each written by fields(item) without its braces.
+template <class Item, class Fields>
+std::string json_array(const std::vector<Item>& items, Fields&& fields) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    out += (i ? ",\n    {" : "\n    {") + fields(items[i]) + "}";
   }
-  return out + "\n  ]\n}\n";
+  return out + "\n  ]";
+}
+
+inline std::string result_fields_json(const Result& r) {
+  return "\"mechanism\": " + quoted(r.mechanism) + ", \"placement\": " + quoted(r.placement) +
+         ", \"impl\": " + quoted(r.impl) + ", \"mode\": " + quoted(r.mode) +
+         ", \"size\": " + std::to_string(r.size) + ", \"ok\": " + (r.ok ? "true" : "false") +
+         ", \"count\": " + std::to_string(r.rtt.count) + ", \"p50\": " + number(r.rtt.p50) +
+         ", \"p99\": " + number(r.rtt.p99) + ", \"p999\": " + number(r.rtt.p999) +
+         ", \"cpu_us\": " + number(r.cpu_us) + ", \"x_raw\": " + number(r.x_raw) +
+         ", \"x_peer\": " + number(r.x_peer);
+}
+
+// {"command": ..., "unit": "us", "rows": [...]} followed by `more` (further members, each
+// starting with a comma); the schema is in docs/BENCHMARKS.md.
+inline std::string to_json(const std::vector<Result>& rows, const std::string& command,
+                           const std::string& more = {}) {
+  return "{\n  \"command\": " + quoted(command) +
+         ",\n  \"unit\": \"us\",\n  \"rows\": " + json_array(rows, result_fields_json) + more +
+         "\n}\n";
 }
 
 inline std::string to_csv(const std::vector<Result>& rows) {
