@@ -122,20 +122,14 @@ class RingReader {
 
   // True when nothing was published past our head. An impossible tail counts as something, so
   // that peek() judges it.
-  bool empty() noexcept {
-    if (head_ == known_tail_) known_tail_ = control_->tail.load(std::memory_order_acquire);
-    return known_tail_ == head_;
-  }
+  bool empty() noexcept { return refreshed_tail() == head_; }
 
   // The next record's body as a view into shared memory (the peer may still scribble on it:
   // copy before decoding anything structured), empty when there is none, and *corrupt set when
   // the producer's index or the record's length is impossible.
   std::span<const std::byte> peek(bool* corrupt) noexcept {
     for (;;) {
-      // The producer's index is loaded again only once we have read up to where it was: its
-      // line changes with every record, so each load may cost a cache miss.
-      if (head_ == known_tail_) known_tail_ = control_->tail.load(std::memory_order_acquire);
-      std::uint64_t tail = known_tail_;
+      std::uint64_t tail = refreshed_tail();
       if (tail < head_ || tail - head_ > capacity_) {
         *corrupt = true;
         return {};
@@ -191,6 +185,13 @@ class RingReader {
   void end_sleep() noexcept { control_->consumer_sleeping.store(0, std::memory_order_relaxed); }
 
  private:
+  // The producer's index, loaded again only once we have read up to where it was: its line
+  // changes with every record, so each load may cost a cache miss.
+  std::uint64_t refreshed_tail() noexcept {
+    if (head_ == known_tail_) known_tail_ = control_->tail.load(std::memory_order_acquire);
+    return known_tail_;
+  }
+
   RingControl* control_ = nullptr;
   const std::byte* data_ = nullptr;
   std::size_t capacity_ = 0;

@@ -296,7 +296,6 @@ void ServerCore::mark_dirty(std::uint64_t id, Connection& conn) {
 }
 
 void ServerCore::reap() {
-  if (graveyard.empty()) return;
   for (std::uint64_t id : graveyard) connections.erase(id);
   graveyard.clear();
 }
