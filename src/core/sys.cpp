@@ -137,6 +137,10 @@ ssize_t sendmsg(int fd, const msghdr* msg, int flags) noexcept {
 ssize_t recvmsg(int fd, msghdr* msg, int flags) noexcept {
   return retry([&] { return injected(Call::recvmsg) ? -1 : ::recvmsg(fd, msg, flags); });
 }
+int membarrier(int command) noexcept {
+  if (injected(Call::membarrier)) return -1;
+  return static_cast<int>(::syscall(SYS_membarrier, command, 0u, 0));
+}
 int memfd_create(const char* name, unsigned flags) noexcept {
   if (injected(Call::memfd)) return -1;
   return ::memfd_create(name, flags);

@@ -47,7 +47,8 @@ enum class Call : std::uint8_t {
   mq_send,
   mq_receive,
   sendto,
-  pidfd
+  pidfd,
+  membarrier
 };
 
 // Consulted before each call: returns 0 to let it proceed, or an errno value to fail it with.
@@ -100,6 +101,8 @@ ssize_t sendto(int fd, const void* data, std::size_t length, int flags, const so
 // through one, which cannot reach a process that reused the pid.
 int pidfd_open(int pid) noexcept;
 int pidfd_send_signal(int pidfd, int sig) noexcept;
+// membarrier(2): one command (MEMBARRIER_CMD_*), flags 0.
+int membarrier(int command) noexcept;
 int chmod(const char* path, unsigned mode) noexcept;
 int fchmod(int fd, unsigned mode) noexcept;
 int close(int fd) noexcept;

@@ -13,6 +13,7 @@
 #include <deque>
 
 #include "core/errno_map.hpp"
+#include "core/remote_fence.hpp"
 #include "transport/shm_broadcast.hpp"
 #include "transport/shm_broadcast_source.hpp"
 #include "transport/shm_ring.hpp"
@@ -92,6 +93,9 @@ class ShmLink final : public Link {
         assembler_(options.max_message_size),
         expects_offer_(options.socket_type == wire::SocketType::sub ||
                        options.socket_type == wire::SocketType::xsub),
+        // A puller's incoming ring is a stream: its producer should not fence per record.
+        fence_before_sleep_(options.socket_type == wire::SocketType::pull &&
+                            remote_fences_available()),
         bc_assembler_(options.max_message_size),
         opened_(Clock::now()) {
     epoll_.reset(sys::epoll_create());
@@ -154,14 +158,16 @@ class ShmLink final : public Link {
   bool send_rendezvous(std::span<const std::byte> bytes, const int* fds, int nfds) noexcept;
   wire::ShmHello our_hello(wire::ShmStatus status, std::uint64_t ring_bytes) const noexcept {
     return {wire::kShmVersion, status, ring_bytes,
-            static_cast<std::uint8_t>(static_cast<unsigned>(options_.socket_type) + 1)};
+            static_cast<std::uint8_t>(static_cast<unsigned>(options_.socket_type) + 1),
+            fence_before_sleep_ ? wire::kShmFenceBeforeSleep : std::uint8_t{0}};
   }
   // Empty when the peer's socket type may talk to ours, else why not.
   std::string pairing_fault(std::uint8_t peer) const;
   IoResult handshake() noexcept;
   IoResult server_answer(const wire::ShmHello& hello) noexcept;
   IoResult client_accept(const wire::ShmHello& hello, Fd* fds, int nfds) noexcept;
-  IoResult map_rings(int memfd, std::size_t capacity) noexcept;
+  // Maps both rings; the peer's hello says whether our producer may skip its fence.
+  IoResult map_rings(int memfd, std::size_t capacity, const wire::ShmHello& peer) noexcept;
   // Publisher: hands the subscriber our broadcast ring and seats it there.
   IoResult offer_broadcast() noexcept;
   // Subscriber: maps the publisher's broadcast ring once its offer arrives.
@@ -219,6 +225,7 @@ class ShmLink final : public Link {
   bool seated_ = false;
   // Subscriber side: the publisher's broadcast ring, read-only.
   bool expects_offer_;
+  bool fence_before_sleep_;  // we promised kShmFenceBeforeSleep in our hello
   void* bc_map_ = nullptr;
   std::size_t bc_map_size_ = 0;
   BroadcastReader bc_;
@@ -319,7 +326,7 @@ IoResult ShmLink::server_answer(const wire::ShmHello& hello) noexcept {
   own_bell_.reset(sys::eventfd(0, EFD_NONBLOCK));
   peer_bell_.reset(sys::eventfd(0, EFD_NONBLOCK));
   if (!own_bell_ || !peer_bell_) return fail(errc_from_errno(errno), "eventfd failed");
-  if (auto r = map_rings(memfd.get(), capacity_); r.status != Io::ok) return r;
+  if (auto r = map_rings(memfd.get(), capacity_, hello); r.status != Io::ok) return r;
   // The client sleeps on what is our peer bell, and rings what is our own.
   int fds[3] = {memfd.get(), peer_bell_.get(), own_bell_.get()};
   if (!send_hello(our_hello(wire::ShmStatus::ok, capacity_), fds, 3)) {
@@ -364,7 +371,7 @@ IoResult ShmLink::client_accept(const wire::ShmHello& hello, Fd* fds, int nfds) 
   }
   own_bell_ = std::move(fds[1]);
   peer_bell_ = std::move(fds[2]);
-  if (auto r = map_rings(fds[0].get(), capacity); r.status != Io::ok) return r;
+  if (auto r = map_rings(fds[0].get(), capacity, hello); r.status != Io::ok) return r;
   return offer_broadcast();
 }
 
@@ -426,7 +433,7 @@ IoResult ShmLink::take_offer() noexcept {
   return {Io::ok};
 }
 
-IoResult ShmLink::map_rings(int memfd, std::size_t capacity) noexcept {
+IoResult ShmLink::map_rings(int memfd, std::size_t capacity, const wire::ShmHello& peer) noexcept {
   map_size_ = 2 * kRingBytesFor(capacity);
   void* map = sys::mmap(map_size_, PROT_READ | PROT_WRITE, memfd);
   if (map == MAP_FAILED) return fail(errc_from_errno(errno), describe_errno("mmap", errno));
@@ -440,6 +447,9 @@ IoResult ShmLink::map_rings(int memfd, std::size_t capacity) noexcept {
   tx_control_ = reinterpret_cast<RingControl*>(ring(1 - in));
   rx_ = RingReader(rx_control_, ring(in) + sizeof(RingControl), capacity);
   tx_ = RingWriter(tx_control_, ring(1 - in) + sizeof(RingControl), capacity);
+  if ((peer.flags & wire::kShmFenceBeforeSleep) != 0 && join_remote_fences()) {
+    tx_.rely_on_consumer_fences();
+  }
   if (!watch(own_bell_.get())) return fail(errc_from_errno(errno), "cannot watch the doorbell");
   state_ = State::ready;
   return {Io::ok};
@@ -730,7 +740,7 @@ void ShmLink::check_socket() noexcept {
 bool ShmLink::prepare_sleep() noexcept {
   if (state_ != State::ready) return true;
   if (releases_unchecked_ > 0 || bc_unchecked_ > 0) wake_waiting_producer();
-  bool sleep = rx_.prepare_sleep();
+  bool sleep = rx_.prepare_sleep(fence_before_sleep_ ? &remote_fence : nullptr);
   if (sleep && !pending_.empty()) {
     const Pending& p = pending_.front();
     std::size_t chunk = std::min(p.size - p.sent, max_record_body(capacity_) - kCompactHeaderSize);

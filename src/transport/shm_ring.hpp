@@ -79,6 +79,10 @@ class RingWriter {
     return data_ + at + 4;
   }
 
+  // Only when the consumer promised remote fences before it sleeps and this process is
+  // registered to receive them (join_remote_fences()).
+  void rely_on_consumer_fences() noexcept { consumer_fences_for_us_ = true; }
+
   // Publishes the record reserve() returned.
   void commit() noexcept {
     tail_ += pending_;
@@ -88,9 +92,15 @@ class RingWriter {
 
   // After commit: whether the consumer said it sleeps, in which case the caller rings its
   // doorbell. The fence orders our tail store before this load; the consumer does the mirror
-  // image (store sleeping, fence, load tail), so one of the two always sees the other.
+  // image (store sleeping, fence, load tail), so one of the two always sees the other. With
+  // remote fences, the consumer's fence before it sleeps runs on our CPU too, and ours can go:
+  // it is what limits a streaming producer (docs/PROTOCOL.md, doorbells).
   bool consumer_needs_wake() noexcept {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (consumer_fences_for_us_) {
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    } else {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
     if (control_->consumer_sleeping.load(std::memory_order_relaxed) == 0) return false;
     return control_->consumer_sleeping.exchange(0, std::memory_order_relaxed) != 0;
   }
@@ -112,6 +122,7 @@ class RingWriter {
   std::uint64_t tail_ = 0;        // ours; the shared copy is only for the consumer
   std::uint64_t known_head_ = 0;  // the consumer's index when we last read it
   std::size_t pending_ = 0;
+  bool consumer_fences_for_us_ = false;
 };
 
 class RingReader {
@@ -173,9 +184,15 @@ class RingReader {
   }
 
   // The consumer is about to sleep; false if a record arrived meanwhile (then do not sleep).
-  bool prepare_sleep() noexcept {
+  // `remote_fence`, when the producer relies on it instead of fencing itself: a fence that
+  // also runs on the producer's CPU, false if it failed (then we must not sleep).
+  bool prepare_sleep(bool (*remote_fence)() noexcept = nullptr) noexcept {
     control_->consumer_sleeping.store(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (remote_fence != nullptr && !remote_fence()) {
+      control_->consumer_sleeping.store(0, std::memory_order_relaxed);
+      return false;
+    }
     if (control_->tail.load(std::memory_order_relaxed) != head_) {
       control_->consumer_sleeping.store(0, std::memory_order_relaxed);
       return false;
