@@ -53,6 +53,42 @@ class Loan {
   Message own_;  // the body when it is not in the transport
 };
 
+// A reply read in place. On shm:// its frames lie in the connection's shared ring itself, so
+// nothing was copied (zero_copy()), and the ring cannot reuse their space until the view is
+// released (release() or destruction). Meanwhile the Client reads nothing more from that
+// connection, so release it before the next call. The server can still write those bytes
+// while you read them (it shares the memory): copy out anything you parse structurally.
+// Elsewhere, and for a reply too large for one ring record, the view holds a copy of its own.
+// The Client must outlive it.
+class ReplyView {
+ public:
+  ReplyView() noexcept = default;
+  ReplyView(ReplyView&& other) noexcept;
+  ReplyView& operator=(ReplyView&& other) noexcept;
+  ~ReplyView();
+
+  std::size_t size() const noexcept { return frames_.size(); }
+  std::span<const std::byte> frame(std::size_t i) const noexcept { return frames_[i]; }
+  std::string_view text(std::size_t i) const noexcept {
+    return {reinterpret_cast<const char*>(frames_[i].data()), frames_[i].size()};
+  }
+  // A copy of the frames, as call() would have returned them.
+  Message copy() const;
+  bool zero_copy() const noexcept { return in_transport_; }
+  // Gives the space back to the connection; the view is empty afterwards.
+  void release() noexcept;
+
+ private:
+  friend class Client;
+  void take_own(Message&& body);
+  void point_at_own();
+
+  Client* owner_ = nullptr;
+  std::vector<std::span<const std::byte>> frames_;
+  bool in_transport_ = false;
+  Message own_;  // the frames when they are not in the transport
+};
+
 class Client;
 // Starts argv[0] (searched in PATH) as a child that serves on its stdin and stdout (stdio://),
 // and returns a Client to it. The Client owns the child: destroying it closes the pipes, gives
@@ -80,6 +116,11 @@ class Client {
   // As call(Message, ...), sending the loaned body without copying it when zero_copy().
   Result<Message> call(Loan loan, std::chrono::milliseconds timeout);
 
+  // As call(), returning the reply as a view into the transport instead of a copy, where the
+  // mechanism allows (shm://, a reply that fits one ring record): see ReplyView. Errors as
+  // call(). While a zero-copy view is out, this Client's other calls wait behind it.
+  Result<ReplyView> call_view(const Message& request, std::chrono::milliseconds timeout);
+
   // Pipelining: queue a request without waiting; its reply comes from receive().
   Result<RequestId> send(const Message& request);
   // The next reply to any request sent with send(), in arrival order.
@@ -91,6 +132,7 @@ class Client {
 
  private:
   friend class Loan;
+  friend class ReplyView;
   friend Client spawn(std::vector<std::string> argv, ClientOptions options);
   Client() = default;
   // `written`: the request went out at `now`, so wait before reading.

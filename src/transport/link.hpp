@@ -109,6 +109,16 @@ class Link {
   }
   virtual IoResult commit_loan() noexcept { return {Io::error, 0, Errc::not_supported}; }
   virtual void cancel_loan() noexcept {}
+  // Zero-copy receiving (shm): the next message as views of its frames inside the transport,
+  // when it is whole in one record. Io::ok: `frames` holds them until release_view(), which
+  // consumes the message; meanwhile recv() reads nothing. Anything else (not_supported here,
+  // nothing there, a fragmented message, a fault): call recv() for this one, which copies or
+  // reports. A link closed while a view is out keeps its memory mapped until it is destroyed.
+  virtual IoResult view(std::vector<std::span<const std::byte>>& frames) noexcept {
+    (void)frames;
+    return {Io::error, 0, Errc::not_supported};
+  }
+  virtual void release_view() noexcept {}
   // A SUB's subscription or its cancellation, in whatever form the peer understands. By
   // default the 3.0 message form, [0x01 or 0x00][topic], which a PUB link hands up as it is.
   virtual IoResult send_subscription(bool subscribe, std::span<const std::byte> topic) noexcept {

@@ -109,7 +109,10 @@ class ShmLink final : public Link {
       fail(Errc::refused, describe_errno("sending the shm hello", errno));
     }
   }
-  ~ShmLink() override { close(); }
+  ~ShmLink() override {
+    lent_ = viewing_ = false;  // nothing points into the memory any more
+    close();
+  }
 
   int fd() const noexcept override { return epoll_.get(); }
   bool established() const noexcept override { return state_ == State::ready; }
@@ -122,6 +125,8 @@ class ShmLink final : public Link {
   std::span<std::byte> loan(const Message& head, std::size_t bytes) noexcept override;
   IoResult commit_loan() noexcept override;
   void cancel_loan() noexcept override { lent_ = false; }
+  IoResult view(std::vector<std::span<const std::byte>>& frames) noexcept override;
+  void release_view() noexcept override;
 
   IoResult send(const Message& head, const Message& tail) noexcept override;
   IoResult flush() noexcept override;
@@ -198,11 +203,27 @@ class ShmLink final : public Link {
   std::deque<Pending> pending_;
   std::size_t queued_ = 0;
   bool peer_gone_ = false;
-  bool armed_ = false;  // we told the peer we sleep; the doorbell may hold a count
-  bool lent_ = false;   // a record is reserved for a loan: nothing else may be written
+  bool armed_ = false;    // we told the peer we sleep; the doorbell may hold a count
+  bool lent_ = false;     // a record is reserved for a loan: nothing else may be written
+  bool viewing_ = false;  // the record at our head is lent out as a view: nothing is read
   int empty_polls_ = 0;
   unsigned releases_unchecked_ = 0;  // records freed since we last asked about a waiting peer
   std::size_t bytes_unchecked_ = 0;  // and their bytes
+  // Frees the record at our head. Whether the peer waits for room is asked when the ring runs
+  // empty (recv), and every so often in a long burst: the question costs a full fence, and a
+  // small message should not wait behind it. Large fragments ask at once, or a producer
+  // waiting for room would sleep until the whole ring drained instead of refilling it behind
+  // us. No wake-up is lost: we always pass through the empty case before we sleep, after our
+  // head store.
+  void release_record(std::size_t bytes) noexcept {
+    rx_.release();
+    bytes_unchecked_ += bytes;
+    if (++releases_unchecked_ >= kWakeCheckEvery ||
+        bytes_unchecked_ >= (capacity_ >> kWakeCheckBytesShift)) {
+      wake_waiting_producer();
+    }
+  }
+  std::size_t viewed_bytes_ = 0;  // the size of the record lent out as a view
   void wake_waiting_producer() noexcept {
     releases_unchecked_ = 0;
     bytes_unchecked_ = 0;
@@ -583,6 +604,7 @@ IoResult ShmLink::flush() noexcept {
 
 bool ShmLink::quiet() noexcept {
   // Anything but a plain established request/reply ring takes the full path.
+  if (viewing_) return true;  // nothing can be read until the view is released
   if (state_ != State::ready || batch_next_ < batch_size_ || !pending_.empty() || lent_ || armed_ ||
       releases_unchecked_ > 0 || bc_unchecked_ > 0 || bc_map_ != nullptr || expects_offer_ ||
       seated_ || peer_gone_) {
@@ -597,7 +619,8 @@ bool ShmLink::quiet() noexcept {
 }
 
 IoResult ShmLink::recv(Message& out) noexcept {
-  if (batch_next_ < batch_size_) {  // broadcast messages already judged intact
+  if (viewing_) return {Io::would_block};  // the head record is lent out
+  if (batch_next_ < batch_size_) {         // broadcast messages already judged intact
     out = std::move(batch_[batch_next_++]);
     return {Io::ok, out.bytes()};
   }
@@ -619,17 +642,7 @@ IoResult ShmLink::recv(Message& out) noexcept {
       if (corrupt) return fail(Errc::protocol_violation, "peer corrupted the request ring");
       if (record.empty()) break;
       auto e = assembler_.feed(record, out);  // copies out of the shared pages
-      rx_.release();
-      // Whether the peer waits for room is asked when the ring runs empty (below), and every
-      // so often in a long burst: the question costs a full fence, and a small message should
-      // not wait behind it. Large fragments ask at once, or a producer waiting for room would
-      // sleep until the whole ring drained instead of refilling it behind us. No wake-up is
-      // lost: we always pass through the empty case before we sleep, after our head store.
-      bytes_unchecked_ += record.size();
-      if (++releases_unchecked_ >= kWakeCheckEvery ||
-          bytes_unchecked_ >= (capacity_ >> kWakeCheckBytesShift)) {
-        wake_waiting_producer();
-      }
+      release_record(record.size());
       if (e == wire::CompactAssembler::Event::error) {
         return fail(assembler_.error(), assembler_.error_detail());
       }
@@ -725,6 +738,33 @@ IoResult ShmLink::read_broadcast(Message& out) {
   }
 }
 
+IoResult ShmLink::view(std::vector<std::span<const std::byte>>& frames) noexcept {
+  // Only a plain request/reply or pipeline ring; the rest goes through recv().
+  if (state_ != State::ready || viewing_ || batch_next_ < batch_size_ || bc_map_ != nullptr ||
+      expects_offer_ || seated_) {
+    return {Io::error, 0, Errc::not_supported};
+  }
+  bool corrupt = false;
+  auto record = rx_.peek(&corrupt);
+  // Empty or corrupt: recv() runs the empty path's checks (doorbell, liveness) or reports.
+  if (corrupt || record.empty()) return {Io::error, 0, Errc::not_supported};
+  try {
+    if (!assembler_.view(record, frames)) return {Io::error, 0, Errc::not_supported};
+  } catch (const std::bad_alloc&) {
+    return {Io::error, 0, Errc::not_supported};
+  }
+  viewing_ = true;
+  viewed_bytes_ = record.size();
+  empty_polls_ = 0;
+  return {Io::ok, record.size()};
+}
+
+void ShmLink::release_view() noexcept {
+  if (!viewing_) return;
+  viewing_ = false;
+  if (state_ == State::ready) release_record(viewed_bytes_);
+}
+
 void ShmLink::check_socket() noexcept {
   empty_polls_ = 0;
   char byte;
@@ -738,7 +778,9 @@ void ShmLink::check_socket() noexcept {
 }
 
 bool ShmLink::prepare_sleep() noexcept {
-  if (state_ != State::ready) return true;
+  // While a view is out the head record stays unread: wait for the socket (or the deadline)
+  // only, rather than finding "data" and spinning.
+  if (state_ != State::ready || viewing_) return true;
   if (releases_unchecked_ > 0 || bc_unchecked_ > 0) wake_waiting_producer();
   bool sleep = rx_.prepare_sleep(fence_before_sleep_ ? &remote_fence : nullptr);
   if (sleep && !pending_.empty()) {
@@ -781,8 +823,11 @@ void ShmLink::close() noexcept {
   if (bc_map_ != nullptr) sys::munmap(bc_map_, bc_map_size_);
   bc_map_ = nullptr;
   bc_ = BroadcastReader();
-  if (map_ != nullptr) sys::munmap(map_, map_size_);
-  map_ = nullptr;
+  // A Loan or a view still points into the rings: they stay mapped until the destructor.
+  if (map_ != nullptr && !lent_ && !viewing_) {
+    sys::munmap(map_, map_size_);
+    map_ = nullptr;
+  }
   rx_ = RingReader();
   tx_ = RingWriter();
   socket_.reset();

@@ -246,6 +246,36 @@ CompactAssembler::Fault CompactAssembler::decode_whole(std::span<const std::byte
   return left == 0 ? Fault::none : Fault::after_last;
 }
 
+bool CompactAssembler::view(std::span<const std::byte> fragment,
+                            std::vector<std::span<const std::byte>>& frames) {
+  frames.clear();
+  if (failed_ || in_message_) return false;
+  auto h = read_compact_header(fragment, nullptr);
+  if (!h || h->flags != (kFragmentFirst | kFragmentLast)) return false;
+  auto payload = fragment.subspan(kCompactHeaderSize);
+  if (h->chunk_bytes != payload.size() || h->payload_bytes != payload.size() ||
+      payload.size() < 4 || payload.size() > max_ + max_ / 2 + 64 * 1024) {  // as feed()
+    return false;
+  }
+  const std::byte* at = payload.data();
+  std::size_t left = payload.size() - 4;
+  std::uint32_t count = load_le32(at);
+  at += 4;
+  std::size_t body = 0;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if (left < 4) return false;
+    std::uint32_t length = load_le32(at);
+    at += 4;
+    left -= 4;
+    if (length > left || length > max_ - body) return false;
+    frames.emplace_back(at, length);
+    body += length;
+    at += length;
+    left -= length;
+  }
+  return left == 0;
+}
+
 CompactAssembler::Fault CompactAssembler::decode(std::span<const std::byte> chunk) {
   while (!chunk.empty()) {
     if (field_ == Field::done) return Fault::after_last;

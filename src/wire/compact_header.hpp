@@ -70,6 +70,11 @@ class CompactAssembler {
   Event feed(std::span<const std::byte> fragment, Message& out);
   // The same, keeping the message here for message().
   Event feed(std::span<const std::byte> fragment) { return feed(fragment, message_); }
+  // Zero-copy reading: true when `fragment` is a whole message in one fragment, none is being
+  // assembled, and every count and length checks out (each read once); then `frames` holds
+  // views of its frames inside `fragment`, whose bytes the peer may still rewrite. False for
+  // anything else, which feed() then decodes or reports.
+  bool view(std::span<const std::byte> fragment, std::vector<std::span<const std::byte>>& frames);
   Message& message() noexcept { return message_; }
   Errc error() const noexcept { return error_; }
   const std::string& error_detail() const noexcept { return detail_; }

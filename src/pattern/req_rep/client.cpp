@@ -61,8 +61,24 @@ struct Client::Impl {
     }
     return false;
   }
-  bool lent = false;                                   // a zero-copy Loan is out on `link`
-  std::unique_ptr<transport::Link> lent_on_dead_link;  // or on this, which died meanwhile
+  bool lent = false;  // a zero-copy Loan is out on `link`
+  // call_view(): the request whose reply is taken as a view; `viewed` once it is, in
+  // `view_frames` (kept for its capacity: a ReplyView borrows the vector and hands it back).
+  RequestId view_for = 0;
+  bool viewed = false;
+  std::vector<std::span<const std::byte>> view_frames;
+  transport::Link* viewing = nullptr;  // the link a zero-copy ReplyView is out on
+  // A link that died while a Loan or a view pointed into it, kept mapped until both end.
+  std::unique_ptr<transport::Link> held_dead_link;
+  void let_go_of_dead_link() {
+    if (!lent && viewing == nullptr) held_dead_link.reset();
+  }
+  void end_view() {
+    if (viewing == nullptr) return;
+    if (viewing == link.get()) link->release_view();
+    viewing = nullptr;
+    let_go_of_dead_link();
+  }
   static constexpr std::chrono::milliseconds kIdleCheck{50};
   Clock::time_point next_attempt{};
   Clock::time_point last_used{};
@@ -106,10 +122,10 @@ struct Client::Impl {
     if (!link) return;
     sys::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, link->fd(), nullptr);
     bool was_established = link->established();
-    if (lent) {
-      // A zero-copy Loan points into this link's memory: keep it mapped until the Loan ends.
+    if (lent || viewing == link.get()) {
+      // A zero-copy Loan or view points into this link's memory: keep it until they end.
       link->close();
-      lent_on_dead_link = std::move(link);
+      held_dead_link = std::move(link);
     }
     link.reset();
     lost.insert(lost.end(), in_flight.begin(), in_flight.end());
@@ -159,6 +175,7 @@ struct Client::Impl {
   // to the next read instead of delaying the answer. Stream links are read to the end.
   bool drain(bool first_reply = false) {
     for (;;) {
+      if (view_for != 0 && viewing == nullptr && take_view()) return true;
       auto r = link->recv(incoming);
       if (r.status == Io::would_block) return true;
       if (r.status != Io::ok) {
@@ -172,6 +189,30 @@ struct Client::Impl {
       // Braced, not value-initialised: that would zero the body's inline buffer first.
       arrived.push_back(Reply{*id, std::move(incoming)});
       if (first_reply) return true;
+    }
+  }
+
+  // call_view(): takes the next message as a view when the link can lend it. True when it is
+  // the awaited reply (now in view_frames); anything else viewed is copied out and handled as
+  // recv() would have. False: nothing could be viewed, so recv() reads the next message.
+  bool take_view() {
+    for (;;) {
+      if (link->view(view_frames).status != Io::ok) return false;
+      backoff = std::chrono::milliseconds(0);
+      std::optional<RequestId> id;
+      if (view_frames.size() >= 2) id = pattern::reply_id(view_frames[0], view_frames[1]);
+      if (id && *id == view_for && take(in_flight, *id)) {
+        viewing = link.get();
+        viewed = true;
+        return true;
+      }
+      bool ours = id && take(in_flight, *id);
+      if (ours) {
+        Message body;
+        for (std::size_t i = 2; i < view_frames.size(); ++i) body.add(view_frames[i]);
+        arrived.push_back(Reply{*id, std::move(body)});
+      }
+      link->release_view();  // not ours, or answered already
     }
   }
 
@@ -192,7 +233,7 @@ struct Client::Impl {
       if (!(link->established() && options.spin.count() > 0 && spin(deadline, now))) {
         wait_ready(deadline, now);
       }
-      if (!link || !arrived.empty()) return;
+      if (!link || !arrived.empty() || viewed) return;
     }
     bool was_established = link->established();
     auto f = link->flush();
@@ -216,7 +257,7 @@ struct Client::Impl {
       if (!link || unsent.size() != waiting) return;  // progress: look again before sleeping
     }
     if (wait_first || (!was_established && link->established())) return;
-    if (!arrived.empty() || !link) return;
+    if (!arrived.empty() || viewed || !link) return;
     if (link->established() && options.spin.count() > 0 && spin(deadline)) return;
     wait_ready(deadline);
   }
@@ -240,7 +281,7 @@ struct Client::Impl {
     for (unsigned polls = 1; (polls & 15) != 0 || Clock::now() < until; ++polls) {
       if (!link->quiet()) {
         if (!drain(link->has_sleep_hooks())) return true;
-        if (!arrived.empty()) return true;
+        if (!arrived.empty() || viewed) return true;
       }
       pause();
     }
@@ -361,6 +402,7 @@ Result<Message> Client::wait_for(RequestId id, Clock::time_point deadline, bool 
                                  Clock::time_point now) {
   bool first = written;
   for (;;) {
+    if (impl_->viewed) return Message{};  // call_view(): the reply is in view_frames
     if (auto outcome = impl_->settled(id)) return std::move(*outcome);
     if (!first && Clock::now() >= deadline) return unexpected(impl_->expired(id));
     impl_->pump(deadline, first, first ? now : Clock::time_point{});
@@ -404,7 +446,7 @@ Result<Message> Client::call(Loan loan, std::chrono::milliseconds timeout) {
   loan.owner_ = nullptr;
   if (!c.lent || !c.link) {  // its connection died while the body was being written
     c.lent = false;
-    c.lent_on_dead_link.reset();
+    c.let_go_of_dead_link();
     return unexpected(Errc::peer_closed);
   }
   c.lent = false;
@@ -444,8 +486,89 @@ void Loan::release() noexcept {
   Client::Impl& c = *owner_->impl_;
   if (c.lent && c.link) c.link->cancel_loan();
   c.lent = false;
-  c.lent_on_dead_link.reset();
+  c.let_go_of_dead_link();
   in_transport_ = false;
+}
+
+Result<ReplyView> Client::call_view(const Message& request, std::chrono::milliseconds timeout) {
+  Impl& c = *impl_;
+  if (c.viewing != nullptr) return unexpected(Errc::would_block);  // its reply could not be read
+  auto now = Clock::now();
+  auto id = c.send(request, now);
+  if (!id) return unexpected(id.error());
+  bool written = std::find(c.in_flight.begin(), c.in_flight.end(), *id) != c.in_flight.end();
+  c.view_for = *id;
+  auto reply = wait_for(*id, now + timeout, written, now);
+  c.view_for = 0;
+  if (!reply) return unexpected(reply.error());
+  ReplyView view;
+  view.owner_ = this;
+  if (c.viewed) {
+    c.viewed = false;
+    view.in_transport_ = true;
+    view.frames_.swap(c.view_frames);
+    view.frames_.erase(view.frames_.begin(), view.frames_.begin() + 2);  // id, delimiter
+  } else {
+    view.take_own(std::move(*reply));
+  }
+  return view;
+}
+
+ReplyView::ReplyView(ReplyView&& other) noexcept
+    : owner_(std::exchange(other.owner_, nullptr)),
+      frames_(std::move(other.frames_)),
+      in_transport_(std::exchange(other.in_transport_, false)),
+      own_(std::move(other.own_)) {
+  other.frames_.clear();
+  if (!in_transport_) point_at_own();  // an inline body moved with its bytes
+}
+
+ReplyView& ReplyView::operator=(ReplyView&& other) noexcept {
+  if (this != &other) {
+    release();
+    owner_ = std::exchange(other.owner_, nullptr);
+    frames_ = std::move(other.frames_);
+    other.frames_.clear();
+    in_transport_ = std::exchange(other.in_transport_, false);
+    own_ = std::move(other.own_);
+    if (!in_transport_) point_at_own();
+  }
+  return *this;
+}
+
+ReplyView::~ReplyView() { release(); }
+
+void ReplyView::take_own(Message&& body) {
+  own_ = std::move(body);
+  point_at_own();
+}
+
+void ReplyView::point_at_own() {
+  // After a move frames_ already has one entry per frame: rewritten in place, no allocation.
+  if (frames_.size() != own_.size()) {
+    frames_.clear();
+    frames_.resize(own_.size());
+  }
+  for (std::size_t i = 0; i < own_.size(); ++i) frames_[i] = own_.frame(i);
+}
+
+Message ReplyView::copy() const {
+  Message m;
+  for (auto f : frames_) m.add(f);
+  return m;
+}
+
+void ReplyView::release() noexcept {
+  if (in_transport_ && owner_ != nullptr) {
+    Client::Impl& c = *owner_->impl_;
+    c.end_view();
+    frames_.clear();
+    if (c.view_frames.capacity() < frames_.capacity()) c.view_frames.swap(frames_);
+  }
+  in_transport_ = false;
+  owner_ = nullptr;
+  frames_.clear();
+  own_.clear();
 }
 
 Result<RequestId> Client::send(const Message& request) {

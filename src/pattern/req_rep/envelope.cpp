@@ -40,8 +40,13 @@ void set_request_id(Message& head, RequestId id) noexcept {
 }
 
 std::optional<RequestId> reply_id(const Message& reply) noexcept {
-  if (reply.size() < 2 || !reply.frame(1).empty()) return std::nullopt;
-  auto f = reply.frame(0);
+  if (reply.size() < 2) return std::nullopt;
+  return reply_id(reply.frame(0), reply.frame(1));
+}
+
+std::optional<RequestId> reply_id(std::span<const std::byte> f,
+                                  std::span<const std::byte> second) noexcept {
+  if (!second.empty()) return std::nullopt;
   if (f.size() != kIdFrameSize || f[0] != kIdTag) return std::nullopt;
   RequestId id = 0;
   for (std::size_t i = 1; i < kIdFrameSize; ++i) id = (id << 8) | static_cast<std::uint8_t>(f[i]);

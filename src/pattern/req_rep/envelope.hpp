@@ -31,5 +31,8 @@ Message request_head(RequestId id);
 void set_request_id(Message& head, RequestId id) noexcept;
 // The request id of a reply, if its first frame is one of ours and the second is the delimiter.
 std::optional<RequestId> reply_id(const Message& reply) noexcept;
+// The same from a reply's first two frames.
+std::optional<RequestId> reply_id(std::span<const std::byte> first,
+                                  std::span<const std::byte> second) noexcept;
 
 }  // namespace ipcx::pattern

@@ -283,5 +283,122 @@ TEST(LoansElsewhere, UnixLoansAreBuffersOfTheirOwn) {
   EXPECT_EQ(client.call(std::move(moved), 10s).value(), Message{pattern(40, 7)});
 }
 
+TEST_F(Loans, ALoanOutlivesItsDeadConnection) {
+  Client client(url_);
+  ASSERT_TRUE(client.call(Message{"connect"}, 10s));
+  auto loan = client.loan(4096);
+  ASSERT_TRUE(loan && loan->zero_copy());
+  server_.stop();
+  // This call waits behind the loan, and meets the dead connection meanwhile.
+  EXPECT_FALSE(client.call(Message{"after stop"}, 2s));
+  fill(loan->data(), 11);  // still mapped: writing it must not fault
+  auto late = client.call(std::move(*loan), 2s);
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error(), Errc::peer_closed);
+}
+
+// call_view(): the reply read where it lies in the ring.
+class ReplyViews : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.on_request([](Request& r) {
+      if (r.body().text(0) == "slow") std::this_thread::sleep_for(300ms);
+      r.reply(r.body());
+    });
+    server_.bind(url_);
+    server_.start();
+  }
+  std::string url_ = unique_name("view");
+  Server server_;
+};
+
+Message two_frames(std::size_t bytes, int seed) {
+  Message m;
+  m.add("head");
+  m.add(pattern(bytes, seed));
+  return m;
+}
+
+TEST_F(ReplyViews, ShmRepliesAreReadInPlaceLapAfterLap) {
+  Client client(url_);
+  for (int round = 1; round <= 200; ++round) {  // 200 x 20 KB: the 1 MiB ring laps
+    auto view = client.call_view(two_frames(20000, round), 10s);
+    ASSERT_TRUE(view) << to_string(view.error());
+    ASSERT_TRUE(view->zero_copy());
+    ASSERT_EQ(view->size(), 2u);
+    EXPECT_EQ(view->text(0), "head");
+    EXPECT_EQ(view->text(1), pattern(20000, round));
+    EXPECT_EQ(view->copy(), two_frames(20000, round));
+  }
+}
+
+TEST_F(ReplyViews, AHeldViewKeepsItsBytesWhileLaterRepliesQueueBehindIt) {
+  Client client(url_);
+  auto view = client.call_view(two_frames(1000, 1), 10s);
+  ASSERT_TRUE(view && view->zero_copy());
+  // Replies the server writes meanwhile go behind the viewed record, never over it.
+  std::vector<RequestId> ids;
+  for (int i = 0; i < 20; ++i) ids.push_back(client.send(two_frames(30000, 100 + i)).value());
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(view->text(1), pattern(1000, 1));
+  EXPECT_EQ(client.call_view(Message{"x"}, 1s).error(), Errc::would_block);  // one at a time
+  view->release();
+  EXPECT_EQ(view->size(), 0u);
+  for (int i = 0; i < 20; ++i) {
+    auto reply = client.receive(10s);
+    ASSERT_TRUE(reply) << to_string(reply.error());
+    EXPECT_EQ(reply->id, ids[static_cast<std::size_t>(i)]);
+    EXPECT_EQ(reply->body, two_frames(30000, 100 + i));
+  }
+}
+
+TEST_F(ReplyViews, AStaleReplyIsSkippedAndAMovedViewStaysValid) {
+  Client client(url_);
+  EXPECT_EQ(client.call(Message{"slow"}, 50ms).error(), Errc::timeout);
+  // The late answer to "slow" reaches the ring first; the view is of our own reply.
+  auto view = client.call_view(Message{"fast"}, 10s);
+  ASSERT_TRUE(view) << to_string(view.error());
+  ReplyView moved = std::move(*view);
+  EXPECT_EQ(view->size(), 0u);
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved.text(0), "fast");
+}
+
+TEST_F(ReplyViews, TooLargeForOneRecordComesAsACopy) {
+  Client client(url_);
+  auto view = client.call_view(two_frames(600 * 1024, 4), 20s);  // a record is a quarter ring
+  ASSERT_TRUE(view) << to_string(view.error());
+  EXPECT_FALSE(view->zero_copy());
+  EXPECT_EQ(view->copy(), two_frames(600 * 1024, 4));
+  ReplyView moved = std::move(*view);  // an owned body moves with its frames
+  EXPECT_EQ(moved.text(1), pattern(600 * 1024, 4));
+}
+
+TEST_F(ReplyViews, AViewOutlivesItsDeadConnection) {
+  Client client(url_);
+  auto view = client.call_view(two_frames(5000, 8), 10s);
+  ASSERT_TRUE(view && view->zero_copy());
+  server_.stop();
+  EXPECT_FALSE(client.call(Message{"after stop"}, 2s));  // finds the connection dead
+  EXPECT_EQ(view->text(1), pattern(5000, 8));            // still mapped
+  view->release();
+}
+
+TEST(ReplyViewsElsewhere, UnixRepliesAreCopiesInAView) {
+  test::TempDir dir;
+  Server server;
+  server.on_request([](Request& r) { r.reply(r.body()); });
+  server.bind("unix://" + dir / "v.sock");
+  server.start();
+  Client client("unix://" + dir / "v.sock");
+  auto view = client.call_view(Message{"a", "bc"}, 10s);
+  ASSERT_TRUE(view) << to_string(view.error());
+  EXPECT_FALSE(view->zero_copy());
+  ReplyView moved = std::move(*view);  // inline-sized: must survive being moved
+  ASSERT_EQ(moved.size(), 2u);
+  EXPECT_EQ(moved.text(0), "a");
+  EXPECT_EQ(moved.text(1), "bc");
+}
+
 }  // namespace
 }  // namespace ipcx
