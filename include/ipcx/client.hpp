@@ -120,6 +120,8 @@ class Client {
   // mechanism allows (shm://, a reply that fits one ring record): see ReplyView. Errors as
   // call(). While a zero-copy view is out, this Client's other calls wait behind it.
   Result<ReplyView> call_view(const Message& request, std::chrono::milliseconds timeout);
+  // Both ways in place: the request body written into the ring, the reply read from it.
+  Result<ReplyView> call_view(Loan loan, std::chrono::milliseconds timeout);
 
   // Pipelining: queue a request without waiting; its reply comes from receive().
   Result<RequestId> send(const Message& request);
@@ -138,6 +140,11 @@ class Client {
   // `written`: the request went out at `now`, so wait before reading.
   Result<Message> wait_for(RequestId id, std::chrono::steady_clock::time_point deadline,
                            bool written, std::chrono::steady_clock::time_point now);
+  // The same, taking the reply as a view where the link can lend it.
+  Result<ReplyView> wait_view(RequestId id, std::chrono::steady_clock::time_point deadline,
+                              bool written, std::chrono::steady_clock::time_point now);
+  // Hands a loan's request to the link; `written` when it went out at `now`.
+  Result<RequestId> send_loan(Loan& loan, std::chrono::steady_clock::time_point now, bool& written);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

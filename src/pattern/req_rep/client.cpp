@@ -432,15 +432,14 @@ Result<Loan> Client::loan(std::size_t bytes) {
   return loan;
 }
 
-Result<Message> Client::call(Loan loan, std::chrono::milliseconds timeout) {
+Result<RequestId> Client::send_loan(Loan& loan, Clock::time_point now, bool& written) {
   Impl& c = *impl_;
-  auto now = Clock::now();
   RequestId id = loan.id_;
   if (!loan.in_transport_) {
     auto sent = c.send_as(id, loan.own_, now);
     if (!sent) return unexpected(sent.error());
-    bool written = std::find(c.in_flight.begin(), c.in_flight.end(), id) != c.in_flight.end();
-    return wait_for(id, now + timeout, written, now);
+    written = std::find(c.in_flight.begin(), c.in_flight.end(), id) != c.in_flight.end();
+    return id;
   }
   loan.in_transport_ = false;  // settled here, whatever happens
   loan.owner_ = nullptr;
@@ -453,7 +452,25 @@ Result<Message> Client::call(Loan loan, std::chrono::milliseconds timeout) {
   auto r = c.link->commit_loan();
   if (r.status != Io::ok) return unexpected(Errc::peer_closed);
   c.in_flight.push_back(id);
-  return wait_for(id, now + timeout, true, now);
+  written = true;
+  return id;
+}
+
+Result<Message> Client::call(Loan loan, std::chrono::milliseconds timeout) {
+  auto now = Clock::now();
+  bool written = false;
+  auto id = send_loan(loan, now, written);
+  if (!id) return unexpected(id.error());
+  return wait_for(*id, now + timeout, written, now);
+}
+
+Result<ReplyView> Client::call_view(Loan loan, std::chrono::milliseconds timeout) {
+  if (impl_->viewing != nullptr) return unexpected(Errc::would_block);
+  auto now = Clock::now();
+  bool written = false;
+  auto id = send_loan(loan, now, written);
+  if (!id) return unexpected(id.error());
+  return wait_view(*id, now + timeout, written, now);
 }
 
 Loan::Loan(Loan&& other) noexcept
@@ -497,8 +514,14 @@ Result<ReplyView> Client::call_view(const Message& request, std::chrono::millise
   auto id = c.send(request, now);
   if (!id) return unexpected(id.error());
   bool written = std::find(c.in_flight.begin(), c.in_flight.end(), *id) != c.in_flight.end();
-  c.view_for = *id;
-  auto reply = wait_for(*id, now + timeout, written, now);
+  return wait_view(*id, now + timeout, written, now);
+}
+
+Result<ReplyView> Client::wait_view(RequestId id, Clock::time_point deadline, bool written,
+                                    Clock::time_point now) {
+  Impl& c = *impl_;
+  c.view_for = id;
+  auto reply = wait_for(id, deadline, written, now);
   c.view_for = 0;
   if (!reply) return unexpected(reply.error());
   ReplyView view;

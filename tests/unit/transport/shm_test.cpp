@@ -332,6 +332,21 @@ TEST_F(ReplyViews, ShmRepliesAreReadInPlaceLapAfterLap) {
   }
 }
 
+TEST_F(ReplyViews, ALoanedRequestAndAViewedReplyCopyNothingOnTheClient) {
+  Client client(url_);
+  ASSERT_TRUE(client.call(Message{"connect"}, 10s));  // a loan lends the ring of a live link
+  for (int round = 1; round <= 100; ++round) {
+    auto loan = client.loan(30000);
+    ASSERT_TRUE(loan && loan->zero_copy());
+    fill(loan->data(), round);
+    auto view = client.call_view(std::move(*loan), 10s);
+    ASSERT_TRUE(view) << to_string(view.error());
+    ASSERT_TRUE(view->zero_copy());
+    ASSERT_EQ(view->size(), 1u);
+    EXPECT_EQ(view->text(0), pattern(30000, round));
+  }
+}
+
 TEST_F(ReplyViews, AHeldViewKeepsItsBytesWhileLaterRepliesQueueBehindIt) {
   Client client(url_);
   auto view = client.call_view(two_frames(1000, 1), 10s);
