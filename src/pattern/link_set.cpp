@@ -265,10 +265,11 @@ Result<void> LinkSet::send_to(std::size_t index, const Message& message,
   }
   stats_.messages++;
   stats_.bytes += message.bytes();
-  if (due(members_[index]) && !write(index)) return unexpected(Errc::peer_closed);
   // Finish this message before returning, so it never sits half-written while the caller
   // does something else: the kernel's socket buffer (or the ring) is the queue. A batch
   // being gathered is not due yet.
+  if (!due(members_[index])) return {};
+  if (!write(index)) return unexpected(Errc::peer_closed);
   if (!due(members_[index])) return {};
   auto deadline = deadline_after(timeout);
   bool spun = false;
@@ -331,13 +332,16 @@ bool LinkSet::next_message(Message& out) {
     std::size_t i = next_read_;
     Member& m = members_[i];
     next_read_ = i + 1;
-    if (!m.ready || m.link->quiet()) continue;
+    if (!m.ready || (!m.flowing && m.link->quiet())) continue;
     auto r = m.link->recv(out);
+    m.flowing = r.status == Io::ok;
     if (r.status == Io::ok) {
       stats_.messages++;
       stats_.bytes += out.bytes();
-      last_gap_ = m.link->take_gap();
-      stats_.lost += last_gap_;
+      if (subscriber_) {  // only a broadcast ring loses messages
+        last_gap_ = m.link->take_gap();
+        stats_.lost += last_gap_;
+      }
       return true;
     }
     if (r.status == Io::would_block) {

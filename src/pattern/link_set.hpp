@@ -44,6 +44,9 @@ class LinkSet {
     // Worth reading: epoll said so, or it is a reader's shm link (its ring is polled, not
     // signalled).
     bool ready = true;
+    // Its last read brought a message: read it again without asking quiet() first, which
+    // only pays on an idle link.
+    bool flowing = false;
     std::unique_ptr<PeerState> state;
     // Encoded sizes of the messages offer()ed and not yet written, oldest first.
     std::deque<std::size_t> queued;
@@ -168,6 +171,7 @@ class LinkSet {
   wire::SocketType type_;
   SocketOptions options_;
   bool reader_;
+  bool subscriber_ = type_ == wire::SocketType::sub || type_ == wire::SocketType::xsub;
   Inbound inbound_;
   Fd epoll_;
   std::vector<Bound> bound_;

@@ -74,7 +74,10 @@ class Link {
   // ok, or would_block when the outbound queue is over max_queued_bytes, or error
   // (message_too_large, or the link's fault). Never blocks; flush() does the writing.
   virtual IoResult send(const Message& head, const Message& tail) noexcept = 0;
-  IoResult send(const Message& message) noexcept { return send(message, Message{}); }
+  IoResult send(const Message& message) noexcept {
+    static const Message kNoFrames;
+    return send(message, kNoFrames);
+  }
   // Writes what is queued: ok when all of it left, would_block when the kernel is full
   // (wait for writable), closed when the peer went away, error otherwise.
   virtual IoResult flush() noexcept = 0;

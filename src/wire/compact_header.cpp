@@ -51,12 +51,15 @@ void rewrite_request_id(std::byte* header, std::uint64_t request_id) noexcept {
 
 void write_fragment_header(std::byte* out, std::size_t payload, std::size_t sent,
                            std::size_t chunk) noexcept {
-  CompactHeader h;
-  h.flags = static_cast<std::uint8_t>((sent == 0 ? kFragmentFirst : 0) |
-                                      (sent + chunk == payload ? kFragmentLast : 0));
-  h.chunk_bytes = static_cast<std::uint32_t>(chunk);
-  h.payload_bytes = payload;
-  write_compact_header(out, h);
+  // The bytes write_compact_header() writes, as three little-endian words: magic, version,
+  // flags and chunk length; payload length; request id 0. It runs once per shm message.
+  std::uint64_t flags =
+      (sent == 0 ? kFragmentFirst : 0) | (sent + chunk == payload ? kFragmentLast : 0);
+  put_le<std::uint64_t>(out, std::uint64_t{kCompactMagic} | (std::uint64_t{kCompactVersion} << 16) |
+                                 (flags << 24) |
+                                 (std::uint64_t{static_cast<std::uint32_t>(chunk)} << 32));
+  put_le<std::uint64_t>(out + 8, payload);
+  put_le<std::uint64_t>(out + 16, 0);
 }
 
 void write_single_fragment(std::vector<std::byte>& out, const Message& head, const Message& tail,
@@ -98,21 +101,20 @@ std::size_t payload_size(const Message& head, const Message& tail) noexcept {
   return 4 + 4 * (head.size() + tail.size()) + head.bytes() + tail.bytes();
 }
 
-namespace {
-std::byte* write_frames(std::byte* out, const Message& part) noexcept {
-  for (std::size_t i = 0; i < part.size(); ++i) {
-    auto f = part.frame(i);
-    put_le(out, static_cast<std::uint32_t>(f.size()));
-    if (!f.empty()) std::memcpy(out + 4, f.data(), f.size());
-    out += 4 + f.size();
-  }
-  return out;
-}
-}  // namespace
-
 void write_payload(std::byte* out, const Message& head, const Message& tail) noexcept {
   put_le(out, static_cast<std::uint32_t>(head.size() + tail.size()));
-  write_frames(write_frames(out + 4, head), tail);
+  out += 4;
+  // One loop over both parts, in this function: it runs once per message on shm, and a call
+  // per part cost more than the frames of a small message.
+  const Message* part = &head;
+  for (int p = 0; p < 2; ++p, part = &tail) {
+    for (std::size_t i = 0, n = part->size(); i < n; ++i) {
+      auto f = part->frame(i);
+      put_le(out, static_cast<std::uint32_t>(f.size()));
+      if (!f.empty()) std::memcpy(out + 4, f.data(), f.size());
+      out += 4 + f.size();
+    }
+  }
 }
 
 void write_payload_range(std::byte* out, const Message& head, const Message& tail,
