@@ -401,6 +401,7 @@ std::vector<Flow> run_throughput(const Settings& s, const std::string& dir, Want
       }
       targets.push_back({mech, "ipcx", "push"});
       if (mech != "shm") targets.push_back({mech, "ipcx", "push-b64k"});  // shm makes no syscalls
+      if (mech == "shm") targets.push_back({mech, "ipcx", "push-view"});  // read in place
       targets.push_back({mech, "ipcx", "requests"});
       for (std::size_t size : s.sizes) {
         std::size_t count = std::clamp<std::size_t>(s.flow_bytes / std::max<std::size_t>(size, 1),

@@ -230,7 +230,7 @@ FlowRun ipcx_requests(const std::string& mechanism, std::size_t size, std::size_
 
 // ipcx push/pull: a Pusher process connects and streams count messages into a Puller here.
 FlowRun ipcx_push_pull(const std::string& mechanism, std::size_t size, std::size_t count,
-                       std::size_t batch_bytes, int cpu, const std::string& dir) {
+                       std::size_t batch_bytes, bool view, int cpu, const std::string& dir) {
   ipcx::SocketOptions options;
   if (const char* ring = std::getenv("IPCX_BENCH_RING")) options.shm_ring_bytes = std::stoul(ring);
   ipcx::Puller puller(options);
@@ -247,11 +247,14 @@ FlowRun ipcx_push_pull(const std::string& mechanism, std::size_t size, std::size
     return pusher.flush(std::chrono::seconds(30));
   });
   ipcx::Message m;  // received into, reusing its storage
-  bool ok = puller.receive(m, std::chrono::seconds(30)).has_value() && m.bytes() == size;
+  auto receive = [&] {
+    if (!view) return puller.receive(m, std::chrono::seconds(30)).has_value() && m.bytes() == size;
+    auto v = puller.receive_view(std::chrono::seconds(30));  // released as it goes
+    return v.has_value() && v->size() == 1 && v->frame(0).size() == size;
+  };
+  bool ok = receive();
   auto start = Clock::now();
-  for (std::size_t i = 1; ok && i < count; ++i) {
-    ok = puller.receive(m, std::chrono::seconds(30)).has_value() && m.bytes() == size;
-  }
+  for (std::size_t i = 1; ok && i < count; ++i) ok = receive();
   FlowRun r{ok, count - 1, since(start)};
   r.ok = sender_succeeded(pid) && r.ok;
   return r;
@@ -414,8 +417,8 @@ FlowRun measure_flow(const FlowTarget& t, std::size_t size, std::size_t count, i
 #endif
   (void)receiver_cpu;
   if (t.mode == "requests") return ipcx_requests(t.mechanism, size, count, sender_cpu, dir);
-  return ipcx_push_pull(t.mechanism, size, count, t.mode == "push-b64k" ? 64 * 1024 : 0, sender_cpu,
-                        dir);
+  return ipcx_push_pull(t.mechanism, size, count, t.mode == "push-b64k" ? 64 * 1024 : 0,
+                        t.mode == "push-view", sender_cpu, dir);
 }
 
 }  // namespace ipcx::bench

@@ -13,7 +13,8 @@ namespace ipcx::bench {
 struct FlowTarget {
   std::string mechanism;  // "shm", "unix" or "tcp"
   std::string impl;       // "raw", "ipcx", "zmq" or "nng"
-  // raw: "ring" (shm) or "stream"; ipcx: "push", "push-b64k" (batch_bytes 64 KiB) or
+  // raw: "ring" (shm) or "stream"; ipcx: "push", "push-b64k" (batch_bytes 64 KiB),
+  // "push-view" (the puller reads each message in place: Puller::receive_view) or
   // "requests" (64 in flight, empty replies); peers: "push" (their PUSH/PULL; ZeroMQ and NNG
   // have no shared memory, so on shm they run over ipc).
   std::string mode;

@@ -13,6 +13,7 @@
 
 #include "ipcx/endpoint.hpp"
 #include "ipcx/message.hpp"
+#include "ipcx/message_view.hpp"
 #include "ipcx/options.hpp"
 #include "ipcx/result.hpp"
 
@@ -53,42 +54,6 @@ class Loan {
   Message own_;  // the body when it is not in the transport
 };
 
-// A reply read in place. On shm:// its frames lie in the connection's shared ring itself, so
-// nothing was copied (zero_copy()), and the ring cannot reuse their space until the view is
-// released (release() or destruction). Meanwhile the Client reads nothing more from that
-// connection, so release it before the next call. The server can still write those bytes
-// while you read them (it shares the memory): copy out anything you parse structurally.
-// Elsewhere, and for a reply too large for one ring record, the view holds a copy of its own.
-// The Client must outlive it.
-class ReplyView {
- public:
-  ReplyView() noexcept = default;
-  ReplyView(ReplyView&& other) noexcept;
-  ReplyView& operator=(ReplyView&& other) noexcept;
-  ~ReplyView();
-
-  std::size_t size() const noexcept { return frames_.size(); }
-  std::span<const std::byte> frame(std::size_t i) const noexcept { return frames_[i]; }
-  std::string_view text(std::size_t i) const noexcept {
-    return {reinterpret_cast<const char*>(frames_[i].data()), frames_[i].size()};
-  }
-  // A copy of the frames, as call() would have returned them.
-  Message copy() const;
-  bool zero_copy() const noexcept { return in_transport_; }
-  // Gives the space back to the connection; the view is empty afterwards.
-  void release() noexcept;
-
- private:
-  friend class Client;
-  void take_own(Message&& body);
-  void point_at_own();
-
-  Client* owner_ = nullptr;
-  std::vector<std::span<const std::byte>> frames_;
-  bool in_transport_ = false;
-  Message own_;  // the frames when they are not in the transport
-};
-
 class Client;
 // Starts argv[0] (searched in PATH) as a child that serves on its stdin and stdout (stdio://),
 // and returns a Client to it. The Client owns the child: destroying it closes the pipes, gives
@@ -117,11 +82,12 @@ class Client {
   Result<Message> call(Loan loan, std::chrono::milliseconds timeout);
 
   // As call(), returning the reply as a view into the transport instead of a copy, where the
-  // mechanism allows (shm://, a reply that fits one ring record): see ReplyView. Errors as
-  // call(). While a zero-copy view is out, this Client's other calls wait behind it.
-  Result<ReplyView> call_view(const Message& request, std::chrono::milliseconds timeout);
+  // mechanism allows (shm://, a reply that fits one ring record): see MessageView. Errors as
+  // call(), and would_block while an earlier zero-copy view is still out (its connection
+  // delivers nothing until it is released; other calls wait behind it meanwhile).
+  Result<MessageView> call_view(const Message& request, std::chrono::milliseconds timeout);
   // Both ways in place: the request body written into the ring, the reply read from it.
-  Result<ReplyView> call_view(Loan loan, std::chrono::milliseconds timeout);
+  Result<MessageView> call_view(Loan loan, std::chrono::milliseconds timeout);
 
   // Pipelining: queue a request without waiting; its reply comes from receive().
   Result<RequestId> send(const Message& request);
@@ -134,15 +100,14 @@ class Client {
 
  private:
   friend class Loan;
-  friend class ReplyView;
   friend Client spawn(std::vector<std::string> argv, ClientOptions options);
   Client() = default;
   // `written`: the request went out at `now`, so wait before reading.
   Result<Message> wait_for(RequestId id, std::chrono::steady_clock::time_point deadline,
                            bool written, std::chrono::steady_clock::time_point now);
   // The same, taking the reply as a view where the link can lend it.
-  Result<ReplyView> wait_view(RequestId id, std::chrono::steady_clock::time_point deadline,
-                              bool written, std::chrono::steady_clock::time_point now);
+  Result<MessageView> wait_view(RequestId id, std::chrono::steady_clock::time_point deadline,
+                                bool written, std::chrono::steady_clock::time_point now);
   // Hands a loan's request to the link; `written` when it went out at `now`.
   Result<RequestId> send_loan(Loan& loan, std::chrono::steady_clock::time_point now, bool& written);
   struct Impl;

@@ -11,6 +11,7 @@
 
 #include "ipcx/endpoint.hpp"
 #include "ipcx/message.hpp"
+#include "ipcx/message_view.hpp"
 #include "ipcx/options.hpp"
 #include "ipcx/result.hpp"
 
@@ -80,12 +81,20 @@ class Puller {
   Result<Message> receive(std::chrono::milliseconds timeout = kForever);
   // The same into `out`, reusing its storage: no Result to move the message through.
   Result<void> receive(Message& out, std::chrono::milliseconds timeout = kForever);
+  // The next message as a view where its pusher's link can lend it in place (shm://, a
+  // message that fits one ring record), else over a copy: see MessageView. Until a zero-copy
+  // view is released its link delivers nothing more (the others go on), and a second
+  // receive_view() fails at once with would_block. Errors: timeout.
+  Result<MessageView> receive_view(std::chrono::milliseconds timeout = kForever);
 
   SocketStats stats() const noexcept;
   // Readable when receive() may have something (an epoll fd over every link and listener).
   int fd() const noexcept;
 
  private:
+  // One message into `out`, or (with `frames`) lent in place; see LinkSet::next_message.
+  Result<void> take(Message& out, std::vector<std::span<const std::byte>>* frames, bool* viewed,
+                    std::chrono::milliseconds timeout);
   std::unique_ptr<pattern::LinkSet> links_;
 };
 

@@ -182,6 +182,7 @@ void LinkSet::drop(std::size_t i, bool fault, std::string_view why) {
                                          : std::min(d.backoff * 2, options_.reconnect_max);
     d.next_attempt = Clock::now() + d.backoff;
   }
+  if (m.link.get() == viewing_) held_view_link_ = std::move(m.link);
   if (i + 1 != members_.size()) members_[i] = std::move(members_.back());
   members_.pop_back();
   stats_.peers = members_.size();
@@ -325,7 +326,7 @@ bool LinkSet::service(std::size_t i) {
   return !due(m) || write(i);
 }
 
-bool LinkSet::next_message(Message& out) {
+bool LinkSet::next_message(Message& out, Frames* frames, bool* viewed) {
   std::size_t n = members_.size();
   for (std::size_t tried = 0; tried < n && !members_.empty(); ++tried) {
     if (next_read_ >= members_.size()) next_read_ = 0;
@@ -333,6 +334,13 @@ bool LinkSet::next_message(Message& out) {
     Member& m = members_[i];
     next_read_ = i + 1;
     if (!m.ready || (!m.flowing && m.link->quiet())) continue;
+    if (frames != nullptr && viewing_ == nullptr && m.link->view(*frames).status == Io::ok) {
+      viewing_ = m.link.get();
+      *viewed = m.flowing = true;
+      stats_.messages++;
+      for (auto f : *frames) stats_.bytes += f.size();
+      return true;
+    }
     auto r = m.link->recv(out);
     m.flowing = r.status == Io::ok;
     if (r.status == Io::ok) {
@@ -354,6 +362,19 @@ bool LinkSet::next_message(Message& out) {
     next_read_ = i;
   }
   return false;
+}
+
+void LinkSet::end_view(Frames& frames) noexcept {
+  if (viewing_ != nullptr) {
+    if (viewing_ == held_view_link_.get()) {
+      held_view_link_.reset();  // its peer is gone: nothing to give back
+    } else {
+      viewing_->release_view();
+    }
+    viewing_ = nullptr;
+  }
+  frames.clear();
+  if (view_frames_.capacity() < frames.capacity()) view_frames_.swap(frames);
 }
 
 void LinkSet::watch(Member& m, std::uint32_t events) {
@@ -405,12 +426,12 @@ void LinkSet::progress_fresh() {
   progress();
 }
 
-bool LinkSet::spin_for(Clock::time_point deadline, Message& out) {
+bool LinkSet::spin_for(Clock::time_point deadline, Message& out, Frames* frames, bool* viewed) {
   if (options_.spin.count() <= 0 || members_.empty()) return false;
   auto until = std::min(deadline, Clock::now() + options_.spin);
   SpinPause pause(kShmYieldEvery);
   for (unsigned polls = 1; (polls & 15) != 0 || Clock::now() < until; ++polls) {
-    if (next_message(out)) return true;
+    if (next_message(out, frames, viewed)) return true;
     pause();
     if ((polls & 3) == 0) poll_signals();
   }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/fd.hpp"
+#include "ipcx/message_view.hpp"
 #include "ipcx/pipeline.hpp"
 #include "transport/link.hpp"
 
@@ -32,8 +33,9 @@ struct PeerState {
   virtual ~PeerState() = default;
 };
 
-class LinkSet {
+class LinkSet final : public detail::ViewLender {
  public:
+  using Frames = std::vector<std::span<const std::byte>>;
   using Clock = std::chrono::steady_clock;
 
   struct Member {
@@ -90,7 +92,8 @@ class LinkSet {
   // call seldom (a publisher), so a subscription waits at most that long. Reads the clock.
   void progress_fresh();
   // Polls for a message for the spin budget (bounded by `deadline`); true with it in `out`.
-  bool spin_for(Clock::time_point deadline, Message& out);
+  bool spin_for(Clock::time_point deadline, Message& out, Frames* frames = nullptr,
+                bool* viewed = nullptr);
   // Calls fn(link) for every established member that has its pattern state (a subscriber's
   // links that have had the subscriptions), then writes what they queued.
   template <class Fn>
@@ -126,7 +129,12 @@ class LinkSet {
   Result<void> send_to(std::size_t index, const Message& message,
                        std::chrono::milliseconds timeout);
   // The next message from any member, fairly, into `out`; false when none has one now.
-  bool next_message(Message& out);
+  // With `frames`, a member that can lend its next message in place (shm) puts views of its
+  // frames there instead and sets *viewed (one view at a time; end_view() ends it).
+  bool next_message(Message& out, Frames* frames = nullptr, bool* viewed = nullptr);
+  bool viewing() const noexcept { return viewing_ != nullptr; }
+  Frames& view_frames() noexcept { return view_frames_; }
+  void end_view(Frames& frames) noexcept override;
   // Records its member lost just before the last message next_message() returned.
   std::uint64_t last_gap() const noexcept { return last_gap_; }
   // Queues a message on a member without waiting, unless the member already holds its
@@ -186,6 +194,10 @@ class LinkSet {
   std::vector<bool> listener_ready_;
   SocketStats stats_;
   std::uint64_t last_gap_ = 0;
+  transport::Link* viewing_ = nullptr;  // the link a zero-copy MessageView is out on
+  // Its member dropped while the view pointed into it: kept mapped until the view ends.
+  std::unique_ptr<transport::Link> held_view_link_;
+  Frames view_frames_;     // lent to each view and handed back, for its capacity
   bool flushing_ = false;  // flush() runs: batches are due too
   std::shared_ptr<transport::BroadcastSource> broadcast_;
 };

@@ -55,17 +55,32 @@ Puller& Puller::operator=(Puller&&) noexcept = default;
 Endpoint Puller::bind(std::string_view url) { return links_->bind(url); }
 void Puller::connect(std::string_view url) { links_->connect(url); }
 
-Result<void> Puller::receive(Message& out, std::chrono::milliseconds timeout) {
+Result<void> Puller::take(Message& out, std::vector<std::span<const std::byte>>* frames,
+                          bool* viewed, std::chrono::milliseconds timeout) {
   pattern::LinkSet& set = *links_;
-  if (set.next_message(out)) return {};
+  if (set.next_message(out, frames, viewed)) return {};
   auto deadline = pattern::deadline_after(timeout);
   for (;;) {
     set.progress();
-    if (set.next_message(out)) return {};
-    if (set.spin_for(deadline, out)) return {};
+    if (set.next_message(out, frames, viewed)) return {};
+    if (set.spin_for(deadline, out, frames, viewed)) return {};
     if (Clock::now() >= deadline) return unexpected(Errc::timeout);
     set.wait(deadline);
   }
+}
+
+Result<void> Puller::receive(Message& out, std::chrono::milliseconds timeout) {
+  return take(out, nullptr, nullptr, timeout);
+}
+
+Result<MessageView> Puller::receive_view(std::chrono::milliseconds timeout) {
+  pattern::LinkSet& set = *links_;
+  if (set.viewing()) return unexpected(Errc::would_block);
+  Message own;
+  bool viewed = false;
+  if (auto r = take(own, &set.view_frames(), &viewed, timeout); !r) return unexpected(r.error());
+  if (viewed) return MessageView::lent(set, set.view_frames());
+  return MessageView::owning(std::move(own));
 }
 
 Result<Message> Puller::receive(std::chrono::milliseconds timeout) {

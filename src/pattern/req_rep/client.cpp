@@ -26,7 +26,7 @@ namespace ipcx {
 using transport::Io;
 using Clock = std::chrono::steady_clock;
 
-struct Client::Impl {
+struct Client::Impl final : detail::ViewLender {
   Endpoint endpoint;
   ClientOptions options;
   const transport::Mechanism* mechanism;
@@ -63,21 +63,24 @@ struct Client::Impl {
   }
   bool lent = false;  // a zero-copy Loan is out on `link`
   // call_view(): the request whose reply is taken as a view; `viewed` once it is, in
-  // `view_frames` (kept for its capacity: a ReplyView borrows the vector and hands it back).
+  // `view_frames` (kept for its capacity: a MessageView borrows the vector and hands it back).
   RequestId view_for = 0;
   bool viewed = false;
   std::vector<std::span<const std::byte>> view_frames;
-  transport::Link* viewing = nullptr;  // the link a zero-copy ReplyView is out on
+  transport::Link* viewing = nullptr;  // the link a zero-copy MessageView is out on
   // A link that died while a Loan or a view pointed into it, kept mapped until both end.
   std::unique_ptr<transport::Link> held_dead_link;
   void let_go_of_dead_link() {
     if (!lent && viewing == nullptr) held_dead_link.reset();
   }
-  void end_view() {
-    if (viewing == nullptr) return;
-    if (viewing == link.get()) link->release_view();
-    viewing = nullptr;
-    let_go_of_dead_link();
+  void end_view(std::vector<std::span<const std::byte>>& frames) noexcept override {
+    if (viewing != nullptr) {
+      if (viewing == link.get()) link->release_view();
+      viewing = nullptr;
+      let_go_of_dead_link();
+    }
+    frames.clear();
+    if (view_frames.capacity() < frames.capacity()) view_frames.swap(frames);
   }
   static constexpr std::chrono::milliseconds kIdleCheck{50};
   Clock::time_point next_attempt{};
@@ -464,7 +467,7 @@ Result<Message> Client::call(Loan loan, std::chrono::milliseconds timeout) {
   return wait_for(*id, now + timeout, written, now);
 }
 
-Result<ReplyView> Client::call_view(Loan loan, std::chrono::milliseconds timeout) {
+Result<MessageView> Client::call_view(Loan loan, std::chrono::milliseconds timeout) {
   if (impl_->viewing != nullptr) return unexpected(Errc::would_block);
   auto now = Clock::now();
   bool written = false;
@@ -507,7 +510,7 @@ void Loan::release() noexcept {
   in_transport_ = false;
 }
 
-Result<ReplyView> Client::call_view(const Message& request, std::chrono::milliseconds timeout) {
+Result<MessageView> Client::call_view(const Message& request, std::chrono::milliseconds timeout) {
   Impl& c = *impl_;
   if (c.viewing != nullptr) return unexpected(Errc::would_block);  // its reply could not be read
   auto now = Clock::now();
@@ -517,81 +520,17 @@ Result<ReplyView> Client::call_view(const Message& request, std::chrono::millise
   return wait_view(*id, now + timeout, written, now);
 }
 
-Result<ReplyView> Client::wait_view(RequestId id, Clock::time_point deadline, bool written,
-                                    Clock::time_point now) {
+Result<MessageView> Client::wait_view(RequestId id, Clock::time_point deadline, bool written,
+                                      Clock::time_point now) {
   Impl& c = *impl_;
   c.view_for = id;
   auto reply = wait_for(id, deadline, written, now);
   c.view_for = 0;
   if (!reply) return unexpected(reply.error());
-  ReplyView view;
-  view.owner_ = this;
-  if (c.viewed) {
-    c.viewed = false;
-    view.in_transport_ = true;
-    view.frames_.swap(c.view_frames);
-    view.frames_.erase(view.frames_.begin(), view.frames_.begin() + 2);  // id, delimiter
-  } else {
-    view.take_own(std::move(*reply));
-  }
-  return view;
-}
-
-ReplyView::ReplyView(ReplyView&& other) noexcept
-    : owner_(std::exchange(other.owner_, nullptr)),
-      frames_(std::move(other.frames_)),
-      in_transport_(std::exchange(other.in_transport_, false)),
-      own_(std::move(other.own_)) {
-  other.frames_.clear();
-  if (!in_transport_) point_at_own();  // an inline body moved with its bytes
-}
-
-ReplyView& ReplyView::operator=(ReplyView&& other) noexcept {
-  if (this != &other) {
-    release();
-    owner_ = std::exchange(other.owner_, nullptr);
-    frames_ = std::move(other.frames_);
-    other.frames_.clear();
-    in_transport_ = std::exchange(other.in_transport_, false);
-    own_ = std::move(other.own_);
-    if (!in_transport_) point_at_own();
-  }
-  return *this;
-}
-
-ReplyView::~ReplyView() { release(); }
-
-void ReplyView::take_own(Message&& body) {
-  own_ = std::move(body);
-  point_at_own();
-}
-
-void ReplyView::point_at_own() {
-  // After a move frames_ already has one entry per frame: rewritten in place, no allocation.
-  if (frames_.size() != own_.size()) {
-    frames_.clear();
-    frames_.resize(own_.size());
-  }
-  for (std::size_t i = 0; i < own_.size(); ++i) frames_[i] = own_.frame(i);
-}
-
-Message ReplyView::copy() const {
-  Message m;
-  for (auto f : frames_) m.add(f);
-  return m;
-}
-
-void ReplyView::release() noexcept {
-  if (in_transport_ && owner_ != nullptr) {
-    Client::Impl& c = *owner_->impl_;
-    c.end_view();
-    frames_.clear();
-    if (c.view_frames.capacity() < frames_.capacity()) c.view_frames.swap(frames_);
-  }
-  in_transport_ = false;
-  owner_ = nullptr;
-  frames_.clear();
-  own_.clear();
+  if (!c.viewed) return MessageView::owning(std::move(*reply));
+  c.viewed = false;
+  c.view_frames.erase(c.view_frames.begin(), c.view_frames.begin() + 2);  // id, delimiter
+  return MessageView::lent(c, c.view_frames);
 }
 
 Result<RequestId> Client::send(const Message& request) {

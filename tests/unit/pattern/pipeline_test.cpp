@@ -243,9 +243,113 @@ TEST_P(Pipeline, ConnectingPusherReachesAPullerThatComesLater) {
   late.join();
 }
 
+// receive_view(): on every mechanism the same messages, in order; in place where the link can
+// lend them (shm, one ring record), over a copy elsewhere.
+TEST_P(Pipeline, ViewsDeliverTheSameMessagesInOrder) {
+  Puller puller;
+  auto ep = puller.bind(url("view"));
+  Pusher pusher;
+  pusher.connect(ep.url());
+  constexpr int kCount = 3000;
+  std::thread sender([&] {
+    for (int i = 0; i < kCount; ++i) {
+      ASSERT_TRUE(pusher.send(
+          Message{"n", std::string(static_cast<std::size_t>(i % 700), 'v'), std::to_string(i)},
+          10s));
+    }
+    EXPECT_TRUE(pusher.flush(10s));
+  });
+  int in_place = 0;
+  for (int i = 0; i < kCount; ++i) {
+    auto v = puller.receive_view(10s);
+    ASSERT_TRUE(v) << to_string(v.error());
+    // On shm a message that lands between the view's look and the copying read's is copied:
+    // rare, so most are in place.
+    in_place += v->zero_copy() ? 1 : 0;
+    ASSERT_EQ(v->size(), 3u);
+    ASSERT_EQ(v->frame(1).size(), static_cast<std::size_t>(i % 700));
+    ASSERT_EQ(v->text(2), std::to_string(i));
+  }
+  sender.join();
+  if (GetParam() == "shm") {
+    EXPECT_GT(in_place, kCount / 2) << in_place;
+  } else {
+    EXPECT_EQ(in_place, 0);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Mechanisms, Pipeline,
                          ::testing::Values("unix", "tcp", "shm", "pipe", "mq"),
                          [](const auto& info) { return info.param; });
+
+TEST(PipelineViews, AHeldViewHoldsItsLinkOnlyAndOneViewIsOutAtATime) {
+  Puller puller;
+  auto ep = puller.bind(shm_name("held"));
+  Pusher first, second;
+  first.connect(ep.url());
+  // Sends wait for the puller to take the connection, which it does inside receive calls.
+  std::thread sender([&] {
+    EXPECT_TRUE(first.send(Message{"first 1"}, 10s));
+    EXPECT_TRUE(first.send(Message{"first 2"}, 10s));
+  });
+  auto view = puller.receive_view(10s);
+  sender.join();
+  ASSERT_TRUE(view && view->zero_copy());
+  EXPECT_EQ(view->text(0), "first 1");
+  EXPECT_EQ(puller.receive_view(10ms).error(), Errc::would_block);
+  // Its link delivers nothing more while the view is out; another link does.
+  EXPECT_EQ(puller.receive(100ms).error(), Errc::timeout);
+  second.connect(ep.url());
+  std::thread other_sender([&] { EXPECT_TRUE(second.send(Message{"second 1"}, 10s)); });
+  auto other = puller.receive(10s);
+  other_sender.join();
+  ASSERT_TRUE(other) << to_string(other.error());
+  EXPECT_EQ(other->text(0), "second 1");
+  EXPECT_EQ(view->text(0), "first 1");
+  view->release();
+  auto next = puller.receive(10s);
+  ASSERT_TRUE(next) << to_string(next.error());
+  EXPECT_EQ(next->text(0), "first 2");
+}
+
+TEST(PipelineViews, LargerThanOneRecordComesAsACopy) {
+  Puller puller;
+  auto ep = puller.bind(shm_name("large"));
+  Pusher pusher;
+  pusher.connect(ep.url());
+  std::string big(600 * 1024, 'b');
+  std::thread sender([&] { EXPECT_TRUE(pusher.send(Message{big}, 10s)); });
+  auto view = puller.receive_view(10s);
+  sender.join();
+  ASSERT_TRUE(view) << to_string(view.error());
+  EXPECT_FALSE(view->zero_copy());
+  MessageView moved = std::move(*view);
+  EXPECT_EQ(moved.text(0), big);
+}
+
+TEST(PipelineViews, AViewOutlivesItsPushersConnection) {
+  Puller puller;
+  auto ep = puller.bind(shm_name("gone"));
+  std::optional<MessageView> view;
+  {
+    Pusher pusher;
+    pusher.connect(ep.url());
+    std::thread sender([&] { EXPECT_TRUE(pusher.send(Message{"last words"}, 10s)); });
+    auto v = puller.receive_view(10s);
+    sender.join();
+    ASSERT_TRUE(v && v->zero_copy());
+    view = std::move(*v);
+  }
+  // The pusher is gone; its link, holding the view, reads nothing until the view ends.
+  EXPECT_EQ(puller.receive(50ms).error(), Errc::timeout);
+  EXPECT_EQ(view->text(0), "last words");  // still mapped
+  view->release();
+  EXPECT_EQ(view->size(), 0u);
+  EXPECT_TRUE(eventually([&] {
+    (void)puller.receive(10ms);
+    return puller.stats().peers == 0;  // then the link is found dead and dropped
+  }));
+}
 
 }  // namespace
 }  // namespace ipcx

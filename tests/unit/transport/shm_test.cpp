@@ -373,7 +373,7 @@ TEST_F(ReplyViews, AStaleReplyIsSkippedAndAMovedViewStaysValid) {
   // The late answer to "slow" reaches the ring first; the view is of our own reply.
   auto view = client.call_view(Message{"fast"}, 10s);
   ASSERT_TRUE(view) << to_string(view.error());
-  ReplyView moved = std::move(*view);
+  MessageView moved = std::move(*view);
   EXPECT_EQ(view->size(), 0u);
   ASSERT_EQ(moved.size(), 1u);
   EXPECT_EQ(moved.text(0), "fast");
@@ -385,7 +385,7 @@ TEST_F(ReplyViews, TooLargeForOneRecordComesAsACopy) {
   ASSERT_TRUE(view) << to_string(view.error());
   EXPECT_FALSE(view->zero_copy());
   EXPECT_EQ(view->copy(), two_frames(600 * 1024, 4));
-  ReplyView moved = std::move(*view);  // an owned body moves with its frames
+  MessageView moved = std::move(*view);  // an owned body moves with its frames
   EXPECT_EQ(moved.text(1), pattern(600 * 1024, 4));
 }
 
@@ -409,7 +409,7 @@ TEST(ReplyViewsElsewhere, UnixRepliesAreCopiesInAView) {
   auto view = client.call_view(Message{"a", "bc"}, 10s);
   ASSERT_TRUE(view) << to_string(view.error());
   EXPECT_FALSE(view->zero_copy());
-  ReplyView moved = std::move(*view);  // inline-sized: must survive being moved
+  MessageView moved = std::move(*view);  // inline-sized: must survive being moved
   ASSERT_EQ(moved.size(), 2u);
   EXPECT_EQ(moved.text(0), "a");
   EXPECT_EQ(moved.text(1), "bc");

@@ -1,0 +1,66 @@
+// MessageView (API layer): frames lent by a transport, or of a message of its own.
+#include "ipcx/message_view.hpp"
+
+#include <utility>
+
+namespace ipcx {
+
+MessageView MessageView::lent(detail::ViewLender& lender,
+                              std::vector<std::span<const std::byte>>& frames) noexcept {
+  MessageView view;
+  view.lender_ = &lender;
+  view.frames_.swap(frames);
+  return view;
+}
+
+MessageView MessageView::owning(Message&& message) {
+  MessageView view;
+  view.own_ = std::move(message);
+  view.point_at_own();
+  return view;
+}
+
+MessageView::MessageView(MessageView&& other) noexcept
+    : lender_(std::exchange(other.lender_, nullptr)),
+      frames_(std::move(other.frames_)),
+      own_(std::move(other.own_)) {
+  other.frames_.clear();
+  if (lender_ == nullptr) point_at_own();  // an inline body moved with its bytes
+}
+
+MessageView& MessageView::operator=(MessageView&& other) noexcept {
+  if (this != &other) {
+    release();
+    lender_ = std::exchange(other.lender_, nullptr);
+    frames_ = std::move(other.frames_);
+    other.frames_.clear();
+    own_ = std::move(other.own_);
+    if (lender_ == nullptr) point_at_own();
+  }
+  return *this;
+}
+
+MessageView::~MessageView() { release(); }
+
+void MessageView::point_at_own() {
+  // After a move frames_ already has one entry per frame: rewritten in place, no allocation.
+  if (frames_.size() != own_.size()) {
+    frames_.clear();
+    frames_.resize(own_.size());
+  }
+  for (std::size_t i = 0; i < own_.size(); ++i) frames_[i] = own_.frame(i);
+}
+
+Message MessageView::copy() const {
+  Message m;
+  for (auto f : frames_) m.add(f);
+  return m;
+}
+
+void MessageView::release() noexcept {
+  if (lender_ != nullptr) std::exchange(lender_, nullptr)->end_view(frames_);
+  frames_.clear();
+  own_.clear();
+}
+
+}  // namespace ipcx
