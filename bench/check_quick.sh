@@ -8,10 +8,22 @@ json=$2
 rm -f "$json"
 # iceoryx allows one RouDi per machine: its peer stays out of ctest, which may run in parallel
 # with anything (docs/BENCHMARKS.md shows it; `ipcx bench --quick` alone includes it).
-"$ipcx" bench --quick --without iceoryx --json "$json" >/dev/null
+# The harness exits 1 when any row failed. A failed row of a peer library (a libzmq push/pull
+# over ipc stalled once in several dozen quick runs here) is reported below but does not fail
+# this test, which is about ipcx's rows and the floors.
+status=0
+"$ipcx" bench --quick --without iceoryx --json "$json" >/dev/null || status=$?
+[ "$status" -le 1 ] || { echo "ipcx bench exited with $status" >&2; exit 1; }
 /usr/bin/python3 - "$json" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
+ours = ("ipcx", "raw")
+for r in doc["rows"] + doc["throughput"]:
+    if not r["ok"] and r["impl"] not in ours:
+        print("warning: a peer's row failed:", r["mechanism"], r["placement"], r["impl"],
+              r["mode"], r["size"], file=sys.stderr)
+doc["rows"] = [r for r in doc["rows"] if r["ok"] or r["impl"] in ours]
+doc["throughput"] = [f for f in doc["throughput"] if f["ok"] or f["impl"] in ours]
 rows = doc["rows"]
 mechanisms = {"shm", "unix", "tcp", "stdio", "pipe", "mq", "udp"}
 for mech in mechanisms:

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ipcx/ipcx.hpp>
@@ -284,9 +285,10 @@ FlowRun zmq_push_pull(bool tcp, std::size_t size, std::size_t count, int cpu,
     zmq_connect(push, endpoint);
     std::string body(size, 'p');
     bool sent = true;
-    for (std::size_t i = 0; i < count && sent; ++i) {
-      sent = zmq_send(push, body.data(), body.size(), 0) >= 0;
-    }
+    std::size_t i = 0;
+    for (; i < count && sent; ++i) sent = zmq_send(push, body.data(), body.size(), 0) >= 0;
+    if (!sent)
+      std::fprintf(stderr, "zmq push: send %zu failed: %s\n", i, zmq_strerror(zmq_errno()));
     zmq_close(push);
     zmq_ctx_term(cctx);  // lingers until everything is delivered
     return sent;
@@ -294,8 +296,14 @@ FlowRun zmq_push_pull(bool tcp, std::size_t size, std::size_t count, int cpu,
   std::vector<char> buf(size + 64);
   bool ok = zmq_recv(pull, buf.data(), buf.size(), 0) == static_cast<int>(size);
   auto start = Clock::now();
-  for (std::size_t i = 1; ok && i < count; ++i) {
+  std::size_t got = ok ? 1 : 0;
+  while (ok && got < count) {
     ok = zmq_recv(pull, buf.data(), buf.size(), 0) == static_cast<int>(size);
+    got += ok ? 1 : 0;
+  }
+  if (!ok) {
+    std::fprintf(stderr, "zmq pull: %zu of %zu messages, then %s\n", got, count,
+                 zmq_strerror(zmq_errno()));
   }
   r = {ok, count - 1, since(start)};
   r.ok = sender_succeeded(pid) && r.ok;
