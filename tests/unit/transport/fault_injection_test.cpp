@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <thread>
 
+#include "core/remote_fence.hpp"
 #include "core/sys.hpp"
 #include "ipcx/ipcx.hpp"
 #include "support/temp_dir.hpp"
@@ -56,6 +58,16 @@ int hello_finds_server_gone(Call call, std::size_t*) {
   if (call == Call::sendmsg && g_hello_failures > 0) {
     --g_hello_failures;
     return EPIPE;
+  }
+  return 0;
+}
+
+std::atomic<int> g_fence_failures{0};
+
+int fail_remote_fences(Call call, std::size_t*) {
+  if (call == Call::membarrier) {
+    ++g_fence_failures;
+    return ENOMEM;
   }
   return 0;
 }
@@ -170,6 +182,36 @@ TEST_F(FaultInjection, ShmRefusalThatBeatsTheHelloIsStillReported) {
   ASSERT_FALSE(reply);
   EXPECT_EQ(reply.error(), Errc::permission_denied) << to_string(reply.error());
   EXPECT_LT(g_hello_failures, 1000);
+}
+
+// A puller promised its pusher a remote fence before each sleep (so the pusher skips its own);
+// when membarrier then fails, the puller must not sleep on a promise it did not keep: it polls
+// instead, and every message still arrives.
+TEST_F(FaultInjection, ShmPullerWhoseRemoteFenceFailsPollsInsteadOfSleeping) {
+  if (!remote_fences_available() || !join_remote_fences()) GTEST_SKIP() << "no membarrier";
+  SocketOptions options;
+  options.spin = 0us;  // it would sleep whenever its ring is empty
+  Puller puller(options);
+  auto ep = puller.bind("shm://ipcx-fault-fence-" + std::to_string(::getpid()));
+  Pusher pusher;
+  pusher.connect(ep.url());
+  g_fence_failures = 0;
+  sys::set_injector(&fail_remote_fences);
+  constexpr int kCount = 200;
+  std::thread sender([&] {
+    for (int i = 0; i < kCount; ++i) {
+      EXPECT_TRUE(pusher.send(Message{std::to_string(i)}, 10s));
+      if (i % 10 == 0) std::this_thread::sleep_for(1ms);  // the puller finds its ring empty
+    }
+  });
+  for (int i = 0; i < kCount; ++i) {
+    auto m = puller.receive(10s);
+    ASSERT_TRUE(m) << to_string(m.error());
+    EXPECT_EQ(m->str(0), std::to_string(i));
+  }
+  sender.join();
+  sys::set_injector(nullptr);
+  EXPECT_GT(g_fence_failures, 0);  // the failing fence was tried
 }
 
 // The queue limit hit when a client makes its private queues: that attempt fails, naming the
