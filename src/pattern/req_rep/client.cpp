@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/coarse_clock.hpp"
 #include "core/fd.hpp"
 #include "core/spin.hpp"
 #include "pattern/req_rep/envelope.hpp"
@@ -308,6 +309,7 @@ struct Client::Impl final : detail::ViewLender {
   // answering heartbeat PINGs while we were not reading). Reading it first finds out, so the
   // request goes out on a fresh connection instead of failing with peer_closed; reading also
   // answers any PING. Only after idleness: busy links pay no extra syscall.
+  // `now` may be the coarse clock: the check is about tens of milliseconds.
   void check_idle_link(Clock::time_point now) {
     if (link && in_flight.empty() && now - last_used > kIdleCheck) {
       // Twice: a link skips one read after a short one (see Link::recv), and we need a read.
@@ -392,9 +394,11 @@ Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
 
 Result<Message> Client::call(const Message& request, std::chrono::milliseconds timeout) {
-  auto now = Clock::now();
-  auto id = impl_->send(request, now);
+  // The idle check before sending needs milliseconds; the deadline's clock is read once the
+  // request is out, off the round trip's path.
+  auto id = impl_->send(request, coarse_now());
   if (!id) return unexpected(id.error());
+  auto now = Clock::now();
   // Written already: wait before reading (and the clock was just read).
   bool written =
       std::find(impl_->in_flight.begin(), impl_->in_flight.end(), *id) != impl_->in_flight.end();
@@ -416,7 +420,7 @@ Result<Message> Client::wait_for(RequestId id, Clock::time_point deadline, bool 
 Result<Loan> Client::loan(std::size_t bytes) {
   Impl& c = *impl_;
   if (bytes > c.options.max_message_size) return unexpected(Errc::message_too_large);
-  c.check_idle_link(Clock::now());
+  c.check_idle_link(coarse_now());
   c.try_connect();
   Loan loan;
   loan.owner_ = this;
@@ -513,9 +517,9 @@ void Loan::release() noexcept {
 Result<MessageView> Client::call_view(const Message& request, std::chrono::milliseconds timeout) {
   Impl& c = *impl_;
   if (c.viewing != nullptr) return unexpected(Errc::would_block);  // its reply could not be read
-  auto now = Clock::now();
-  auto id = c.send(request, now);
+  auto id = c.send(request, coarse_now());
   if (!id) return unexpected(id.error());
+  auto now = Clock::now();
   bool written = std::find(c.in_flight.begin(), c.in_flight.end(), *id) != c.in_flight.end();
   return wait_view(*id, now + timeout, written, now);
 }
@@ -534,7 +538,7 @@ Result<MessageView> Client::wait_view(RequestId id, Clock::time_point deadline, 
 }
 
 Result<RequestId> Client::send(const Message& request) {
-  return impl_->send(request, Clock::now());
+  return impl_->send(request, coarse_now());
 }
 
 Result<Reply> Client::receive(std::chrono::milliseconds timeout) {
