@@ -99,7 +99,9 @@ void ServerCore::poll_hooked() {
   for (std::size_t i = 0; i < hooked.size(); ++i) {
     auto [id, conn] = hooked[i];
     if (!conn->closed && conn->link->quiet()) continue;
-    serve(id, *conn, EPOLLIN | EPOLLOUT);
+    // Writable only with something to write: the flush before the read would sit between a
+    // request's arrival and its handler.
+    serve(id, *conn, conn->link->wants_write() ? EPOLLIN | EPOLLOUT : EPOLLIN);
   }
 }
 
