@@ -67,6 +67,13 @@ struct Client::Impl final : detail::ViewLender {
   // `view_frames` (kept for its capacity: a MessageView borrows the vector and hands it back).
   RequestId view_for = 0;
   bool viewed = false;
+  // call(): the request waited for. Replies are decoded straight into `call_reply`, so the
+  // awaited one needs no move into `arrived` and out again; `call_done` once it is there.
+  RequestId call_for = 0;
+  bool call_done = false;
+  Message call_reply;
+  // Whether what the caller waits for may have arrived: stop spinning or sleeping.
+  bool answered() const noexcept { return !arrived.empty() || viewed || call_done; }
   std::vector<std::span<const std::byte>> view_frames;
   transport::Link* viewing = nullptr;  // the link a zero-copy MessageView is out on
   // A link that died while a Loan or a view pointed into it, kept mapped until both end.
@@ -180,18 +187,23 @@ struct Client::Impl final : detail::ViewLender {
   bool drain(bool first_reply = false) {
     for (;;) {
       if (view_for != 0 && viewing == nullptr && take_view()) return true;
-      auto r = link->recv(incoming);
+      Message& into = call_for != 0 && !call_done ? call_reply : incoming;
+      auto r = link->recv(into);
       if (r.status == Io::would_block) return true;
       if (r.status != Io::ok) {
         drop_link(r.status == Io::closed ? Errc::refused : r.error, link->fault());
         return false;
       }
       backoff = std::chrono::milliseconds(0);
-      auto id = pattern::reply_id(incoming);
+      auto id = pattern::reply_id(into);
       if (!id || !take(in_flight, *id)) continue;  // not ours, or answered already
-      incoming.remove_front(2);                    // the request id and the delimiter
-      // Braced, not value-initialised: that would zero the body's inline buffer first.
-      arrived.push_back(Reply{*id, std::move(incoming)});
+      into.remove_front(2);                        // the request id and the delimiter
+      if (&into == &call_reply && *id == call_for) {
+        call_done = true;
+      } else {
+        // Braced, not value-initialised: that would zero the body's inline buffer first.
+        arrived.push_back(Reply{*id, std::move(into)});
+      }
       if (first_reply) return true;
     }
   }
@@ -237,7 +249,7 @@ struct Client::Impl final : detail::ViewLender {
       if (!(link->established() && options.spin.count() > 0 && spin(deadline, now))) {
         wait_ready(deadline, now);
       }
-      if (!link || !arrived.empty() || viewed) return;
+      if (!link || answered()) return;
     }
     bool was_established = link->established();
     auto f = link->flush();
@@ -261,7 +273,7 @@ struct Client::Impl final : detail::ViewLender {
       if (!link || unsent.size() != waiting) return;  // progress: look again before sleeping
     }
     if (wait_first || (!was_established && link->established())) return;
-    if (!arrived.empty() || viewed || !link) return;
+    if (answered() || !link) return;
     if (link->established() && options.spin.count() > 0 && spin(deadline)) return;
     wait_ready(deadline);
   }
@@ -285,7 +297,7 @@ struct Client::Impl final : detail::ViewLender {
     for (unsigned polls = 1; (polls & 15) != 0 || Clock::now() < until; ++polls) {
       if (!link->quiet()) {
         if (!drain(link->has_sleep_hooks())) return true;
-        if (!arrived.empty() || viewed) return true;
+        if (answered()) return true;
       }
       pause();
     }
@@ -407,10 +419,20 @@ Result<Message> Client::call(const Message& request, std::chrono::milliseconds t
 
 Result<Message> Client::wait_for(RequestId id, Clock::time_point deadline, bool written,
                                  Clock::time_point now) {
+  Impl& c = *impl_;
+  c.call_for = id;
+  struct Done {
+    Impl& c;
+    ~Done() {
+      c.call_for = 0;
+      c.call_done = false;
+    }
+  } done{c};
   bool first = written;
   for (;;) {
-    if (impl_->viewed) return Message{};  // call_view(): the reply is in view_frames
-    if (auto outcome = impl_->settled(id)) return std::move(*outcome);
+    if (c.viewed) return Message{};  // call_view(): the reply is in view_frames
+    if (c.call_done) return std::move(c.call_reply);
+    if (auto outcome = c.settled(id)) return std::move(*outcome);
     if (!first && Clock::now() >= deadline) return unexpected(impl_->expired(id));
     impl_->pump(deadline, first, first ? now : Clock::time_point{});
     first = false;
