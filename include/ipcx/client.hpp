@@ -108,8 +108,8 @@ class Client {
   // The same, taking the reply as a view where the link can lend it.
   Result<MessageView> wait_view(RequestId id, std::chrono::steady_clock::time_point deadline,
                                 bool written, std::chrono::steady_clock::time_point now);
-  // Hands a loan's request to the link; `written` when it went out at `now`.
-  Result<RequestId> send_loan(Loan& loan, std::chrono::steady_clock::time_point now, bool& written);
+  // Hands a loan's request to the link; `written` when it went out now.
+  Result<RequestId> send_loan(Loan& loan, bool& written);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

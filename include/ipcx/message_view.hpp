@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -52,11 +53,11 @@ class MessageView {
   static MessageView owning(Message&& message);
 
  private:
-  void point_at_own();
-
-  detail::ViewLender* lender_ = nullptr;  // null: the frames point into own_
+  detail::ViewLender* lender_ = nullptr;  // null: the frames point into own_, if any
   std::vector<std::span<const std::byte>> frames_;
-  Message own_;
+  // Behind a pointer: a lent view (the common case) then moves as three words, not as a
+  // message's inline buffer, and an owned message's frames stay where they are when it moves.
+  std::unique_ptr<Message> own_;
 };
 
 }  // namespace ipcx

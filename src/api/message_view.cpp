@@ -15,8 +15,9 @@ MessageView MessageView::lent(detail::ViewLender& lender,
 
 MessageView MessageView::owning(Message&& message) {
   MessageView view;
-  view.own_ = std::move(message);
-  view.point_at_own();
+  view.own_ = std::make_unique<Message>(std::move(message));
+  view.frames_.reserve(view.own_->size());
+  for (std::size_t i = 0; i < view.own_->size(); ++i) view.frames_.push_back(view.own_->frame(i));
   return view;
 }
 
@@ -25,7 +26,6 @@ MessageView::MessageView(MessageView&& other) noexcept
       frames_(std::move(other.frames_)),
       own_(std::move(other.own_)) {
   other.frames_.clear();
-  if (lender_ == nullptr) point_at_own();  // an inline body moved with its bytes
 }
 
 MessageView& MessageView::operator=(MessageView&& other) noexcept {
@@ -35,21 +35,11 @@ MessageView& MessageView::operator=(MessageView&& other) noexcept {
     frames_ = std::move(other.frames_);
     other.frames_.clear();
     own_ = std::move(other.own_);
-    if (lender_ == nullptr) point_at_own();
   }
   return *this;
 }
 
 MessageView::~MessageView() { release(); }
-
-void MessageView::point_at_own() {
-  // After a move frames_ already has one entry per frame: rewritten in place, no allocation.
-  if (frames_.size() != own_.size()) {
-    frames_.clear();
-    frames_.resize(own_.size());
-  }
-  for (std::size_t i = 0; i < own_.size(); ++i) frames_[i] = own_.frame(i);
-}
 
 Message MessageView::copy() const {
   Message m;
@@ -60,7 +50,7 @@ Message MessageView::copy() const {
 void MessageView::release() noexcept {
   if (lender_ != nullptr) std::exchange(lender_, nullptr)->end_view(frames_);
   frames_.clear();
-  own_.clear();
+  own_.reset();
 }
 
 }  // namespace ipcx

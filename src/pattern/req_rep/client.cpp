@@ -461,11 +461,11 @@ Result<Loan> Client::loan(std::size_t bytes) {
   return loan;
 }
 
-Result<RequestId> Client::send_loan(Loan& loan, Clock::time_point now, bool& written) {
+Result<RequestId> Client::send_loan(Loan& loan, bool& written) {
   Impl& c = *impl_;
   RequestId id = loan.id_;
   if (!loan.in_transport_) {
-    auto sent = c.send_as(id, loan.own_, now);
+    auto sent = c.send_as(id, loan.own_, coarse_now());
     if (!sent) return unexpected(sent.error());
     written = std::find(c.in_flight.begin(), c.in_flight.end(), id) != c.in_flight.end();
     return id;
@@ -486,19 +486,19 @@ Result<RequestId> Client::send_loan(Loan& loan, Clock::time_point now, bool& wri
 }
 
 Result<Message> Client::call(Loan loan, std::chrono::milliseconds timeout) {
-  auto now = Clock::now();
   bool written = false;
-  auto id = send_loan(loan, now, written);
+  auto id = send_loan(loan, written);
   if (!id) return unexpected(id.error());
+  auto now = Clock::now();  // after the request is out, as in call(Message)
   return wait_for(*id, now + timeout, written, now);
 }
 
 Result<MessageView> Client::call_view(Loan loan, std::chrono::milliseconds timeout) {
   if (impl_->viewing != nullptr) return unexpected(Errc::would_block);
-  auto now = Clock::now();
   bool written = false;
-  auto id = send_loan(loan, now, written);
+  auto id = send_loan(loan, written);
   if (!id) return unexpected(id.error());
+  auto now = Clock::now();
   return wait_view(*id, now + timeout, written, now);
 }
 
