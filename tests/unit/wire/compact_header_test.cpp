@@ -1,5 +1,6 @@
 // Compact encoding: round trips through any fragmentation, and every inconsistency a hostile
-// peer could write into a fragment header is refused.
+// peer could write into a fragment header is refused; zero-copy view() lends only what feed()
+// would decode whole.
 #include "wire/compact_header.hpp"
 
 #include <gtest/gtest.h>
@@ -31,6 +32,18 @@ std::vector<Bytes> fragments(const Message& m, std::size_t chunk) {
     out.push_back(std::move(f));
   }
   return out;
+}
+
+// A single fragment with this payload (count, then length and bytes per frame), FIRST|LAST.
+Bytes single_fragment(const Bytes& payload) {
+  Bytes f(kCompactHeaderSize + payload.size());
+  CompactHeader h;
+  h.flags = kFragmentFirst | kFragmentLast;
+  h.chunk_bytes = static_cast<std::uint32_t>(payload.size());
+  h.payload_bytes = payload.size();
+  write_compact_header(f.data(), h);
+  std::copy(payload.begin(), payload.end(), f.begin() + kCompactHeaderSize);
+  return f;
 }
 
 TEST(CompactHeader, RoundTripsThroughAnyFragmentation) {
@@ -124,14 +137,55 @@ TEST(CompactHeader, RefusesHugeAnnouncementsBeforeBuffering) {
 
 TEST(CompactHeader, RefusesFramesRunningPastThePayload) {
   Bytes payload{std::byte{2}, {}, {}, {}, std::byte{5}, {}, {}, {}, std::byte{'a'}};
-  Bytes f(kCompactHeaderSize + payload.size());
-  CompactHeader h;
-  h.flags = kFragmentFirst | kFragmentLast;
-  h.chunk_bytes = static_cast<std::uint32_t>(payload.size());
-  h.payload_bytes = payload.size();
-  write_compact_header(f.data(), h);
-  std::copy(payload.begin(), payload.end(), f.begin() + kCompactHeaderSize);
-  EXPECT_EQ(error_for({f}), Errc::protocol_violation);
+  EXPECT_EQ(error_for({single_fragment(payload)}), Errc::protocol_violation);
+}
+
+TEST(CompactHeader, ViewLendsTheFramesOfAWholeMessageInPlace) {
+  Message m{"\x01id", "", std::string(1000, 'b')};
+  auto parts = fragments(m, 100000);
+  ASSERT_EQ(parts.size(), 1u);
+  CompactAssembler a(1 << 20);
+  std::vector<std::span<const std::byte>> frames;
+  ASSERT_TRUE(a.view(parts[0], frames));
+  ASSERT_EQ(frames.size(), m.size());
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    EXPECT_TRUE(
+        std::equal(frames[i].begin(), frames[i].end(), m.frame(i).begin(), m.frame(i).end()));
+    EXPECT_GE(frames[i].data(), parts[0].data());  // inside the record: nothing copied
+    EXPECT_LE(frames[i].data() + frames[i].size(), parts[0].data() + parts[0].size());
+  }
+}
+
+TEST(CompactHeader, ViewDeclinesWhatFeedWouldAssembleOrRefuse) {
+  std::vector<std::span<const std::byte>> frames;
+  // A fragment of a larger message: feed() assembles those.
+  auto parts = fragments(Message{std::string(300, 'x')}, 100);
+  CompactAssembler a(1 << 20);
+  EXPECT_FALSE(a.view(parts[0], frames));
+  // Mid-message, even a whole message is left to feed(), which reports the violation.
+  ASSERT_EQ(a.feed(parts[0]), CompactAssembler::Event::need_more);
+  auto whole = fragments(Message{"w"}, 100);
+  EXPECT_FALSE(a.view(whole[0], frames));
+  // Frame lengths that run past the payload, or leave bytes after the last frame.
+  CompactAssembler b(1 << 20);
+  EXPECT_FALSE(
+      b.view(single_fragment({std::byte{2}, {}, {}, {}, std::byte{5}, {}, {}, {}, std::byte{'a'}}),
+             frames));
+  EXPECT_FALSE(b.view(
+      single_fragment(
+          {std::byte{1}, {}, {}, {}, std::byte{1}, {}, {}, {}, std::byte{'a'}, std::byte{'z'}}),
+      frames));
+  // A count of frames with no room for their lengths, and a payload under 4 bytes.
+  EXPECT_FALSE(b.view(single_fragment({std::byte{0xff}, std::byte{0xff}, {}, {}}), frames));
+  EXPECT_FALSE(b.view(single_fragment({std::byte{1}}), frames));
+  // Bodies over the assembler's limit, and a bad magic.
+  CompactAssembler small(4);
+  EXPECT_FALSE(small.view(fragments(Message{"12345"}, 100)[0], frames));
+  auto bad_magic = whole[0];
+  bad_magic[0] = std::byte{0};
+  EXPECT_FALSE(b.view(bad_magic, frames));
+  // A view never fails the assembler: feed() still decodes the next whole message.
+  EXPECT_EQ(b.feed(whole[0]), CompactAssembler::Event::message);
 }
 
 }  // namespace
