@@ -365,7 +365,7 @@ Settings parse(int argc, char** argv) {
           "       [--gap-us US] [--ignore-sigpipe] [--without PEER[,PEER...]]\n"
           "       [--duration SECONDS (per row, instead of --count)] [--only rtt|throughput]\n"
           "       [--mechanism M[,M...]] (shm unix tcp stdio pipe mq udp; os; all) [--quick]\n"
-          "       [--mode blocking|spin|default|loan]\n"
+          "       [--mode blocking|spin|default|view|loan]\n"
           "       [--pin (one CPU only) | --spread (two only)]\n");
       std::exit(2);
     }
@@ -530,7 +530,10 @@ int main(int argc, char** argv) {
       targets.push_back({mech, "ipcx", "blocking", {}});
       targets.push_back({mech, "ipcx", "spin", spin});
       targets.push_back({mech, "ipcx", "default", {}});
-      if (mech == "shm") targets.push_back({mech, "ipcx", "loan", {}});  // default + zero copy
+      if (mech == "shm") {  // default, with zero copy
+        targets.push_back({mech, "ipcx", "view", {}});
+        targets.push_back({mech, "ipcx", "loan", {}});
+      }
       for (std::size_t size : s.sizes) {
         Group group{&where, rows.size(), rows.size()};
         for (const Target& t : targets) {

@@ -393,9 +393,14 @@ bool raw_os(const Target& t) {
                              t.mechanism == "mq" || t.mechanism == "udp");
 }
 
+// "default", "view" and "loan" run exactly what ipcx ships; the others set the spin budget.
+bool shipped_defaults(const Target& t) {
+  return t.mode == "default" || t.mode == "view" || t.mode == "loan";
+}
+
 [[noreturn]] void ipcx_follower(const Target& t, const std::string& hint, int report_fd) {
-  ServerOptions options;  // "default" and "loan": exactly what ipcx ships
-  if (t.mode != "default" && t.mode != "loan") options.spin = t.spin;
+  ServerOptions options;
+  if (!shipped_defaults(t)) options.spin = t.spin;
   Server server(options);
   server.on_request([](Request& r) { r.reply(r.body()); });
   try {
@@ -412,7 +417,7 @@ bool raw_os(const Target& t) {
 // serve_stdio_follower() with the CPU to pin to and the spin budget (-1: the default).
 Client connect_or_spawn(const Target& t, const std::string& url, const ClientOptions& o) {
   if (url != "stdio://") return Client(url, o);
-  long spin = t.mode == "default" || t.mode == "loan" ? -1 : static_cast<long>(t.spin.count());
+  long spin = shipped_defaults(t) ? -1 : static_cast<long>(t.spin.count());
   return spawn(
       {"/proc/self/exe", "--stdio-follower", std::to_string(g_follower_cpu), std::to_string(spin)},
       o);
@@ -421,10 +426,16 @@ Client connect_or_spawn(const Target& t, const std::string& url, const ClientOpt
 class IpcxLeader final : public Leader {
  public:
   IpcxLeader(const Target& t, const std::string& url, std::size_t size)
-      : client_(connect_or_spawn(t, url, options(t))), loan_(t.mode == "loan") {
+      : client_(connect_or_spawn(t, url, options(t))),
+        loan_(t.mode == "loan"),
+        view_(t.mode == "view") {
     request_.add(std::string(size, 'i'));
   }
   bool round_trip() override {
+    if (view_) {  // the reply read where it lies in the shared ring
+      auto reply = client_.call_view(request_, std::chrono::seconds(10));
+      return reply && reply->size() == 1 && reply->frame(0).size() == request_.bytes();
+    }
     if (loan_) {
       // Zero copy on the client: the body is written straight into the shared ring, and the
       // reply read where it lies in the other one.
@@ -441,12 +452,13 @@ class IpcxLeader final : public Leader {
  private:
   static ClientOptions options(const Target& t) {
     ClientOptions o;
-    if (t.mode != "default" && t.mode != "loan") o.spin = t.spin;
+    if (!shipped_defaults(t)) o.spin = t.spin;
     return o;
   }
   Client client_;
   Message request_;
   bool loan_ = false;
+  bool view_ = false;
 };
 
 #ifdef IPCX_BENCH_ZMQ

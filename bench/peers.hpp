@@ -13,8 +13,9 @@ namespace ipcx::bench {
 struct Target {
   std::string mechanism;  // "shm", "unix", "tcp", "stdio", "pipe", "mq" or "udp"
   std::string impl;       // "raw", "ipcx", or a peer library: "zmq", "nng", "boost", "iceoryx"
-  // ipcx: "blocking", "spin", "default", or "loan" (default, the body written and the reply read
-  // in place: Client::loan and call_view). raw
+  // ipcx: "blocking", "spin", "default", "view" (default, the reply read in place:
+  // Client::call_view) or "loan" (default, the body written and the reply read in place:
+  // Client::loan and call_view). raw
   // unix/tcp: "blocking" (read/write) or "evloop" (the syscalls of an event loop: server
   // epoll_wait+recv+send, client send+poll+recv). raw shm: "busypoll" (both spin on shared memory)
   // or "eventfd" (both sleep on eventfds). raw stdio (anonymous pipes), pipe (FIFOs), mq and

@@ -30,7 +30,8 @@ struct Result {
 // modes with the busy-polling floor.
 inline std::string floor_mode(const std::string& mechanism, const std::string& mode) {
   if (mechanism != "shm") return "blocking";
-  bool spins = mode == "spin" || mode == "default" || mode == "loan" || mode == "busypoll";
+  bool spins =
+      mode == "spin" || mode == "default" || mode == "view" || mode == "loan" || mode == "busypoll";
   return spins ? "busypoll" : "eventfd";
 }
 
