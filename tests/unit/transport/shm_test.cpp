@@ -268,13 +268,21 @@ TEST_F(Loans, DroppedLoanAndSendsBehindALoan) {
   EXPECT_EQ(reply->body, Message{"queued behind the loan"});
 }
 
-TEST(LoansElsewhere, UnixLoansAreBuffersOfTheirOwn) {
+// An echo server on a unix socket, for what loans and views do off shm.
+struct UnixEcho {
   test::TempDir dir;
+  std::string url = "unix://" + dir / "echo.sock";
   Server server;
-  server.on_request([](Request& r) { r.reply(r.body()); });
-  server.bind("unix://" + dir / "l.sock");
-  server.start();
-  Client client("unix://" + dir / "l.sock");
+  UnixEcho() {
+    server.on_request([](Request& r) { r.reply(r.body()); });
+    server.bind(url);
+    server.start();
+  }
+};
+
+TEST(LoansElsewhere, UnixLoansAreBuffersOfTheirOwn) {
+  UnixEcho echo;
+  Client client(echo.url);
   auto loan = client.loan(40);  // inline-sized: must survive being moved around
   ASSERT_TRUE(loan);
   EXPECT_FALSE(loan->zero_copy());
@@ -400,12 +408,8 @@ TEST_F(ReplyViews, AViewOutlivesItsDeadConnection) {
 }
 
 TEST(ReplyViewsElsewhere, UnixRepliesAreCopiesInAView) {
-  test::TempDir dir;
-  Server server;
-  server.on_request([](Request& r) { r.reply(r.body()); });
-  server.bind("unix://" + dir / "v.sock");
-  server.start();
-  Client client("unix://" + dir / "v.sock");
+  UnixEcho echo;
+  Client client(echo.url);
   auto view = client.call_view(Message{"a", "bc"}, 10s);
   ASSERT_TRUE(view) << to_string(view.error());
   EXPECT_FALSE(view->zero_copy());
