@@ -49,8 +49,12 @@ std::vector<std::byte> read_record(Ring& r) {
   return out;
 }
 
-TEST(ShmRing, RecordsOfEverySizeThroughManyLaps) {
+// With and without the writer's prefetch of the lines ahead (a hint that wraps with the ring).
+class ShmRingLaps : public testing::TestWithParam<bool> {};
+
+TEST_P(ShmRingLaps, RecordsOfEverySizeThroughManyLaps) {
   Ring r;
+  r.writer.set_write_prefetch(GetParam());
   // Bytes no record wrote must never be read as one.
   std::memset(r.data, 0x5a, kCapacity);
   std::mt19937 random(7);
@@ -75,6 +79,11 @@ TEST(ShmRing, RecordsOfEverySizeThroughManyLaps) {
   }
   EXPECT_GT(read, 10 * kCapacity);
 }
+
+INSTANTIATE_TEST_SUITE_P(WritePrefetch, ShmRingLaps, testing::Bool(),
+                         [](const testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Prefetching" : "Plain";
+                         });
 
 TEST(ShmRing, FullRingRefusesThenAcceptsAfterRelease) {
   Ring r;
