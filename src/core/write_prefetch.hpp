@@ -7,6 +7,8 @@
 // A read prefetch does not do this: it fetches the line shared, and the store still waits.
 #pragma once
 
+#include <cstddef>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
@@ -32,5 +34,22 @@ inline void prefetch_for_write(const void* line) noexcept {
   __builtin_prefetch(line, 1);
 #endif
 }
+
+// A ring writer's use of it: after reserving `need` bytes at offset `at` of a ring of
+// `capacity` bytes (a power of two), take the lines kRingPrefetchAhead bytes further on, as
+// many as the record covers but a few at most (the CPU's own prefetcher follows a long copy).
+// Record after record, that keeps the lines about to be written ours.
+inline constexpr std::size_t kRingPrefetchAhead = 512;
+inline constexpr std::size_t kRingPrefetchMaxBytes = 256;
+inline void prefetch_ring_ahead(std::byte* ring, std::size_t capacity, std::size_t at,
+                                std::size_t need) noexcept {
+  std::size_t bytes = need > kRingPrefetchMaxBytes ? kRingPrefetchMaxBytes : need;
+  for (std::size_t off = 0; off < bytes; off += 64) {
+    prefetch_for_write(ring + ((at + kRingPrefetchAhead + off) & (capacity - 1)));
+  }
+}
+
+// Asked once per process.
+inline const bool kWritePrefetchAvailable = write_prefetch_available();
 
 }  // namespace ipcx

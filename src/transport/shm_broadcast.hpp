@@ -14,6 +14,8 @@
 #include <span>
 #include <vector>
 
+#include "core/write_prefetch.hpp"
+
 namespace ipcx::transport {
 
 // Shared by the writer (read-write) and every reader (read-only).
@@ -86,6 +88,8 @@ class BroadcastWriter {
     put32(at + 4, 0);
     std::memcpy(data_ + at + 8, &sequence_, 8);
     pending_ = skip + need;
+    // Readers copied these lines out a lap ago; take them back before we write them.
+    if (kWritePrefetchAvailable) prefetch_ring_ahead(data_, capacity_, at, need);
     return data_ + at + kBroadcastHeader;
   }
 

@@ -48,7 +48,7 @@ class RingWriter {
  public:
   RingWriter() = default;
   RingWriter(RingControl* control, std::byte* data, std::size_t capacity) noexcept
-      : control_(control), data_(data), capacity_(capacity), prefetch_(kPrefetchAvailable) {}
+      : control_(control), data_(data), capacity_(capacity), prefetch_(kWritePrefetchAvailable) {}
 
   // Room for a record of `body` bytes (<= max_record_body), or nullptr when the ring is full
   // now. *corrupt is set when the consumer's index is impossible.
@@ -86,7 +86,7 @@ class RingWriter {
   // registered to receive them (join_remote_fences()).
   void rely_on_consumer_fences() noexcept { consumer_fences_for_us_ = true; }
   // Tests compare both ways.
-  void set_write_prefetch(bool on) noexcept { prefetch_ = on && kPrefetchAvailable; }
+  void set_write_prefetch(bool on) noexcept { prefetch_ = on && kWritePrefetchAvailable; }
 
   // Publishes the record reserve() returned.
   void commit() noexcept {
@@ -121,20 +121,12 @@ class RingWriter {
   }
 
  private:
-  // Takes ownership of the lines kPrefetchAhead bytes past this record, as many as it covers
-  // (a few at most: the CPU's own prefetcher follows a long copy), so that when the records
-  // after it are written their lines are ours (core/write_prefetch.hpp). Only over room the
-  // consumer has freed as far as we know: lines it still reads are left with it.
+  // Lines the consumer still reads are left with it: only over room it has freed, as far as
+  // we know.
   void prefetch_ahead(std::size_t at, std::size_t need) noexcept {
-    if (capacity_ - (tail_ + need - known_head_) < kPrefetchAhead + need) return;
-    std::size_t lines = need > kPrefetchMaxBytes ? kPrefetchMaxBytes : need;
-    for (std::size_t off = 0; off < lines; off += 64) {
-      prefetch_for_write(data_ + ((at + kPrefetchAhead + off) & (capacity_ - 1)));
-    }
+    if (capacity_ - (tail_ + need - known_head_) < kRingPrefetchAhead + need) return;
+    prefetch_ring_ahead(data_, capacity_, at, need);
   }
-  static constexpr std::size_t kPrefetchAhead = 512;
-  static constexpr std::size_t kPrefetchMaxBytes = 256;
-  static inline const bool kPrefetchAvailable = write_prefetch_available();
 
   RingControl* control_ = nullptr;
   std::byte* data_ = nullptr;
