@@ -78,7 +78,9 @@ class RingWriter {
     std::uint32_t len = static_cast<std::uint32_t>(body);
     std::memcpy(data_ + at, &len, 4);
     pending_ = need;
-    if (prefetch_) prefetch_ahead(at, need);
+    // Not limited to room the consumer has freed: the index we know may be a lap old, and
+    // skipping while it was stale kept some runs at the unprefetched rate.
+    if (prefetch_) prefetch_ring_ahead(data_, capacity_, at, need);
     return data_ + at + 4;
   }
 
@@ -121,13 +123,6 @@ class RingWriter {
   }
 
  private:
-  // Lines the consumer still reads are left with it: only over room it has freed, as far as
-  // we know.
-  void prefetch_ahead(std::size_t at, std::size_t need) noexcept {
-    if (capacity_ - (tail_ + need - known_head_) < kRingPrefetchAhead + need) return;
-    prefetch_ring_ahead(data_, capacity_, at, need);
-  }
-
   RingControl* control_ = nullptr;
   std::byte* data_ = nullptr;
   std::size_t capacity_ = 0;
