@@ -142,7 +142,8 @@ class Link {
   // A subscriber's link: how many records the publisher sent that were lost before we read
   // them (overwritten in a broadcast ring), since the last call.
   virtual std::uint64_t take_gap() noexcept { return 0; }
-  // When tick() next has work of its own to do (udp:// retries): the owner sleeps no longer.
+  // When tick() next has work of its own to do (udp:// retries, a handshake's deadline): the
+  // owner sleeps no longer, and calls tick() once it has passed.
   virtual Clock::time_point wake_by() const noexcept { return Clock::time_point::max(); }
   // What a link that stays open despite bad input (udp://, whose one link serves every client)
   // dropped since the last call: malformed input, and input the kernel dropped for want of

@@ -94,7 +94,7 @@ class StreamLink final : public Link {
 
   IoResult tick(Clock::time_point now) noexcept override {
     if (!session_.ready()) {
-      if (now - opened_ > options_.handshake_timeout) {
+      if (now - opened_ >= options_.handshake_timeout) {
         fault_ = "handshake timed out";
         return {Io::error, 0, Errc::timeout};
       }
@@ -112,6 +112,16 @@ class StreamLink final : public Link {
       last_ping_ = now;
     }
     return {Io::ok};
+  }
+
+  // The handshake's deadline, so that an owner that sleeps only for its own reasons (the
+  // Client) still gives up on a peer that never greets: a pipe:// server killed after taking a
+  // client's rendezvous but before its greeting leaves nothing readable, no end-of-file (the
+  // client holds placeholders on its FIFOs until the first byte) and no error, ever.
+  // Heartbeats are ticked by their owners' timers (the Client sends none).
+  Clock::time_point wake_by() const noexcept override {
+    if (session_.ready()) return Clock::time_point::max();
+    return opened_ + options_.handshake_timeout;
   }
 
   bool established() const noexcept override { return session_.ready(); }

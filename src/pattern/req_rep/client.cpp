@@ -278,14 +278,18 @@ struct Client::Impl final : detail::ViewLender {
     wait_ready(deadline);
   }
 
-  // A link with timed work of its own (udp:// resends) gets its tick when that is due.
+  // A link with timed work of its own (udp:// resends, a handshake's deadline) gets its tick
+  // when that is due; a tick that fails (the handshake timed out) ends the link, and the
+  // requests waiting for it go out on the next one.
   void retry_due() {
     if (!link) return;
     auto due = link->wake_by();
     if (due == Clock::time_point::max()) return;
     auto now = Clock::now();
     if (now < due) return;
-    if (link->tick(now).status == Io::ok && link->wants_write()) (void)link->flush();
+    auto r = link->tick(now);
+    if (r.status == Io::error || r.status == Io::closed) return drop_link(r.error, link->fault());
+    if (link->wants_write()) (void)link->flush();
   }
 
   // Polls the link without sleeping for the spin budget; true when a reply arrived.

@@ -1,8 +1,12 @@
 // Request/reply through the public API, server on a thread of its own: unix and tcp, multipart
 // and 16 MiB bodies, pipelining, reply order, Responders, workers, errors, stop and reconnect.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -398,6 +402,41 @@ TEST_F(ReqRep, HeartbeatsCloseSilentPeersAndIdleClientsReconnect) {
   auto reply = client.call(Message{"after idle"}, 10s);
   ASSERT_TRUE(reply) << to_string(reply.error());
   EXPECT_EQ(*reply, Message{"after idle"});
+}
+
+// A peer that takes the connection and never greets, as a pipe:// server killed after taking a
+// client's rendezvous (its FIFOs then show the client nothing at all): the client gives up on
+// it at its handshake timeout and dials again, and reaches a real server once there is one.
+TEST_F(ReqRep, ClientGivesUpOnAPeerThatNeverGreets) {
+  std::string path = dir / "s.sock";
+  int silent = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  ASSERT_GE(silent, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(silent, 64), 0);  // connections wait in the backlog, never answered
+  ClientOptions options;
+  options.handshake_timeout = 200ms;
+  Client client(unix_url(), options);
+  auto lost = client.call(Message{"nobody answers"}, 2s);
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error(), Errc::timeout);
+  // More than one connection: the client let the first go at its handshake timeout.
+  int dialled = 0;
+  for (int fd; (fd = ::accept4(silent, nullptr, nullptr, SOCK_CLOEXEC)) >= 0; ++dialled) {
+    ::close(fd);
+  }
+  EXPECT_GE(dialled, 2);
+  ::close(silent);
+  ::unlink(path.c_str());
+  Server server;
+  server.on_request([](Request& r) { r.reply(r.body()); });
+  server.bind(unix_url());
+  server.start();
+  auto reply = client.call(Message{"now"}, 10s);
+  ASSERT_TRUE(reply) << to_string(reply.error());
+  EXPECT_EQ(*reply, Message{"now"});
 }
 
 TEST_F(ReqRep, IdleClientSurvivesAServerRestart) {
