@@ -226,26 +226,34 @@ CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragme
   return Event::message;
 }
 
-CompactAssembler::Fault CompactAssembler::decode_whole(std::span<const std::byte> payload,
-                                                       Message& out) {
+template <class OnFrame>
+CompactAssembler::Fault CompactAssembler::walk_whole(std::span<const std::byte> payload,
+                                                     OnFrame&& on_frame) const {
   // Each count and length is read once into a local and checked before it is used: the bytes
   // may be shared memory that the peer is still writing.
   const std::byte* at = payload.data();
   std::size_t left = payload.size() - 4;
   std::uint32_t frames = load_le32(at);
   at += 4;
+  std::size_t body = 0;
   for (std::uint32_t i = 0; i < frames; ++i) {
     if (left < 4) return Fault::inside_frame;
     std::uint32_t length = load_le32(at);
     at += 4;
     left -= 4;
-    if (length > max_ - std::min<std::size_t>(out.bytes(), max_)) return Fault::too_large;
+    if (length > max_ - body) return Fault::too_large;
     if (length > left) return Fault::inside_frame;
-    out.add({at, length});
+    on_frame(std::span<const std::byte>(at, length));
+    body += length;
     at += length;
     left -= length;
   }
   return left == 0 ? Fault::none : Fault::after_last;
+}
+
+CompactAssembler::Fault CompactAssembler::decode_whole(std::span<const std::byte> payload,
+                                                       Message& out) {
+  return walk_whole(payload, [&](std::span<const std::byte> frame) { out.add(frame); });
 }
 
 bool CompactAssembler::view(std::span<const std::byte> fragment,
@@ -259,23 +267,8 @@ bool CompactAssembler::view(std::span<const std::byte> fragment,
       payload.size() < 4 || payload.size() > max_ + max_ / 2 + 64 * 1024) {  // as feed()
     return false;
   }
-  const std::byte* at = payload.data();
-  std::size_t left = payload.size() - 4;
-  std::uint32_t count = load_le32(at);
-  at += 4;
-  std::size_t body = 0;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    if (left < 4) return false;
-    std::uint32_t length = load_le32(at);
-    at += 4;
-    left -= 4;
-    if (length > left || length > max_ - body) return false;
-    frames.emplace_back(at, length);
-    body += length;
-    at += length;
-    left -= length;
-  }
-  return left == 0;
+  return walk_whole(payload, [&](std::span<const std::byte> frame) { frames.push_back(frame); }) ==
+         Fault::none;
 }
 
 CompactAssembler::Fault CompactAssembler::decode(std::span<const std::byte> chunk) {

@@ -95,6 +95,10 @@ class CompactAssembler {
   Fault decode(std::span<const std::byte> chunk);
   // Decodes a whole payload (4 bytes or more) into `out` in one pass.
   Fault decode_whole(std::span<const std::byte> payload, Message& out);
+  // The frame table of a whole payload (4 bytes or more), for decode_whole() and view(): each
+  // count and length read once and checked before use, each frame handed to on_frame(bytes).
+  template <class OnFrame>
+  Fault walk_whole(std::span<const std::byte> payload, OnFrame&& on_frame) const;
 
   std::size_t max_;
   bool in_message_ = false;
