@@ -14,29 +14,31 @@ namespace {
 std::atomic<int> g_available{0};
 std::atomic<int> g_joined{0};
 
+template <class Ask>
+bool asked_once(std::atomic<int>& known, Ask ask) noexcept {
+  int answer = known.load(std::memory_order_acquire);
+  if (answer == 0) {
+    answer = ask() ? 1 : 2;
+    known.store(answer, std::memory_order_release);
+  }
+  return answer == 1;
+}
+
 }  // namespace
 
 bool remote_fences_available() noexcept {
-  int known = g_available.load(std::memory_order_acquire);
-  if (known == 0) {
+  return asked_once(g_available, [] {
     int commands = sys::membarrier(MEMBARRIER_CMD_QUERY);
-    bool yes = commands > 0 && (commands & MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0 &&
-               (commands & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) != 0;
-    known = yes ? 1 : 2;
-    g_available.store(known, std::memory_order_release);
-  }
-  return known == 1;
+    return commands > 0 && (commands & MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0 &&
+           (commands & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) != 0;
+  });
 }
 
 bool join_remote_fences() noexcept {
-  int known = g_joined.load(std::memory_order_acquire);
-  if (known == 0) {
-    bool yes =
-        remote_fences_available() && sys::membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) == 0;
-    known = yes ? 1 : 2;
-    g_joined.store(known, std::memory_order_release);
-  }
-  return known == 1;
+  return asked_once(g_joined, [] {
+    return remote_fences_available() &&
+           sys::membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) == 0;
+  });
 }
 
 bool remote_fence() noexcept { return sys::membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) == 0; }
