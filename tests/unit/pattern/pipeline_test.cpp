@@ -18,6 +18,16 @@ namespace {
 using namespace std::chrono_literals;
 using test::eventually;
 
+// Sends `count` messages, the i-th made by make(i), then flushes: on a thread of its own, so
+// that the caller reads meanwhile. Join it before the pusher goes.
+template <class Make>
+std::thread send_all(Pusher& pusher, int count, Make make) {
+  return std::thread([&pusher, count, make] {
+    for (int i = 0; i < count; ++i) ASSERT_TRUE(pusher.send(make(i), 10s));
+    EXPECT_TRUE(pusher.flush(10s));
+  });
+}
+
 std::string shm_name(const char* what) {
   static int counter = 0;
   return "shm://ipcx-pipe-" + std::string(what) + "-" + std::to_string(::getpid()) + "-" +
@@ -45,11 +55,8 @@ TEST_P(Pipeline, MessagesArriveInOrderWithTheirFrames) {
     Pusher pusher;
     pusher.connect(ep.url());
     constexpr int kCount = 20000;
-    std::thread sender([&] {
-      for (int i = 0; i < kCount; ++i) {
-        ASSERT_TRUE(pusher.send(Message{"n", std::to_string(i)}, 10s));
-      }
-      EXPECT_TRUE(pusher.flush(10s));
+    std::thread sender = send_all(pusher, kCount, [](int i) {
+      return Message{"n", std::to_string(i)};
     });
     for (int i = 0; i < kCount; ++i) {
       auto m = puller.receive(10s);
@@ -95,12 +102,7 @@ TEST_P(Pipeline, BatchesGatherUntilFullOrFlushed) {
   EXPECT_EQ(first->text(0), "first");
   // Many batches' worth, from a thread, then one flush for the tail.
   constexpr int kCount = 50000;
-  std::thread sender([&] {
-    for (int i = 0; i < kCount; ++i) {
-      ASSERT_TRUE(pusher.send(Message{std::to_string(i)}, 10s));
-    }
-    EXPECT_TRUE(pusher.flush(10s));
-  });
+  std::thread sender = send_all(pusher, kCount, [](int i) { return Message{std::to_string(i)}; });
   for (int i = 0; i < kCount; ++i) {
     auto m = puller.receive(10s);
     ASSERT_TRUE(m) << "at " << i << ": " << to_string(m.error());
@@ -116,10 +118,7 @@ TEST_P(Pipeline, LargeMessagesGoThroughWhole) {
   pusher.connect(ep.url());
   std::string big(5u << 20, 'b');
   big[12345] = 'x';
-  std::thread sender([&] {
-    for (int i = 0; i < 3; ++i) ASSERT_TRUE(pusher.send(Message{big}, 10s));
-    EXPECT_TRUE(pusher.flush(10s));
-  });
+  std::thread sender = send_all(pusher, 3, [&big](int) { return Message{big}; });
   for (int i = 0; i < 3; ++i) {
     auto m = puller.receive(10s);
     ASSERT_TRUE(m);
@@ -251,13 +250,8 @@ TEST_P(Pipeline, ViewsDeliverTheSameMessagesInOrder) {
   Pusher pusher;
   pusher.connect(ep.url());
   constexpr int kCount = 3000;
-  std::thread sender([&] {
-    for (int i = 0; i < kCount; ++i) {
-      ASSERT_TRUE(pusher.send(
-          Message{"n", std::string(static_cast<std::size_t>(i % 700), 'v'), std::to_string(i)},
-          10s));
-    }
-    EXPECT_TRUE(pusher.flush(10s));
+  std::thread sender = send_all(pusher, kCount, [](int i) {
+    return Message{"n", std::string(static_cast<std::size_t>(i % 700), 'v'), std::to_string(i)};
   });
   int in_place = 0;
   for (int i = 0; i < kCount; ++i) {
