@@ -83,6 +83,33 @@ TEST(CompactHeader, AnyRangeOfThePayloadMatchesTheWholeEncoding) {
   }
 }
 
+// write_fragment_header() spells the header as three words for speed; it must write exactly
+// the bytes write_compact_header() writes for the same fragment, first, middle, last or whole.
+TEST(CompactHeader, FragmentHeaderIsTheGeneralHeaderWritten) {
+  struct Case {
+    std::size_t payload, sent, chunk;
+  };
+  for (Case c : {Case{100, 0, 100}, Case{100, 0, 40}, Case{100, 40, 40}, Case{100, 80, 20},
+                 Case{std::size_t{5} << 33, std::size_t{1} << 33, 0xfffffff0}}) {
+    CompactHeader h;
+    h.flags = static_cast<std::uint8_t>((c.sent == 0 ? kFragmentFirst : 0) |
+                                        (c.sent + c.chunk == c.payload ? kFragmentLast : 0));
+    h.chunk_bytes = static_cast<std::uint32_t>(c.chunk);
+    h.payload_bytes = c.payload;
+    Bytes expected(kCompactHeaderSize), got(kCompactHeaderSize, std::byte{0xee});
+    write_compact_header(expected.data(), h);
+    write_fragment_header(got.data(), c.payload, c.sent, c.chunk);
+    EXPECT_EQ(got, expected) << c.payload << " " << c.sent << " " << c.chunk;
+    const char* why = nullptr;
+    auto back = read_compact_header(got, &why);
+    ASSERT_TRUE(back) << why;
+    EXPECT_EQ(back->flags, h.flags);
+    EXPECT_EQ(back->chunk_bytes, h.chunk_bytes);
+    EXPECT_EQ(back->payload_bytes, h.payload_bytes);
+    EXPECT_EQ(back->request_id, 0u);
+  }
+}
+
 TEST(CompactHeader, BodyLimitIsExact) {
   Message at_limit{std::string(60, 'a'), std::string(40, 'b')};
   CompactAssembler ok(100);
