@@ -1,6 +1,7 @@
-// Endpoint URLs (API layer): parsing and validation of every scheme ipcx knows, including
-// ZeroMQ's forms (tcp://*:PORT, tcp://HOST:*, ipc://PATH). Parsing makes no syscalls; host names
-// are resolved later, once, at bind or connect.
+// Endpoint URLs (API layer): SCHEME://ADDRESS, where each mechanism's descriptor says how its
+// address parses and prints (ipcx/mechanism.hpp), ZeroMQ's forms included (tcp://*:PORT,
+// tcp://HOST:*, ipc://PATH). Parsing makes no syscalls; host names are resolved later, once, at
+// bind or connect.
 #pragma once
 
 #include <cstdint>
@@ -11,19 +12,15 @@
 
 namespace ipcx {
 
-enum class Scheme : std::uint8_t { shm, unix_socket, tcp, udp, pipe, mq, stdio };
-
-// "shm", "unix", "tcp", "udp", "pipe", "mq", "stdio".
-std::string_view scheme_name(Scheme scheme) noexcept;
-
 struct Endpoint {
-  Scheme scheme = Scheme::tcp;
+  // The mechanism's canonical scheme ("unix" for ipc:// too); empty for an endpoint not parsed.
+  std::string scheme;
   // tcp/udp: a numeric address or host name without brackets; empty means every interface.
   std::string host;
   // tcp/udp: 0 asks the OS for a free port at bind; the bound endpoint carries the real one.
   std::uint16_t port = 0;
   // unix/pipe: a filesystem path; unix with abstract=true: the abstract name (no leading '@');
-  // shm/mq: the name; shm with a leading '/': the rendezvous socket file.
+  // shm/mq/inproc: the name; shm with a leading '/': the rendezvous socket file.
   std::string path;
   bool abstract = false;
 

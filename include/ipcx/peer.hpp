@@ -8,7 +8,7 @@
 namespace ipcx {
 
 struct PeerInfo {
-  Scheme mechanism = Scheme::tcp;
+  std::string mechanism;  // the scheme: "unix", "tcp"...
   int pid = -1;  // -1 where the mechanism carries no credentials (tcp, udp, pipe, mq)
   int uid = -1;
   int gid = -1;

@@ -47,37 +47,23 @@ transport::LinkOptions LinkSet::link_options() const {
 }
 
 namespace {
-// udp:// carries no push/pull (a pusher cannot know a datagram arrived); stdio:// is a Client's
-// through spawn. mq:// carries
-// push/pull, a work queue as queues are meant to be, but not publish/subscribe: a queue holds
-// ten messages, so a publisher could only drop or wait behind every subscriber.
-void refuse_unfit(const Endpoint& ep, wire::SocketType type, bool lossless) {
+Use use_of(wire::SocketType type, bool lossless, bool dial) {
   using wire::SocketType;
   bool pubsub = type == SocketType::pub || type == SocketType::sub || type == SocketType::xpub ||
                 type == SocketType::xsub;
-  if (ep.scheme == Scheme::stdio)
-    throw Error(Errc::not_supported, ep.url(),
-                "stdio:// carries request/reply only: no publish/subscribe or push/pull");
-  if (ep.scheme == Scheme::udp && !pubsub)
-    throw Error(Errc::not_supported, ep.url(),
-                "udp:// carries request/reply and publish/subscribe, not push/pull");
-  if (ep.scheme == Scheme::udp && lossless)
-    throw Error(Errc::not_supported, ep.url(),
-                "a udp:// publisher cannot wait for its subscribers: lossless is not possible");
-  if (ep.scheme == Scheme::mq && pubsub)
-    throw Error(Errc::not_supported, ep.url(),
-                "mq:// carries request/reply and push/pull, not publish/subscribe");
+  return {pubsub ? Use::Kind::publish_subscribe : Use::Kind::push_pull,
+          lossless && (type == SocketType::pub || type == SocketType::xpub), dial};
 }
 }  // namespace
 
 Endpoint LinkSet::bind(std::string_view url) {
   Endpoint ep = Endpoint::parse(url);
-  refuse_unfit(ep, type_, options_.lossless);
+  const auto& mechanism = mechanism_for(ep, use_of(type_, options_.lossless, false));
   transport::ListenOptions lo;
   lo.link = link_options();
   lo.file_mode = options_.file_mode;
   lo.allow_uids = options_.allow_uids;
-  auto listener = listen_or_throw(ep, lo);
+  auto listener = listen_or_throw(mechanism, ep, lo);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kListenerTag | bound_.size();
@@ -93,8 +79,7 @@ Endpoint LinkSet::bind(std::string_view url) {
 void LinkSet::connect(std::string_view url) {
   Dial d;
   d.endpoint = Endpoint::parse(url);
-  refuse_unfit(d.endpoint, type_, options_.lossless);
-  d.mechanism = &mechanism_or_throw(d.endpoint);
+  d.mechanism = &mechanism_for(d.endpoint, use_of(type_, options_.lossless, true));
   dials_.push_back(std::move(d));
   ++unlinked_;
   dial_due(Clock::now());

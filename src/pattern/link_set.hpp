@@ -16,7 +16,7 @@
 #include "core/fd.hpp"
 #include "ipcx/message_view.hpp"
 #include "ipcx/pipeline.hpp"
-#include "transport/link.hpp"
+#include "transport/mechanism.hpp"
 
 namespace ipcx::pattern {
 

@@ -49,7 +49,7 @@ void Publisher::connect(std::string_view url) {
 void Publisher::ensure_broadcast(std::string_view url) {
   if (broadcast_) return;
   auto ep = Endpoint::try_parse(url);
-  if (!ep || ep->scheme != Scheme::shm) return;  // bind() and connect() judge the URL
+  if (!ep || ep->scheme != "shm") return;  // bind() and connect() judge the URL
   std::string why;
   broadcast_ = transport::BroadcastSource::create(links_->options().shm_ring_bytes,
                                                   links_->options().lossless, why);

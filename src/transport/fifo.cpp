@@ -29,10 +29,12 @@
 #include <string>
 
 #include "core/errno_map.hpp"
-#include "transport/mechanisms.hpp"
+#include "transport/address.hpp"
+#include "transport/mechanism.hpp"
 #include "transport/pipe_stream.hpp"
 #include "transport/socket_stream.hpp"
 #include "transport/stream_link.hpp"
+#include "transport/test_hooks.hpp"
 #include "wire/rendezvous.hpp"
 
 namespace ipcx::transport {
@@ -132,7 +134,7 @@ class FifoListener final : public Listener {
     if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), st.st_uid) == allowed.end())
       return unexpected(Errc::permission_denied);
     PeerInfo peer;
-    peer.mechanism = Scheme::pipe;
+    peer.mechanism = "pipe";
     peer.pid = static_cast<int>(hello.pid);
     peer.uid = static_cast<int>(st.st_uid);
     peer.gid = static_cast<int>(st.st_gid);
@@ -237,7 +239,7 @@ Result<std::unique_ptr<Link>> dial_fifo(const Endpoint& ep, const LinkOptions& o
                                      : describe_errno(("write " + ep.path).c_str(), errno));
     }
     PeerInfo peer;
-    peer.mechanism = Scheme::pipe;
+    peer.mechanism = "pipe";
     peer.uid = static_cast<int>(st.st_uid);
     peer.address = ep.path;
     auto stream =
@@ -249,8 +251,48 @@ Result<std::unique_ptr<Link>> dial_fifo(const Endpoint& ep, const LinkOptions& o
   });
 }
 
+constexpr std::size_t kMaxFifoPath = 4000;  // client FIFO names add a suffix under PATH_MAX
+
+std::string parse_fifo(std::string_view rest, Endpoint& ep) {
+  return address::parse_path(rest, ep, kMaxFifoPath, "the FIFO path");
+}
+
+std::string private_fifo_url(const std::string& dir, const std::string& tag) {
+  return "pipe://" + dir + "/" + tag + ".fifo";
+}
+
+// Client FIFO pairs are made next to the server's: anything else of the tag in `dir` is left.
+std::vector<std::string> fifo_leftovers(const std::string& dir, const std::string& tag) {
+  std::vector<std::string> left;
+  std::string server = tag + ".fifo";
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return left;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name.rfind(server + ".", 0) == 0) left.push_back(dir + "/" + name);
+  }
+  ::closedir(d);
+  return left;
+}
+
+void remove_stale_fifo(const Endpoint& ep) { ::unlink(ep.path.c_str()); }
+
 }  // namespace
 
-Mechanism fifo_mechanism() noexcept { return {Scheme::pipe, &listen_fifo, &dial_fifo}; }
+Mechanism fifo_mechanism() {
+  Mechanism m;
+  m.info.scheme = "pipe";
+  m.info.summary = "unrelated processes with only a path; no sockets";
+  m.info.caps.request_reply = m.info.caps.push_pull = m.info.caps.publish_subscribe = true;
+  m.info.caps.lossless_publish = true;
+  m.info.private_url = &private_fifo_url;
+  m.info.leftovers = &fifo_leftovers;
+  m.info.remove_stale = &remove_stale_fifo;
+  m.parse = &parse_fifo;
+  m.format = &address::format_path;
+  m.listen = &listen_fifo;
+  m.dial = &dial_fifo;
+  return m;
+}
 
 }  // namespace ipcx::transport

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/errno_map.hpp"
+#include "transport/address.hpp"
 #include "transport/socket_stream.hpp"
 
 namespace ipcx::transport {
@@ -73,7 +74,7 @@ void describe(const sockaddr_storage& addr, std::string& host, std::uint16_t& po
 std::string address_text(const sockaddr_storage& addr) {
   Endpoint ep;
   describe(addr, ep.host, ep.port);
-  return ep.url().substr(6);  // "tcp://" and "udp://" are as long
+  return address::format_host_port(ep);
 }
 
 Result<std::pair<Fd, Endpoint>> bind_inet(const Endpoint& ep, int type, std::string& why) {

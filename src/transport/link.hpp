@@ -179,17 +179,4 @@ class Listener {
   virtual void close() noexcept = 0;
 };
 
-using ListenFn = Result<std::unique_ptr<Listener>> (*)(const Endpoint&, const ListenOptions&,
-                                                       std::string& why) noexcept;
-// Starts connecting and returns at once: the link completes its connection and handshake as
-// it is flushed and read.
-using DialFn = Result<std::unique_ptr<Link>> (*)(const Endpoint&, const LinkOptions&,
-                                                 std::string& why) noexcept;
-
-struct Mechanism {
-  Scheme scheme;
-  ListenFn listen = nullptr;
-  DialFn dial = nullptr;
-};
-
 }  // namespace ipcx::transport

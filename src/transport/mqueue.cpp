@@ -12,6 +12,7 @@
 // Limits (docs/ARCHITECTURE.md): queues of one uid share RLIMIT_MSGQUEUE (819,200 bytes by
 // default) and hold at most /proc/sys/fs/mqueue/msg_max messages (10) without privilege, so a
 // private queue is 10 messages of 2 KiB: 16 clients take 32 such queues, 680 KiB.
+#include <dirent.h>
 #include <fcntl.h>
 #include <mqueue.h>
 #include <poll.h>
@@ -27,9 +28,11 @@
 #include <vector>
 
 #include "core/errno_map.hpp"
-#include "transport/mechanisms.hpp"
+#include "transport/address.hpp"
+#include "transport/mechanism.hpp"
 #include "transport/poll_set.hpp"
 #include "transport/socket_stream.hpp"
+#include "transport/test_hooks.hpp"
 #include "wire/compact_header.hpp"
 #include "wire/rendezvous.hpp"
 #include "wire/zmtp.hpp"
@@ -365,7 +368,7 @@ class MqListener final : public Listener {
     auto poller = PollSet::make({from_client.get(), pidfd.get()}, to_client.get(), why);
     if (!poller) return unexpected(Errc::resource_exhausted);
     PeerInfo peer;
-    peer.mechanism = Scheme::mq;
+    peer.mechanism = "mq";
     peer.pid = static_cast<int>(hello.pid);
     peer.uid = static_cast<int>(st.st_uid);
     peer.gid = static_cast<int>(st.st_gid);
@@ -473,7 +476,7 @@ Result<std::unique_ptr<Link>> dial_mq(const Endpoint& ep, const LinkOptions& opt
     auto poller = PollSet::make({ends[1].get()}, ends[0].get(), why);
     if (!poller) return fail(Errc::resource_exhausted, why);
     PeerInfo peer;
-    peer.mechanism = Scheme::mq;
+    peer.mechanism = "mq";
     peer.address = ep.url();
     struct stat st {};
     if (::fstat(server.get(), &st) == 0) peer.uid = static_cast<int>(st.st_uid);
@@ -483,8 +486,51 @@ Result<std::unique_ptr<Link>> dial_mq(const Endpoint& ep, const LinkOptions& opt
   });
 }
 
+constexpr std::size_t kMaxQueueName = 200;  // NAME_MAX 255 less the private queues' suffix
+
+std::string parse_mq(std::string_view rest, Endpoint& ep) {
+  return address::parse_name(rest, ep, kMaxQueueName, "the queue name");
+}
+
+std::string private_mq_url(const std::string& dir, const std::string& tag) {
+  return "mq://" + test_hooks::private_name(dir, tag);
+}
+
+// Private queues are "/NAME.<pid>.<serial>.c2s|s2c": those of the server's NAME still in the
+// mqueue filesystem (where it is mounted, at /dev/mqueue) are left.
+std::vector<std::string> mq_leftovers(const std::string& dir, const std::string& tag) {
+  std::vector<std::string> left;
+  std::string stem = test_hooks::private_name(dir, tag) + ".";
+  DIR* d = ::opendir("/dev/mqueue");
+  if (d == nullptr) return left;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name.rfind(stem, 0) == 0) left.push_back("/dev/mqueue/" + name);
+  }
+  ::closedir(d);
+  return left;
+}
+
+void remove_stale_queue(const Endpoint& ep) { ::mq_unlink(("/" + ep.path).c_str()); }
+
 }  // namespace
 
-Mechanism mq_mechanism() noexcept { return {Scheme::mq, &listen_mq, &dial_mq}; }
+Mechanism mq_mechanism() {
+  Mechanism m;
+  m.info.scheme = "mq";
+  m.info.summary = "kernel-held queues of small messages";
+  // No publish/subscribe: a queue holds ten messages, so a publisher could only drop nearly
+  // everything or wait behind every subscriber.
+  m.info.caps.request_reply = m.info.caps.push_pull = true;
+  m.info.caps.boundaries = Boundaries::message;
+  m.info.private_url = &private_mq_url;
+  m.info.leftovers = &mq_leftovers;
+  m.info.remove_stale = &remove_stale_queue;
+  m.parse = &parse_mq;
+  m.format = &address::format_path;
+  m.listen = &listen_mq;
+  m.dial = &dial_mq;
+  return m;
+}
 
 }  // namespace ipcx::transport

@@ -5,14 +5,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "transport/mechanisms.hpp"
+#include "transport/address.hpp"
+#include "transport/mechanism.hpp"
 #include "transport/shm_link.hpp"
 #include "transport/socket_stream.hpp"
+#include "transport/test_hooks.hpp"
 #include "transport/unix_socket.hpp"
 #include "wire/shm_hello.hpp"
 
 namespace ipcx::transport {
 namespace {
+
+constexpr std::size_t kMaxShmName = 80;  // fits "ipcx-shm-<uid>-NAME" in an abstract name
 
 struct Rendezvous {
   std::string name;  // path, or abstract name without the leading NUL
@@ -53,13 +57,42 @@ Result<std::unique_ptr<Link>> dial_shm(const Endpoint& ep, const LinkOptions& op
     UnixAddress a = unix_address(r.name, r.abstract);
     auto fd = start_connect(AF_UNIX, a.sa(), a.len, why, SOCK_SEQPACKET);
     if (!fd) return unexpected(fd.error());
-    PeerInfo peer = unix_peer(fd->get(), Scheme::shm, ep.url());
+    PeerInfo peer = unix_peer(fd->get(), "shm", ep.url());
     return make_shm_link(std::move(*fd), std::move(peer), options, ShmRole::client);
   });
 }
 
+// NAME (an abstract rendezvous named from our euid and NAME), or /PATH (a socket file).
+std::string parse_shm(std::string_view rest, Endpoint& ep) {
+  if (!rest.empty() && rest.front() == '/') {
+    return address::parse_path(rest, ep, address::kMaxUnixPath, "the rendezvous socket path");
+  }
+  return address::parse_name(rest, ep, kMaxShmName, "the shared-memory name");
+}
+
+std::string private_shm_url(const std::string& dir, const std::string& tag) {
+  return "shm://" + test_hooks::private_name(dir, tag);
+}
+
 }  // namespace
 
-Mechanism shm_mechanism() noexcept { return {Scheme::shm, &listen_shm, &dial_shm}; }
+Mechanism shm_mechanism() {
+  Mechanism m;
+  m.info.scheme = "shm";
+  m.info.summary = "the fastest local path; same host";
+  m.info.caps.request_reply = m.info.caps.push_pull = m.info.caps.publish_subscribe = true;
+  m.info.caps.lossless_publish = true;
+  m.info.caps.credentials = true;
+  m.info.caps.zero_copy = true;
+  m.info.caps.boundaries = Boundaries::message;
+  m.info.private_url = &private_shm_url;
+  m.info.leftovers = &test_hooks::nothing_left;
+  m.info.remove_stale = &test_hooks::nothing_stale;
+  m.parse = &parse_shm;
+  m.format = &address::format_path;
+  m.listen = &listen_shm;
+  m.dial = &dial_shm;
+  return m;
+}
 
 }  // namespace ipcx::transport

@@ -18,10 +18,12 @@
 #include <cerrno>
 
 #include "core/errno_map.hpp"
-#include "transport/mechanisms.hpp"
+#include "transport/address.hpp"
+#include "transport/mechanism.hpp"
 #include "transport/pipe_stream.hpp"
 #include "transport/socket_stream.hpp"
 #include "transport/stream_link.hpp"
+#include "transport/test_hooks.hpp"
 
 extern char** environ;
 
@@ -60,7 +62,7 @@ class StdioListener final : public Listener {
     std::uint64_t count = 0;
     (void)sys::read(ready_.get(), &count, sizeof count);
     PeerInfo peer;
-    peer.mechanism = Scheme::stdio;
+    peer.mechanism = "stdio";
     peer.pid = static_cast<int>(::getppid());
     peer.uid = static_cast<int>(::getuid());
     peer.address = bound_.url();
@@ -197,7 +199,7 @@ Result<SpawnedServer> spawn_stdio_server(const std::vector<std::string>& argv,
       ::fcntl(end->get(), F_SETFL, ::fcntl(end->get(), F_GETFL) | O_NONBLOCK);
     }
     PeerInfo peer;
-    peer.mechanism = Scheme::stdio;
+    peer.mechanism = "stdio";
     peer.pid = pid;
     peer.uid = static_cast<int>(::getuid());
     peer.address = "stdio://";
@@ -211,6 +213,31 @@ Result<SpawnedServer> spawn_stdio_server(const std::vector<std::string>& argv,
   });
 }
 
-Mechanism stdio_mechanism() noexcept { return {Scheme::stdio, &listen_stdio, &dial_stdio}; }
+namespace {
+
+std::string parse_stdio(std::string_view rest, Endpoint&) {
+  return address::parse_nothing(rest, "stdio");
+}
+
+std::string stdio_url(const std::string&, const std::string&) { return "stdio://"; }
+
+}  // namespace
+
+Mechanism stdio_mechanism() {
+  Mechanism m;
+  m.info.scheme = "stdio";
+  m.info.summary = "a parent and the worker it starts; nothing named to clean up";
+  // A Client's, through spawn: no publish/subscribe or push/pull.
+  m.info.caps.request_reply = true;
+  m.info.caps.reach = Reach::spawn;
+  m.info.private_url = &stdio_url;
+  m.info.leftovers = &test_hooks::nothing_left;
+  m.info.remove_stale = &test_hooks::nothing_stale;
+  m.parse = &parse_stdio;
+  m.format = &address::format_nothing;
+  m.listen = &listen_stdio;
+  m.dial = &dial_stdio;
+  return m;
+}
 
 }  // namespace ipcx::transport

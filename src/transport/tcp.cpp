@@ -11,17 +11,19 @@
 #include <cstring>
 
 #include "core/errno_map.hpp"
+#include "transport/address.hpp"
 #include "transport/inet_address.hpp"
-#include "transport/mechanisms.hpp"
+#include "transport/mechanism.hpp"
 #include "transport/socket_stream.hpp"
 #include "transport/stream_link.hpp"
+#include "transport/test_hooks.hpp"
 
 namespace ipcx::transport {
 namespace {
 
 PeerInfo tcp_peer(int fd) noexcept {
   PeerInfo peer;
-  peer.mechanism = Scheme::tcp;
+  peer.mechanism = "tcp";
   sockaddr_storage addr{};
   socklen_t len = sizeof addr;
   if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
@@ -72,14 +74,33 @@ Result<std::unique_ptr<Link>> dial_tcp(const Endpoint& ep, const LinkOptions& op
     if (!fd) return unexpected(fd.error());
     set_nodelay(fd->get());
     PeerInfo peer;
-    peer.mechanism = Scheme::tcp;
+    peer.mechanism = "tcp";
     peer.address = ep.url().substr(6);
     return socket_link(std::move(*fd), std::move(peer), options);
   });
 }
 
+std::string private_tcp_url(const std::string&, const std::string&) {
+  return "tcp://127.0.0.1:" + std::to_string(test_hooks::free_port(SOCK_STREAM));
+}
+
 }  // namespace
 
-Mechanism tcp_mechanism() noexcept { return {Scheme::tcp, &listen_tcp, &dial_tcp}; }
+Mechanism tcp_mechanism() {
+  Mechanism m;
+  m.info.scheme = "tcp";
+  m.info.summary = "other machines; libzmq speaks it";
+  m.info.caps.request_reply = m.info.caps.push_pull = m.info.caps.publish_subscribe = true;
+  m.info.caps.lossless_publish = true;
+  m.info.caps.crosses_machines = true;
+  m.info.private_url = &private_tcp_url;
+  m.info.leftovers = &test_hooks::nothing_left;
+  m.info.remove_stale = &test_hooks::nothing_stale;
+  m.parse = &address::parse_host_port;
+  m.format = &address::format_host_port;
+  m.listen = &listen_tcp;
+  m.dial = &dial_tcp;
+  return m;
+}
 
 }  // namespace ipcx::transport

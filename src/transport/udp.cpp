@@ -23,8 +23,10 @@
 
 #include "core/errno_map.hpp"
 #include "transport/inet_address.hpp"
-#include "transport/mechanisms.hpp"
+#include "transport/address.hpp"
+#include "transport/mechanism.hpp"
 #include "transport/socket_stream.hpp"
+#include "transport/test_hooks.hpp"
 #include "wire/compact_header.hpp"
 #include "wire/subscriptions.hpp"
 #include "wire/zmtp.hpp"
@@ -650,7 +652,7 @@ class UdpListener final : public Listener {
     std::string why;
     return without_throwing<std::unique_ptr<Link>>(why, [&]() -> std::unique_ptr<Link> {
       PeerInfo peer;
-      peer.mechanism = Scheme::udp;
+      peer.mechanism = "udp";
       peer.address = bound_.url().substr(6);
       std::unique_ptr<Link> link;
       if (is_pubsub(options_.socket_type)) {
@@ -703,7 +705,7 @@ Result<std::unique_ptr<Link>> dial_udp(const Endpoint& ep, const LinkOptions& op
     if (!fd) return unexpected(fd.error());
     raise_receive_buffer(fd->get());
     PeerInfo peer;
-    peer.mechanism = Scheme::udp;
+    peer.mechanism = "udp";
     peer.address = ep.url().substr(6);
     if (is_pubsub(options.socket_type)) {
       return std::unique_ptr<Link>(
@@ -714,8 +716,29 @@ Result<std::unique_ptr<Link>> dial_udp(const Endpoint& ep, const LinkOptions& op
   });
 }
 
+std::string private_udp_url(const std::string&, const std::string&) {
+  return "udp://127.0.0.1:" + std::to_string(test_hooks::free_port(SOCK_DGRAM));
+}
+
 }  // namespace
 
-Mechanism udp_mechanism() noexcept { return {Scheme::udp, &listen_udp, &dial_udp}; }
+Mechanism udp_mechanism() {
+  Mechanism m;
+  m.info.scheme = "udp";
+  m.info.summary = "small messages, at most once, no connection";
+  // No push/pull: a pusher cannot know a datagram arrived. Publishers never wait.
+  m.info.caps.request_reply = m.info.caps.publish_subscribe = true;
+  m.info.caps.boundaries = Boundaries::datagram;
+  m.info.caps.reliable = false;
+  m.info.caps.crosses_machines = true;
+  m.info.private_url = &private_udp_url;
+  m.info.leftovers = &test_hooks::nothing_left;
+  m.info.remove_stale = &test_hooks::nothing_stale;
+  m.parse = &address::parse_host_port;
+  m.format = &address::format_host_port;
+  m.listen = &listen_udp;
+  m.dial = &dial_udp;
+  return m;
+}
 
 }  // namespace ipcx::transport

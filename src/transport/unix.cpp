@@ -1,7 +1,9 @@
 // unix:// and ipc:// (transport layer): Unix domain stream sockets, path or abstract (@name),
 // carrying ZMTP. Files, stale-file reuse and credentials come from unix_socket.cpp.
-#include "transport/mechanisms.hpp"
+#include "transport/address.hpp"
+#include "transport/mechanism.hpp"
 #include "transport/socket_stream.hpp"
+#include "transport/test_hooks.hpp"
 #include "transport/unix_socket.hpp"
 
 namespace ipcx::transport {
@@ -20,15 +22,45 @@ Result<std::unique_ptr<Link>> dial_unix_stream(const Endpoint& ep, const LinkOpt
     UnixAddress a = unix_address(ep.path, ep.abstract);
     auto fd = start_connect(AF_UNIX, a.sa(), a.len, why);
     if (!fd) return unexpected(fd.error());
-    PeerInfo peer = unix_peer(fd->get(), Scheme::unix_socket, ep.url());
+    PeerInfo peer = unix_peer(fd->get(), "unix", ep.url());
     return socket_link(std::move(*fd), std::move(peer), options);
   });
 }
 
+// A path, or @NAME for an abstract socket (nothing on disk).
+std::string parse_unix(std::string_view rest, Endpoint& ep) {
+  if (!rest.empty() && rest.front() == '@') {
+    ep.abstract = true;
+    return address::parse_path(rest.substr(1), ep, address::kMaxUnixPath - 1,
+                               "the abstract socket name");
+  }
+  return address::parse_path(rest, ep, address::kMaxUnixPath, "the socket path");
+}
+
+std::string format_unix(const Endpoint& ep) { return (ep.abstract ? "@" : "") + ep.path; }
+
+std::string private_unix_url(const std::string& dir, const std::string& tag) {
+  return "unix://" + dir + "/" + tag + ".sock";
+}
+
 }  // namespace
 
-Mechanism unix_mechanism() noexcept {
-  return {Scheme::unix_socket, &listen_unix_stream, &dial_unix_stream};
+Mechanism unix_mechanism() {
+  Mechanism m;
+  m.info.scheme = "unix";
+  m.info.aliases = "ipc";
+  m.info.summary = "local, with peer credentials; libzmq speaks it";
+  m.info.caps.request_reply = m.info.caps.push_pull = m.info.caps.publish_subscribe = true;
+  m.info.caps.lossless_publish = true;
+  m.info.caps.credentials = true;
+  m.info.private_url = &private_unix_url;
+  m.info.leftovers = &test_hooks::nothing_left;
+  m.info.remove_stale = &test_hooks::nothing_stale;
+  m.parse = &parse_unix;
+  m.format = &format_unix;
+  m.listen = &listen_unix_stream;
+  m.dial = &dial_unix_stream;
+  return m;
 }
 
 }  // namespace ipcx::transport

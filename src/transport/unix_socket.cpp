@@ -63,9 +63,8 @@ UnixAddress unix_address(std::string_view name, bool abstract) noexcept {
   return a;
 }
 
-PeerInfo unix_peer(int fd, Scheme mechanism, const std::string& address) noexcept {
+PeerInfo unix_peer(int fd, std::string_view mechanism, const std::string& address) noexcept {
   PeerInfo peer;
-  peer.mechanism = mechanism;
   ucred cred{};
   socklen_t len = sizeof cred;
   if (sys::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
@@ -74,6 +73,7 @@ PeerInfo unix_peer(int fd, Scheme mechanism, const std::string& address) noexcep
     peer.gid = static_cast<int>(cred.gid);
   }
   try {
+    peer.mechanism = mechanism;
     peer.address = address;
   } catch (...) {
   }

@@ -26,7 +26,7 @@ struct UnixAddress {
 UnixAddress unix_address(std::string_view name, bool abstract) noexcept;
 
 // pid, uid and gid from SO_PEERCRED; `address` is what PeerInfo reports.
-PeerInfo unix_peer(int fd, Scheme mechanism, const std::string& address) noexcept;
+PeerInfo unix_peer(int fd, std::string_view mechanism, const std::string& address) noexcept;
 
 // Tells a peer, on its just-accepted socket, that its credentials are refused, in the
 // mechanism's own terms, so it can report permission_denied rather than a bare close.

@@ -21,7 +21,7 @@ namespace ipcx::test {
 class RawPeer {
  public:
   explicit RawPeer(const Endpoint& ep) {
-    if (ep.scheme == Scheme::tcp) {
+    if (ep.scheme == "tcp") {
       fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
       sockaddr_in a{};
       a.sin_family = AF_INET;

@@ -19,7 +19,7 @@
 #include "core/spin.hpp"
 #include "pattern/req_rep/envelope.hpp"
 #include "pattern/setup.hpp"
-#include "transport/link.hpp"
+#include "transport/mechanism.hpp"
 #include "transport/stdio.hpp"
 
 namespace ipcx {
@@ -99,12 +99,10 @@ struct Client::Impl final : detail::ViewLender {
   Impl(std::string_view url, ClientOptions opts, bool spawning = false)
       : endpoint(Endpoint::parse(url)),
         options(std::move(opts)),
-        mechanism(&pattern::mechanism_or_throw(endpoint)),
+        mechanism(&pattern::mechanism_for(
+            endpoint, {pattern::Use::Kind::request_reply, false, !spawning})),
         epoll(sys::epoll_create()) {
     if (!epoll) throw Error(Errc::resource_exhausted, endpoint.url(), "cannot create an epoll fd");
-    if (endpoint.scheme == Scheme::stdio && !spawning)
-      throw Error(Errc::not_supported, endpoint.url(),
-                  "a stdio:// server is reached by starting it: ipcx::spawn(argv)");
   }
 
   // A spawned child's connection is made once: after it is gone nothing can reconnect.

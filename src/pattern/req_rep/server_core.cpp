@@ -38,7 +38,8 @@ Endpoint ServerCore::bind(std::string_view url) {
   lo.link.shm_ring_bytes = options.shm_ring_bytes;
   lo.file_mode = options.file_mode;
   lo.allow_uids = options.allow_uids;
-  auto listener = pattern::listen_or_throw(ep, lo);
+  const auto& mechanism = pattern::mechanism_for(ep, {pattern::Use::Kind::request_reply});
+  auto listener = pattern::listen_or_throw(mechanism, ep, lo);
   transport::Listener* raw = listener.get();
   auto added = reactor.add(raw->fd(), EPOLLIN, [this, raw](std::uint32_t) { on_listener(*raw); });
   if (!added) throw Error(added.error(), ep.url(), "cannot watch the listening socket");

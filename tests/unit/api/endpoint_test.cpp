@@ -15,7 +15,7 @@ std::string fault_of(std::string_view url) {
 
 TEST(Endpoint, TcpHostAndPort) {
   auto ep = Endpoint::parse("tcp://127.0.0.1:5555");
-  EXPECT_EQ(ep.scheme, Scheme::tcp);
+  EXPECT_EQ(ep.scheme, "tcp");
   EXPECT_EQ(ep.host, "127.0.0.1");
   EXPECT_EQ(ep.port, 5555);
   EXPECT_EQ(ep.url(), "tcp://127.0.0.1:5555");
@@ -41,7 +41,7 @@ TEST(Endpoint, Ipv6InBrackets) {
 
 TEST(Endpoint, UnixPathsAndAbstractNames) {
   auto path = Endpoint::parse("unix:///tmp/x.sock");
-  EXPECT_EQ(path.scheme, Scheme::unix_socket);
+  EXPECT_EQ(path.scheme, "unix");
   EXPECT_EQ(path.path, "/tmp/x.sock");
   EXPECT_FALSE(path.abstract);
   auto alias = Endpoint::parse("ipc:///tmp/x.sock");
@@ -56,10 +56,10 @@ TEST(Endpoint, UnixPathsAndAbstractNames) {
 TEST(Endpoint, OtherSchemes) {
   EXPECT_EQ(Endpoint::parse("shm://orders").path, "orders");
   EXPECT_EQ(Endpoint::parse("shm:///run/ipcx/orders.sock").path, "/run/ipcx/orders.sock");
-  EXPECT_EQ(Endpoint::parse("udp://127.0.0.1:9000").scheme, Scheme::udp);
+  EXPECT_EQ(Endpoint::parse("udp://127.0.0.1:9000").scheme, "udp");
   EXPECT_EQ(Endpoint::parse("pipe:///tmp/fifo").path, "/tmp/fifo");
   EXPECT_EQ(Endpoint::parse("mq://jobs").path, "jobs");
-  EXPECT_EQ(Endpoint::parse("stdio://").scheme, Scheme::stdio);
+  EXPECT_EQ(Endpoint::parse("stdio://").scheme, "stdio");
   EXPECT_EQ(Endpoint::parse("stdio://").url(), "stdio://");
 }
 

@@ -110,7 +110,7 @@ TEST(ShmPeer, CredentialsAndNothingLeft) {
     Server server;
     server.on_request([](Request& r) {
       r.reply(Message{std::to_string(r.peer().pid), std::to_string(r.peer().uid),
-                      std::string(scheme_name(r.peer().mechanism))});
+                      r.peer().mechanism});
     });
     server.bind(url);
     server.start();
