@@ -23,6 +23,8 @@
 
 #include "cpu.hpp"
 #include "flow_report.hpp"
+#include "ipcx/endpoint.hpp"
+#include "ipcx/mechanism.hpp"
 #include "one_way.hpp"
 #include "peers.hpp"
 #include "report.hpp"
@@ -174,18 +176,13 @@ void run_case(const Settings& s, Row& row, const Placement& where, const std::st
   const Target& target = row.target;
   std::size_t count = std::max<std::size_t>(s.count / s.rounds, 1);
   std::size_t warmup = std::max<std::size_t>(s.warmup / s.rounds, 100);
-  std::string tag = std::to_string(::getpid()) + "-" + std::to_string(index);
-  const std::string& m = target.mechanism;
+  const MechanismInfo& m = *find_mechanism(target.mechanism);
   std::size_t size = row.size;
-  // A peer's ipc endpoint is made from this form's directory and index.
+  // A peer's ipc endpoint is made from this form's directory and index; ipcx and the raw
+  // floors get the mechanism's own private URL.
   bool peer = target.impl != "raw" && target.impl != "ipcx";
-  std::string hint = m == "unix" || peer ? "unix://" + dir + "/b" + std::to_string(index) + ".sock"
-                     : m == "shm"        ? "shm://ipcx-bench-" + tag
-                     : m == "pipe"       ? "pipe://" + dir + "/b" + std::to_string(index) + ".fifo"
-                     : m == "mq"         ? "mq://ipcx-bench-" + tag
-                     : m == "udp"        ? "udp://127.0.0.1:0"
-                     : m == "stdio"      ? "stdio://"
-                                         : "tcp://127.0.0.1:0";
+  std::string hint = peer ? "unix://" + dir + "/b" + std::to_string(index) + ".sock"
+                          : m.private_url(dir, "b" + std::to_string(index));
   prepare_target(target, size, where.server_cpu);
   auto [pid, report] = fork_reporting([&](int out) {
     pin(where.server_cpu);
@@ -214,8 +211,8 @@ void run_case(const Settings& s, Row& row, const Placement& where, const std::st
     row.ok = false;
   }
   ::kill(pid, SIGKILL);
-  // A server killed with kill -9 leaves its well-known queue: ours to remove.
-  if (m == "mq") ::mq_unlink(hint.substr(4).c_str());  // "mq://NAME" -> "/NAME"
+  // A server killed with kill -9 leaves its well-known name (a queue): ours to remove.
+  if (!peer) m.remove_stale(Endpoint::parse(hint));
   int status = 0;
   rusage child{};
   ::wait4(pid, &status, 0, &child);
@@ -286,6 +283,22 @@ std::vector<std::size_t> parse_sizes(const std::string& list) {
   return sizes;
 }
 
+// Every mechanism of this build that a forked follower can serve requests on, in registration
+// order: the registry's, less those that stay inside one process.
+const std::vector<std::string>& benchable() {
+  static const std::vector<std::string> list = [] {
+    std::vector<std::string> names;
+    for (const MechanismInfo& m : mechanisms()) {
+      if (m.caps.request_reply && m.caps.crosses_processes) names.emplace_back(m.scheme);
+    }
+    return names;
+  }();
+  return list;
+}
+
+// The three the harness measures by default, and for throughput: they have raw one-way floors.
+bool is_socket_trio(const std::string& m) { return m == "shm" || m == "unix" || m == "tcp"; }
+
 // Why a mechanism cannot carry `size` (an empty string when it can).
 std::string unfit(const Target& t, std::size_t size) {
   if (t.mechanism == "udp" && size > 65000) return "udp: above the datagram payload limit";
@@ -323,10 +336,14 @@ Settings parse(int argc, char** argv) {
       s.mechanisms.clear();
       for (const std::string& m : split_list(next())) {
         if (m == "os" || m == "all") {
-          if (m == "all") s.mechanisms.insert(s.mechanisms.end(), {"shm", "unix", "tcp"});
-          s.mechanisms.insert(s.mechanisms.end(), {"stdio", "pipe", "mq", "udp"});
-        } else {
+          for (const std::string& each : benchable()) {
+            if (m == "all" || !is_socket_trio(each)) s.mechanisms.push_back(each);
+          }
+        } else if (std::find(benchable().begin(), benchable().end(), m) != benchable().end()) {
           s.mechanisms.push_back(m);
+        } else {
+          std::fprintf(stderr, "--mechanism: no mechanism '%s' to measure here\n", m.c_str());
+          std::exit(2);
         }
       }
     } else if (a == "--quick") {
@@ -334,7 +351,7 @@ Settings parse(int argc, char** argv) {
       s.count = 2000;
       s.rounds = 1;
       s.flow_max = 200000;
-      s.mechanisms = {"shm", "unix", "tcp", "stdio", "pipe", "mq", "udp"};
+      s.mechanisms = benchable();
     } else if (a == "--rounds")
       s.rounds = std::max<std::size_t>(std::stoul(next()), 1);
     else if (a == "--mode")
@@ -364,7 +381,8 @@ Settings parse(int argc, char** argv) {
           "       [--spin-us US] [--json FILE] [--csv FILE] [--svg FILE]\n"
           "       [--gap-us US] [--ignore-sigpipe] [--without PEER[,PEER...]]\n"
           "       [--duration SECONDS (per row, instead of --count)] [--only rtt|throughput]\n"
-          "       [--mechanism M[,M...]] (shm unix tcp stdio pipe mq udp; os; all) [--quick]\n"
+          "       [--mechanism M[,M...]] (any mechanism; os: all but shm unix tcp; all)\n"
+          "       [--quick]\n"
           "       [--mode blocking|spin|default|view|loan]\n"
           "       [--pin (one CPU only) | --spread (two only)]\n");
       std::exit(2);
@@ -382,7 +400,7 @@ std::vector<Flow> run_throughput(const Settings& s, const std::string& dir, Want
   std::vector<Flow> flows;
   std::vector<std::string> skipped;
   for (const std::string& m : s.mechanisms) {
-    if (m != "shm" && m != "unix" && m != "tcp") skipped.push_back(m);
+    if (!is_socket_trio(m)) skipped.push_back(m);
   }
   if (!skipped.empty()) {
     std::string list;
@@ -394,7 +412,7 @@ std::vector<Flow> run_throughput(const Settings& s, const std::string& dir, Want
   sched_getaffinity(0, sizeof saved, &saved);
   for (const auto& where : s.placements) {
     for (const std::string& mech : s.mechanisms) {
-      if (mech != "shm" && mech != "unix" && mech != "tcp") continue;
+      if (!is_socket_trio(mech)) continue;
       std::vector<FlowTarget> targets{{mech, "raw", mech == "shm" ? "ring" : "stream"}};
       for (const char* peer : {"zmq", "nng"}) {
         if (wanted(peer)) targets.push_back({mech, peer, "push"});
@@ -519,8 +537,8 @@ int main(int argc, char** argv) {
           targets.push_back({mech, "iceoryx", "busypoll", {}});
           targets.push_back({mech, "iceoryx", "waitset", {}});
         }
-      } else if (mech != "unix" && mech != "tcp") {
-        targets = {{mech, "raw", "blocking", {}}};
+      } else if (!is_socket_trio(mech)) {
+        if (peer_has_raw_floor(mech)) targets = {{mech, "raw", "blocking", {}}};
       } else {
         targets = {{mech, "raw", "blocking", {}}, {mech, "raw", "evloop", {}}};
         for (const char* peer : {"zmq", "nng"}) {
@@ -530,7 +548,7 @@ int main(int argc, char** argv) {
       targets.push_back({mech, "ipcx", "blocking", {}});
       targets.push_back({mech, "ipcx", "spin", spin});
       targets.push_back({mech, "ipcx", "default", {}});
-      if (mech == "shm") {  // default, with zero copy
+      if (ipcx::find_mechanism(mech)->caps.zero_copy) {  // default, with zero copy
         targets.push_back({mech, "ipcx", "view", {}});
         targets.push_back({mech, "ipcx", "loan", {}});
       }

@@ -388,9 +388,11 @@ class RawOsLeader final : public Leader {
   std::size_t size_;
 };
 
-bool raw_os(const Target& t) {
-  return t.impl == "raw" && (t.mechanism == "stdio" || t.mechanism == "pipe" ||
-                             t.mechanism == "mq" || t.mechanism == "udp");
+bool raw_os(const Target& t) { return t.impl == "raw" && peer_has_raw_floor(t.mechanism); }
+
+bool spawned(const Target& t) {
+  const MechanismInfo* m = find_mechanism(t.mechanism);
+  return m != nullptr && m->caps.reach == Reach::spawn;
 }
 
 // "default", "view" and "loan" run exactly what ipcx ships; the others set the spin budget.
@@ -413,10 +415,10 @@ bool shipped_defaults(const Target& t) {
   ::_exit(0);
 }
 
-// stdio:// is reached by spawning its server: this very program, re-entered through
-// serve_stdio_follower() with the CPU to pin to and the spin budget (-1: the default).
+// A mechanism reached by spawning its server (stdio://): this very program, re-entered
+// through serve_stdio_follower() with the CPU to pin to and the spin budget (-1: the default).
 Client connect_or_spawn(const Target& t, const std::string& url, const ClientOptions& o) {
-  if (url != "stdio://") return Client(url, o);
+  if (!spawned(t)) return Client(url, o);
   long spin = shipped_defaults(t) ? -1 : static_cast<long>(t.spin.count());
   return spawn(
       {"/proc/self/exe", "--stdio-follower", std::to_string(g_follower_cpu), std::to_string(spin)},
@@ -649,6 +651,10 @@ std::shared_ptr<void> start_peer(const std::string& impl, const std::string& dir
   return nullptr;
 }
 
+bool peer_has_raw_floor(const std::string& m) {
+  return m == "stdio" || m == "pipe" || m == "mq" || m == "udp";
+}
+
 void prepare_target(const Target& target, std::size_t size, int follower_cpu) {
   g_follower_cpu = follower_cpu;
   g_raw.size = size;
@@ -713,8 +719,8 @@ void run_follower(const Target& target, const std::string& url_hint, int report_
   (void)dir;
   (void)index;
   if (raw_os(target)) raw_os_follower(target, url_hint, report_fd);
-  if (target.impl == "ipcx" && target.mechanism == "stdio") {
-    report(report_fd, "stdio://");  // the leader spawns the real server
+  if (target.impl == "ipcx" && spawned(target)) {
+    report(report_fd, url_hint);  // the leader spawns the real server
     for (;;) ::pause();
   }
   if (target.impl == "raw" && target.mechanism == "shm") raw_shm_follower(target, report_fd);

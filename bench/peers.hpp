@@ -31,6 +31,9 @@ void prepare_target(const Target& target, std::size_t size, int follower_cpu);
 // The body of a spawned stdio:// follower: `--stdio-follower CPU SPIN_US` on the command line.
 void serve_stdio_follower(int cpu, long spin_us);
 
+// Whether the harness has a raw blocking ping-pong for this (non-socket) mechanism.
+bool peer_has_raw_floor(const std::string& mechanism);
+
 // Whether this build has the peer library `impl` ("zmq", "nng", "boost").
 bool peer_available(const std::string& impl);
 

@@ -1,9 +1,9 @@
-// Soak harness (bench, not in ctest; scripts/soak runs it): every mechanism under mixed load at
-// once for a given time, every payload checksummed. Per mechanism: an echo server process with
-// two client processes calling it with bodies of 64 B to 256 KiB (60,000 B on udp), a pusher
-// process streaming into a puller process, and a lossless publisher process feeding two
-// subscriber processes, where the mechanism carries those patterns (mq: no pub/sub; udp:
-// calls only).
+// Soak harness (bench, not in ctest; scripts/soak runs it): every mechanism of the registry that
+// crosses processes by URL, under mixed load at once for a given time, every payload
+// checksummed. Per mechanism: an echo server process with two client processes calling it with
+// bodies of 64 B to 256 KiB (60,000 B on datagram mechanisms), a pusher process streaming into
+// a puller process, and a lossless publisher process feeding two subscriber processes, where
+// the mechanism's capabilities carry those patterns.
 // Every receiver checks order and checksum. Reported per mechanism: what was sent, received,
 // wrong and lost, and the server's descriptors and memory at the start and at the end.
 #include <signal.h>
@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <ipcx/ipcx.hpp>
@@ -163,14 +164,18 @@ Usage usage_of(pid_t pid) {
   return u;
 }
 
-std::string url_for(const std::string& mech, const std::string& role) {
-  std::string tag = std::to_string(::getpid()) + "-" + role;
-  if (mech == "shm") return "shm://ipcx-soak-" + tag;
-  if (mech == "unix") return "unix:///tmp/ipcx-soak-" + tag + ".sock";
-  if (mech == "pipe") return "pipe:///tmp/ipcx-soak-" + tag + ".fifo";
-  if (mech == "mq") return "mq://ipcx-soak-" + tag;
-  if (mech == "udp") return "udp://127.0.0.1:0";
-  return "tcp://127.0.0.1:0";
+// The soak's private directory, for mechanisms that name files.
+const std::string& soak_dir() {
+  static const std::string dir = [] {
+    std::string pattern = "/tmp/ipcx-soak-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
+    return pattern;
+  }();
+  return dir;
+}
+
+std::string url_for(const ipcx::MechanismInfo& mech, const std::string& role) {
+  return mech.private_url(soak_dir(), role);
 }
 
 // Runs until SIGTERM, answering each request with its own body once the checksum holds.
@@ -262,7 +267,13 @@ struct MechanismResult {
 
 int main(int argc, char** argv) {
   double minutes = argc > 1 ? std::atof(argv[1]) : 1.0;
-  std::vector<std::string> mechanisms{"unix", "tcp", "shm", "pipe", "mq", "udp"};
+  // Every mechanism a server in one process and clients in others can use by URL.
+  std::vector<const ipcx::MechanismInfo*> mechanisms;
+  for (const auto& m : ipcx::mechanisms()) {
+    if (m.caps.request_reply && m.caps.crosses_processes && m.caps.reach == ipcx::Reach::url) {
+      mechanisms.push_back(&m);
+    }
+  }
   auto end = Clock::now() + std::chrono::milliseconds(static_cast<long>(minutes * 60000));
   ::signal(SIGPIPE, SIG_IGN);
   struct Running {
@@ -272,12 +283,13 @@ int main(int argc, char** argv) {
     Worker pusher;
   };
   std::vector<Running> running;
-  for (const auto& mech : mechanisms) {
+  for (const ipcx::MechanismInfo* info : mechanisms) {
+    const ipcx::MechanismInfo& mech = *info;
     Running m;
-    m.mech = mech;
-    bool pipeline = mech != "udp";
-    bool pubsub = pipeline && mech != "mq";
-    std::size_t largest = mech == "udp" ? 60000 : 256 * 1024;
+    m.mech = std::string(mech.scheme);
+    bool pipeline = mech.caps.push_pull;
+    bool pubsub = mech.caps.publish_subscribe && mech.caps.lossless_publish;
+    std::size_t largest = mech.caps.boundaries == ipcx::Boundaries::datagram ? 60000 : 256 * 1024;
     m.server = spawn([&](FILE* out) { return serve(url_for(mech, "rr"), out); });
     std::string rr = read_line(m.server);
     for (std::uint64_t c = 0; c < 2; ++c) {
@@ -402,5 +414,7 @@ int main(int argc, char** argv) {
                 r.start.rss_kib, r.end.rss_kib, r.end.peak_kib);
   }
   std::printf("\n%s\n", clean ? "clean: nothing wrong, nothing lost" : "NOT CLEAN");
+  std::error_code ec;
+  std::filesystem::remove_all(soak_dir(), ec);
   return clean ? 0 : 1;
 }

@@ -50,8 +50,8 @@ struct MechanismInfo {
   // directory) where the mechanism names files, else named from `tag`; for ports, one that is
   // free at the moment (so another process can be told it before it binds).
   std::string (*private_url)(const std::string& dir, const std::string& tag) = nullptr;
-  // What connections to private_url(dir, tag)'s server left on the system, besides the server's
-  // own name: FIFOs, queues. Empty when nothing.
+  // What private_url(dir, tag)'s server and the connections to it left on the system: its own
+  // name (socket file, FIFO, queue) and anything private to a connection. Empty when nothing.
   std::vector<std::string> (*leftovers)(const std::string& dir, const std::string& tag) = nullptr;
   // Removes what a server killed with kill -9 leaves by design (its FIFO or queue, which the
   // next bind would reuse anyway). Nothing for most mechanisms.

@@ -261,7 +261,7 @@ std::string private_fifo_url(const std::string& dir, const std::string& tag) {
   return "pipe://" + dir + "/" + tag + ".fifo";
 }
 
-// Client FIFO pairs are made next to the server's: anything else of the tag in `dir` is left.
+// The server's FIFO, and the client pairs made next to it ("<server>.<pid>.<serial>.c2s").
 std::vector<std::string> fifo_leftovers(const std::string& dir, const std::string& tag) {
   std::vector<std::string> left;
   std::string server = tag + ".fifo";
@@ -269,7 +269,7 @@ std::vector<std::string> fifo_leftovers(const std::string& dir, const std::strin
   if (d == nullptr) return left;
   while (dirent* e = ::readdir(d)) {
     std::string name = e->d_name;
-    if (name.rfind(server + ".", 0) == 0) left.push_back(dir + "/" + name);
+    if (name == server || name.rfind(server + ".", 0) == 0) left.push_back(dir + "/" + name);
   }
   ::closedir(d);
   return left;

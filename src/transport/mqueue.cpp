@@ -496,16 +496,21 @@ std::string private_mq_url(const std::string& dir, const std::string& tag) {
   return "mq://" + test_hooks::private_name(dir, tag);
 }
 
-// Private queues are "/NAME.<pid>.<serial>.c2s|s2c": those of the server's NAME still in the
-// mqueue filesystem (where it is mounted, at /dev/mqueue) are left.
+// The server's queue "/NAME" and the private ones "/NAME.<pid>.<serial>.c2s|s2c": those still
+// in the mqueue filesystem, where it is mounted (at /dev/mqueue; else the server's queue alone is
+// looked for).
 std::vector<std::string> mq_leftovers(const std::string& dir, const std::string& tag) {
   std::vector<std::string> left;
-  std::string stem = test_hooks::private_name(dir, tag) + ".";
+  std::string server = test_hooks::private_name(dir, tag);
   DIR* d = ::opendir("/dev/mqueue");
-  if (d == nullptr) return left;
+  if (d == nullptr) {
+    Fd q(sys::mq_open(("/" + server).c_str(), O_RDONLY | O_NONBLOCK, 0, nullptr));
+    if (q) left.push_back("queue /" + server);
+    return left;
+  }
   while (dirent* e = ::readdir(d)) {
     std::string name = e->d_name;
-    if (name.rfind(stem, 0) == 0) left.push_back("/dev/mqueue/" + name);
+    if (name == server || name.rfind(server + ".", 0) == 0) left.push_back("/dev/mqueue/" + name);
   }
   ::closedir(d);
   return left;

@@ -12,7 +12,8 @@ namespace ipcx::transport::test_hooks {
 std::string private_name(const std::string& dir, const std::string& tag) {
   auto slash = dir.find_last_of('/');
   std::string own = slash == std::string::npos ? dir : dir.substr(slash + 1);
-  return "ipcx-" + own + "-" + tag;
+  if (own.rfind("ipcx-", 0) != 0) own = "ipcx-" + own;
+  return own + "-" + tag;
 }
 
 int free_port(int type) {

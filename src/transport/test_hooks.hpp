@@ -10,7 +10,8 @@
 
 namespace ipcx::transport::test_hooks {
 
-// "ipcx-<the directory's own name>-<tag>": a name as private as the directory it comes from.
+// "<the directory's own name>-<tag>", with "ipcx-" in front unless the name starts so: a name
+// as private as the directory it comes from.
 std::string private_name(const std::string& dir, const std::string& tag);
 // A loopback port of socket `type` (SOCK_STREAM, SOCK_DGRAM) that nobody uses now.
 int free_port(int type);

@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "core/errno_map.hpp"
-#include "transport/inet_address.hpp"
 #include "transport/address.hpp"
+#include "transport/inet_address.hpp"
 #include "transport/mechanism.hpp"
 #include "transport/socket_stream.hpp"
 #include "transport/test_hooks.hpp"

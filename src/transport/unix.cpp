@@ -1,5 +1,8 @@
 // unix:// and ipc:// (transport layer): Unix domain stream sockets, path or abstract (@name),
 // carrying ZMTP. Files, stale-file reuse and credentials come from unix_socket.cpp.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "transport/address.hpp"
 #include "transport/mechanism.hpp"
 #include "transport/socket_stream.hpp"
@@ -43,6 +46,20 @@ std::string private_unix_url(const std::string& dir, const std::string& tag) {
   return "unix://" + dir + "/" + tag + ".sock";
 }
 
+std::vector<std::string> unix_leftovers(const std::string& dir, const std::string& tag) {
+  std::string file = dir + "/" + tag + ".sock";
+  struct stat st {};
+  if (::lstat(file.c_str(), &st) != 0) return {};
+  return {file};
+}
+
+// A killed server's socket file, which the next bind would find stale and replace.
+void remove_stale_socket(const Endpoint& ep) {
+  struct stat st {};
+  if (!ep.abstract && ::lstat(ep.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode))
+    ::unlink(ep.path.c_str());
+}
+
 }  // namespace
 
 Mechanism unix_mechanism() {
@@ -54,8 +71,8 @@ Mechanism unix_mechanism() {
   m.info.caps.lossless_publish = true;
   m.info.caps.credentials = true;
   m.info.private_url = &private_unix_url;
-  m.info.leftovers = &test_hooks::nothing_left;
-  m.info.remove_stale = &test_hooks::nothing_stale;
+  m.info.leftovers = &unix_leftovers;
+  m.info.remove_stale = &remove_stale_socket;
   m.parse = &parse_unix;
   m.format = &format_unix;
   m.listen = &listen_unix_stream;

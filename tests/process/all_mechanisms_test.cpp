@@ -1,9 +1,8 @@
-// One server process bound on all seven mechanisms at once, a client on each: the same handler
-// and the same data answer every one of them. The server is the ipcx CLI's kv server, started
-// as our child over stdio://; when its pipes close it stops and removes every endpoint.
-#include <fcntl.h>
+// One server process bound on every mechanism of the registry that crosses processes, a client
+// on each: the same handler and the same data answer every one of them. The server is the ipcx
+// CLI's kv server, started as our child (ipcx::spawn); when its pipes close it stops and
+// removes every endpoint.
 #include <gtest/gtest.h>
-#include <mqueue.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -30,17 +29,22 @@ std::string numbered(const char* prefix, std::size_t i) {
 
 TEST(AllMechanisms, OneServerAnswersAClientOnEachFromOneStore) {
   test::TempDir dir;
-  std::string tag = std::to_string(::getpid());
-  std::vector<std::string> urls = {
-      "shm://ipcx-all-" + tag,
-      "unix://" + dir / "kv.sock",
-      "tcp://127.0.0.1:" + std::to_string(test::free_port(SOCK_STREAM)),
-      "udp://127.0.0.1:" + std::to_string(test::free_port(SOCK_DGRAM)),
-      "pipe://" + dir / "kv.fifo",
-      "mq://ipcx-all-" + tag,
-  };
-  std::vector<std::string> argv = {IPCX_CLI_PATH, "serve",  "--quiet", "--handler",
-                                   "kv",          "--bind", "stdio://"};
+  std::string spawned_url;
+  std::vector<std::string> urls;
+  std::vector<const MechanismInfo*> bound;
+  for (const MechanismInfo& m : mechanisms()) {
+    if (!m.caps.request_reply || !m.caps.crosses_processes) continue;
+    bound.push_back(&m);
+    std::string url = m.private_url(dir.path().string(), "kv");
+    if (m.caps.reach == Reach::spawn) {
+      spawned_url = url;
+    } else {
+      urls.push_back(url);
+    }
+  }
+  ASSERT_FALSE(spawned_url.empty()) << "no mechanism reaches a spawned child";
+  std::vector<std::string> argv = {IPCX_CLI_PATH, "serve",  "--quiet",  "--handler",
+                                   "kv",          "--bind", spawned_url};
   for (const auto& u : urls) {
     argv.push_back("--bind");
     argv.push_back(u);
@@ -49,8 +53,7 @@ TEST(AllMechanisms, OneServerAnswersAClientOnEachFromOneStore) {
     std::vector<std::unique_ptr<Client>> clients;
     clients.push_back(std::make_unique<Client>(spawn(argv)));
     for (const auto& u : urls) clients.push_back(std::make_unique<Client>(u));
-    ASSERT_EQ(clients.size(), 7u);
-    // The stdio call returns once the child has bound everything.
+    // The spawned child's call returns once it has bound everything.
     ASSERT_TRUE(clients[0]->call(Message{"keys"}, 30s));
     for (std::size_t i = 0; i < clients.size(); ++i) {
       auto put = clients[i]->call(Message{"put", numbered("k", i), numbered("v", i)}, 20s);
@@ -67,13 +70,10 @@ TEST(AllMechanisms, OneServerAnswersAClientOnEachFromOneStore) {
     }
   }
   // The child is reaped when its Client goes; it removed its endpoints on the way out.
-  EXPECT_FALSE(std::filesystem::exists(dir / "kv.sock"));
-  EXPECT_FALSE(std::filesystem::exists(dir / "kv.fifo"));
-  std::string queue = "/ipcx-all-";
-  queue += tag;
-  mqd_t q = ::mq_open(queue.c_str(), O_RDONLY);
-  EXPECT_EQ(q, static_cast<mqd_t>(-1)) << "the server queue is left";
-  if (q != static_cast<mqd_t>(-1)) ::mq_close(q);
+  for (const MechanismInfo* m : bound) {
+    auto left = test::all_leftovers(std::string(m->scheme), dir, "kv");
+    EXPECT_TRUE(left.empty()) << m->scheme << ": " << left.front();
+  }
 }
 
 TEST(AllMechanisms, TheTourRunsAndLeavesNothing) {

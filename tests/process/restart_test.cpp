@@ -66,15 +66,7 @@ class Restart : public ::testing::TestWithParam<std::string> {
     for (const auto& u : made_) test::remove_stale_name(u);
   }
   std::string url() { return made_.emplace_back(make_url()); }
-  std::string make_url() {
-    if (GetParam() == "unix") return "unix://" + dir / "restart.sock";
-    if (GetParam() == "tcp") return "tcp://127.0.0.1:" + std::to_string(test::free_port());
-    if (GetParam() == "pipe") return "pipe://" + dir / "restart.fifo";
-    if (GetParam() == "mq") return "mq://ipcx-restart-" + std::to_string(::getpid());
-    if (GetParam() == "udp")
-      return "udp://127.0.0.1:" + std::to_string(test::free_port(SOCK_DGRAM));
-    return "shm://ipcx-restart-" + std::to_string(::getpid());
-  }
+  std::string make_url() { return test::private_url(GetParam(), dir, "restart"); }
   test::TempDir dir;
   std::vector<std::string> made_;
 };

@@ -1,48 +1,23 @@
-// Endpoints private to one test, and what of them is left on the system (test support).
-// pipe: a FIFO in the test's TempDir, so anything else in that directory is a leftover. mq: a
-// queue named after the TempDir; leftovers are the queues under /dev/mqueue whose names start
-// with it (the mqueue filesystem is mounted there when it is not yet). udp: a free loopback
-// port; datagram sockets leave nothing behind.
+// Endpoints private to one test, and what of them is left on the system (test support): thin
+// wrappers over each mechanism's own test hooks (ipcx/mechanism.hpp). The mqueue filesystem is
+// mounted at /dev/mqueue when it is not yet, so that the mq hook can list private queues.
 #pragma once
 
-#include <mqueue.h>
-#include <netinet/in.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "ipcx/mechanism.hpp"
 #include "support/temp_dir.hpp"
 
 namespace ipcx::test {
 
-// A loopback port of `type` nobody uses now (a restarted server needs the same one).
-inline int free_port(int type = SOCK_STREAM) {
-  int fd = ::socket(AF_INET, type, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-inline std::string queue_stem(const TempDir& dir) {
-  return "ipcx-" + dir.path().filename().string();
-}
-
-inline std::string private_url(const std::string& mechanism, const TempDir& dir,
-                               const std::string& name) {
-  if (mechanism == "pipe") return "pipe://" + dir / name;
-  if (mechanism == "mq") return "mq://" + queue_stem(dir) + "-" + name;
-  if (mechanism == "udp") return "udp://127.0.0.1:" + std::to_string(free_port(SOCK_DGRAM));
-  return mechanism + "://" + dir / name;
+inline const MechanismInfo& mechanism_named(const std::string& scheme) {
+  const MechanismInfo* m = find_mechanism(scheme);
+  if (m == nullptr) throw std::runtime_error("no mechanism " + scheme);
+  return *m;
 }
 
 // Where the mqueue filesystem shows the queues, mounted if need be; "" if it cannot be.
@@ -51,37 +26,44 @@ inline std::string mqueue_dir() {
     std::error_code ec;
     std::filesystem::create_directories("/dev/mqueue", ec);
     if (!std::filesystem::exists("/dev/mqueue/.", ec)) return std::string();
-    // Mounted already if a queue we make shows up there.
     ::mount("none", "/dev/mqueue", "mqueue", 0, nullptr);  // EBUSY when mounted: fine
     return std::string("/dev/mqueue");
   }();
   return dir;
 }
 
+// A URL for a server of `mechanism` private to this test (ports: free now).
+inline std::string private_url(const std::string& mechanism, const TempDir& dir,
+                               const std::string& name) {
+  return mechanism_named(mechanism).private_url(dir.path().string(), name);
+}
+
 // What a server killed with kill -9 leaves by design (its well-known FIFO or queue, which the
 // next bind would reuse): a test that killed one removes it with this at the end.
 inline void remove_stale_name(const std::string& url) {
-  if (url.rfind("mq://", 0) == 0) ::mq_unlink(url.substr(4).c_str());  // "/NAME"
-  if (url.rfind("pipe://", 0) == 0) ::unlink(url.substr(7).c_str());
+  auto ep = Endpoint::parse(url);
+  mechanism_named(ep.scheme).remove_stale(ep);
 }
 
 // Everything of `name`'s endpoint left behind apart from the server's own well-known name.
 inline std::vector<std::string> leftovers(const std::string& mechanism, const TempDir& dir,
                                           const std::string& name) {
+  mqueue_dir();
+  const MechanismInfo& m = mechanism_named(mechanism);
+  auto own = std::filesystem::path(Endpoint::parse(m.private_url(dir.path().string(), name)).path)
+                 .filename();
   std::vector<std::string> left;
-  std::error_code ec;
-  if (mechanism == "pipe") {
-    for (const auto& e : std::filesystem::directory_iterator(dir.path(), ec)) {
-      if (e.path().filename() != name) left.push_back(e.path().string());
-    }
-  } else if (mechanism == "mq" && !mqueue_dir().empty()) {
-    std::string stem = queue_stem(dir) + "-" + name;
-    for (const auto& e : std::filesystem::directory_iterator(mqueue_dir(), ec)) {
-      std::string file = e.path().filename().string();
-      if (file.rfind(stem, 0) == 0 && file != stem) left.push_back(e.path().string());
-    }
+  for (const auto& item : m.leftovers(dir.path().string(), name)) {
+    if (own.empty() || std::filesystem::path(item).filename() != own) left.push_back(item);
   }
   return left;
+}
+
+// Everything of it, the server's own name included: what a graceful stop must leave nothing of.
+inline std::vector<std::string> all_leftovers(const std::string& mechanism, const TempDir& dir,
+                                              const std::string& name) {
+  mqueue_dir();
+  return mechanism_named(mechanism).leftovers(dir.path().string(), name);
 }
 
 }  // namespace ipcx::test

@@ -1,12 +1,9 @@
 // `ipcx tour` (CLI), the main job: starts one kv server as a child over anonymous pipes, bound
-// on all seven mechanisms at once, reaches it through each, writing through one and reading
-// through the next to show they share one store, and prints a table: mechanism, endpoint,
-// round-trip p50/p99, messages/s, and when to choose it. Cleans up after itself: the child's
-// endpoints go when it stops, which it does when its pipes close.
-#include <fcntl.h>
-#include <mqueue.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
+// on every mechanism of this build that reaches across processes (ipcx::mechanisms()), reaches
+// it through each, writing through one and reading through the next to show they share one
+// store, and prints a table: mechanism, endpoint, round-trip p50/p99, calls/s, and when to
+// choose it. Cleans up after itself: the child's endpoints go when it stops, which it does when
+// its pipes close, and each mechanism's test hook says whether anything was left.
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +16,7 @@
 
 #include "commands.hpp"
 #include "ipcx/client.hpp"
+#include "ipcx/mechanism.hpp"
 
 namespace ipcx::cli {
 namespace {
@@ -31,22 +29,29 @@ struct TourSettings {
 };
 
 struct Stop {
-  std::string mechanism;
-  std::string url;  // empty: the spawned child's stdio
-  const char* when;
+  const MechanismInfo* mechanism;
+  std::string url;  // empty: the spawned child's own (its stdio)
 };
 
-// A loopback port free now, for the child to bind (it reports nothing back over stdio).
-int free_port(int type) {
-  int fd = ::socket(AF_INET, type, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+constexpr const char* kTag = "kv";
+
+// The spawned child's mechanism first (its call returns once the child has bound everything),
+// then every other one a client in another process can reach by URL. Private URLs pick free
+// ports now, since the child reports nothing back over its pipes.
+std::vector<Stop> plan_stops(const std::string& dir, std::vector<std::string>& skipped) {
+  std::vector<Stop> stops;
+  for (const MechanismInfo& m : mechanisms()) {
+    if (!m.caps.request_reply || !m.caps.crosses_processes) {
+      skipped.push_back(std::string(m.scheme));
+      continue;
+    }
+    if (m.caps.reach == Reach::spawn) {
+      stops.insert(stops.begin(), Stop{&m, ""});
+    } else {
+      stops.push_back(Stop{&m, m.private_url(dir, kTag)});
+    }
+  }
+  return stops;
 }
 
 struct Timing {
@@ -86,22 +91,20 @@ int tour(const TourSettings& cfg) {
     return kExitFailed;
   }
   std::filesystem::path dir = dir_pattern;
-  std::string tag = std::to_string(::getpid());
-  std::vector<Stop> stops = {
-      {"stdio", "", "a parent and the worker it starts; nothing named to clean up"},
-      {"shm", "shm://ipcx-tour-" + tag, "the fastest local path; same host"},
-      {"unix", "unix://" + (dir / "kv.sock").string(),
-       "local, with peer credentials; libzmq speaks it"},
-      {"tcp", "tcp://127.0.0.1:" + std::to_string(free_port(SOCK_STREAM)),
-       "other machines; libzmq speaks it"},
-      {"udp", "udp://127.0.0.1:" + std::to_string(free_port(SOCK_DGRAM)),
-       "small messages, at most once, no connection"},
-      {"pipe", "pipe://" + (dir / "kv.fifo").string(),
-       "unrelated processes with only a path; no sockets"},
-      {"mq", "mq://ipcx-tour-" + tag, "kernel-held queues of small messages"},
-  };
-  std::vector<std::string> argv = {"/proc/self/exe", "serve",   "--quiet", "--handler", "kv",
-                                   "--bind",         "stdio://"};
+  std::vector<std::string> skipped;
+  std::vector<Stop> stops = plan_stops(dir.string(), skipped);
+  if (stops.empty() || !stops.front().url.empty()) {
+    std::cerr << "ipcx tour: this build has no mechanism to start a server as a child\n";
+    return kExitFailed;
+  }
+  const MechanismInfo& spawned = *stops.front().mechanism;
+  std::vector<std::string> argv = {"/proc/self/exe",
+                                   "serve",
+                                   "--quiet",
+                                   "--handler",
+                                   "kv",
+                                   "--bind",
+                                   spawned.private_url(dir.string(), kTag)};
   for (const auto& s : stops) {
     if (s.url.empty()) continue;
     argv.push_back("--bind");
@@ -113,21 +116,26 @@ int tour(const TourSettings& cfg) {
     clients.push_back(std::make_unique<Client>(spawn(argv)));
     std::cout << "one kv server, started as a child over anonymous pipes, bound on:\n";
     for (const auto& s : stops) {
-      std::cout << "  " << (s.url.empty() ? "stdio:// (its stdin and stdout)" : s.url) << '\n';
+      std::cout << "  "
+                << (s.url.empty() ? std::string(s.mechanism->scheme) + ":// (its pipes)" : s.url)
+                << '\n';
       if (!s.url.empty()) clients.push_back(std::make_unique<Client>(s.url));
     }
-    // The stdio call first: it returns once the child has bound everything.
+    for (const auto& name : skipped) {
+      std::cout << "  (not " << name << "://: it does not reach another process)\n";
+    }
+    // The spawned child's call first: it returns once the child has bound everything.
     std::cout << "\nwriting through each mechanism, reading through the next:\n";
     for (std::size_t i = 0; i < stops.size(); ++i) {
       std::size_t j = (i + 1) % stops.size();
-      std::string key = "written-by-" + stops[i].mechanism;
-      std::string value = "hello through " + stops[i].mechanism;
+      std::string from(stops[i].mechanism->scheme), to(stops[j].mechanism->scheme);
+      std::string key = "written-by-" + from;
+      std::string value = "hello through " + from;
       auto put = clients[i]->call(Message{"put", key, value}, 20s);
       auto got = clients[j]->call(Message{"get", key}, 20s);
       bool same = put && got && got->size() >= 1 && got->text(got->size() - 1) == value;
-      std::printf("  put %-18s via %-5s  get via %-5s -> %s\n", key.c_str(),
-                  stops[i].mechanism.c_str(), stops[j].mechanism.c_str(),
-                  same ? "same value" : "MISMATCH");
+      std::printf("  put %-18s via %-6s get via %-6s -> %s\n", key.c_str(), from.c_str(),
+                  to.c_str(), same ? "same value" : "MISMATCH");
       if (!same) status = kExitFailed;
     }
     (void)clients[0]->call(Message{"put", "tour", std::string(64, 't')}, 20s);
@@ -135,15 +143,17 @@ int tour(const TourSettings& cfg) {
                 "calls/s", "choose it for");
     for (std::size_t i = 0; i < stops.size(); ++i) {
       Timing t = measure(*clients[i], cfg.calls);
-      std::string where = stops[i].url.empty() ? "stdio:// (spawned child)" : stops[i].url;
+      std::string name(stops[i].mechanism->scheme);
+      std::string where = stops[i].url.empty() ? name + ":// (spawned child)" : stops[i].url;
       if (where.size() > 44) where = "..." + where.substr(where.size() - 41);
       if (!t.ok) {
-        std::printf("%-6s %-44s %9s\n", stops[i].mechanism.c_str(), where.c_str(), "FAILED");
+        std::printf("%-6s %-44s %9s\n", name.c_str(), where.c_str(), "FAILED");
         status = kExitFailed;
         continue;
       }
-      std::printf("%-6s %-44s %9.1f %9.1f %10.0f  %s\n", stops[i].mechanism.c_str(), where.c_str(),
-                  t.p50_us, t.p99_us, t.per_second, stops[i].when);
+      std::printf("%-6s %-44s %9.1f %9.1f %10.0f  %.*s\n", name.c_str(), where.c_str(), t.p50_us,
+                  t.p99_us, t.per_second, static_cast<int>(stops[i].mechanism->summary.size()),
+                  stops[i].mechanism->summary.data());
     }
     std::printf("(%d sequential 64-byte kv gets each, one client, default 50 us spin)\n",
                 cfg.calls);
@@ -154,19 +164,14 @@ int tour(const TourSettings& cfg) {
   // The clients are gone: the child saw its stdin close, stopped and was reaped. Its
   // endpoints must have gone with it.
   std::vector<std::string> left;
-  for (const char* name : {"kv.sock", "kv.fifo"}) {
-    if (std::filesystem::exists(dir / name)) left.push_back((dir / name).string());
-  }
-  std::string queue = "/ipcx-tour-" + tag;
-  mqd_t q = ::mq_open(queue.c_str(), O_RDONLY);
-  if (q != static_cast<mqd_t>(-1)) {
-    ::mq_close(q);
-    left.push_back("queue " + queue);
+  for (const auto& stop : stops) {
+    auto of_this = stop.mechanism->leftovers(dir.string(), kTag);
+    left.insert(left.end(), of_this.begin(), of_this.end());
   }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   if (left.empty()) {
-    std::cout << "\nthe server has stopped: its socket file, FIFO and queue are gone\n";
+    std::cout << "\nthe server has stopped: its socket files, FIFOs and queues are gone\n";
   } else {
     for (const auto& l : left) std::cerr << "ipcx tour: left behind: " << l << '\n';
     status = kExitFailed;
@@ -178,8 +183,8 @@ int tour(const TourSettings& cfg) {
 
 Runner add_tour(CLI::App& app) {
   auto cfg = std::make_shared<TourSettings>();
-  CLI::App* cmd = app.add_subcommand(
-      "tour", "One kv server on all seven mechanisms at once, reached through each");
+  CLI::App* cmd =
+      app.add_subcommand("tour", "One kv server on every mechanism at once, reached through each");
   cmd->add_option("--calls", cfg->calls, "Timed round trips per mechanism")
       ->check(CLI::Range(10, 10000000));
   return [cfg] { return tour(*cfg); };

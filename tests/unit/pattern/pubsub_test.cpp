@@ -23,13 +23,7 @@ class PubSub : public ::testing::TestWithParam<std::string> {
   test::TempDir dir;
   std::string url(const char* what) {
     static int counter = 0;
-    if (GetParam() == "unix") return "unix://" + dir / (std::string(what) + ".sock");
-    if (GetParam() == "tcp") return "tcp://127.0.0.1:0";
-    if (GetParam() == "pipe") return "pipe://" + dir / what;
-    if (GetParam() == "udp")
-      return "udp://127.0.0.1:" + std::to_string(test::free_port(SOCK_DGRAM));
-    return "shm://ipcx-pubsub-" + std::string(what) + "-" + std::to_string(::getpid()) + "-" +
-           std::to_string(++counter);
+    return test::private_url(GetParam(), dir, what + std::to_string(++counter));
   }
 
   // Publishes `probe` until the subscriber has it (subscriptions travel asynchronously), and
