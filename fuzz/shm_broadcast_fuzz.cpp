@@ -8,7 +8,7 @@
 #include <span>
 #include <vector>
 
-#include "transport/shm_broadcast.hpp"
+#include "transport/shm/broadcast_ring.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace ipcx::transport;

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <vector>
 
-#include "transport/shm_ring.hpp"
+#include "transport/shm/ring.hpp"
 #include "wire/compact_header.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

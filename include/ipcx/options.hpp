@@ -54,34 +54,40 @@ struct ClientOptions {
   // VMs. 0 never spins. See docs/BENCHMARKS.md.
   std::chrono::microseconds spin = 50us;
   std::chrono::milliseconds handshake_timeout = 10s;
+  // 0 disables ZMTP heartbeats; otherwise PING after this much silence, close after 3x.
+  std::chrono::milliseconds heartbeat = 0ms;
   // Reconnect backoff: starts at the minimum and doubles up to the maximum.
   std::chrono::milliseconds reconnect_min = 10ms;
   std::chrono::milliseconds reconnect_max = 1s;
   LogSink log;
 };
 
-// For the one-way patterns (Pusher/Puller now; Publisher/Subscriber next). Each may bind and
-// connect any number of endpoints, as ZeroMQ sockets do.
+// For the one-way patterns (Pusher/Puller, Publisher/Subscriber). Each may bind and connect any
+// number of endpoints, as ZeroMQ sockets do.
 struct SocketOptions {
   // Largest message (all frames); a peer sending more is closed and counted.
   std::size_t max_message_size = 64u << 20;
-  // Publisher: messages queued for one socket subscriber beyond what its kernel buffer took,
-  // ZeroMQ's high-water mark. A subscriber at the mark misses messages (counted in
-  // stats().dropped); the publisher never waits for it. shm subscribers share the broadcast
-  // ring instead: one that falls a ring behind loses the oldest messages and is told so.
+  // Messages queued for one peer beyond what its kernel buffer (or ring) took, ZeroMQ's
+  // high-water mark. Pusher: a peer at the mark is skipped, and send() waits when every peer is
+  // there. Publisher: a subscriber at the mark misses messages (counted in stats().dropped);
+  // the publisher never waits for it. shm subscribers share the broadcast ring instead: one
+  // that falls a ring behind loses the oldest messages and is told so.
   std::size_t hwm = 1000;
   // Publisher: never drop; publish() waits for the slowest matching subscriber instead (shm:
   // until it has read far enough for the broadcast ring to take the message; sockets: until
   // its queue is written out). A subscriber that stops reading then stops the publisher.
   bool lossless = false;
-  // Bytes a link may hold unwritten (for a Publisher, whichever of this and hwm comes first).
-  // A Pusher holds at most one message per puller: the kernel's socket buffer or the shm ring
-  // is its queue, and send() waits for room there.
+  // Bytes a peer may hold unwritten (whichever of this and hwm comes first).
   std::size_t max_queued_bytes = 64u << 20;
   // While waiting, poll this long (yielding the CPU between polls) before sleeping; as
   // ClientOptions::spin. 0 never spins.
   std::chrono::microseconds spin = 50us;
   std::chrono::milliseconds handshake_timeout = 10s;
+  // 0 disables ZMTP heartbeats; otherwise PING after this much silence, close after 3x.
+  std::chrono::milliseconds heartbeat = 0ms;
+  // Pusher and Publisher: how long destruction waits to write what is still queued (to peers
+  // still connecting too), as ZeroMQ's linger. 0 writes only what the kernel takes at once.
+  std::chrono::milliseconds linger = 1s;
   // Peers this socket accepts on its bound endpoints; more are closed at once and counted in
   // stats().rejected.
   std::size_t max_peers = 1024;

@@ -1,7 +1,9 @@
 // Push/pull (API layer): one-way messages, PUSH and PULL on the wire (ZeroMQ's 30/PIPELINE).
-// A Pusher hands each message to the next connected puller that has room, in turn; a Puller
-// takes messages from all its pushers fairly. Both may bind and connect any number of
-// endpoints, on any mechanism. The calling thread does the I/O; use each from one thread.
+// A Pusher deals its messages round robin over every puller it has dialled or accepted, as
+// libzmq does with ZMQ_IMMEDIATE off: a message dealt to a puller still connecting waits in
+// that puller's queue and goes out once it is ready. A Puller takes messages from all its
+// pushers fairly. Both may bind and connect any number of endpoints, on any mechanism that
+// carries push/pull. The calling thread does the I/O; use each from one thread.
 #pragma once
 
 #include <chrono>
@@ -17,54 +19,55 @@
 
 namespace ipcx {
 
-namespace pattern {
-class LinkSet;
-}
-
 inline constexpr std::chrono::milliseconds kForever = std::chrono::milliseconds::max();
 
 struct SocketStats {
   std::uint64_t peers = 0;     // connections open now (handshake complete or not)
   std::uint64_t ready = 0;     // of which have completed their handshake
-  std::uint64_t messages = 0;  // sent (Pusher) or received (Puller)
+  std::uint64_t messages = 0;  // sent (Pusher, Publisher) or received (Puller, Subscriber)
   std::uint64_t bytes = 0;     // their bodies
-  // Pusher: half-written to a peer that went away. Publisher: deliveries skipped at a
-  // subscriber's high-water mark. Subscriber: messages filtered out here (sent before an
-  // unsubscribe arrived, or, on shm, broadcast topics it does not subscribe to).
+  // Pusher: queued to a peer that went away. Publisher: deliveries skipped at a subscriber's
+  // high-water mark. Subscriber: messages filtered out here (sent before an unsubscribe
+  // arrived, or, on shm, broadcast topics it does not subscribe to).
   std::uint64_t dropped = 0;
   std::uint64_t peer_faults = 0;  // peers closed for breaking the protocol or a limit
   std::uint64_t rejected = 0;     // peers refused past max_peers
-  // Subscriber: messages its publishers sent that were overwritten before it read them (shm's
-  // broadcast ring), counted when the next one arrives.
+  // Subscriber: messages its publishers sent that were lost before it read them (shm's
+  // broadcast ring, udp's numbered datagrams), counted when the next one arrives.
   std::uint64_t lost = 0;
 };
 
 class Pusher {
  public:
   explicit Pusher(SocketOptions options = {});
+  // Writes what is still queued for at most SocketOptions::linger, then closes.
   ~Pusher();
   Pusher(Pusher&&) noexcept;
   Pusher& operator=(Pusher&&) noexcept;
 
   // Throws ipcx::Error as Server::bind does; returns the bound endpoint (port 0 resolved).
   Endpoint bind(std::string_view url);
-  // Connects now and after every loss, with backoff. Throws ipcx::Error for a malformed URL or
-  // a scheme this build lacks; a peer that is not there yet is not an error.
+  // A puller at this endpoint, connected now and after every loss, with backoff; messages are
+  // dealt to it from now on, and wait for it while it connects. Throws ipcx::Error for a
+  // malformed URL or a mechanism without push/pull; a puller that is not there yet is not an
+  // error.
   void connect(std::string_view url);
 
-  // Gives the message to the next puller in turn that is not still taking an earlier one, and
-  // returns once the kernel's socket buffer (or the shm ring) holds all of it. Waits while no
-  // puller is connected or every one is full. Errors: timeout (nothing was sent), or
-  // message_too_large. If the deadline passes mid-message, the rest goes out on later calls.
+  // Deals the message to the next puller in turn below its high-water mark (SocketOptions::
+  // hwm) and writes what the kernel or ring takes at once; the rest goes out on later calls,
+  // flush() or destruction. Waits while there is no puller or every one is at its mark.
+  // Errors: timeout (nothing was sent), message_too_large.
   Result<void> send(const Message& message, std::chrono::milliseconds timeout = kForever);
   // Writes what is still queued, waiting at most `timeout`; true when nothing is left.
   bool flush(std::chrono::milliseconds timeout);
 
   SocketStats stats() const noexcept;
+  // Readable when a call may make progress (a peer came, a handshake or room to write).
+  int fd() const noexcept;
 
  private:
-  std::unique_ptr<pattern::LinkSet> links_;
-  std::size_t next_ = 0;  // round robin
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 class Puller {
@@ -88,14 +91,12 @@ class Puller {
   Result<MessageView> receive_view(std::chrono::milliseconds timeout = kForever);
 
   SocketStats stats() const noexcept;
-  // Readable when receive() may have something (an epoll fd over every link and listener).
+  // Readable when receive() may have something.
   int fd() const noexcept;
 
  private:
-  // One message into `out`, or (with `frames`) lent in place; see LinkSet::next_message.
-  Result<void> take(Message& out, std::vector<std::span<const std::byte>>* frames, bool* viewed,
-                    std::chrono::milliseconds timeout);
-  std::unique_ptr<pattern::LinkSet> links_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace ipcx

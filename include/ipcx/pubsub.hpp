@@ -20,16 +20,10 @@
 
 namespace ipcx {
 
-namespace wire {
-class Subscriptions;
-}
-namespace transport {
-class BroadcastSource;
-}
-
 class Publisher {
  public:
   explicit Publisher(SocketOptions options = {});
+  // Writes what is still queued for at most SocketOptions::linger, then closes.
   ~Publisher();
   Publisher(Publisher&&) noexcept;
   Publisher& operator=(Publisher&&) noexcept;
@@ -51,15 +45,12 @@ class Publisher {
   SocketStats stats() const noexcept;
   // Connected peers holding at least one subscription.
   std::size_t subscribers() const noexcept;
+  // Readable when a call may make progress (a subscriber came, a subscription arrived).
+  int fd() const noexcept;
 
  private:
-  // shm:// only: made when the first shm endpoint is bound or connected.
-  void ensure_broadcast(std::string_view url);
-  void wait_for_ring(const Message& message);
-  std::size_t offer_waiting(const Message& message, std::string_view topic);
-  std::unique_ptr<pattern::LinkSet> links_;
-  std::shared_ptr<transport::BroadcastSource> broadcast_;
-  std::vector<std::uint64_t> keys_;  // scratch for offer_waiting()
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 class Subscriber {
@@ -82,18 +73,17 @@ class Subscriber {
   // The same into `out`, reusing its storage: no Result to move the message through.
   Result<void> receive(Message& out, std::chrono::milliseconds timeout = kForever);
   // How many messages its publisher sent just before the one receive() last returned that
-  // this subscriber lost (overwritten in a shm broadcast ring before it read them): 0 when
-  // none. stats().lost is the total. On shm a message larger than a quarter of the ring
-  // counts once per fragment.
+  // this subscriber lost (overwritten in a shm broadcast ring, or udp datagrams that never
+  // came): 0 when none. stats().lost is the total. On shm a message larger than a quarter of the
+  // ring counts once per fragment.
   std::uint64_t gap() const noexcept;
 
   SocketStats stats() const noexcept;
   int fd() const noexcept;
 
  private:
-  void announce();  // sends every subscription to links that have not had them yet
-  std::unique_ptr<pattern::LinkSet> links_;
-  std::unique_ptr<wire::Subscriptions> topics_;  // counted, as sent to every publisher
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace ipcx

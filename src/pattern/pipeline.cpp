@@ -1,85 +1,201 @@
-// ipcx::Pusher and ipcx::Puller (pattern layer): PUSH and PULL over a LinkSet.
+// ipcx::Pusher and ipcx::Puller (pattern layer): PUSH and PULL over the engine. The pusher deals
+// round robin over every peer it has (a dialled one included while it connects: its messages
+// wait in its backlog), skipping those at their high-water mark; the puller reads fairly.
 #include "ipcx/pipeline.hpp"
 
-#include "pattern/link_set.hpp"
+#include "pattern/one_way.hpp"
 
 namespace ipcx {
 
 using Clock = std::chrono::steady_clock;
+using transport::Io;
 
-Pusher::Pusher(SocketOptions options)
-    : links_(
-          std::make_unique<pattern::LinkSet>(wire::SocketType::push, std::move(options), false)) {}
+struct Pusher::Impl final : engine::PeerEvents {
+  explicit Impl(SocketOptions o)
+      : linger(o.linger),
+        engine(pattern::one_way_options(o, wire::SocketType::push, pattern::Use::Kind::push_pull,
+                                        false),
+               this) {}
+  ~Impl() {
+    if (linger.count() > 0) (void)engine.flush(Clock::now() + linger);
+  }
+
+  // Whether the peer takes the next message: a ready one when it holds nothing unwritten (its
+  // kernel buffer, or ring, is its queue); one without a link yet, or in its handshake, while
+  // its backlog is below the high-water mark.
+  bool takes(const engine::Peer& p) const noexcept {
+    if (p.closed) return false;
+    return p.link && p.announced ? engine.idle(p) : engine.has_room(p);
+  }
+
+  // Writes what peers hold and says whether any takes a message now.
+  bool room() {
+    bool any = false;
+    for (auto& p : engine.peers()) {
+      if (p->link && p->link->wants_write() && engine.due(*p)) engine.write(*p);
+      any |= takes(*p);
+    }
+    return any;
+  }
+
+  // After a message was dealt to the peer: returns once its transport holds all of it, or it
+  // waits for a link the peer does not have yet, or the deadline passed (the rest goes out on
+  // later calls). A peer in its handshake is seen through it first (at most its handshake
+  // timeout): a caller-driven socket has nobody to finish the job after send returns.
+  void finish(std::uint64_t id, std::chrono::milliseconds timeout) {
+    Clock::time_point deadline{};
+    Clock::time_point handshake_deadline{};
+    for (;;) {
+      engine::Peer* p = engine.find(id);
+      if (p == nullptr || !p->link) return;
+      bool handshake = !p->announced;
+      if (!handshake && !engine.due(*p)) return;  // written, or batching holds it
+      if (!handshake && !engine.write(*p)) return;
+      if (!handshake && !engine.due(*p)) return;
+      if (deadline == Clock::time_point{}) {
+        deadline = pattern::deadline_after(timeout);
+        handshake_deadline = pattern::deadline_after(engine.options().handshake_timeout);
+      }
+      auto until = handshake ? std::min(deadline, handshake_deadline) : deadline;
+      if (Clock::now() >= until) return;
+      bool done = engine.spin(until, true, [&] {
+        engine.progress();
+        engine::Peer* q = engine.find(id);
+        if (q == nullptr || !q->link || !q->announced) return q == nullptr || !q->link;
+        if (engine.due(*q)) engine.write(*q);
+        return engine.find(id) == nullptr || !engine.due(*q);
+      });
+      if (!done) engine.sleep(until);
+      engine.progress();
+    }
+  }
+
+  std::chrono::milliseconds linger;
+  engine::Engine engine;
+  std::size_t next = 0;  // round robin
+  pattern::Traffic traffic;
+};
+
+Pusher::Pusher(SocketOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Pusher::~Pusher() = default;
 Pusher::Pusher(Pusher&&) noexcept = default;
 Pusher& Pusher::operator=(Pusher&&) noexcept = default;
 
-Endpoint Pusher::bind(std::string_view url) { return links_->bind(url); }
-void Pusher::connect(std::string_view url) { links_->connect(url); }
+Endpoint Pusher::bind(std::string_view url) { return impl_->engine.bind(url); }
+void Pusher::connect(std::string_view url) { impl_->engine.connect(url); }
 
 Result<void> Pusher::send(const Message& message, std::chrono::milliseconds timeout) {
-  pattern::LinkSet& set = *links_;
-  if (message.bytes() > set.options().max_message_size) return unexpected(Errc::message_too_large);
+  Impl& s = *impl_;
+  engine::Engine& e = s.engine;
+  if (message.bytes() > e.options().max_message_size) return unexpected(Errc::message_too_large);
   Clock::time_point deadline{};  // read only if it has to wait
   for (;;) {
-    set.progress();
-    auto& members = set.members();
-    // Round robin: the member after the last one used, skipping those still writing.
-    for (std::size_t tried = 0; tried < members.size(); ++tried) {
-      if (next_ >= members.size()) next_ = 0;
-      std::size_t i = next_++;
-      if (!set.idle(members[i])) continue;
-      auto sent = set.send_to(i, message, timeout);
-      if (sent || sent.error() != Errc::peer_closed) return sent;
-      break;  // that peer died under the message: look again
+    e.progress();
+    e.reap();
+    auto& peers = e.peers();
+    // Round robin over every peer, skipping those that cannot take it now.
+    for (std::size_t tried = 0; tried < peers.size(); ++tried) {
+      if (s.next >= peers.size()) s.next = 0;
+      engine::Peer& p = *peers[s.next++];
+      if (!s.takes(p)) continue;
+      auto r = e.send(p, message);
+      if (r.status == Io::ok) {
+        s.traffic.messages++;
+        s.traffic.bytes += message.bytes();
+        s.finish(p.id, timeout);
+        return {};
+      }
+      if (r.error == Errc::message_too_large) return unexpected(r.error);
+      // Full after all, or it died under the message: try the next.
     }
     if (deadline == Clock::time_point{}) deadline = pattern::deadline_after(timeout);
     if (Clock::now() >= deadline) return unexpected(Errc::timeout);
-    set.wait(deadline);
+    // A ring frees room within microseconds of a busy consumer: poll for it before sleeping.
+    if (!e.spin(deadline, true, [&] { return s.room(); })) e.sleep(deadline);
   }
 }
 
 bool Pusher::flush(std::chrono::milliseconds timeout) {
-  return links_->flush(pattern::deadline_after(timeout));
+  return impl_->engine.flush(pattern::deadline_after(timeout));
 }
 
-SocketStats Pusher::stats() const noexcept { return links_->snapshot(); }
-
-Puller::Puller(SocketOptions options)
-    : links_(std::make_unique<pattern::LinkSet>(wire::SocketType::pull, std::move(options), true)) {
+SocketStats Pusher::stats() const noexcept {
+  return pattern::stats_of(impl_->engine, impl_->traffic);
 }
+int Pusher::fd() const noexcept { return impl_->engine.fd(); }
+
+struct Puller::Impl final : detail::ViewLender, engine::PeerEvents {
+  explicit Impl(SocketOptions o)
+      : engine(pattern::one_way_options(o, wire::SocketType::pull, pattern::Use::Kind::push_pull,
+                                        true),
+               this) {}
+
+  // One message into `out`, or (with `frames`) lent in place.
+  bool next(Message& out, engine::Engine::Frames* frames, bool* viewed) {
+    engine::Peer* p = engine.next_message(out, frames, viewed);
+    if (p == nullptr) return false;
+    traffic.messages++;
+    if (viewed != nullptr && *viewed) {
+      viewing = p->link.get();
+      viewing_peer = p->id;
+      for (auto f : *frames) traffic.bytes += f.size();
+    } else {
+      traffic.bytes += out.bytes();
+    }
+    return true;
+  }
+
+  Result<void> take(Message& out, engine::Engine::Frames* frames, bool* viewed,
+                    std::chrono::milliseconds timeout) {
+    if (next(out, frames, viewed)) return {};
+    auto deadline = pattern::deadline_after(timeout);
+    for (;;) {
+      engine.progress();
+      engine.reap();
+      if (next(out, frames, viewed)) return {};
+      if (engine.spin(deadline, true, [&] { return next(out, frames, viewed); })) return {};
+      if (Clock::now() >= deadline) return unexpected(Errc::timeout);
+      engine.sleep(deadline);
+    }
+  }
+
+  void end_view(std::vector<std::span<const std::byte>>& frames) noexcept override {
+    if (viewing != nullptr) {
+      engine::Peer* p = engine.find(viewing_peer);
+      if (p != nullptr && p->link.get() == viewing) viewing->extensions().zero_copy->release_view();
+      engine.end_lending(viewing);
+      viewing = nullptr;
+    }
+    frames.clear();
+    if (view_frames.capacity() < frames.capacity()) view_frames.swap(frames);
+  }
+
+  engine::Engine engine;
+  pattern::Traffic traffic;
+  transport::Link* viewing = nullptr;  // the link a zero-copy MessageView is out on
+  std::uint64_t viewing_peer = 0;
+  engine::Engine::Frames view_frames;  // lent to each view and handed back, for its capacity
+};
+
+Puller::Puller(SocketOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Puller::~Puller() = default;
 Puller::Puller(Puller&&) noexcept = default;
 Puller& Puller::operator=(Puller&&) noexcept = default;
 
-Endpoint Puller::bind(std::string_view url) { return links_->bind(url); }
-void Puller::connect(std::string_view url) { links_->connect(url); }
-
-Result<void> Puller::take(Message& out, std::vector<std::span<const std::byte>>* frames,
-                          bool* viewed, std::chrono::milliseconds timeout) {
-  pattern::LinkSet& set = *links_;
-  if (set.next_message(out, frames, viewed)) return {};
-  auto deadline = pattern::deadline_after(timeout);
-  for (;;) {
-    set.progress();
-    if (set.next_message(out, frames, viewed)) return {};
-    if (set.spin_for(deadline, out, frames, viewed)) return {};
-    if (Clock::now() >= deadline) return unexpected(Errc::timeout);
-    set.wait(deadline);
-  }
-}
+Endpoint Puller::bind(std::string_view url) { return impl_->engine.bind(url); }
+void Puller::connect(std::string_view url) { impl_->engine.connect(url); }
 
 Result<void> Puller::receive(Message& out, std::chrono::milliseconds timeout) {
-  return take(out, nullptr, nullptr, timeout);
+  return impl_->take(out, nullptr, nullptr, timeout);
 }
 
 Result<MessageView> Puller::receive_view(std::chrono::milliseconds timeout) {
-  pattern::LinkSet& set = *links_;
-  if (set.viewing()) return unexpected(Errc::would_block);
+  Impl& s = *impl_;
+  if (s.viewing != nullptr) return unexpected(Errc::would_block);
   Message own;
   bool viewed = false;
-  if (auto r = take(own, &set.view_frames(), &viewed, timeout); !r) return unexpected(r.error());
-  if (viewed) return MessageView::lent(set, set.view_frames());
+  if (auto r = s.take(own, &s.view_frames, &viewed, timeout); !r) return unexpected(r.error());
+  if (viewed) return MessageView::lent(s, s.view_frames);
   return MessageView::owning(std::move(own));
 }
 
@@ -89,7 +205,9 @@ Result<Message> Puller::receive(std::chrono::milliseconds timeout) {
   return m;
 }
 
-SocketStats Puller::stats() const noexcept { return links_->snapshot(); }
-int Puller::fd() const noexcept { return links_->fd(); }
+SocketStats Puller::stats() const noexcept {
+  return pattern::stats_of(impl_->engine, impl_->traffic);
+}
+int Puller::fd() const noexcept { return impl_->engine.fd(); }
 
 }  // namespace ipcx

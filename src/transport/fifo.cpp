@@ -30,9 +30,9 @@
 
 #include "core/errno_map.hpp"
 #include "transport/address.hpp"
+#include "transport/faults.hpp"
 #include "transport/mechanism.hpp"
 #include "transport/pipe_stream.hpp"
-#include "transport/socket_stream.hpp"
 #include "transport/stream_link.hpp"
 #include "transport/test_hooks.hpp"
 #include "wire/rendezvous.hpp"

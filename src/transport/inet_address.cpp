@@ -10,7 +10,7 @@
 
 #include "core/errno_map.hpp"
 #include "transport/address.hpp"
-#include "transport/socket_stream.hpp"
+#include "transport/faults.hpp"
 
 namespace ipcx::transport {
 

@@ -11,7 +11,7 @@
 #include <ctime>
 
 #include "core/errno_map.hpp"
-#include "transport/socket_stream.hpp"
+#include "transport/faults.hpp"
 
 namespace ipcx::transport {
 namespace {

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "core/fd.hpp"
-#include "transport/socket_stream.hpp"
+#include "transport/faults.hpp"
 
 namespace ipcx::transport {
 

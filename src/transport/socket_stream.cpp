@@ -19,10 +19,6 @@ IoResult io_error_from_errno(int err) noexcept {
 
 }  // namespace
 
-std::string describe_errno(const char* what, int err) {
-  return std::string(what) + ": " + std::strerror(err);
-}
-
 IoResult SocketStream::read_some(std::span<std::byte> into) noexcept {
   ssize_t n = sys::recv(fd_.get(), into.data(), into.size(), MSG_DONTWAIT);
   if (n > 0) return {Io::ok, static_cast<std::size_t>(n)};

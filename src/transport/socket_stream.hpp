@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "core/fd.hpp"
+#include "transport/faults.hpp"
 #include "transport/link.hpp"
 
 namespace ipcx::transport {
@@ -64,20 +65,5 @@ Result<Fd> start_connect(int family, const sockaddr* addr, socklen_t len, std::s
 
 // A connected socket as a ZMTP stream link.
 std::unique_ptr<Link> socket_link(Fd fd, PeerInfo peer, const LinkOptions& options);
-
-// Runs a mechanism's setup body, which may allocate, inside the noexcept listen/dial contract:
-// std::bad_alloc becomes resource_exhausted with `why` set.
-template <class T, class Body>
-Result<T> without_throwing(std::string& why, Body&& body) noexcept {
-  try {
-    return body();
-  } catch (const std::bad_alloc&) {
-    why = "out of memory";
-    return unexpected(Errc::resource_exhausted);
-  }
-}
-
-// "syscall: strerror" for error details.
-std::string describe_errno(const char* what, int err);
 
 }  // namespace ipcx::transport

@@ -34,16 +34,6 @@ class StreamLink final : public Link {
     return {Io::ok, head.bytes() + tail.bytes()};
   }
 
-  IoResult send_subscription(bool subscribe, std::span<const std::byte> topic) noexcept override {
-    if (!stream_ || session_.failed()) return {Io::error, 0, Errc::peer_closed};
-    try {
-      if (!session_.send_subscription(subscribe, topic)) return {Io::would_block};
-    } catch (const std::bad_alloc&) {
-      return {Io::error, 0, Errc::resource_exhausted};
-    }
-    return {Io::ok, topic.size()};
-  }
-
   IoResult flush() noexcept override {
     auto& out = session_.output();
     std::size_t total = 0;
@@ -112,16 +102,6 @@ class StreamLink final : public Link {
       last_ping_ = now;
     }
     return {Io::ok};
-  }
-
-  // The handshake's deadline, so that an owner that sleeps only for its own reasons (the
-  // Client) still gives up on a peer that never greets: a pipe:// server killed after taking a
-  // client's rendezvous but before its greeting leaves nothing readable, no end-of-file (the
-  // client holds placeholders on its FIFOs until the first byte) and no error, ever.
-  // Heartbeats are ticked by their owners' timers (the Client sends none).
-  Clock::time_point wake_by() const noexcept override {
-    if (session_.ready()) return Clock::time_point::max();
-    return opened_ + options_.handshake_timeout;
   }
 
   bool established() const noexcept override { return session_.ready(); }

@@ -32,16 +32,33 @@ bool Subscriptions::cancel(std::string_view topic) {
   return true;
 }
 
+SubscriptionChange subscription_of(const Message& message) noexcept {
+  if (message.size() != 1 || message.frame(0).empty()) return {};
+  auto frame = message.frame(0);
+  auto flag = static_cast<unsigned char>(frame[0]);
+  if (flag > 1) return {};
+  return {true, flag == 1, frame.subspan(1)};
+}
+
+Message subscription_message(bool subscribe, std::string_view topic) {
+  Message m;
+  m.add_empty_frame();
+  std::byte flag{static_cast<unsigned char>(subscribe ? 1 : 0)};
+  m.extend_last({&flag, 1});
+  m.extend_last(std::as_bytes(std::span<const char>(topic.data(), topic.size())));
+  return m;
+}
+
 bool Subscriptions::apply(const Message& message) {
-  if (message.size() != 1 || message.frame(0).empty()) return true;  // not a subscription
-  std::string_view frame = message.text(0);
-  std::string_view topic = frame.substr(1);
-  if (frame[0] == 1) {
+  auto change = subscription_of(message);
+  if (!change.valid) return true;  // not a subscription
+  std::string_view topic(reinterpret_cast<const char*>(change.topic.data()), change.topic.size());
+  if (change.subscribe) {
     if (topics_.find(topic) == topics_.end() && bytes_ + topic.size() + 1 > kMaxBytes) {
       return false;
     }
     subscribe(topic);
-  } else if (frame[0] == 0) {
+  } else {
     (void)cancel(topic);
   }
   return true;

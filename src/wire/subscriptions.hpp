@@ -7,12 +7,23 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "ipcx/message.hpp"
 
 namespace ipcx::wire {
+
+// One subscription or cancellation in the 3.0 message form: one frame, [0x01 or 0x00][topic].
+struct SubscriptionChange {
+  bool valid = false;  // the message is one
+  bool subscribe = false;
+  std::span<const std::byte> topic;
+};
+SubscriptionChange subscription_of(const Message& message) noexcept;
+// The message form of one change.
+Message subscription_message(bool subscribe, std::string_view topic);
 
 class Subscriptions {
  public:

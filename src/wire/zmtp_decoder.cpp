@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "wire/zmtp.hpp"
+#include "wire/socket_type.hpp"
 
 namespace ipcx::wire {
 

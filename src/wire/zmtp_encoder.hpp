@@ -9,7 +9,7 @@
 
 #include "ipcx/message.hpp"
 #include "wire/byte_queue.hpp"
-#include "wire/zmtp.hpp"
+#include "wire/socket_type.hpp"
 
 namespace ipcx::wire {
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "wire/subscriptions.hpp"
 #include "wire/zmtp_encoder.hpp"
 
 namespace ipcx::wire {
@@ -59,6 +60,15 @@ Result<void> ZmtpSession::send(const Message& head, const Message& tail) {
     return unexpected(Errc::message_too_large);
   }
   if (state_ == State::failed) return unexpected(error_);
+  // A SUB's messages are its subscriptions: commands to a 3.1 peer.
+  if (state_ == State::ready && peer_minor_ >= 1 &&
+      (config_.type == SocketType::sub || config_.type == SocketType::xsub)) {
+    auto sub = subscription_of(head.empty() ? tail : head);
+    if (sub.valid) {
+      encode_command(out_, sub.subscribe ? "SUBSCRIBE" : "CANCEL", sub.topic);
+      return {};
+    }
+  }
   encode_message(state_ == State::ready ? out_ : held_, head, tail);
   return {};
 }
@@ -71,17 +81,8 @@ void ZmtpSession::send_ping(std::uint16_t ttl_deciseconds) {
 
 bool ZmtpSession::send_subscription(bool subscribe, std::span<const std::byte> topic) {
   if (state_ != State::ready) return false;
-  if (peer_minor_ >= 1) {
-    encode_command(out_, subscribe ? "SUBSCRIBE" : "CANCEL", topic);
-    return true;
-  }
-  Message m;
-  m.add_empty_frame();
-  std::byte flag{static_cast<unsigned char>(subscribe ? 1 : 0)};
-  m.extend_last({&flag, 1});
-  m.extend_last(topic);
-  encode_message(out_, m, Message{});
-  return true;
+  std::string_view text(reinterpret_cast<const char*>(topic.data()), topic.size());
+  return send(subscription_message(subscribe, text), Message{}).has_value();
 }
 
 void ZmtpSession::send_error(std::string_view reason) { encode_error(out_, reason); }

@@ -15,7 +15,7 @@
 #include "ipcx/message.hpp"
 #include "ipcx/result.hpp"
 #include "wire/byte_queue.hpp"
-#include "wire/zmtp.hpp"
+#include "wire/socket_type.hpp"
 #include "wire/zmtp_decoder.hpp"
 
 namespace ipcx::wire {

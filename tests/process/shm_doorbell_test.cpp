@@ -19,7 +19,7 @@
 #include "core/remote_fence.hpp"
 #include "support/child.hpp"
 #include "support/fd_count.hpp"
-#include "transport/shm_ring.hpp"
+#include "transport/shm/ring.hpp"
 
 namespace ipcx::transport {
 namespace {

@@ -21,9 +21,9 @@
 #include "support/eventually.hpp"
 #include "support/fd_count.hpp"
 #include "support/server_child.hpp"
-#include "transport/shm_ring.hpp"
+#include "transport/shm/ring.hpp"
 #include "wire/shm_hello.hpp"
-#include "wire/zmtp.hpp"
+#include "wire/socket_type.hpp"
 
 namespace ipcx {
 namespace {

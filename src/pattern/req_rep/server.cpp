@@ -25,7 +25,7 @@ Request::~Request() = default;
 
 const PeerInfo& Request::peer() const noexcept {
   static const PeerInfo kNone;
-  return pending_ && pending_->peer ? *pending_->peer : kNone;
+  return pending_ && pending_->info ? *pending_->info : kNone;
 }
 
 void Request::reply(Message body) {
@@ -70,7 +70,7 @@ void Server::stop() {
   if (loop == std::thread::id() || loop == std::this_thread::get_id()) core_->shutdown();
 }
 
-int Server::fd() const noexcept { return core_->reactor.fd(); }
+int Server::fd() const noexcept { return core_->engine.fd(); }
 
 Result<void> Server::run_once(std::chrono::milliseconds wait) { return core_->run_once(wait); }
 

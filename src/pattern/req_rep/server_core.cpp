@@ -1,21 +1,45 @@
-// ServerCore (pattern layer): connections of the request/reply server. Reads requests,
-// runs handlers on the loop thread (or the pool), orders replies per connection, and flushes each
-// link once per loop turn so pipelined replies leave in one write.
+// ServerCore (pattern layer): requests in, replies out. Runs handlers on the loop thread (or the
+// pool), orders replies per peer, and queues them so that a turn's replies to one peer leave in
+// one write (server_loop.cpp runs the turns).
 #include "pattern/req_rep/server_core.hpp"
 
-#include <sys/epoll.h>
-
-#include <algorithm>
-
 #include "pattern/req_rep/envelope.hpp"
-#include "pattern/setup.hpp"
 
 namespace ipcx::detail {
+namespace {
 
-using transport::Io;
-using Clock = std::chrono::steady_clock;
+engine::EngineOptions engine_options(const ServerOptions& o) {
+  engine::EngineOptions e;
+  e.type = wire::SocketType::router;
+  e.use = pattern::Use::Kind::request_reply;
+  e.reader = true;
+  e.cross_thread = true;  // Responders reply from other threads; stop() comes from one
+  e.max_message_size = o.max_message_size + pattern::kEnvelopeAllowance;
+  e.max_queued_bytes = o.max_queued_bytes;
+  e.hwm = 0;  // replies are bounded by bytes: max_queued_bytes
+  e.spin = o.spin;
+  e.handshake_timeout = o.handshake_timeout;
+  e.heartbeat = o.heartbeat;
+  e.max_peers = o.max_connections;
+  e.shm_ring_bytes = o.shm_ring_bytes;
+  e.file_mode = o.file_mode;
+  e.allow_uids = o.allow_uids;
+  e.log = o.log;
+  return e;
+}
 
-ServerCore::ServerCore(ServerOptions opts) : options(std::move(opts)) {
+std::size_t env_bytes(const Message& m, std::size_t body_start) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < body_start; ++i) n += m.frame(i).size();
+  return n;
+}
+
+Connection& connection_of(engine::Peer& peer) { return static_cast<Connection&>(*peer.state); }
+
+}  // namespace
+
+ServerCore::ServerCore(ServerOptions opts)
+    : options(std::move(opts)), engine(engine_options(options), this) {
   if (options.workers > 0) pool = std::make_unique<pattern::WorkerPool>(options.workers);
 }
 
@@ -27,149 +51,26 @@ void ServerCore::log(const std::string& line) const {
   if (options.log) options.log(line);
 }
 
-Endpoint ServerCore::bind(std::string_view url) {
-  Endpoint ep = Endpoint::parse(url);
-  transport::ListenOptions lo;
-  lo.link.socket_type = wire::SocketType::router;
-  lo.link.max_message_size = options.max_message_size + pattern::kEnvelopeAllowance;
-  lo.link.max_queued_bytes = options.max_queued_bytes;
-  lo.link.handshake_timeout = options.handshake_timeout;
-  lo.link.heartbeat = options.heartbeat;
-  lo.link.shm_ring_bytes = options.shm_ring_bytes;
-  lo.file_mode = options.file_mode;
-  lo.allow_uids = options.allow_uids;
-  const auto& mechanism = pattern::mechanism_for(ep, {pattern::Use::Kind::request_reply});
-  auto listener = pattern::listen_or_throw(mechanism, ep, lo);
-  transport::Listener* raw = listener.get();
-  auto added = reactor.add(raw->fd(), EPOLLIN, [this, raw](std::uint32_t) { on_listener(*raw); });
-  if (!added) throw Error(added.error(), ep.url(), "cannot watch the listening socket");
-  Endpoint bound = raw->bound();
-  listeners.push_back(std::move(listener));
-  return bound;
+void ServerCore::on_ready(engine::Peer& peer) {
+  auto conn = std::make_unique<Connection>();
+  conn->peer = std::make_shared<const PeerInfo>(peer.link->peer());
+  peer.state = std::move(conn);
 }
 
-void ServerCore::on_listener(transport::Listener& listener) {
-  for (int i = 0; i < 64; ++i) {
-    auto link = listener.accept();
-    if (!link) {
-      Errc e = link.error();
-      if (e == Errc::would_block) return;
-      if (e == Errc::permission_denied) {
-        counters.rejected++;
-        log("ipcx: refused a connection on " + listener.bound().url() + ": uid not allowed");
-        continue;
-      }
-      if (e == Errc::protocol_violation || e == Errc::refused) {
-        // Garbage in a rendezvous FIFO or queue, or a client gone before it was reached.
-        if (e == Errc::protocol_violation) counters.peer_faults++;
-        log("ipcx: " + listener.bound().url() + ": " +
-            (e == Errc::refused ? "a client left before its connection was opened"
-                                : "bad rendezvous record skipped"));
-        continue;
-      }
-      // Out of descriptors or memory: stop accepting for a moment instead of spinning.
-      log("ipcx: accept on " + listener.bound().url() + " failed: " + std::string(to_string(e)));
-      int fd = listener.fd();
-      reactor.remove(fd);
-      reactor.add_timer(Clock::now() + std::chrono::milliseconds(100), [this, &listener] {
-        if (closed || listener.fd() < 0) return;
-        (void)reactor.add(listener.fd(), EPOLLIN,
-                          [this, &listener](std::uint32_t) { on_listener(listener); });
-      });
-      return;
-    }
-    if (connections.size() - graveyard.size() >= options.max_connections) {
-      counters.rejected++;
-      continue;  // the link closes as it goes out of scope
-    }
-    std::uint64_t id = next_connection++;
-    Connection& added = connections[id];
-    added.peer = std::make_shared<const PeerInfo>((*link)->peer());
-    added.link = std::move(*link);
-    // The node stays put until reap(), which runs only after close_connection() removed this
-    // registration: the callback can hold the connection itself instead of looking it up.
-    Connection* conn = &added;
-    if (!reactor.add(added.link->fd(), EPOLLIN,
-                     [this, id, conn](std::uint32_t ev) { serve(id, *conn, ev); })) {
-      counters.rejected++;
-      connections.erase(id);
-      continue;
-    }
-    if (added.link->has_sleep_hooks()) hooked.emplace_back(id, &added);
-    counters.accepted++;
-    counters.open++;
-    mark_dirty(id, added);  // our greeting and READY
-    schedule_tick();
-  }
-}
-
-void ServerCore::serve(std::uint64_t id, Connection& conn, std::uint32_t events) {
-  if (conn.closed) return;
-  if (events & EPOLLOUT) {
-    auto r = conn.link->flush();
-    if (r.status == Io::closed || r.status == Io::error) {
-      return close_connection(id, false, conn.link->fault());
-    }
-    conn.writing = r.status == Io::would_block;
-    if (!conn.reading && conn.link->queued_bytes() < options.max_queued_bytes / 2) {
-      conn.reading = true;
-    }
-    update_interest(conn);
-  }
-  if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
-  while (!conn.closed) {
-    if (!conn.reading) {
-      // Paused for backpressure; a hang-up still ends the connection.
-      if (events & (EPOLLHUP | EPOLLERR)) close_connection(id, false, "peer hung up");
-      return;
-    }
-    Message request;
-    auto r = conn.link->recv(request);
-    if (r.status == Io::would_block) break;
-    if (r.status == Io::closed) return close_connection(id, false, conn.link->fault());
-    if (r.status == Io::error) {
-      conn.link->flush();  // a refused handshake owes the peer an ERROR command
-      return close_connection(id, true, conn.link->fault());
-    }
-    dispatch(id, conn, std::move(request));
-    if (!conn.closed && conn.link->queued_bytes() >= options.max_queued_bytes) {
-      conn.reading = false;  // the peer is not reading its replies: stop reading it
-      update_interest(conn);
-      break;
-    }
-  }
-  if (auto dropped = conn.link->take_dropped(); dropped.malformed + dropped.overflow > 0) {
-    counters.peer_faults += dropped.malformed;
-    counters.dropped_input += dropped.overflow;
-    log("ipcx: " + conn.peer->address + ": skipped " + std::to_string(dropped.malformed) +
-        " malformed and lost " + std::to_string(dropped.overflow) + " datagrams");
-  }
-  // Replies mark themselves; this catches protocol output (greeting, READY, PONG). Only when
-  // there is some: the spin loop calls this for every shm link on every poll.
-  if (conn.link->wants_write()) mark_dirty(id, conn);
-}
-
-namespace {
-std::size_t env_bytes(const Message& m, std::size_t body_start) {
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < body_start; ++i) n += m.frame(i).size();
-  return n;
-}
-}  // namespace
-
-void ServerCore::dispatch(std::uint64_t id, Connection& conn, Message&& request) {
+void ServerCore::dispatch(engine::Peer& peer, Message&& request) {
+  Connection& conn = connection_of(peer);
   auto env = pattern::split_envelope(request);
   if (request.bytes() > options.max_message_size &&
       request.bytes() - env_bytes(request, env.body_start) > options.max_message_size) {
-    return close_connection(id, true, "request body exceeds max_message_size");
+    return engine.close(peer, true, "request body exceeds max_message_size");
   }
   std::unique_ptr<PendingReply> pending =
       spare_pending ? std::move(spare_pending) : std::make_unique<PendingReply>();
   pending->core = this;
-  pending->conn_id = id;
-  pending->conn = &conn;
+  pending->peer_id = peer.id;
+  pending->peer = &peer;
   pending->slot = env.has_request_id ? 0 : conn.next_slot++;
-  pending->peer = conn.peer.get();
+  pending->info = conn.peer.get();
   for (std::size_t i = 0; i < env.body_start; ++i) pending->envelope.add(request.frame(i));
   request.remove_front(env.body_start);  // the body stays where it is
   bump(counters.requests);
@@ -177,7 +78,7 @@ void ServerCore::dispatch(std::uint64_t id, Connection& conn, Message&& request)
   req.body_ = std::move(request);
   if (pool) {
     req.pending_->escape();
-    req.pending_->peer_keep = conn.peer;
+    req.pending_->info_keep = conn.peer;
     auto shared = std::make_shared<Request>(std::move(req));
     pool->submit([this, shared] { run_handler(*shared); });
     return;
@@ -187,7 +88,7 @@ void ServerCore::dispatch(std::uint64_t id, Connection& conn, Message&& request)
     // Answered inline and never escaped: keep it for the next request.
     req.pending_->answered = false;
     req.pending_->envelope.clear();
-    req.pending_->peer = nullptr;
+    req.pending_->info = nullptr;
     spare_pending = std::move(req.pending_);
   }
 }
@@ -197,155 +98,93 @@ void ServerCore::run_handler(Request& request) {
     if (!handler) throw std::runtime_error("no handler is set");
     handler(request);
   } catch (const std::exception& e) {
-    counters.handler_errors++;
+    counters.handler_errors++;  // from pool threads too
     if (!request.answered()) request.reply(Message{std::string("ERR ") + e.what()});
   } catch (...) {
-    counters.handler_errors++;
+    counters.handler_errors++;  // from pool threads too
     if (!request.answered()) request.reply(Message{"ERR handler failed"});
   }
 }
 
-Result<void> ServerCore::post_reply(std::uint64_t conn_id, std::uint64_t slot, Message&& envelope,
+Result<void> ServerCore::post_reply(std::uint64_t peer_id, std::uint64_t slot, Message&& envelope,
                                     Message&& body) {
   if (closed) return unexpected(Errc::cancelled);
   if (loop_thread.load() == std::this_thread::get_id()) {
-    deliver(conn_id, slot, std::move(envelope), std::move(body));
+    deliver(peer_id, slot, std::move(envelope), std::move(body));
     return {};
   }
   auto self = shared_from_this();
-  reactor.post([self, conn_id, slot, env = std::move(envelope), b = std::move(body)]() mutable {
-    self->deliver(conn_id, slot, std::move(env), std::move(b));
+  engine.post([self, peer_id, slot, env = std::move(envelope), b = std::move(body)]() mutable {
+    self->deliver(peer_id, slot, std::move(env), std::move(b));
   });
   return {};
 }
 
-void ServerCore::deliver(std::uint64_t conn_id, std::uint64_t slot, Message&& envelope,
+void ServerCore::deliver(std::uint64_t peer_id, std::uint64_t slot, Message&& envelope,
                          Message&& body) {
-  auto it = connections.find(conn_id);
-  if (it == connections.end() || it->second.closed) {
-    counters.dropped_replies++;
+  engine::Peer* peer = engine.find(peer_id);
+  if (peer == nullptr || !peer->link || !peer->state) {
+    bump(counters.dropped_replies);
     return;
   }
-  deliver_to(conn_id, it->second, slot, std::move(envelope), std::move(body));
+  deliver_to(*peer, slot, std::move(envelope), std::move(body));
 }
 
-void ServerCore::deliver_to(std::uint64_t conn_id, Connection& conn, std::uint64_t slot,
-                            Message&& envelope, Message&& body) {
-  if (conn.closed) {
-    counters.dropped_replies++;
+void ServerCore::deliver_to(engine::Peer& peer, std::uint64_t slot, Message&& envelope,
+                            Message&& body) {
+  if (peer.closed || !peer.link) {
+    bump(counters.dropped_replies);
     return;
   }
+  Connection& conn = connection_of(peer);
   if (slot != 0 && slot != conn.next_to_send) {
     conn.parked.emplace(slot, std::make_pair(std::move(envelope), std::move(body)));
     return;
   }
-  enqueue(conn_id, conn, envelope, body);
+  enqueue(peer, envelope, body);
   if (slot == 0) return;
   // Release replies parked behind this one, in request order.
-  while (!conn.closed) {
+  while (!peer.closed && peer.link) {
     conn.next_to_send++;
     auto next = conn.parked.find(conn.next_to_send);
     if (next == conn.parked.end()) return;
     auto [env, b] = std::move(next->second);
     conn.parked.erase(next);
-    enqueue(conn_id, conn, env, b);
+    enqueue(peer, env, b);
   }
 }
 
-void ServerCore::enqueue(std::uint64_t conn_id, Connection& conn, const Message& envelope,
-                         const Message& body) {
-  auto r = conn.link->send(envelope, body);
-  if (r.status == Io::error && r.error == Errc::message_too_large) {
-    counters.handler_errors++;
-    r = conn.link->send(envelope, Message{"ERR reply exceeds max_message_size"});
+void ServerCore::enqueue(engine::Peer& peer, const Message& envelope, const Message& body) {
+  auto r = engine.send(peer, envelope, body, true);
+  if (r.status == transport::Io::error && r.error == Errc::message_too_large) {
+    counters.handler_errors++;  // from pool threads too
+    r = engine.send(peer, envelope, Message{"ERR reply exceeds max_message_size"}, true);
   }
-  if (r.status == Io::ok) {
+  if (r.status == transport::Io::ok) {
     bump(counters.replies);
-    mark_dirty(conn_id, conn);
     return;
   }
-  counters.dropped_replies++;
-  close_connection(conn_id, true,
-                   r.status == Io::would_block ? "peer does not read its replies (queue full)"
-                                               : conn.link->fault());
-}
-
-void ServerCore::flush_dirty() {
-  if (dirty.empty()) return;
-  flushing.swap(dirty);
-  for (auto [id, conn] : flushing) {
-    if (conn->closed) continue;  // closed this turn; reap() has not run yet
-    conn->dirty = false;
-    auto r = conn->link->flush();
-    if (r.status == Io::closed || r.status == Io::error) {
-      close_connection(id, false, conn->link->fault());
-      continue;
-    }
-    bool want = r.status == Io::would_block;
-    if (want != conn->writing) {
-      conn->writing = want;
-      update_interest(*conn);
-    }
+  bump(counters.dropped_replies);
+  if (peer.link) {
+    engine.close(peer, true,
+                 r.status == transport::Io::would_block
+                     ? "peer does not read its replies (queue full)"
+                     : "reply failed");
   }
-  flushing.clear();
-}
-
-void ServerCore::mark_dirty(std::uint64_t id, Connection& conn) {
-  if (conn.dirty || conn.closed) return;
-  conn.dirty = true;
-  dirty.emplace_back(id, &conn);
-}
-
-void ServerCore::reap() {
-  for (std::uint64_t id : graveyard) connections.erase(id);
-  graveyard.clear();
-}
-
-void ServerCore::update_interest(Connection& conn) {
-  std::uint32_t events = (conn.reading ? EPOLLIN : 0u) | (conn.writing ? EPOLLOUT : 0u);
-  // Only on change: shm links are served from the spin loop every poll, and an epoll_ctl per
-  // poll cost more than the ring round trip.
-  if (events == conn.interest) return;
-  conn.interest = events;
-  (void)reactor.modify(conn.link->fd(), events);
-}
-
-void ServerCore::close_connection(std::uint64_t id, bool fault, std::string_view why) {
-  auto it = connections.find(id);
-  if (it == connections.end() || it->second.closed) return;
-  Connection& conn = it->second;
-  if (fault) {
-    counters.peer_faults++;
-    std::string who = conn.peer->address;
-    if (conn.peer->pid > 0) who += " pid " + std::to_string(conn.peer->pid);
-    log("ipcx: closed faulty peer " + who + ": " + std::string(why));
-  }
-  reactor.remove(conn.link->fd());
-  for (auto& entry : hooked) {
-    if (entry.first == id) {
-      entry = hooked.back();
-      hooked.pop_back();
-      break;
-    }
-  }
-  conn.link->close();
-  conn.parked.clear();
-  conn.closed = true;
-  graveyard.push_back(id);
-  counters.open--;
 }
 
 ServerStats ServerCore::stats() const noexcept {
+  const auto& e = engine.counters();
   ServerStats s;
-  s.accepted = counters.accepted;
-  s.open = counters.open;
-  s.rejected = counters.rejected;
+  s.accepted = e.accepted;
+  s.open = static_cast<std::uint64_t>(std::max<std::int64_t>(e.open.load(), 0));
+  s.rejected = e.rejected;
   s.requests = counters.requests;
   s.replies = counters.replies;
   s.handler_errors = counters.handler_errors;
-  s.peer_faults = counters.peer_faults;
+  s.peer_faults = e.peer_faults;
   s.dropped_replies = counters.dropped_replies;
-  s.dropped_input = counters.dropped_input;
+  s.dropped_input = e.dropped_input;
   return s;
 }
 
@@ -366,11 +205,11 @@ Result<void> PendingReply::answer(Message&& body) {
   answered = true;
   Result<void> result;
   if (!keep && !core->closed) {
-    // Never escaped: this is the handler on the loop thread, inside dispatch(), and the
-    // connection is still where dispatch() found it.
-    core->deliver_to(conn_id, *conn, slot, std::move(envelope), std::move(body));
+    // Never escaped: this is the handler on the loop thread, inside dispatch(), and the peer
+    // is still where dispatch() found it.
+    core->deliver_to(*peer, slot, std::move(envelope), std::move(body));
   } else {
-    result = core->post_reply(conn_id, slot, std::move(envelope), std::move(body));
+    result = core->post_reply(peer_id, slot, std::move(envelope), std::move(body));
   }
   core = nullptr;
   if (keep) {

@@ -1,13 +1,13 @@
 // The shm broadcast ring on its own: records through many laps in order, a reader lapped by
 // the writer skipping ahead and counting exactly what it lost, impossible contents reported,
 // and a reader thread never accepting a record the writer was overwriting.
-#include "transport/shm_broadcast.hpp"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <random>
 #include <thread>
+
+#include "transport/shm/broadcast_ring.hpp"
 
 namespace ipcx::transport {
 namespace {

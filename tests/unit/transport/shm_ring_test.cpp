@@ -1,13 +1,13 @@
 // The shm ring on its own: records of every size through many laps, wrap markers, a full ring,
 // nothing read past what was published, impossible indices, and a consumer on another thread.
-#include "transport/shm_ring.hpp"
-
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <random>
 #include <thread>
 #include <vector>
+
+#include "transport/shm/ring.hpp"
 
 namespace ipcx::transport {
 namespace {

@@ -15,12 +15,13 @@
 
 #include "core/fd.hpp"
 #include "ipcx/message.hpp"
-#include "transport/shm_broadcast.hpp"
-#include "transport/shm_ring.hpp"
+#include "transport/capabilities.hpp"
+#include "transport/shm/broadcast_ring.hpp"
+#include "transport/shm/ring.hpp"
 
 namespace ipcx::transport {
 
-class BroadcastSource {
+class BroadcastSource final : public BroadcastGroup {
  public:
   struct Seat {
     // The subscriber's incoming-ring control: consumer_sleeping, broadcast_cursor and
@@ -33,7 +34,7 @@ class BroadcastSource {
   // nullptr with `why` set when the memory cannot be made.
   static std::shared_ptr<BroadcastSource> create(std::size_t ring_bytes, bool lossless,
                                                  std::string& why) noexcept;
-  ~BroadcastSource();
+  virtual ~BroadcastSource();
   BroadcastSource(const BroadcastSource&) = delete;
   BroadcastSource& operator=(const BroadcastSource&) = delete;
 
@@ -49,7 +50,7 @@ class BroadcastSource {
   // of it, and wakes the seats that sleep. Lossy: always true. Lossless: false when a seat has
   // not read far enough for the next fragment; what was written stays written, and the caller
   // waits and calls again with the same message.
-  bool write(const Message& message) noexcept;
+  bool write(const Message& message) noexcept override;
   // While write() is stopped: the position every seat should pass before it wakes us (else
   // 0); write() goes on once they pass what the next fragment needs, a quarter ring less.
   std::uint64_t wanted() const noexcept { return wanted_; }

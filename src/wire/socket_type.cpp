@@ -1,5 +1,5 @@
-// ZMTP socket types and pairings (wire layer), from 37/ZMTP section "The Socket Type".
-#include "wire/zmtp.hpp"
+// Socket types and pairings (wire layer), from 37/ZMTP section "The Socket Type".
+#include "wire/socket_type.hpp"
 
 #include <array>
 

@@ -1,5 +1,5 @@
-// ZMTP 3.1 vocabulary (wire layer): socket types, their legal pairings (37/ZMTP, 28/REQREP,
-// 29/PUBSUB) and frame flag bits.
+// Socket types (wire layer): the roles of ZeroMQ's patterns and their legal pairings (37/ZMTP,
+// 28/REQREP, 29/PUBSUB), which every mechanism's handshake checks, and the ZMTP frame flags.
 #pragma once
 
 #include <cstddef>

@@ -7,7 +7,7 @@
 
 #include "transport/address.hpp"
 #include "transport/mechanism.hpp"
-#include "transport/shm_link.hpp"
+#include "transport/shm/shm_link.hpp"
 #include "transport/socket_stream.hpp"
 #include "transport/test_hooks.hpp"
 #include "transport/unix_socket.hpp"

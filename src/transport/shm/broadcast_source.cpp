@@ -1,6 +1,6 @@
 // BroadcastSource (transport layer): see shm_broadcast_source.hpp; the layout is in
 // docs/PROTOCOL.md.
-#include "transport/shm_broadcast_source.hpp"
+#include "transport/shm/broadcast_source.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -11,8 +11,8 @@
 
 #include "core/errno_map.hpp"
 #include "core/sys.hpp"
-#include "transport/shm_link.hpp"
-#include "transport/socket_stream.hpp"
+#include "transport/faults.hpp"
+#include "transport/shm/shm_link.hpp"
 #include "wire/compact_header.hpp"
 
 namespace ipcx::transport {

@@ -1,0 +1,106 @@
+// EventSet (core layer): see event_set.hpp.
+#include "core/event_set.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "core/errno_map.hpp"
+
+namespace ipcx {
+namespace {
+// Tags of the set's own descriptors; owners' tags are pointers, never these.
+std::byte g_wake_tag;
+std::byte g_timer_tag;
+}  // namespace
+
+EventSet::EventSet(bool cross_thread)
+    : epoll_(sys::epoll_create()), timer_fd_(sys::timerfd_create()) {
+  if (cross_thread) wake_fd_.reset(sys::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!epoll_ || !timer_fd_ || (cross_thread && !wake_fd_) ||
+      !add(timer_fd_.get(), EPOLLIN, &g_timer_tag) ||
+      (cross_thread && !add(wake_fd_.get(), EPOLLIN, &g_wake_tag))) {
+    throw Error(errc_from_errno(errno), "", "cannot create an event set (epoll/eventfd/timerfd)");
+  }
+  events_.resize(64);
+}
+
+bool EventSet::add(int fd, std::uint32_t events, void* tag) noexcept {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = tag;
+  return sys::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+bool EventSet::modify(int fd, std::uint32_t events, void* tag) noexcept {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = tag;
+  return sys::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) == 0;
+}
+
+void EventSet::remove(int fd) noexcept { sys::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); }
+
+void EventSet::set_alarm(Clock::time_point when) noexcept {
+  if (when == alarm_) return;
+  alarm_ = when;
+  // steady_clock is CLOCK_MONOTONIC on Linux, so its epoch is the timerfd's.
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(when.time_since_epoch()).count();
+  sys::timerfd_arm(timer_fd_.get(), when == Clock::time_point::max() ? 0 : std::max<long>(ns, 1));
+}
+
+std::span<const epoll_event> EventSet::wait(Clock::time_point deadline) {
+  int timeout = 0;
+  if (deadline != Clock::time_point{}) {
+    // A deadline at or past the alarm needs no timer of its own: the alarm wakes us.
+    if (deadline >= alarm_ || deadline == Clock::time_point::max()) {
+      timeout = -1;
+    } else {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      timeout = static_cast<int>(std::clamp<long>(left, 0, 1 << 30));
+    }
+  }
+  int n = sys::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), timeout);
+  woken_ = false;
+  int kept = 0;
+  for (int i = 0; i < n; ++i) {
+    void* tag = events_[i].data.ptr;
+    if (tag == &g_wake_tag || tag == &g_timer_tag) {
+      std::uint64_t count;
+      [[maybe_unused]] auto r =
+          sys::read(tag == &g_wake_tag ? wake_fd_.get() : timer_fd_.get(), &count, sizeof count);
+      if (tag == &g_wake_tag) woken_ = true;
+      if (tag == &g_timer_tag) alarm_ = Clock::time_point::max();  // fired: disarmed
+      continue;
+    }
+    events_[kept++] = events_[i];
+  }
+  return {events_.data(), static_cast<std::size_t>(kept)};
+}
+
+void EventSet::wake() noexcept {
+  std::uint64_t one = 1;
+  // EAGAIN means the counter is already non-zero: a wake-up is pending anyway.
+  [[maybe_unused]] auto n = sys::write(wake_fd_.get(), &one, sizeof one);
+}
+
+void EventSet::post(Task task) {
+  {
+    std::lock_guard lock(posted_mutex_);
+    posted_.push_back(std::move(task));
+  }
+  wake();
+}
+
+int EventSet::run_posted() {
+  std::vector<Task> tasks;
+  {
+    std::lock_guard lock(posted_mutex_);
+    tasks.swap(posted_);
+  }
+  for (auto& task : tasks) task();
+  return static_cast<int>(tasks.size());
+}
+
+}  // namespace ipcx

@@ -1,0 +1,277 @@
+// Engine (engine layer): the connection engine under every socket. It binds and listens,
+// accepts, dials connect()ed endpoints again after every loss with backoff, enforces handshake
+// deadlines and heartbeats, holds each peer's outbound queue and writes it out, reads peers
+// fairly, spins before it sleeps, and sleeps on one pollable fd with polled rings armed first.
+// Each public socket (Server, Client, Pusher, Puller, Publisher, Subscriber) is a pattern over
+// it. Caller-driven: nothing happens between calls, and the caller's thread makes every
+// syscall, so no thread hop adds latency. Not thread-safe, except wake() and post().
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/event_set.hpp"
+#include "core/spin.hpp"
+#include "engine/peer.hpp"
+#include "ipcx/options.hpp"
+#include "pattern/setup.hpp"
+#include "transport/socket_scope.hpp"
+
+namespace ipcx::engine {
+
+struct EngineOptions {
+  wire::SocketType type = wire::SocketType::dealer;
+  pattern::Use::Kind use = pattern::Use::Kind::request_reply;
+  bool lossless = false;  // a publisher that waits for its subscribers
+  // The pattern reads its peers itself (next_message); otherwise progress() reads them and
+  // hands what arrives to PeerEvents::on_inbound.
+  bool reader = true;
+  bool cross_thread = false;                 // wake() and post() are used
+  std::size_t max_message_size = 64u << 20;  // per link, envelope included
+  std::size_t max_queued_bytes = 64u << 20;
+  std::size_t hwm = 1000;  // messages offer()ed to one peer and not yet written
+  std::size_t batch_bytes = 0;
+  std::chrono::microseconds spin{50};
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::chrono::milliseconds heartbeat{0};
+  std::chrono::milliseconds reconnect_min{10};
+  std::chrono::milliseconds reconnect_max{1000};
+  std::size_t max_peers = 1024;  // accepted peers open at once
+  std::size_t shm_ring_bytes = 1u << 20;
+  std::uint32_t file_mode = 0600;
+  std::vector<std::uint32_t> allow_uids;
+  LogSink log;
+};
+
+// What the pattern hears of its peers. Called from inside engine calls, on the owner's thread.
+class PeerEvents {
+ public:
+  // The peer's current link completed its handshake.
+  virtual void on_ready(Peer& peer) { (void)peer; }
+  // The peer's link is gone (closed by the peer, a fault, or close()); a dialled peer lives on.
+  virtual void on_lost(Peer& peer) { (void)peer; }
+  // A message from a peer of a socket that does not read (reader = false): false closes the
+  // peer as faulty (a PULL never sends to its PUSH).
+  virtual bool on_inbound(Peer& peer, Message& message) {
+    (void)peer;
+    (void)message;
+    return false;
+  }
+
+ protected:
+  ~PeerEvents() = default;
+};
+
+// Counters; written by the owner's thread, readable from any.
+struct EngineCounters {
+  std::atomic<std::uint64_t> accepted{0}, rejected{0}, peer_faults{0}, dropped{0}, dropped_input{0};
+  std::atomic<std::int64_t> open{0};  // links open now
+  template <class T>
+  static void bump(std::atomic<T>& c, T by = 1) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+  }
+};
+
+class Engine {
+ public:
+  Engine(EngineOptions options, PeerEvents* events);
+  ~Engine();  // writes what the kernel takes at once, then closes everything
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Throws ipcx::Error naming the endpoint.
+  Endpoint bind(std::string_view url);
+  // A peer for the endpoint, dialled now (or at the first progress() when `lazy`) and again
+  // after every loss. Throws ipcx::Error for a malformed URL or a use the mechanism refuses.
+  Peer& connect(std::string_view url, bool lazy = false);
+  // A peer over a link made elsewhere (a spawned child's pipes): never redialled.
+  Peer& adopt(std::unique_ptr<transport::Link> link, Endpoint endpoint);
+
+  int fd() const noexcept { return events_set_.fd(); }
+  const EngineOptions& options() const noexcept { return options_; }
+  EngineCounters& counters() noexcept { return counters_; }
+  const EngineCounters& counters() const noexcept { return counters_; }
+  std::vector<std::unique_ptr<Peer>>& peers() noexcept { return peers_; }
+  const std::vector<std::unique_ptr<Peer>>& peers() const noexcept { return peers_; }
+  Peer* find(std::uint64_t id) noexcept;  // null when gone
+  // Closes every listener (and removes what they made on disk); peers stay.
+  void stop_listening();
+  // For an owner that sleeps on fd() itself between calls: polled rings are asked to ring
+  // (and fd() is made readable at once, by wake(), if one already holds something);
+  // disarm() ends that at the next call. Needs cross_thread.
+  void arm_for_outside_wait();
+  void disarm();
+  std::size_t open_peers() const noexcept { return peers_.size() - graveyard_.size(); }
+
+  // ---- driving (engine_io.cpp, engine_wait.cpp)
+  // Accepts waiting peers, redials due endpoints, runs due ticks, drives handshakes and writes
+  // what is due; a non-reading socket also reads its peers here. Never sleeps. Looks at epoll
+  // first when a handshake is under way with messages waiting for it, or when it has not for
+  // a millisecond (reading the clock), so a peer's handshake progresses whatever else the
+  // caller does.
+  void progress();
+  // progress(), looking at epoll first if it has not for a millisecond (a clock read): for
+  // callers that may call seldom (a publisher), so a subscription waits at most that long.
+  void progress_fresh();
+  // Takes what epoll reports now into the peers' flags (one syscall, no sleep).
+  // Returns how many events it took.
+  int look();
+  // Marks polled peers whose rings hold something (a check of memory each, no syscall).
+  void poll_rings();
+  // The next message from any peer, fairly (one at a time, round robin), into `out`: the peer
+  // it came from, or null when none has one now. Peers found dead are closed on the way. With
+  // `frames`, a peer whose link can lend its next message in place (ZeroCopy) puts views of
+  // its frames there instead and sets *viewed; the pattern ends the view with the link's
+  // release_view() and end_lending().
+  using Frames = std::vector<std::span<const std::byte>>;
+  Peer* next_message(Message& out, Frames* frames = nullptr, bool* viewed = nullptr);
+  // Polls `found` for the spin budget, bounded by `deadline`: true as soon as it returns true.
+  // With `flags`, `found` reads what the flags say is readable, so polled rings are checked
+  // every poll and epoll every 4th (when some peer is signalled by its fd); without, `found`
+  // reads its links itself.
+  template <class Found>
+  bool spin(Clock::time_point deadline, bool flags, Found&& found);
+  // Sleeps until something happens or `deadline` (or the next timed duty), with polled rings
+  // armed; then marks what is ready. Runs posted tasks.
+  int sleep(Clock::time_point deadline);
+  // Whether any peer's link is polled memory (the spin loop then pauses rather than yields).
+  bool any_polled() const noexcept { return !polled_.empty(); }
+  // For a pattern that reads a peer's link itself (the Client): after each read, so that a
+  // completed handshake is noticed (on_ready, the backlog handed to the link).
+  void note_ready(Peer& peer);
+
+  // ---- sending (engine_send.cpp)
+  // Hands a message to the peer's link, or to its backlog while it has none or is still in
+  // its handshake (bounded by hwm and max_queued_bytes: then would_block). ok, would_block,
+  // or error (message_too_large; peer_closed when its link failed, which is then closed).
+  // Writes at once unless batching holds it (`defer`: the caller flushes, mark_dirty style).
+  transport::IoResult send(Peer& peer, const Message& head, const Message& tail,
+                           bool defer = false);
+  transport::IoResult send(Peer& peer, const Message& message, bool defer = false) {
+    static const Message kNone;
+    return send(peer, message, kNone, defer);
+  }
+  // As send(), unless the peer already holds hwm messages (or max_queued_bytes): then false
+  // and the message is not sent to it. For publishers.
+  bool offer(Peer& peer, const Message& message);
+  // Whether the peer can take one more message now without waiting (below its marks).
+  bool has_room(const Peer& peer) const noexcept;
+  // Whether the peer is established and holds nothing unwritten (with batch_bytes: less than
+  // a batch).
+  bool idle(const Peer& peer) const noexcept;
+  // Writes what the peer's link holds; false when the link died (it is closed then).
+  bool write(Peer& peer);
+  // Whether what the peer's link holds should be written now (batching may hold it).
+  bool due(const Peer& peer) const noexcept;
+  // Lists the peer for flush_dirty(): replies of one turn leave in one write.
+  void mark_dirty(Peer& peer) noexcept;
+  void flush_dirty();
+  // Writes everything every peer holds, batches and backlogs of ready peers included, waiting
+  // at most until `deadline`; true when nothing is left.
+  bool flush(Clock::time_point deadline);
+
+  // ---- peers (engine.cpp)
+  // Ends the peer's link (counted as a fault, and logged, when `fault`); a dialled peer redials
+  // (`reason` is its last failure when the link never completed its handshake), an accepted one
+  // is gone after this turn (reap()).
+  void close(Peer& peer, bool fault, std::string_view why, Errc reason = Errc::refused);
+  // For a pattern that writes a peer's link itself: whether to wake for writable.
+  void want_write(Peer& peer, bool want) noexcept { watch(peer, want); }
+  // Stops reading the peer (backpressure) until write() has taken what it holds below half of
+  // max_queued_bytes. A hang-up still ends it.
+  void pause(Peer& peer, bool paused);
+  // Frees the peers closed since the last call. Call between turns, holding no Peer pointer.
+  void reap();
+  // A loan or view on a peer's link begins (Peer::lent counts them) and ends: a link closed
+  // meanwhile stays mapped until the last of them ends.
+  void begin_lending(Peer& peer) noexcept { ++peer.lent; }
+  void end_lending(transport::Link* link) noexcept;
+
+  // ---- other threads (a Server's Responders)
+  void wake() noexcept { events_set_.wake(); }
+  void post(EventSet::Task task) { events_set_.post(std::move(task)); }
+
+ private:
+  struct Bound {
+    std::unique_ptr<transport::Listener> listener;
+    bool ready = false;
+    Clock::time_point paused_until{};  // out of the event set after EMFILE until then
+  };
+
+  transport::LinkOptions link_options() const;
+  pattern::Use use(bool dial) const;
+  Peer& add_peer(std::unique_ptr<transport::Link> link, std::unique_ptr<Dial> dial);
+  bool attach(Peer& peer, std::unique_ptr<transport::Link> link);
+  void accept_all(Bound& bound);
+  void dial_due(Clock::time_point now);
+  void redial(Peer& peer, Clock::time_point now);
+  void resume_listeners(Clock::time_point now);
+  void tick(Clock::time_point now);
+  void drain_backlog(Peer& peer);
+  void enqueue(Peer& peer);
+  int take(std::span<const epoll_event> ready);
+  bool service(Peer& peer);  // a non-reading socket's read of one peer
+  void watch(Peer& peer, bool want_write) noexcept;
+  void take_dropped(Peer& peer) noexcept;
+  Clock::time_point next_duty() const noexcept;
+  void trim(Peer& peer) noexcept;
+  void log(const std::string& line) const;
+
+  EngineOptions options_;
+  PeerEvents* events_;
+  EventSet events_set_;
+  transport::SocketScope scope_;
+  std::vector<std::unique_ptr<Bound>> bound_;
+  std::vector<std::unique_ptr<Peer>> peers_;
+  std::unordered_map<std::uint64_t, Peer*> by_id_;
+  std::vector<Peer*> dialled_;  // peers with a Dial
+  std::size_t unlinked_ = 0;    // dialled peers without a link: progress() redials only then
+  std::vector<Peer*> polled_;   // peers whose link is polled memory
+  std::vector<Peer*> timed_;    // peers whose link has timed work of its own
+  std::deque<Peer*> ready_;     // readable peers, in turn
+  std::vector<Peer*> dirty_;
+  std::vector<Peer*> flushing_;
+  std::vector<Peer*> graveyard_;
+  // Links closed while loans or views pointed into them, with how many still do.
+  std::vector<std::pair<std::unique_ptr<transport::Link>, int>> held_;
+  std::size_t handshakes_waited_on_ = 0;  // peers in a handshake with a backlog waiting
+  std::size_t paused_listeners_ = 0;      // taken out of the event set for a while
+  std::uint64_t next_id_ = 1;
+  bool listeners_ready_ = false;
+  bool flushing_all_ = false;
+  unsigned calls_ = 0;
+  Clock::time_point last_look_{};
+  Clock::time_point next_tick_{};
+  std::chrono::milliseconds tick_period_;
+  EngineCounters counters_;
+
+  friend class EngineTest;
+};
+
+template <class Found>
+bool Engine::spin(Clock::time_point deadline, bool flags, Found&& found) {
+  if (options_.spin.count() <= 0) return false;
+  auto until = std::min(deadline, Clock::now() + options_.spin);
+  bool memory = any_polled();
+  bool rings = flags && memory;
+  bool signalled = flags && (peers_.size() > polled_.size() || !bound_.empty());
+  // Rings are cheap to poll: pause between polls and yield now and then; sockets are a
+  // syscall a poll anyway: yield every time, so a peer on our CPU runs.
+  SpinPause pause(memory ? kShmYieldEvery : 1);
+  // The clock is read every 16th poll: on shm a poll costs less.
+  for (unsigned polls = 1; (polls & 15) != 0 || Clock::now() < until; ++polls) {
+    if (found()) return true;
+    pause();
+    if (rings) poll_rings();
+    if (signalled && (polls & 3) == 0) look();
+  }
+  return false;
+}
+
+}  // namespace ipcx::engine

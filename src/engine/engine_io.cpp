@@ -1,0 +1,182 @@
+// Engine (engine layer): driving the peers and reading them. See engine.hpp.
+#include <algorithm>
+
+#include "engine/engine.hpp"
+
+namespace ipcx::engine {
+
+using transport::Io;
+
+void Engine::enqueue(Peer& peer) {
+  if (peer.queued || peer.paused || !peer.link) return;
+  peer.queued = true;
+  ready_.push_back(&peer);
+}
+
+void Engine::note_ready(Peer& peer) {
+  if (peer.announced || !peer.link || !peer.link->established()) return;
+  peer.announced = true;
+  if (peer.dial) {
+    peer.dial->backoff = std::chrono::milliseconds(0);
+    peer.dial->last_failure = Errc::ok;
+  }
+  if (!peer.backlog.empty()) --handshakes_waited_on_;
+  if (events_ != nullptr) events_->on_ready(peer);
+  drain_backlog(peer);
+}
+
+int Engine::look() {
+  int taken = take(events_set_.wait(Clock::time_point{}));
+  last_look_ = Clock::now();
+  return taken;
+}
+
+int Engine::take(std::span<const epoll_event> ready) {
+  int taken = static_cast<int>(ready.size());
+  for (const epoll_event& e : ready) {
+    // Listeners are tagged with their Bound record, peers with themselves.
+    bool listener = false;
+    for (auto& b : bound_) {
+      if (e.data.ptr == b.get()) {
+        b->ready = listener = listeners_ready_ = true;
+        break;
+      }
+    }
+    if (listener) continue;
+    auto* peer = static_cast<Peer*>(e.data.ptr);
+    if (peer->closed || !peer->link) continue;
+    if (peer->paused) {
+      // Not read for backpressure; a hang-up still ends it.
+      if ((e.events & (EPOLLHUP | EPOLLERR)) != 0) close(*peer, false, "peer hung up");
+      continue;
+    }
+    peer->readable = true;
+    if ((e.events & EPOLLOUT) != 0 && peer->link->wants_write()) mark_dirty(*peer);
+    enqueue(*peer);
+  }
+  if (events_set_.woken()) taken += 1 + events_set_.run_posted();
+  // Rings that carry what a non-reading socket wants (a publisher's subscriptions) are polled
+  // as often as epoll is, not on every call: a publisher with many subscribers would spend its
+  // time reading empty rings.
+  if (!options_.reader) poll_rings();
+  return taken;
+}
+
+void Engine::poll_rings() {
+  for (Peer* p : polled_) {
+    if (!p->queued && !p->paused && !p->polled()->quiet()) {
+      p->readable = true;
+      enqueue(*p);
+    }
+  }
+}
+
+void Engine::progress() {
+  // Look at epoll when a handshake holds up dealt messages, and otherwise now and then (the
+  // clock is read every 64th call): new peers, handshakes, hang-ups.
+  bool fresh = (++calls_ & 63) == 0;
+  Clock::time_point now{};
+  if (handshakes_waited_on_ > 0 || fresh) {
+    now = Clock::now();
+    if (handshakes_waited_on_ > 0 || now - last_look_ > std::chrono::milliseconds(1)) look();
+  }
+  if (listeners_ready_) {
+    listeners_ready_ = false;
+    for (auto& b : bound_) {
+      if (!b->ready) continue;
+      b->ready = false;
+      accept_all(*b);
+    }
+  }
+  if (unlinked_ > 0 || !timed_.empty() || paused_listeners_ > 0 || fresh) {
+    if (now == Clock::time_point{}) now = Clock::now();
+    if (unlinked_ > 0) dial_due(now);
+    if (paused_listeners_ > 0) resume_listeners(now);
+    tick(now);
+  }
+  // A non-reading socket reads its readable peers here: their handshakes, hang-ups and what
+  // they may send (a subscriber's subscriptions). A reading socket's reads do all that.
+  if (!options_.reader) {
+    while (!ready_.empty()) {
+      Peer* p = ready_.front();
+      ready_.pop_front();
+      p->queued = false;
+      if (!p->closed && p->link && !p->paused) service(*p);
+    }
+  }
+  if (!dirty_.empty()) flush_dirty();
+}
+
+void Engine::progress_fresh() {
+  auto now = Clock::now();
+  if (now - last_look_ > std::chrono::milliseconds(1)) look();
+  tick(now);  // a publisher that never waits still times out handshakes that never finish
+  progress();
+}
+
+// A non-reading socket (a pusher, a publisher): what its peers send goes to on_inbound.
+bool Engine::service(Peer& peer) {
+  for (;;) {
+    Message incoming;
+    auto r = peer.link->recv(incoming);
+    if (r.status == Io::would_block) break;
+    if (r.status == Io::closed) {
+      close(peer, false, peer.link->fault());
+      return false;
+    }
+    if (r.status == Io::error) {
+      (void)peer.link->flush();  // a refused handshake owes the peer an ERROR command
+      close(peer, true, peer.link->fault());
+      return false;
+    }
+    note_ready(peer);
+    if (events_ != nullptr && events_->on_inbound(peer, incoming)) continue;
+    close(peer, true, "a peer of this socket type must not send messages");
+    return false;
+  }
+  take_dropped(peer);
+  note_ready(peer);
+  // Until epoll reports the link again (a hang-up, a doorbell, a handshake). A ring that carries
+  // something we want (a publisher's subscriptions) is polled at every look().
+  peer.readable = false;
+  return !due(peer) || write(peer);
+}
+
+Peer* Engine::next_message(Message& out, Frames* frames, bool* viewed) {
+  while (!ready_.empty()) {
+    Peer* p = ready_.front();
+    ready_.pop_front();
+    p->queued = false;
+    if (p->closed || !p->link || p->paused || !p->readable) continue;
+    if (frames != nullptr) {
+      auto* zc = p->link->extensions().zero_copy;
+      if (zc != nullptr && zc->view(*frames)) {  // never before its handshake
+        note_ready(*p);
+        *viewed = true;
+        ++p->lent;
+        p->queued = true;
+        ready_.push_back(p);
+        return p;
+      }
+    }
+    auto r = p->link->recv(out);
+    if (r.status == Io::ok) {
+      note_ready(*p);
+      p->queued = true;
+      ready_.push_back(p);  // it may hold more: its turn comes again after the others'
+      return p;
+    }
+    if (r.status == Io::would_block) {
+      p->readable = false;
+      take_dropped(*p);
+      note_ready(*p);
+      if (p->link->wants_write() && due(*p)) write(*p);  // the handshake may owe the peer bytes
+      continue;
+    }
+    if (r.status == Io::error) (void)p->link->flush();
+    close(*p, r.status == Io::error, p->link->fault());
+  }
+  return nullptr;
+}
+
+}  // namespace ipcx::engine

@@ -1,0 +1,189 @@
+// Engine (engine layer): each peer's outbound queue and writing it out. See engine.hpp.
+#include <algorithm>
+
+#include "engine/engine.hpp"
+
+namespace ipcx::engine {
+
+using transport::Io;
+using transport::IoResult;
+
+bool Engine::has_room(const Peer& peer) const noexcept {
+  if (peer.closed || (!peer.link && !peer.dial)) return false;
+  std::size_t held = peer.backlog.size() + peer.sizes.size();
+  if (options_.hwm > 0 && held >= options_.hwm) return false;
+  std::size_t bytes = peer.backlog_bytes + (peer.link ? peer.link->queued_bytes() : 0);
+  return bytes < options_.max_queued_bytes;
+}
+
+bool Engine::idle(const Peer& peer) const noexcept {
+  if (!peer.announced || !peer.backlog.empty()) return false;
+  std::size_t queued = peer.link->queued_bytes();
+  return options_.batch_bytes == 0 ? queued == 0 : queued < options_.batch_bytes;
+}
+
+bool Engine::due(const Peer& peer) const noexcept {
+  if (!peer.link || !peer.link->wants_write()) return false;
+  return options_.batch_bytes == 0 || flushing_all_ || !peer.announced ||
+         peer.link->queued_bytes() >= options_.batch_bytes;
+}
+
+IoResult Engine::send(Peer& peer, const Message& head, const Message& tail, bool defer) {
+  if (peer.closed || (!peer.link && (!peer.dial || peer.dial->mechanism == nullptr))) {
+    return {Io::error, 0, Errc::peer_closed};
+  }
+  // Not ready for it yet (no link, or one still in its handshake), or messages wait before it
+  // already: it waits in the peer's backlog, in order.
+  if (!peer.announced || !peer.backlog.empty()) {
+    if (head.bytes() + tail.bytes() > options_.max_message_size) {
+      return {Io::error, 0, Errc::message_too_large};
+    }
+    if (!has_room(peer)) return {Io::would_block};
+    try {
+      Message copy;
+      copy.add_frames(head);
+      copy.add_frames(tail);
+      peer.backlog_bytes += copy.bytes();
+      peer.backlog.push_back(std::move(copy));
+    } catch (const std::bad_alloc&) {
+      return {Io::error, 0, Errc::resource_exhausted};
+    }
+    if (peer.link && !peer.announced && peer.backlog.size() == 1) ++handshakes_waited_on_;
+    if (peer.announced) drain_backlog(peer);
+    return {Io::ok, head.bytes() + tail.bytes()};
+  }
+  transport::Link& link = *peer.link;
+  std::size_t before = options_.hwm > 0 ? link.queued_bytes() : 0;
+  auto r = link.send(head, tail);
+  if (r.status == Io::would_block) return r;
+  if (r.status == Io::error) {
+    if (r.error == Errc::message_too_large) return r;
+    close(peer, false, link.fault());
+    return {Io::error, 0, Errc::peer_closed};
+  }
+  if (options_.hwm > 0) {
+    std::size_t after = link.queued_bytes();
+    // A link that took it at once (into the kernel, a ring) holds nothing against the mark.
+    if (after > before || link.wants_write()) {
+      peer.sizes.push_back(after > before ? after - before : 0);
+      peer.sizes_sum += after > before ? after - before : 0;
+    }
+  }
+  if (defer) {
+    mark_dirty(peer);
+  } else if (due(peer) && !write(peer)) {
+    return {Io::error, 0, Errc::peer_closed};
+  }
+  return r;
+}
+
+bool Engine::offer(Peer& peer, const Message& message) {
+  if (!has_room(peer)) {
+    // A batch still being gathered holds messages on purpose: write it before judging.
+    if (options_.batch_bytes == 0 || !peer.link || !peer.link->wants_write() || !write(peer) ||
+        !has_room(peer)) {
+      return false;
+    }
+  }
+  return send(peer, message).status == Io::ok;
+}
+
+void Engine::drain_backlog(Peer& peer) {
+  while (!peer.backlog.empty() && peer.link) {
+    Message& next = peer.backlog.front();
+    static const Message kNone;
+    auto r = peer.link->send(next, kNone);
+    if (r.status == Io::would_block) break;
+    if (r.status == Io::error && r.error != Errc::message_too_large) {
+      close(peer, false, peer.link->fault());
+      return;
+    }
+    if (r.status == Io::error) EngineCounters::bump(counters_.dropped);
+    peer.backlog_bytes -= next.bytes();
+    peer.backlog.pop_front();
+  }
+  if (peer.link && due(peer)) write(peer);
+}
+
+void Engine::trim(Peer& peer) noexcept {
+  if (peer.sizes.empty()) return;
+  // The oldest messages are the ones written: drop them while the rest still covers what the
+  // link holds.
+  std::size_t left = peer.link ? peer.link->queued_bytes() : 0;
+  while (!peer.sizes.empty() && peer.sizes_sum - peer.sizes.front() >= left) {
+    peer.sizes_sum -= peer.sizes.front();
+    peer.sizes.pop_front();
+  }
+}
+
+void Engine::watch(Peer& peer, bool want_write) noexcept {
+  std::uint32_t events = (peer.paused ? 0u : EPOLLIN) | (want_write ? EPOLLOUT : 0u);
+  // Only on change: polled links are served many times a microsecond, and an epoll_ctl per
+  // serve cost more than a ring round trip.
+  if (events == peer.interest || !peer.link) return;
+  if (events_set_.modify(peer.link->fd(), events, &peer)) peer.interest = events;
+}
+
+bool Engine::write(Peer& peer) {
+  if (!peer.link) return false;
+  if (!peer.link->wants_write()) {
+    trim(peer);
+    if ((peer.interest & EPOLLOUT) != 0) watch(peer, false);
+    return true;
+  }
+  auto r = peer.link->flush();
+  if (r.status == Io::closed || r.status == Io::error) {
+    close(peer, false, peer.link->fault());
+    return false;
+  }
+  trim(peer);
+  // A peer paused for not reading what it was sent is read again once half has drained.
+  if (peer.paused && peer.link->queued_bytes() < options_.max_queued_bytes / 2) {
+    peer.paused = false;
+    enqueue(peer);
+  }
+  watch(peer, r.status == Io::would_block);
+  return true;
+}
+
+void Engine::mark_dirty(Peer& peer) noexcept {
+  if (peer.dirty || peer.closed) return;
+  peer.dirty = true;
+  dirty_.push_back(&peer);
+}
+
+void Engine::flush_dirty() {
+  if (dirty_.empty()) return;
+  flushing_.swap(dirty_);
+  for (Peer* p : flushing_) {
+    p->dirty = false;
+    if (p->closed || !p->link) continue;  // closed this turn; reap() has not run yet
+    if (due(*p)) write(*p);
+  }
+  flushing_.clear();
+}
+
+bool Engine::flush(Clock::time_point deadline) {
+  look();                // new peers and their handshakes count as work to do
+  flushing_all_ = true;  // batches are written too, and waited for
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{flushing_all_};
+  for (;;) {
+    progress();
+    bool pending = false;
+    for (auto& p : peers_) {
+      if (p->closed) continue;
+      if (p->link && p->announced && !p->backlog.empty()) drain_backlog(*p);
+      if (p->link && p->link->wants_write()) write(*p);
+      pending |= !p->backlog.empty() || (p->link && p->link->queued_bytes() > 0);
+    }
+    reap();
+    if (!pending) return true;
+    if (Clock::now() >= deadline) return false;
+    sleep(deadline);
+  }
+}
+
+}  // namespace ipcx::engine

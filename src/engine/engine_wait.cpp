@@ -1,0 +1,87 @@
+// Engine (engine layer): sleeping, and the duties that have a time: ticks (handshake deadlines,
+// heartbeats, a link's own timers), redials and paused listeners. See engine.hpp.
+#include <algorithm>
+
+#include "engine/engine.hpp"
+
+namespace ipcx::engine {
+
+using transport::Io;
+
+Clock::time_point Engine::next_duty() const noexcept {
+  auto when = next_tick_;
+  for (Peer* p : timed_) when = std::min(when, p->link->extensions().timed->wake_by());
+  if (unlinked_ > 0) {
+    for (Peer* p : dialled_) {
+      if (!p->link && p->dial->mechanism != nullptr) when = std::min(when, p->dial->next_attempt);
+    }
+  }
+  if (paused_listeners_ > 0) {
+    for (const auto& b : bound_) {
+      if (b->paused_until != Clock::time_point{}) when = std::min(when, b->paused_until);
+    }
+  }
+  return when;
+}
+
+void Engine::tick(Clock::time_point now) {
+  bool all = now >= next_tick_;
+  if (all) next_tick_ = now + tick_period_;
+  auto tick_one = [&](Peer& p) {
+    auto r = p.link->tick(now);
+    if (r.status == Io::error || r.status == Io::closed) {
+      close(p, r.status == Io::error, p.link->fault(), r.error);
+    } else if (p.link->wants_write()) {
+      mark_dirty(p);
+    }
+  };
+  if (all) {
+    for (std::size_t i = 0; i < peers_.size(); ++i) {
+      Peer& p = *peers_[i];
+      if (!p.closed && p.link) tick_one(p);
+    }
+  } else {
+    for (std::size_t i = 0; i < timed_.size();) {
+      Peer& p = *timed_[i];
+      std::size_t before = timed_.size();
+      if (now >= p.link->extensions().timed->wake_by()) tick_one(p);
+      if (timed_.size() == before) ++i;  // else it was closed and left the list
+    }
+  }
+}
+
+int Engine::sleep(Clock::time_point deadline) {
+  auto now = Clock::now();
+  tick(now);
+  if (unlinked_ > 0) dial_due(now);
+  if (paused_listeners_ > 0) resume_listeners(now);
+  flush_dirty();
+  deadline = std::min(deadline, next_duty());
+  bool may_sleep = deadline > now;
+  for (Peer* p : polled_) {
+    if (!may_sleep) break;
+    if (!p->paused) may_sleep = p->polled()->prepare_sleep();
+  }
+  // The periodic tick is the alarm: a sleep until then arms no kernel timer of its own.
+  events_set_.set_alarm(next_tick_);
+  int taken = take(events_set_.wait(may_sleep ? deadline : Clock::time_point{}));
+  last_look_ = Clock::now();
+  for (Peer* p : polled_) p->polled()->end_sleep();
+  // What arrived on a ring without a doorbell (we said we slept only from the arming on).
+  poll_rings();
+  return taken;
+}
+
+void Engine::arm_for_outside_wait() {
+  bool sleep = true;
+  for (Peer* p : polled_) {
+    if (!p->paused) sleep &= p->polled()->prepare_sleep();
+  }
+  if (!sleep) wake();
+}
+
+void Engine::disarm() {
+  for (Peer* p : polled_) p->polled()->end_sleep();
+}
+
+}  // namespace ipcx::engine

@@ -1,0 +1,93 @@
+// Client::Impl (pattern layer): a Client's state, a request/reply pattern over the engine with
+// one peer (the endpoint, dialled lazily and again after every loss; or a spawned child's
+// pipes). The calling thread does all I/O: it sends, optionally spins on non-blocking reads,
+// then sleeps on the engine until the reply or the deadline. Requests wait in `unsent` until a
+// link has completed its handshake, so a connection that dies before that loses nothing and
+// the request goes out on the next one; once handed to a link, a request is never re-sent.
+#pragma once
+
+#include <deque>
+#include <optional>
+#include <vector>
+
+#include "engine/engine.hpp"
+#include "ipcx/client.hpp"
+#include "pattern/req_rep/envelope.hpp"
+#include "transport/stdio.hpp"
+
+namespace ipcx {
+
+using Clock = std::chrono::steady_clock;
+
+struct Client::Impl final : detail::ViewLender, engine::PeerEvents {
+  Impl(std::string_view url, ClientOptions opts);
+  // A spawned child's link (stdio://): made once, never redialled.
+  Impl(ClientOptions opts, transport::SpawnedServer spawned);
+
+  static engine::EngineOptions engine_options(const ClientOptions& o);
+
+  // ---- engine events
+  void on_lost(engine::Peer& peer) override;
+
+  // ---- client_io.cpp
+  transport::Link* link() const noexcept { return peer->link.get(); }
+  bool ready() const noexcept { return peer->link && peer->link->established(); }
+  // A spawned child's connection is made once: after it is gone nothing can reconnect.
+  bool child_gone() const noexcept { return child && !peer->link; }
+  const Message& head_for(RequestId id) {
+    pattern::set_request_id(head, id);
+    return head;
+  }
+  static bool take(std::vector<RequestId>& ids, RequestId id);
+  // Whether what the caller waits for may have arrived: stop spinning or sleeping.
+  bool answered() const noexcept { return !arrived.empty() || viewed || call_done; }
+  void drop_link(Errc why, std::string_view fault);
+  void release_unsent();
+  bool drain(bool first_reply = false);
+  bool take_view();
+  void pump(Clock::time_point deadline, bool wait_first, Clock::time_point now = {});
+  bool spin(Clock::time_point deadline);
+  void wait_ready(Clock::time_point deadline);
+  void check_idle_link(Clock::time_point now);
+  RequestId new_id();
+  Result<RequestId> send(const Message& body, Clock::time_point now);
+  Result<RequestId> send_as(RequestId id, const Message& body, Clock::time_point now);
+  std::optional<Result<Message>> settled(RequestId id);
+  Errc expired(RequestId id);
+
+  // ---- views and loans (loan.cpp)
+  void end_view(std::vector<std::span<const std::byte>>& frames) noexcept override;
+
+  Endpoint endpoint;
+  ClientOptions options;
+  engine::Engine engine;
+  engine::Peer* peer = nullptr;
+  // A spawned server: the child outlives the link so that it sees its input end first.
+  std::unique_ptr<transport::ChildProcess> child;
+  RequestId next_id = 1;
+  std::deque<std::pair<RequestId, Message>> unsent;  // waiting for an established link
+  // Small flat containers: one call in flight is the common case, and a node-based set would
+  // allocate on every call. TODO(perf): an index for thousands of pipelined requests.
+  std::vector<RequestId> in_flight;         // handed to the current link
+  std::vector<RequestId> lost;              // their link died
+  std::vector<Reply> arrived;               // replies nobody asked for yet
+  Message incoming;                         // what drain() reads into; kept for its inline buffer
+  Message head = pattern::request_head(0);  // rewritten with each request's id
+  transport::Link* lent = nullptr;          // a zero-copy Loan is out on this link
+  // call_view(): the request whose reply is taken as a view; `viewed` once it is, in
+  // `view_frames` (kept for its capacity: a MessageView borrows the vector and hands it back).
+  RequestId view_for = 0;
+  bool viewed = false;
+  std::vector<std::span<const std::byte>> view_frames;
+  transport::Link* viewing = nullptr;  // the link a zero-copy MessageView is out on
+  // call(): the request waited for. Replies are decoded straight into `call_reply`, so the
+  // awaited one needs no move into `arrived` and out again; `call_done` once it is there.
+  RequestId call_for = 0;
+  bool call_done = false;
+  Message call_reply;
+  static constexpr std::chrono::milliseconds kIdleCheck{50};
+  Clock::time_point last_used{};
+  Errc last_failure = Errc::ok;  // a spawned child's: it went away
+};
+
+}  // namespace ipcx

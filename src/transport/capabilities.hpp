@@ -1,0 +1,121 @@
+// Optional link capabilities (transport layer): what only some mechanisms do, each its own small
+// interface, offered by a link through Link::extensions(). The engine and the patterns ask for
+// a capability instead of a scheme; a link without one has a null pointer there.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "ipcx/message.hpp"
+
+namespace ipcx::transport {
+
+// Links whose input is memory polled by the reader (shm, inproc). Their peer writes without
+// a syscall and rings the link's doorbell (its fd) only once told that the owner sleeps.
+class Polled {
+ public:
+  // The owner is about to sleep on fd(); false means something arrived meanwhile: do not sleep.
+  virtual bool prepare_sleep() noexcept = 0;
+  // The owner woke from (or gave up) sleeping on fd().
+  virtual void end_sleep() noexcept = 0;
+  // True when serving the link now would find nothing to read, nothing waiting to be written
+  // and no bookkeeping due: spin loops poll rings many times a microsecond, and a full recv()
+  // per poll costs several times the ring check.
+  virtual bool quiet() noexcept = 0;
+
+ protected:
+  ~Polled() = default;
+};
+
+// Zero-copy sending and receiving, in place in the transport's memory (shm).
+class ZeroCopy {
+ public:
+  // Reserves a message of head's frames then one body frame of `bytes` inside the transport and
+  // returns that body's bytes to fill; empty when it cannot lend now (copy instead). Until
+  // commit_loan() or cancel_loan() the link sends nothing else.
+  virtual std::span<std::byte> loan(const Message& head, std::size_t bytes) noexcept = 0;
+  virtual bool commit_loan() noexcept = 0;  // false: the link died meanwhile
+  virtual void cancel_loan() noexcept = 0;
+  // The next message as views of its frames inside the transport, when it is whole in one
+  // record: true, and `frames` holds them until release_view(), which consumes the message;
+  // meanwhile recv() reads nothing. False for anything else: recv() then copies or reports.
+  // A link closed while a view is out keeps its memory mapped until it is destroyed.
+  virtual bool view(std::vector<std::span<const std::byte>>& frames) noexcept = 0;
+  virtual void release_view() noexcept = 0;
+
+ protected:
+  ~ZeroCopy() = default;
+};
+
+// Many subscribers reading one ring their publisher writes once (shm). Owned by the socket's
+// scope; every link whose subscriber reads it says so through Broadcasting::group().
+class BroadcastGroup {
+ public:
+  // Writes the message for every subscriber of the group. Lossy: always true. Lossless: false
+  // when a subscriber has not read far enough; what went in stays, and the caller waits (the
+  // links' prepare_sleep() ask the laggards to ring) and calls again with the same message.
+  virtual bool write(const Message& message) noexcept = 0;
+
+ protected:
+  ~BroadcastGroup() = default;
+};
+
+// A publisher's link whose subscriber reads a broadcast group instead of this link.
+class Broadcasting {
+ public:
+  // The group, once the subscriber is seated there; null before (and for a subscriber that
+  // gets its messages on the link itself).
+  virtual BroadcastGroup* group() noexcept = 0;
+
+ protected:
+  ~Broadcasting() = default;
+};
+
+// A subscriber's link that can tell what its publisher sent and it never got (shm's broadcast
+// ring, udp's numbered datagrams).
+class Lossy {
+ public:
+  // Messages lost just before the one recv() last returned, since the last call.
+  virtual std::uint64_t take_gap() noexcept = 0;
+
+ protected:
+  ~Lossy() = default;
+};
+
+// A link that stays open despite bad input (udp's, serving every client of a port): what it
+// skipped instead of closing, since the last call.
+class Datagrams {
+ public:
+  struct Dropped {
+    std::uint64_t malformed = 0;  // input that was not a message of ours
+    std::uint64_t overflow = 0;   // input the kernel dropped for want of buffer space
+  };
+  virtual Dropped take_dropped() noexcept = 0;
+
+ protected:
+  ~Datagrams() = default;
+};
+
+// A link with timed work of its own (udp's resends), finer than the owner's periodic tick().
+class Timed {
+ public:
+  // When tick() next has work to do: the owner sleeps no longer, and ticks once it passed.
+  virtual std::chrono::steady_clock::time_point wake_by() const noexcept = 0;
+
+ protected:
+  ~Timed() = default;
+};
+
+struct Extensions {
+  Polled* polled = nullptr;
+  ZeroCopy* zero_copy = nullptr;
+  Broadcasting* broadcasting = nullptr;
+  Lossy* lossy = nullptr;
+  Datagrams* datagrams = nullptr;
+  Timed* timed = nullptr;
+};
+
+}  // namespace ipcx::transport
