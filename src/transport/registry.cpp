@@ -1,9 +1,10 @@
-// Registry (transport layer). Adding a mechanism is one line in the list below.
+// Registry (transport layer): the list of built-in mechanisms, and checking each as it is added.
 #include "transport/registry.hpp"
 
 namespace ipcx::transport {
 
 // The built-in mechanisms, one factory each, defined in the mechanism's own file or folder.
+// Adding one is one line here.
 #define IPCX_BUILTIN_MECHANISMS(X) \
   X(unix_mechanism)                \
   X(tcp_mechanism)                 \
@@ -11,7 +12,8 @@ namespace ipcx::transport {
   X(stdio_mechanism)               \
   X(fifo_mechanism)                \
   X(mq_mechanism)                  \
-  X(udp_mechanism)
+  X(udp_mechanism)                 \
+  /* end of the list */
 
 #define IPCX_DECLARE_MECHANISM(factory) Mechanism factory();
 IPCX_BUILTIN_MECHANISMS(IPCX_DECLARE_MECHANISM)
