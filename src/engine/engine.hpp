@@ -269,7 +269,11 @@ bool Engine::spin(Clock::time_point deadline, bool flags, Found&& found) {
     if (found()) return true;
     pause();
     if (rings) poll_rings();
-    if (signalled && (polls & 3) == 0) look();
+    if (signalled && (polls & 3) == 0) {
+      look();
+      // A peer waiting to be accepted, or due a redial, is not to wait for the spin to end.
+      if (listeners_ready_ || unlinked_ > 0) progress();
+    }
   }
   return false;
 }
