@@ -13,6 +13,7 @@ namespace ipcx::transport {
   X(fifo_mechanism)                \
   X(mq_mechanism)                  \
   X(udp_mechanism)                 \
+  X(inproc_mechanism)              \
   /* end of the list */
 
 #define IPCX_DECLARE_MECHANISM(factory) Mechanism factory();
