@@ -32,6 +32,10 @@ struct Capabilities {
   bool lossless_publish = false;   // a Publisher may wait for its slowest subscriber
   bool credentials = false;        // the OS tells each side the peer's pid and uid
   bool zero_copy = false;          // loans and views in place (Client::loan, receive_view)
+  // A publisher writes each message once, into a ring all its subscribers read: one that falls
+  // a ring behind loses the oldest and is told how many (else each has its own queue).
+  bool broadcast = false;
+  bool zeromq = false;             // libzmq peers speak it (ZMTP over a socket)
   Boundaries boundaries = Boundaries::stream;
   bool reliable = true;           // in order and complete, or the link fails
   bool crosses_processes = true;  // false: threads of one process only

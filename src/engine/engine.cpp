@@ -230,14 +230,16 @@ void Engine::stop_listening() {
   listeners_ready_ = false;
 }
 
-void Engine::close(Peer& peer, bool fault, std::string_view why, Errc reason) {
+void Engine::close(Peer& peer, bool fault, std::string_view reason_text, Errc reason) {
   if (!peer.link) return;
+  // Copied first: it usually points into the link about to go (its fault()).
+  std::string why(reason_text);
   transport::Link& link = *peer.link;
   if (fault) {
     EngineCounters::bump(counters_.peer_faults);
     std::string who = link.peer().address;
     if (link.peer().pid > 0) who += " pid " + std::to_string(link.peer().pid);
-    log("ipcx: closed faulty peer " + who + ": " + std::string(why));
+    log("ipcx: closed faulty peer " + who + ": " + why);
   }
   // What was queued to it is lost: a publisher knows how many messages; others count one.
   std::size_t lost = !peer.sizes.empty() ? peer.sizes.size() : link.queued_bytes() > 0 ? 1 : 0;
@@ -268,7 +270,7 @@ void Engine::close(Peer& peer, bool fault, std::string_view why, Errc reason) {
     if (was_established) {
       d.backoff = std::chrono::milliseconds(0);
     } else {
-      if (!fault) log("ipcx: " + d.endpoint.url() + ": " + std::string(why));
+      if (!fault) log("ipcx: " + d.endpoint.url() + ": " + why);
       d.last_failure = reason;
       d.backoff = d.backoff.count() == 0 ? options_.reconnect_min
                                          : std::min(d.backoff * 2, options_.reconnect_max);

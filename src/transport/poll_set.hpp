@@ -39,6 +39,7 @@ class PollSet {
   }
 
   int fd() const noexcept { return epoll_.get(); }
+  void close() noexcept { epoll_.reset(); }
 
   // Another descriptor to read, known only later (a peer's pidfd).
   bool add_readable(int fd) noexcept {

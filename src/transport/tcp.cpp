@@ -93,6 +93,7 @@ Mechanism tcp_mechanism() {
   m.info.caps.request_reply = m.info.caps.push_pull = m.info.caps.publish_subscribe = true;
   m.info.caps.lossless_publish = true;
   m.info.caps.crosses_machines = true;
+  m.info.caps.zeromq = true;
   m.info.private_url = &private_tcp_url;
   m.info.leftovers = &test_hooks::nothing_left;
   m.info.remove_stale = &test_hooks::nothing_stale;

@@ -70,6 +70,7 @@ Mechanism unix_mechanism() {
   m.info.caps.request_reply = m.info.caps.push_pull = m.info.caps.publish_subscribe = true;
   m.info.caps.lossless_publish = true;
   m.info.caps.credentials = true;
+  m.info.caps.zeromq = true;
   m.info.private_url = &private_unix_url;
   m.info.leftovers = &unix_leftovers;
   m.info.remove_stale = &remove_stale_socket;

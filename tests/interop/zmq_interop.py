@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Interop with libzmq (python3-zmq): libzmq REQ and DEALER call an ipcx Server over tcp:// and
 ipc://, the ipcx CLI client calls libzmq REP and ROUTER servers, ipcx push/pull trade
-messages with libzmq PULL/PUSH in both directions, binding and connecting, and ipcx pub/sub
+messages with libzmq PULL/PUSH in both directions, binding and connecting (and deal evenly to
+two PULLs whatever their handshakes' timing), and ipcx pub/sub
 with libzmq SUB/PUB, subscribing and unsubscribing while messages flow. Run by ctest as
 `/usr/bin/python3 zmq_interop.py IPCX_BINARY CASE`; exits non-zero on the first failure."""
 
@@ -209,6 +210,81 @@ def push_pull_both_ways(ipcx, tmp):
             check(proc.wait(timeout=60) == 0, "ipcx push --bind did not finish")
             pull.close()
             print(f"ok: ipcx push --bind -> libzmq PULL over {bound}")
+    finally:
+        ctx.destroy(linger=0)
+
+
+def receive_share(pull, total, counts, index):
+    """Counts what one PULL receives until all `total` messages have arrived somewhere."""
+    while sum(counts) < total:
+        try:
+            pull.recv()
+            counts[index] += 1
+        except zmq.Again:
+            pass
+
+
+def count_shares(pulls, total):
+    """Starts a thread per PULL counting what it gets, until `total` arrived in all."""
+    counts = [0] * len(pulls)
+    readers = [threading.Thread(target=receive_share, args=(p, total, counts, i))
+               for i, p in enumerate(pulls)]
+    for r in readers:
+        r.start()
+    return counts, readers
+
+
+def push_deals_evenly_to_late_pullers(ipcx, tmp):
+    """An ipcx pusher deals round robin over two libzmq PULL peers whatever their handshakes'
+    timing (it once gave one of them everything): 20 rounds each of a pusher connecting to two
+    bound PULLs before they could answer, and of a bound pusher two PULLs connected to."""
+    half = 10
+    lines = "".join(f"{i}\n" for i in range(2 * half))
+    ctx = zmq.Context()
+    try:
+        for round_ in range(20):
+            pulls = []
+            for _ in range(2):
+                p = ctx.socket(zmq.PULL)
+                p.setsockopt(zmq.RCVTIMEO, 100)
+                p.bind("tcp://127.0.0.1:*")
+                pulls.append(p)
+            urls = [p.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pulls]
+            counts, readers = count_shares(pulls, 2 * half)
+            r = subprocess.run([ipcx, "push", *urls, "--timeout", "20000"], input=lines,
+                               text=True, timeout=60)
+            check(r.returncode == 0, f"ipcx push exited {r.returncode}")
+            for t in readers:
+                t.join(timeout=60)
+            check(counts == [half, half], f"round {round_}, connecting: dealt {counts}")
+            for p in pulls:
+                p.close(linger=0)
+
+            proc, bound = start_ipcx(ipcx, ["push", "--bind", "tcp://127.0.0.1:0", "--timeout",
+                                            "20000"], stdin=subprocess.PIPE)
+            pulls = []
+            for _ in range(2):
+                p = ctx.socket(zmq.PULL)
+                p.setsockopt(zmq.RCVTIMEO, 100)
+                monitor = p.get_monitor_socket(zmq.EVENT_CONNECTED)
+                p.connect(bound)
+                # Connected (in the pusher's backlog) before any line is sent: dealing must
+                # then not depend on whose handshake the pusher hears first.
+                event = monitor.recv_multipart()
+                check(event, "no connect event")
+                p.disable_monitor()
+                monitor.close(linger=0)
+                pulls.append(p)
+            counts, readers = count_shares(pulls, 2 * half)
+            proc.stdin.write(lines)
+            proc.stdin.close()
+            for t in readers:
+                t.join(timeout=60)
+            check(proc.wait(timeout=60) == 0, "ipcx push --bind did not finish")
+            check(counts == [half, half], f"round {round_}, bound: dealt {counts}")
+            for p in pulls:
+                p.close(linger=0)
+        print("ok: ipcx push deals evenly to two libzmq PULLs, 20 rounds connecting and bound")
     finally:
         ctx.destroy(linger=0)
 

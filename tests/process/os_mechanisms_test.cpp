@@ -1,7 +1,8 @@
-// The OS mechanisms of their own kind (pipe:// FIFOs, mq:// queues, udp:// datagrams) with real
-// processes: several clients at once, large messages, a client killed with kill -9 mid-request
-// while the others are served and nothing of it left behind, nothing at all left after a
-// graceful stop, and garbage written into the server's well-known name skipped and counted.
+// Every mechanism a server process and client processes reach by URL, with real processes:
+// several clients at once, large messages, a client killed with kill -9 mid-request while the
+// others are served and nothing of it left behind, nothing at all left after a graceful stop;
+// and garbage written into a pipe:// FIFO, an mq:// queue or at a udp:// port skipped and
+// counted.
 // Server kill -9 and restart on the same endpoint is in restart_test.cpp.
 #include <gtest/gtest.h>
 #include <mqueue.h>
@@ -20,6 +21,7 @@
 #include "support/child.hpp"
 #include "support/eventually.hpp"
 #include "support/leftovers.hpp"
+#include "support/mechanisms.hpp"
 #include "support/temp_dir.hpp"
 #include "wire/compact_header.hpp"
 
@@ -79,7 +81,8 @@ TEST_P(OsMechanism, LargeMessagesGoThroughWhole) {
   server.bind(url());
   server.start();
   Client client(url());
-  std::string big(GetParam() == "udp" ? 60000 : (16u << 20), 'x');
+  bool datagram = test::caps_of(GetParam()).boundaries == Boundaries::datagram;
+  std::string big(datagram ? 60000 : (16u << 20), 'x');
   for (std::size_t i = 0; i < big.size(); i += 1000) big[i] = static_cast<char>('a' + i % 26);
   auto reply = client.call(Message{big, "second part"}, 60s);
   ASSERT_TRUE(reply) << to_string(reply.error());
@@ -131,8 +134,12 @@ TEST_P(OsMechanism, GracefulStopLeavesNothing) {
   EXPECT_TRUE(left.empty()) << left.front();
 }
 
-INSTANTIATE_TEST_SUITE_P(Mechanisms, OsMechanism, ::testing::Values("pipe", "mq", "udp"),
-                         [](const auto& info) { return info.param; });
+// Every mechanism a server process and client processes reach by URL.
+INSTANTIATE_TEST_SUITE_P(Registry, OsMechanism,
+                         ::testing::ValuesIn(test::schemes_where([](const Capabilities& c) {
+                           return c.request_reply && c.crosses_processes && c.reach == Reach::url;
+                         })),
+                         test::SchemeName());
 
 TEST(FifoRendezvous, GarbageAndShortRecordsAreSkippedAndCounted) {
   test::TempDir dir;

@@ -17,6 +17,7 @@
 #include "ipcx/ipcx.hpp"
 #include "support/child.hpp"
 #include "support/leftovers.hpp"
+#include "support/mechanisms.hpp"
 #include "support/server_child.hpp"
 #include "support/temp_dir.hpp"
 
@@ -118,9 +119,12 @@ TEST_P(Restart, ClientKilledMidSendOthersStillServed) {
   server.wait();
 }
 
-INSTANTIATE_TEST_SUITE_P(Mechanisms, Restart,
-                         ::testing::Values("unix", "tcp", "shm", "pipe", "mq", "udp"),
-                         [](const auto& info) { return info.param; });
+// Every mechanism a server process and client processes reach by URL.
+INSTANTIATE_TEST_SUITE_P(Registry, Restart,
+                         ::testing::ValuesIn(test::schemes_where([](const Capabilities& c) {
+                           return c.request_reply && c.crosses_processes && c.reach == Reach::url;
+                         })),
+                         test::SchemeName());
 
 }  // namespace
 }  // namespace ipcx

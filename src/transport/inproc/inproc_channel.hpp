@@ -17,8 +17,8 @@
 namespace ipcx::transport::inproc {
 
 // How much one direction holds before its writer keeps the rest in its own link.
-inline constexpr std::size_t kDirectionMessages = 1024;
-inline constexpr std::size_t kDirectionBytes = 1u << 20;
+inline constexpr std::size_t kDirectionMessages = 16384;
+inline constexpr std::size_t kDirectionBytes = 4u << 20;
 
 struct Direction {
   std::mutex mutex;

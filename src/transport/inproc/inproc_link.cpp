@@ -91,6 +91,13 @@ class InprocLink final : public Link, public Polled {
       wake = was_full && std::exchange(in.writer_waiting, false);
     }
     if (wake) channel_->ring(Channel::other(side_));
+    // Our limit holds whatever the peer's was: a larger message is its fault.
+    if (out.bytes() > options_.max_message_size) {
+      fault_ = "the peer sent a message of " + std::to_string(out.bytes()) + " bytes, above " +
+               std::to_string(options_.max_message_size);
+      out.clear();
+      return {Io::error, 0, Errc::protocol_violation};
+    }
     return {Io::ok, out.bytes()};
   }
 

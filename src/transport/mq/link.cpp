@@ -1,6 +1,8 @@
 // mq:// link (transport layer): a pair of private queues, one message a fragment, and the
 // peer's pidfd, watched because queues have no hang-up: readable when the peer exits, checked
-// whenever our queue runs dry, so nothing sent before a death is lost.
+// whenever our queue runs dry, so nothing sent before a death is lost. A link that closes says
+// so with a last one-byte message (a fragment is never that short), so that a peer in a
+// process that goes on (threads of one process, a server that stops) hears of it too.
 #include <mqueue.h>
 #include <poll.h>
 #include <unistd.h>
@@ -15,6 +17,8 @@
 
 namespace ipcx::transport::mq {
 namespace {
+
+constexpr std::byte kGoodbye{0};  // a one-byte message: the sender closed its link
 
 bool exited(int pidfd) noexcept {
   pollfd p{pidfd, POLLIN, 0};
@@ -86,6 +90,10 @@ class QueueLink final : public MessageLink<QueueLink> {
         return {Io::would_block};
       }
       std::span<const std::byte> got{buffer_.data(), static_cast<std::size_t>(n)};
+      if (got.size() == 1 && got[0] == kGoodbye) {
+        fault_ = "the peer closed the connection";
+        return {Io::closed, 0, Errc::peer_closed};
+      }
       if (!established()) {
         if (auto r = welcome(got); r.status != Io::ok) return r;
         continue;
@@ -116,8 +124,10 @@ class QueueLink final : public MessageLink<QueueLink> {
   }
 
   void close() noexcept override {
+    if (out_) (void)sys::mq_send(out_.get(), &kGoodbye, 1);  // skipped when the queue is full
     in_.reset();
     out_.reset();
+    poller_.close();
     unlink_names();
   }
   const PeerInfo& peer() const noexcept override { return peer_; }

@@ -84,6 +84,7 @@ Mechanism shm_mechanism() {
   m.info.caps.lossless_publish = true;
   m.info.caps.credentials = true;
   m.info.caps.zero_copy = true;
+  m.info.caps.broadcast = true;
   m.info.caps.boundaries = Boundaries::message;
   m.info.private_url = &private_shm_url;
   m.info.leftovers = &test_hooks::nothing_left;

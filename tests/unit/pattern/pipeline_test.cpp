@@ -10,6 +10,8 @@
 #include "ipcx/ipcx.hpp"
 #include "support/eventually.hpp"
 #include "support/fd_count.hpp"
+#include "support/leftovers.hpp"
+#include "support/mechanisms.hpp"
 #include "support/temp_dir.hpp"
 
 namespace ipcx {
@@ -28,23 +30,11 @@ std::thread send_all(Pusher& pusher, int count, Make make) {
   });
 }
 
-std::string shm_name(const char* what) {
-  static int counter = 0;
-  return "shm://ipcx-pipe-" + std::string(what) + "-" + std::to_string(::getpid()) + "-" +
-         std::to_string(++counter);
-}
-
 class Pipeline : public ::testing::TestWithParam<std::string> {
  protected:
   test::TempDir dir;
-  std::string url(const char* what) {
-    if (GetParam() == "unix") return "unix://" + dir / (std::string(what) + ".sock");
-    if (GetParam() == "tcp") return "tcp://127.0.0.1:0";
-    if (GetParam() == "pipe") return "pipe://" + dir / what;
-    if (GetParam() == "mq")
-      return "mq://ipcx-pipeline-" + std::string(what) + "-" + std::to_string(::getpid());
-    return shm_name(what);
-  }
+  const Capabilities& caps() const { return test::caps_of(GetParam()); }
+  std::string url(const char* what) { return test::private_url(GetParam(), dir, what); }
 };
 
 TEST_P(Pipeline, MessagesArriveInOrderWithTheirFrames) {
@@ -94,7 +84,7 @@ TEST_P(Pipeline, BatchesGatherUntilFullOrFlushed) {
   first_send.join();
   // Batches gather bytes for one syscall: on a byte stream. A message mechanism writes each
   // message as it is sent (into a ring, or one queue message each).
-  if (find_mechanism(GetParam())->caps.boundaries == Boundaries::stream) {
+  if (caps().boundaries == Boundaries::stream) {
     // Gathered, not written: no wait could make it arrive before the flush.
     EXPECT_FALSE(early);
     EXPECT_FALSE(puller.receive(20ms));
@@ -234,7 +224,6 @@ TEST_P(Pipeline, PusherCannotTalkToAServer) {
 
 TEST_P(Pipeline, ConnectingPusherReachesAPullerThatComesLater) {
   std::string where = url("later");
-  if (GetParam() == "tcp") GTEST_SKIP() << "needs a fixed port";
   Pusher pusher;
   pusher.connect(where);
   std::thread late([&] {
@@ -273,20 +262,25 @@ TEST_P(Pipeline, ViewsDeliverTheSameMessagesInOrder) {
     ASSERT_EQ(v->text(2), std::to_string(i));
   }
   sender.join();
-  if (GetParam() == "shm") {
+  if (caps().zero_copy) {
     EXPECT_GT(in_place, kCount / 2) << in_place;
   } else {
     EXPECT_EQ(in_place, 0);
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Mechanisms, Pipeline,
-                         ::testing::Values("unix", "tcp", "shm", "pipe", "mq"),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Registry, Pipeline,
+                         ::testing::ValuesIn(test::schemes_where([](const Capabilities& c) {
+                           return c.push_pull && c.reach == Reach::url;
+                         })),
+                         test::SchemeName());
 
-TEST(PipelineViews, AHeldViewHoldsItsLinkOnlyAndOneViewIsOutAtATime) {
+// Views in place: on every mechanism that lends messages in its own memory.
+class PipelineViews : public Pipeline {};
+
+TEST_P(PipelineViews, AHeldViewHoldsItsLinkOnlyAndOneViewIsOutAtATime) {
   Puller puller;
-  auto ep = puller.bind(shm_name("held"));
+  auto ep = puller.bind(url("held"));
   Pusher first, second;
   first.connect(ep.url());
   // Sends wait for the puller to take the connection, which it does inside receive calls.
@@ -314,9 +308,9 @@ TEST(PipelineViews, AHeldViewHoldsItsLinkOnlyAndOneViewIsOutAtATime) {
   EXPECT_EQ(next->text(0), "first 2");
 }
 
-TEST(PipelineViews, LargerThanOneRecordComesAsACopy) {
+TEST_P(PipelineViews, LargerThanOneRecordComesAsACopy) {
   Puller puller;
-  auto ep = puller.bind(shm_name("large"));
+  auto ep = puller.bind(url("large"));
   Pusher pusher;
   pusher.connect(ep.url());
   std::string big(600 * 1024, 'b');
@@ -329,9 +323,9 @@ TEST(PipelineViews, LargerThanOneRecordComesAsACopy) {
   EXPECT_EQ(moved.text(0), big);
 }
 
-TEST(PipelineViews, AViewOutlivesItsPushersConnection) {
+TEST_P(PipelineViews, AViewOutlivesItsPushersConnection) {
   Puller puller;
-  auto ep = puller.bind(shm_name("gone"));
+  auto ep = puller.bind(url("gone"));
   std::optional<MessageView> view;
   {
     Pusher pusher;
@@ -352,6 +346,12 @@ TEST(PipelineViews, AViewOutlivesItsPushersConnection) {
     return puller.stats().peers == 0;  // then the link is found dead and dropped
   }));
 }
+
+INSTANTIATE_TEST_SUITE_P(Registry, PipelineViews,
+                         ::testing::ValuesIn(test::schemes_where([](const Capabilities& c) {
+                           return c.push_pull && c.zero_copy && c.reach == Reach::url;
+                         })),
+                         test::SchemeName());
 
 }  // namespace
 }  // namespace ipcx

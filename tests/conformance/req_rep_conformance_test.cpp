@@ -1,0 +1,314 @@
+// Request/reply on every mechanism of the registry that carries it: the same promises whatever
+// the transport. A mechanism reached by URL gets a server in this process, so the tests can
+// shape its handler; one reached by spawning its server (stdio://) gets the CLI's echo server
+// as a child, and the tests that need a handler of their own skip it, saying so.
+#include <gtest/gtest.h>
+#include <poll.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "ipcx/ipcx.hpp"
+#include "support/eventually.hpp"
+#include "support/fd_count.hpp"
+#include "support/leftovers.hpp"
+#include "support/mechanisms.hpp"
+#include "support/temp_dir.hpp"
+
+namespace ipcx {
+namespace {
+
+using namespace std::chrono_literals;
+using test::eventually;
+
+// For tests that shape the handler: a mechanism reached by spawning runs the CLI's.
+#define IPCX_NEEDS_OWN_SERVER() \
+  if (spawned()) GTEST_SKIP() << GetParam() << ": its server is a spawned child (the CLI's echo)"
+
+class ReqRepConformance : public ::testing::TestWithParam<std::string> {
+ protected:
+  void TearDown() override { test::remove_stale_name(url()); }
+  const Capabilities& caps() const { return test::caps_of(GetParam()); }
+  bool spawned() const { return caps().reach == Reach::spawn; }
+  // Made once: a port is a free one found now, and a restarted server needs the same.
+  const std::string& url() {
+    if (url_.empty()) url_ = test::private_url(GetParam(), dir, "srv");
+    return url_;
+  }
+  // An echo server this test's client reaches, and that client.
+  Client echo_client(ClientOptions options = {}) {
+    if (spawned()) {
+      return spawn({IPCX_CLI_PATH, "serve", "--quiet", "--handler", "echo", "--bind", url()},
+                   options);
+    }
+    server_.emplace();
+    server_->on_request([](Request& r) { r.reply(r.body()); });
+    server_->bind(url());
+    server_->start();
+    return Client(url(), options);
+  }
+
+  // The largest body a mechanism carries whole (a datagram's payload, else 16 MiB).
+  std::size_t large_body() const {
+    return caps().boundaries == Boundaries::datagram ? 60000 : std::size_t{16} << 20;
+  }
+
+  test::TempDir dir;
+  std::string url_;
+  std::optional<Server> server_;
+};
+
+TEST_P(ReqRepConformance, EchoesSmallMultipartAndEmptyFrames) {
+  Client client = echo_client();
+  for (int i = 0; i < 50; ++i) {
+    Message request{"ping", std::to_string(i), "", "last"};
+    auto reply = client.call(request, 10s);
+    ASSERT_TRUE(reply) << to_string(reply.error());
+    EXPECT_EQ(*reply, request);
+  }
+}
+
+TEST_P(ReqRepConformance, TheLargestBodyGoesThroughWhole) {
+  Client client = echo_client();
+  std::string big(large_body(), '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
+  Message request{"", "part2", big};
+  auto reply = client.call(request, 30s);
+  ASSERT_TRUE(reply) << to_string(reply.error());
+  EXPECT_EQ(*reply, request);
+}
+
+TEST_P(ReqRepConformance, PipelinedRequestsAreMatchedById) {
+  Client client = echo_client();
+  std::map<RequestId, std::string> sent;
+  for (int i = 0; i < 200; ++i) {
+    std::string body = std::to_string(i);  // GCC 12 warns falsely on "n" + std::to_string(i)
+    auto id = client.send(Message{body});
+    ASSERT_TRUE(id);
+    sent[*id] = body;
+  }
+  for (int i = 0; i < 200; ++i) {
+    auto reply = client.receive(30s);
+    ASSERT_TRUE(reply) << to_string(reply.error());
+    ASSERT_EQ(sent.count(reply->id), 1u);
+    EXPECT_EQ(reply->body.text(0), sent[reply->id]);
+    sent.erase(reply->id);
+  }
+  EXPECT_EQ(client.receive(10ms).error(), Errc::would_block);  // nothing left in flight
+}
+
+TEST_P(ReqRepConformance, OversizedRequestIsRefusedBeforeSending) {
+  ClientOptions options;
+  options.max_message_size = 1000;
+  Client client = echo_client(options);
+  EXPECT_EQ(client.call(Message{std::string(1001, 'x')}, 1s).error(), Errc::message_too_large);
+  EXPECT_TRUE(client.call(Message{std::string(1000, 'x')}, 10s));
+}
+
+TEST_P(ReqRepConformance, RepliesWithIdsMayOvertake) {
+  IPCX_NEEDS_OWN_SERVER();
+  Server server;
+  auto held = std::make_shared<std::vector<Responder>>();
+  server.on_request([held](Request& r) {
+    held->push_back(r.respond_later());
+    if (held->size() == 5) {
+      for (std::size_t i = 5; i-- > 0;) (void)(*held)[i].reply(Message{std::to_string(i)});
+      held->clear();
+    }
+  });
+  server.bind(url());
+  server.start();
+  Client client(url());
+  std::vector<RequestId> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(client.send(Message{"x"}).value());
+  std::vector<RequestId> got;
+  for (int i = 0; i < 5; ++i) got.push_back(client.receive(30s).value().id);
+  EXPECT_EQ(got, std::vector<RequestId>(ids.rbegin(), ids.rend()));
+}
+
+TEST_P(ReqRepConformance, RespondersAndWorkersAnswerFromOtherThreads) {
+  IPCX_NEEDS_OWN_SERVER();
+  ServerOptions options;
+  options.workers = 2;
+  Server server(options);
+  server.on_request([](Request& r) {
+    std::thread([responder = r.respond_later(), body = r.body()]() mutable {
+      (void)responder.reply(body);
+    }).detach();
+  });
+  server.bind(url());
+  server.start();
+  std::vector<std::thread> callers;
+  std::atomic<int> good{0};
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&, t] {
+      Client client(url());
+      for (int i = 0; i < 50; ++i) {
+        std::string body = std::to_string(t) + ":" + std::to_string(i);
+        auto reply = client.call(Message{body}, 10s);
+        if (reply && reply->text(0) == body) ++good;
+      }
+    });
+  }
+  for (auto& c : callers) c.join();
+  EXPECT_EQ(good, 200);
+}
+
+TEST_P(ReqRepConformance, HandlerFailuresBecomeErrorReplies) {
+  IPCX_NEEDS_OWN_SERVER();
+  Server server;
+  server.on_request([](Request& r) {
+    if (r.body().text(0) == "throw") throw std::runtime_error("boom");
+    if (r.body().text(0) == "ignore") return;
+    r.reply(Message{"fine"});
+  });
+  server.bind(url());
+  server.start();
+  Client client(url());
+  EXPECT_EQ(client.call(Message{"throw"}, 10s).value(), Message{"ERR boom"});
+  EXPECT_EQ(client.call(Message{"ignore"}, 10s).value(), Message{"ERR no reply"});
+  EXPECT_EQ(client.call(Message{"ok"}, 10s).value(), Message{"fine"});
+  EXPECT_EQ(server.stats().handler_errors, 2u);
+}
+
+TEST_P(ReqRepConformance, TimeoutThenALateReplyIsIgnored) {
+  IPCX_NEEDS_OWN_SERVER();
+  Server server;
+  auto held = std::make_shared<std::vector<Responder>>();
+  std::mutex mutex;
+  server.on_request([&, held](Request& r) {
+    if (r.body().text(0) == "slow") {
+      std::lock_guard lock(mutex);
+      held->push_back(r.respond_later());
+    } else {
+      r.reply(r.body());
+    }
+  });
+  server.bind(url());
+  server.start();
+  Client client(url());
+  EXPECT_EQ(client.call(Message{"slow"}, 300ms).error(), Errc::timeout);
+  {
+    std::lock_guard lock(mutex);
+    ASSERT_EQ(held->size(), 1u);
+    ASSERT_TRUE((*held)[0].reply(Message{"late"}));
+  }
+  EXPECT_EQ(client.call(Message{"next"}, 10s).value(), Message{"next"});
+}
+
+TEST_P(ReqRepConformance, NobodyThereIsRefusedOrTimesOut) {
+  IPCX_NEEDS_OWN_SERVER();
+  Client client(url());
+  // A mechanism that delivers or fails knows at once; a datagram goes unanswered.
+  EXPECT_EQ(client.call(Message{"x"}, 300ms).error(),
+            caps().reliable ? Errc::refused : Errc::timeout);
+}
+
+TEST_P(ReqRepConformance, StopFailsAHeldCallAndARestartedServerIsReached) {
+  IPCX_NEEDS_OWN_SERVER();
+  auto held = std::make_shared<std::vector<Responder>>();
+  std::atomic<bool> got{false};
+  ServerOptions options;
+  options.stop_grace = 50ms;
+  auto server = std::make_unique<Server>(options);
+  server->on_request([&, held](Request& r) {
+    held->push_back(r.respond_later());
+    got = true;
+  });
+  server->bind(url());
+  server->start();
+  Client client(url());
+  std::thread stopper([&] {
+    ASSERT_TRUE(eventually([&] { return got.load(); }));
+    server->stop();
+  });
+  // A link that can fail tells the caller; a datagram client waits for its deadline.
+  EXPECT_EQ(client.call(Message{"hang"}, caps().reliable ? 30s : 500ms).error(),
+            caps().reliable ? Errc::peer_closed : Errc::timeout);
+  stopper.join();
+  auto left = test::all_leftovers(GetParam(), dir, "srv");  // nothing after a graceful stop
+  EXPECT_TRUE(left.empty()) << left.front();
+  EXPECT_EQ((*held)[0].reply(Message{"too late"}).error(), Errc::cancelled);
+
+  Server second;
+  second.on_request([](Request& r) { r.reply(Message{"second"}); });
+  second.bind(url());
+  second.start();
+  auto reply = client.call(Message{"again"}, 10s);
+  ASSERT_TRUE(reply) << to_string(reply.error());
+  EXPECT_EQ(*reply, Message{"second"});
+}
+
+TEST_P(ReqRepConformance, MessageSizeLimitsOnBothSides) {
+  IPCX_NEEDS_OWN_SERVER();
+  ServerOptions options;
+  options.max_message_size = 1000;
+  Server server(options);
+  server.on_request([](Request& r) { r.reply(Message{std::to_string(r.body().bytes())}); });
+  server.bind(url());
+  server.start();
+  ClientOptions small;
+  small.max_message_size = 1000;
+  Client limited(url(), small);
+  EXPECT_EQ(limited.call(Message{std::string(1001, 'x')}, 1s).error(), Errc::message_too_large);
+  // Exactly the limit passes, counting the bodies of all frames.
+  EXPECT_EQ(limited.call(Message{std::string(500, 'x'), std::string(500, 'y')}, 10s).value(),
+            Message{"1000"});
+  // A client with a larger limit is a faulty peer to the server, which counts it.
+  Client big(url());
+  EXPECT_FALSE(big.call(Message{std::string(1001, 'x')}, caps().reliable ? 10s : 300ms));
+  EXPECT_TRUE(eventually([&] { return server.stats().peer_faults >= 1; }));
+  EXPECT_EQ(limited.call(Message{"still"}, 10s).value(), Message{"5"});
+}
+
+TEST_P(ReqRepConformance, RunOnceFromAUserEventLoop) {
+  IPCX_NEEDS_OWN_SERVER();
+  Server server;
+  server.on_request([](Request& r) { r.reply(Message{"loop"}); });
+  server.bind(url());
+  std::atomic<bool> done{false};
+  std::thread caller([&] {
+    Client client(url());
+    auto reply = client.call(Message{"x"}, 10s);
+    EXPECT_TRUE(reply && reply->text(0) == "loop");
+    done = true;
+  });
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!done && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{server.fd(), POLLIN, 0};
+    ::poll(&p, 1, 50);
+    ASSERT_TRUE(server.run_once(0ms));
+  }
+  caller.join();
+  EXPECT_TRUE(done);
+  server.stop();
+}
+
+TEST_P(ReqRepConformance, NoDescriptorLeaks) {
+  IPCX_NEEDS_OWN_SERVER();
+  std::size_t before = test::open_fd_count();
+  {
+    Server server;
+    server.on_request([](Request& r) { r.reply(r.body()); });
+    server.bind(url());
+    server.start();
+    for (int i = 0; i < 20; ++i) {
+      Client client(url());
+      ASSERT_TRUE(client.call(Message{"x"}, 10s));
+    }
+  }
+  EXPECT_EQ(test::open_fd_count(), before);
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, ReqRepConformance,
+                         ::testing::ValuesIn(test::schemes_where([](const Capabilities& c) {
+                           return c.request_reply;
+                         })),
+                         test::SchemeName());
+
+}  // namespace
+}  // namespace ipcx
