@@ -2,25 +2,17 @@
 #include <algorithm>
 
 #include "pattern/req_rep/client_impl.hpp"
+#include "pattern/socket_options.hpp"
 
 namespace ipcx {
 
 using transport::Io;
 
 engine::EngineOptions Client::Impl::engine_options(const ClientOptions& o) {
-  engine::EngineOptions e;
-  e.type = wire::SocketType::dealer;
-  e.use = pattern::Use::Kind::request_reply;
-  e.reader = true;
-  e.max_message_size = o.max_message_size + pattern::kEnvelopeAllowance;
-  e.max_queued_bytes = o.max_queued_bytes;
-  e.hwm = 0;
-  e.spin = o.spin;
-  e.handshake_timeout = o.handshake_timeout;
-  e.heartbeat = o.heartbeat;
-  e.reconnect_min = o.reconnect_min;
-  e.reconnect_max = o.reconnect_max;
-  e.log = o.log;
+  auto e =
+      pattern::engine_options(o, wire::SocketType::dealer, pattern::Use::Kind::request_reply, true);
+  e.max_message_size += pattern::kEnvelopeAllowance;  // the body is what the limit counts
+  e.hwm = 0;                                          // requests are bounded by bytes
   return e;
 }
 

@@ -4,27 +4,18 @@
 #include "pattern/req_rep/server_core.hpp"
 
 #include "pattern/req_rep/envelope.hpp"
+#include "pattern/socket_options.hpp"
 
 namespace ipcx::detail {
 namespace {
 
-engine::EngineOptions engine_options(const ServerOptions& o) {
-  engine::EngineOptions e;
-  e.type = wire::SocketType::router;
-  e.use = pattern::Use::Kind::request_reply;
-  e.reader = true;
+engine::EngineOptions server_engine_options(const ServerOptions& o) {
+  auto e =
+      pattern::engine_options(o, wire::SocketType::router, pattern::Use::Kind::request_reply, true);
   e.cross_thread = true;  // Responders reply from other threads; stop() comes from one
-  e.max_message_size = o.max_message_size + pattern::kEnvelopeAllowance;
-  e.max_queued_bytes = o.max_queued_bytes;
+  e.max_message_size += pattern::kEnvelopeAllowance;  // the body is what the limit counts
   e.hwm = 0;  // replies are bounded by bytes: max_queued_bytes
-  e.spin = o.spin;
-  e.handshake_timeout = o.handshake_timeout;
-  e.heartbeat = o.heartbeat;
   e.max_peers = o.max_connections;
-  e.shm_ring_bytes = o.shm_ring_bytes;
-  e.file_mode = o.file_mode;
-  e.allow_uids = o.allow_uids;
-  e.log = o.log;
   return e;
 }
 
@@ -39,7 +30,7 @@ Connection& connection_of(engine::Peer& peer) { return static_cast<Connection&>(
 }  // namespace
 
 ServerCore::ServerCore(ServerOptions opts)
-    : options(std::move(opts)), engine(engine_options(options), this) {
+    : options(std::move(opts)), engine(server_engine_options(options), this) {
   if (options.workers > 0) pool = std::make_unique<pattern::WorkerPool>(options.workers);
 }
 

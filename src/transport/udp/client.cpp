@@ -18,23 +18,15 @@ constexpr std::chrono::milliseconds kFirstRetry{100};
 constexpr std::chrono::milliseconds kLongestRetry{1000};
 constexpr std::chrono::seconds kGiveUp{30};
 
-class ClientLink final : public MessageLink<ClientLink>, public Datagrams, public Timed {
+class ClientLink final : public Dialled<MessageLink<ClientLink>>, public Datagrams, public Timed {
  public:
   ClientLink(Fd fd, PeerInfo peer, const LinkOptions& options)
-      : MessageLink(options.max_message_size),
-        fd_(std::move(fd)),
-        peer_(std::move(peer)),
+      : Dialled(std::move(fd), std::move(peer), options.max_message_size),
         options_(options),
         datagram_(kMaxDatagram + 1) {
     extensions_.datagrams = this;
     extensions_.timed = this;
   }
-
-  int fd() const noexcept override { return fd_.get(); }
-  bool established() const noexcept override { return fd_.valid(); }
-  void close() noexcept override { fd_.reset(); }
-  const PeerInfo& peer() const noexcept override { return peer_; }
-  std::string_view fault() const noexcept override { return fault_; }
 
   IoResult send(const Message& head, const Message& tail) noexcept override {
     if (!fd_) return {Io::error, 0, Errc::peer_closed};
@@ -139,8 +131,6 @@ class ClientLink final : public MessageLink<ClientLink>, public Datagrams, publi
     Clock::time_point give_up;
   };
 
-  Fd fd_;
-  PeerInfo peer_;
   LinkOptions options_;
   std::vector<std::byte> datagram_;  // what recv() reads into
   std::vector<std::byte> staging_;   // the datagram being written
@@ -148,7 +138,6 @@ class ClientLink final : public MessageLink<ClientLink>, public Datagrams, publi
   std::unordered_map<std::uint64_t, Pending> pending_;
   Dropped dropped_;
   bool skip_read_ = false;
-  std::string fault_;
 };
 
 }  // namespace

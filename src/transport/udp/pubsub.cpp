@@ -142,21 +142,14 @@ class PublisherLink final : public SocketLink {
   Clock::time_point now_ = Clock::now();
 };
 
-class SubscriberLink final : public Link, public Lossy {
+class SubscriberLink final : public Dialled<Link>, public Lossy {
  public:
   SubscriberLink(Fd fd, PeerInfo peer, const LinkOptions& options)
-      : fd_(std::move(fd)),
-        peer_(std::move(peer)),
+      : Dialled(std::move(fd), std::move(peer)),
         assembler_(options.max_message_size),
         datagram_(kMaxDatagram + 1) {
     extensions_.lossy = this;
   }
-
-  int fd() const noexcept override { return fd_.get(); }
-  bool established() const noexcept override { return fd_.valid(); }
-  void close() noexcept override { fd_.reset(); }
-  const PeerInfo& peer() const noexcept override { return peer_; }
-  std::string_view fault() const noexcept override { return fault_; }
 
   // Subscription changes, [0x01|0x00][topic]: applied to our own set, which then goes out whole.
   IoResult send(const Message& head, const Message& tail) noexcept override {
@@ -227,12 +220,9 @@ class SubscriberLink final : public Link, public Lossy {
     last_state_ = Clock::now();
   }
 
-  Fd fd_;
-  PeerInfo peer_;
   wire::CompactAssembler assembler_;
   std::vector<std::byte> datagram_;
   bool skip_read_ = false;  // as mq's recv
-  std::string fault_;
   std::vector<std::byte> outgoing_;
   wire::Subscriptions topics_;
   std::uint64_t state_id_ = 0;

@@ -76,6 +76,25 @@ class SocketLink : public Link, public Datagrams {
   std::string fault_;
 };
 
+// What the links of a connected (dialled) socket share: the socket and what they say of it.
+template <class Base>
+class Dialled : public Base {
+ public:
+  template <class... BaseArgs>
+  Dialled(Fd fd, PeerInfo peer, BaseArgs&&... base)
+      : Base(std::forward<BaseArgs>(base)...), fd_(std::move(fd)), peer_(std::move(peer)) {}
+  int fd() const noexcept override { return fd_.get(); }
+  bool established() const noexcept override { return fd_.valid(); }
+  void close() noexcept override { fd_.reset(); }
+  const PeerInfo& peer() const noexcept override { return peer_; }
+  std::string_view fault() const noexcept override { return fault_; }
+
+ protected:
+  Fd fd_;
+  PeerInfo peer_;
+  std::string fault_;
+};
+
 // A client's link on a connected socket (client.cpp), and a subscriber's (pubsub.cpp).
 std::unique_ptr<Link> make_client_link(Fd fd, PeerInfo peer, const LinkOptions& options);
 std::unique_ptr<Link> make_subscriber_link(Fd fd, PeerInfo peer, const LinkOptions& options);
