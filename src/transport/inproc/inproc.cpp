@@ -86,19 +86,20 @@ class InprocListener final : public Listener {
 
   void close() noexcept override {
     if (!door_) return;
+    // Taken out first so that the doorstep outlives the lock held on it below.
+    auto door = std::move(door_);
     {
       std::lock_guard lock(names().mutex);
       auto it = names().bound.find(bound_.path);
-      if (it != names().bound.end() && it->second == door_) names().bound.erase(it);
+      if (it != names().bound.end() && it->second == door) names().bound.erase(it);
     }
-    std::lock_guard lock(door_->mutex);
-    door_->open = false;
-    for (auto& channel : door_->waiting) {
+    std::lock_guard lock(door->mutex);
+    door->open = false;
+    for (auto& channel : door->waiting) {
       channel->gone[static_cast<int>(Side::server)] = true;
       channel->ring(Side::client);
     }
-    door_->waiting.clear();
-    door_.reset();
+    door->waiting.clear();
   }
 
  private:
