@@ -126,7 +126,7 @@ bool Engine::service(Peer& peer) {
     }
     if (r.status == Io::error) {
       (void)peer.link->flush();  // a refused handshake owes the peer an ERROR command
-      close(peer, true, peer.link->fault());
+      close(peer, true, peer.link->fault(), r.error);
       return false;
     }
     note_ready(peer);
@@ -174,7 +174,8 @@ Peer* Engine::next_message(Message& out, Frames* frames, bool* viewed) {
       continue;
     }
     if (r.status == Io::error) (void)p->link->flush();
-    close(*p, r.status == Io::error, p->link->fault());
+    close(*p, r.status == Io::error, p->link->fault(),
+          r.status == Io::error ? r.error : Errc::refused);
   }
   return nullptr;
 }

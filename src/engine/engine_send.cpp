@@ -58,7 +58,7 @@ IoResult Engine::send(Peer& peer, const Message& head, const Message& tail, bool
   if (r.status == Io::would_block) return r;
   if (r.status == Io::error) {
     if (r.error == Errc::message_too_large) return r;
-    close(peer, false, link.fault());
+    close(peer, false, link.fault(), r.error);
     return {Io::error, 0, Errc::peer_closed};
   }
   if (options_.hwm > 0) {
@@ -95,7 +95,7 @@ void Engine::drain_backlog(Peer& peer) {
     auto r = peer.link->send(next, kNone);
     if (r.status == Io::would_block) break;
     if (r.status == Io::error && r.error != Errc::message_too_large) {
-      close(peer, false, peer.link->fault());
+      close(peer, false, peer.link->fault(), r.error);
       return;
     }
     if (r.status == Io::error) EngineCounters::bump(counters_.dropped);
@@ -133,7 +133,8 @@ bool Engine::write(Peer& peer) {
   }
   auto r = peer.link->flush();
   if (r.status == Io::closed || r.status == Io::error) {
-    close(peer, false, peer.link->fault());
+    // An error names why (a refusal read after a failed write); a plain close was a refusal.
+    close(peer, false, peer.link->fault(), r.status == Io::error ? r.error : Errc::refused);
     return false;
   }
   trim(peer);

@@ -2,6 +2,8 @@
 // the handshake deadline and optional heartbeats.
 #include "transport/stream_link.hpp"
 
+#include <optional>
+
 #include "wire/zmtp_session.hpp"
 
 namespace ipcx::transport {
@@ -41,8 +43,10 @@ class StreamLink final : public Link {
       if (!stream_) return {Io::closed, total, Errc::peer_closed};
       IoResult r = stream_->write_some(out.readable());
       if (r.status != Io::ok) {
-        if (r.status != Io::would_block)
+        if (r.status != Io::would_block) {
           fault_ = "write failed: " + std::string(to_string(r.error));
+          if (auto refused = read_refusal()) return {Io::error, total, *refused};
+        }
         r.bytes = total;
         return r;
       }
@@ -110,6 +114,20 @@ class StreamLink final : public Link {
   std::string_view fault() const noexcept override { return fault_; }
 
  private:
+  // A server that refuses us during the handshake writes its reason (a ZMTP ERROR) and closes,
+  // so our next write may fail before we have read why. What it wrote is still readable.
+  std::optional<Errc> read_refusal() noexcept {
+    if (session_.ready()) return std::nullopt;
+    skip_read_ = false;
+    Message scratch;
+    for (int i = 0; i < 4 && !session_.failed(); ++i) {
+      if (recv(scratch).status != Io::ok) break;
+    }
+    if (!session_.failed()) return std::nullopt;
+    fault_ = session_.error_detail();
+    return session_.error();
+  }
+
   IoResult decode_buffered(Message& out) {
     while (!in_.empty()) {
       std::size_t used = 0;
