@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "ipcx/mechanism.hpp"
 
 namespace ipcx::cli {
 namespace {
@@ -65,9 +66,14 @@ Runner add_bench(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "bench", "Round trips of every mechanism against its raw floor and the peer libraries");
   cmd->allow_extras();
+  // The mechanisms a forked server can answer on, as the registry lists them.
+  std::string schemes;
+  for (const auto& m : mechanisms()) {
+    if (m.caps.crosses_processes) schemes += (schemes.empty() ? "" : " ") + std::string(m.scheme);
+  }
   cmd->footer(
-      "Options go to the harness: --quick (under a minute), --mechanism M[,M...] (shm unix tcp "
-      "stdio pipe mq udp, os, all), --size B[,B...], --count N, --rounds N, --pin (one CPU), "
+      "Options go to the harness: --quick (under a minute), --mechanism M[,M...] (" + schemes +
+      ", os, all), --size B[,B...], --count N, --rounds N, --pin (one CPU), "
       "--spread (two), --mode M, --spin-us US, --json F, --csv F, --svg F, --ignore-sigpipe, "
       "--without PEER[,PEER...] (zmq nng boost iceoryx), --duration S (per row), --only rtt. "
       "`ipcx bench throughput [options]`: only one-way messages/s and MB/s; `ipcx bench fanout "
