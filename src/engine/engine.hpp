@@ -133,8 +133,8 @@ class Engine {
   Peer* next_message(Message& out, Frames* frames = nullptr, bool* viewed = nullptr);
   // Polls `found` for the spin budget, bounded by `deadline`: true as soon as it returns true.
   // With `flags`, `found` reads what the flags say is readable, so polled rings are checked
-  // every poll and epoll every 4th (when some peer is signalled by its fd); without, `found`
-  // reads its links itself.
+  // every poll and epoll (when some peer is signalled by its fd) every poll, or every 4th
+  // when rings are polled too; without, `found` reads its links itself.
   template <class Found>
   bool spin(Clock::time_point deadline, bool flags, Found&& found);
   // Sleeps until something happens or `deadline` (or the next timed duty), with polled rings
@@ -269,7 +269,9 @@ bool Engine::spin(Clock::time_point deadline, bool flags, Found&& found) {
     if (found()) return true;
     pause();
     if (rings) poll_rings();
-    if (signalled && (polls & 3) == 0) {
+    // Without rings a poll is a syscall anyway: look every time, so that a peer sharing our
+    // CPU, which ran during our yield, is found at once rather than after three more yields.
+    if (signalled && (!memory || (polls & 3) == 0)) {
       look();
       // A peer waiting to be accepted, or due a redial, is not to wait for the spin to end.
       if (listeners_ready_ || unlinked_ > 0) progress();
