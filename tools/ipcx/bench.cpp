@@ -2,7 +2,8 @@
 // trips and one-way throughput (bench/latency.cpp, ipcx_bench_latency), every mechanism against
 // its raw floor and, where built in, the peer libraries, on two CPUs and on one. `ipcx bench
 // throughput ...` runs only the throughput part, and `ipcx bench fanout ...` publish/subscribe
-// fan-out (ipcx_bench_fanout). Each harness is its own program so that the
+// fan-out (ipcx_bench_fanout), `ipcx bench instructions ...` user-space instructions per call
+// under callgrind (ipcx_bench_instructions). Each harness is its own program so that the
 // tool does not link the peers; this finds it beside the build tree's CLI or in the installed
 // libexec directory, and replaces this process with it.
 #include <signal.h>
@@ -33,8 +34,8 @@ std::string find_harness(const std::string& name) {
 
 int bench(std::vector<std::string> args) {
   std::string name = "ipcx_bench_latency";
-  if (!args.empty() && args.front() == "fanout") {
-    name = "ipcx_bench_fanout";
+  if (!args.empty() && (args.front() == "fanout" || args.front() == "instructions")) {
+    name = "ipcx_bench_" + args.front();
     args.erase(args.begin());
   } else if (!args.empty() && args.front() == "throughput") {
     args.insert(args.begin(), "--only");  // the same harness, its throughput part alone
@@ -77,7 +78,8 @@ Runner add_bench(CLI::App& app) {
       "--spread (two), --mode M, --spin-us US, --json F, --csv F, --svg F, --ignore-sigpipe, "
       "--without PEER[,PEER...] (zmq nng boost iceoryx), --duration S (per row), --only rtt. "
       "`ipcx bench throughput [options]`: only one-way messages/s and MB/s; `ipcx bench fanout "
-      "[--mechanism M] [--subscribers N]`: pub/sub.");
+      "[--mechanism M] [--subscribers N]`: pub/sub; `ipcx bench instructions [--mechanism M,...] "
+      "[--calls N1,N2] [--json F]`: instructions per call under callgrind, spinning off.");
   return [cmd, args] { return bench(cmd->remaining()); };
 }
 
