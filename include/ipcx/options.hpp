@@ -99,7 +99,8 @@ struct SocketOptions {
   // ZeroMQ gets from its I/O thread. A batch goes out when it is full, on flush(), and when a
   // call has to wait; so call flush() when you stop sending for a while, as with a buffered
   // stream (destruction writes what the kernel takes at once, no more). 0: each message is
-  // written as it is sent. shm is unaffected (its ring is shared memory, not a syscall).
+  // written as it is sent, except that a Pusher called back to back gathers up to 16 KiB by
+  // itself (Pusher::send). shm is unaffected (its ring is shared memory, not a syscall).
   std::size_t batch_bytes = 0;
   // shm:// endpoints this socket binds: bytes of each ring (as ServerOptions::shm_ring_bytes).
   // A Publisher's broadcast ring has this size too (its largest record is a quarter of it;

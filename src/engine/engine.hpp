@@ -175,6 +175,13 @@ class Engine {
   // Writes everything every peer holds, batches and backlogs of ready peers included, waiting
   // at most until `deadline`; true when nothing is left.
   bool flush(Clock::time_point deadline);
+  // Coalescing for a caller sending back to back (without batch_bytes): up to `bytes` stay in a
+  // peer's link between sends and go out in one write; 0 writes each message at once again.
+  // Only links that gather writes hold: others write a message per syscall (or none) anyway.
+  void hold_up_to(std::size_t bytes) noexcept { hold_bytes_ = bytes; }
+  bool holding() const noexcept { return hold_bytes_ > 0; }
+  // Writes what ready peers hold, without waiting; true when none holds anything any more.
+  bool write_held();
 
   // ---- peers (engine.cpp)
   // Ends the peer's link (counted as a fault, and logged, when `fault`); a dialled peer redials
@@ -221,6 +228,7 @@ class Engine {
   void take_dropped(Peer& peer) noexcept;
   Clock::time_point next_duty() const noexcept;
   void trim(Peer& peer) noexcept;
+  std::size_t batch_of(const Peer& peer) const noexcept;
   void log(const std::string& line) const;
 
   EngineOptions options_;
@@ -245,6 +253,7 @@ class Engine {
   std::uint64_t next_id_ = 1;
   bool listeners_ready_ = false;
   bool flushing_all_ = false;
+  std::size_t hold_bytes_ = 0;
   unsigned calls_ = 0;
   Clock::time_point last_look_{};
   Clock::time_point next_tick_{};

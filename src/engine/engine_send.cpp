@@ -16,16 +16,22 @@ bool Engine::has_room(const Peer& peer) const noexcept {
   return bytes < options_.max_queued_bytes;
 }
 
+std::size_t Engine::batch_of(const Peer& peer) const noexcept {
+  if (options_.batch_bytes > 0) return options_.batch_bytes;
+  return peer.link && peer.link->extensions().gathers_writes ? hold_bytes_ : 0;
+}
+
 bool Engine::idle(const Peer& peer) const noexcept {
   if (!peer.announced || !peer.backlog.empty()) return false;
   std::size_t queued = peer.link->queued_bytes();
-  return options_.batch_bytes == 0 ? queued == 0 : queued < options_.batch_bytes;
+  std::size_t batch = batch_of(peer);
+  return batch == 0 ? queued == 0 : queued < batch;
 }
 
 bool Engine::due(const Peer& peer) const noexcept {
   if (!peer.link || !peer.link->wants_write()) return false;
-  return options_.batch_bytes == 0 || flushing_all_ || !peer.announced ||
-         peer.link->queued_bytes() >= options_.batch_bytes;
+  std::size_t batch = batch_of(peer);
+  return batch == 0 || flushing_all_ || !peer.announced || peer.link->queued_bytes() >= batch;
 }
 
 IoResult Engine::send(Peer& peer, const Message& head, const Message& tail, bool defer) {
@@ -80,7 +86,7 @@ IoResult Engine::send(Peer& peer, const Message& head, const Message& tail, bool
 bool Engine::offer(Peer& peer, const Message& message) {
   if (!has_room(peer)) {
     // A batch still being gathered holds messages on purpose: write it before judging.
-    if (options_.batch_bytes == 0 || !peer.link || !peer.link->wants_write() || !write(peer) ||
+    if (batch_of(peer) == 0 || !peer.link || !peer.link->wants_write() || !write(peer) ||
         !has_room(peer)) {
       return false;
     }
@@ -103,6 +109,15 @@ void Engine::drain_backlog(Peer& peer) {
     peer.backlog.pop_front();
   }
   if (peer.link && due(peer)) write(peer);
+}
+
+bool Engine::write_held() {
+  bool left = false;
+  for (auto& p : peers_) {
+    if (p->closed || !p->link || !p->announced || !p->link->wants_write()) continue;
+    if (write(*p)) left |= p->link->wants_write();
+  }
+  return !left;
 }
 
 void Engine::trim(Peer& peer) noexcept {

@@ -1,9 +1,13 @@
 // ipcx::Pusher and ipcx::Puller (pattern layer): PUSH and PULL over the engine. The pusher deals
 // round robin over every peer it has (a dialled one included while it connects: its messages
 // wait in its backlog), skipping those at their high-water mark; the puller reads fairly.
+// A pusher called back to back coalesces: see Pusher::Impl::kBackToBack.
 #include "ipcx/pipeline.hpp"
 
+#include <mutex>
+
 #include "pattern/one_way.hpp"
+#include "pattern/tail_writer.hpp"
 
 namespace ipcx {
 
@@ -17,8 +21,18 @@ struct Pusher::Impl final : engine::PeerEvents {
                                         false),
                this) {}
   ~Impl() {
+    std::lock_guard hold(gate);
+    engine.hold_up_to(0);
     if (linger.count() > 0) (void)engine.flush(Clock::now() + linger);
   }
+
+  // A send that comes this soon after the last one returned belongs to a burst: its message may
+  // wait in the link, up to kHoldBytes, and leave with the next ones in one write (the caller's
+  // own when the batch fills, the tail writer's once the caller stops). A message sent after a
+  // pause, the first of a burst included, is written at once, so a lone message is never held.
+  // The gap is far below any round trip, so request/response over push/pull never holds.
+  static constexpr std::chrono::nanoseconds kBackToBack{2000};
+  static constexpr std::size_t kHoldBytes = 16 * 1024;
 
   // Whether the peer takes the next message: a ready one when it holds nothing unwritten (its
   // kernel buffer, or ring, is its queue); one without a link yet, or in its handshake, while
@@ -70,10 +84,22 @@ struct Pusher::Impl final : engine::PeerEvents {
     }
   }
 
+  // After a message went to the peer: what it holds back is left for the tail writer.
+  void after_send(std::uint64_t id) {
+    returned = Clock::now();
+    if (!engine.holding()) return;
+    engine::Peer* p = engine.find(id);
+    if (p != nullptr && p->link && p->link->wants_write() && !tail.arm()) engine.write(*p);
+  }
+
   std::chrono::milliseconds linger;
+  pattern::Gate gate;  // taken by every call, and by the tail writer
   engine::Engine engine;
   std::size_t next = 0;  // round robin
   pattern::Traffic traffic;
+  Clock::time_point returned{};  // when the last send returned
+  // Declared last: its thread stops before the engine it writes through goes.
+  pattern::TailWriter tail{gate, [this] { return engine.write_held(); }};
 };
 
 Pusher::Pusher(SocketOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -81,13 +107,25 @@ Pusher::~Pusher() = default;
 Pusher::Pusher(Pusher&&) noexcept = default;
 Pusher& Pusher::operator=(Pusher&&) noexcept = default;
 
-Endpoint Pusher::bind(std::string_view url) { return impl_->engine.bind(url); }
-void Pusher::connect(std::string_view url) { impl_->engine.connect(url); }
+Endpoint Pusher::bind(std::string_view url) {
+  std::lock_guard hold(impl_->gate);
+  return impl_->engine.bind(url);
+}
+void Pusher::connect(std::string_view url) {
+  std::lock_guard hold(impl_->gate);
+  impl_->engine.connect(url);
+}
 
 Result<void> Pusher::send(const Message& message, std::chrono::milliseconds timeout) {
   Impl& s = *impl_;
   engine::Engine& e = s.engine;
   if (message.bytes() > e.options().max_message_size) return unexpected(Errc::message_too_large);
+  std::lock_guard hold(s.gate);
+  bool burst = Clock::now() - s.returned < Impl::kBackToBack;
+  // A burst that ended writes what it held first: a peer holding something takes its turn
+  // only once that is written, and the round robin must not skip it for that.
+  if (!burst && e.holding()) (void)e.write_held();
+  e.hold_up_to(burst ? Impl::kHoldBytes : 0);
   Clock::time_point deadline{};  // read only if it has to wait
   for (;;) {
     e.progress();
@@ -102,24 +140,34 @@ Result<void> Pusher::send(const Message& message, std::chrono::milliseconds time
       if (r.status == Io::ok) {
         s.traffic.messages++;
         s.traffic.bytes += message.bytes();
-        s.finish(p.id, timeout);
+        std::uint64_t id = p.id;
+        s.finish(id, timeout);
+        s.after_send(id);
         return {};
       }
       if (r.error == Errc::message_too_large) return unexpected(r.error);
       // Full after all, or it died under the message: try the next.
     }
     if (deadline == Clock::time_point{}) deadline = pattern::deadline_after(timeout);
-    if (Clock::now() >= deadline) return unexpected(Errc::timeout);
+    if (Clock::now() >= deadline) {
+      s.returned = Clock::time_point{};
+      return unexpected(Errc::timeout);
+    }
+    // Waiting: nothing is held back meanwhile (the tail writer cannot get in).
+    e.hold_up_to(0);
     // A ring frees room within microseconds of a busy consumer: poll for it before sleeping.
     if (!e.spin(deadline, true, [&] { return s.room(); })) e.sleep(deadline);
   }
 }
 
 bool Pusher::flush(std::chrono::milliseconds timeout) {
+  std::lock_guard hold(impl_->gate);
+  impl_->engine.hold_up_to(0);
   return impl_->engine.flush(pattern::deadline_after(timeout));
 }
 
 SocketStats Pusher::stats() const noexcept {
+  std::lock_guard hold(impl_->gate);
   return pattern::stats_of(impl_->engine, impl_->traffic);
 }
 int Pusher::fd() const noexcept { return impl_->engine.fd(); }

@@ -116,6 +116,9 @@ struct Extensions {
   Lossy* lossy = nullptr;
   Datagrams* datagrams = nullptr;
   Timed* timed = nullptr;
+  // Writes everything queued in one syscall (a byte stream): a burst held back in user space
+  // leaves in far fewer writes. Links that write a syscall per message, or none, say false.
+  bool gathers_writes = false;
 };
 
 }  // namespace ipcx::transport

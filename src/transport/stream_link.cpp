@@ -20,7 +20,9 @@ class StreamLink final : public Link {
         peer_(stream_->peer()),
         opened_(Clock::now()),
         last_rx_(opened_),
-        last_ping_(opened_) {}
+        last_ping_(opened_) {
+    extensions_.gathers_writes = true;
+  }
 
   int fd() const noexcept override { return stream_ ? stream_->fd() : -1; }
 
