@@ -135,6 +135,7 @@ bool Engine::attach(Peer& peer, std::unique_ptr<transport::Link> link) {
   const auto& ext = peer.link->extensions();
   if (ext.polled != nullptr) polled_.push_back(&peer);
   if (ext.timed != nullptr) timed_.push_back(&peer);
+  if (ext.gathers_writes) ++gathering_;
   if (!peer.backlog.empty()) ++handshakes_waited_on_;
   enqueue(peer);
   if (peer.link->established()) {
@@ -251,6 +252,7 @@ void Engine::close(Peer& peer, bool fault, std::string_view reason_text, Errc re
   link.close();
   if (peer.polled() != nullptr) erase_one(polled_, &peer);
   if (link.extensions().timed != nullptr) erase_one(timed_, &peer);
+  if (link.extensions().gathers_writes) --gathering_;
   if (!peer.backlog.empty() && !peer.announced) --handshakes_waited_on_;
   if (peer.lent > 0) {
     held_.emplace_back(std::move(peer.link), peer.lent);  // loans or views point into it

@@ -180,6 +180,8 @@ class Engine {
   // Only links that gather writes hold: others write a message per syscall (or none) anyway.
   void hold_up_to(std::size_t bytes) noexcept { hold_bytes_ = bytes; }
   bool holding() const noexcept { return hold_bytes_ > 0; }
+  // Whether any peer's link gathers writes (holding could help): others need no clock read.
+  bool any_gathering() const noexcept { return gathering_ > 0; }
   // Writes what ready peers hold, without waiting; true when none holds anything any more.
   bool write_held();
 
@@ -254,6 +256,7 @@ class Engine {
   bool listeners_ready_ = false;
   bool flushing_all_ = false;
   std::size_t hold_bytes_ = 0;
+  std::size_t gathering_ = 0;  // links open whose extensions say gathers_writes
   unsigned calls_ = 0;
   Clock::time_point last_look_{};
   Clock::time_point next_tick_{};

@@ -18,6 +18,7 @@ bool Engine::has_room(const Peer& peer) const noexcept {
 
 std::size_t Engine::batch_of(const Peer& peer) const noexcept {
   if (options_.batch_bytes > 0) return options_.batch_bytes;
+  if (hold_bytes_ == 0) return 0;  // the common case, and every pusher over rings
   return peer.link && peer.link->extensions().gathers_writes ? hold_bytes_ : 0;
 }
 

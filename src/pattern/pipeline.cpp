@@ -85,11 +85,14 @@ struct Pusher::Impl final : engine::PeerEvents {
   }
 
   // After a message went to the peer: what it holds back is left for the tail writer.
-  void after_send(std::uint64_t id) {
+  void after_send(std::uint64_t id, pattern::GateHold& hold) {
+    if (!engine.any_gathering()) return;
     returned = Clock::now();
     if (!engine.holding()) return;
     engine::Peer* p = engine.find(id);
-    if (p != nullptr && p->link && p->link->wants_write() && !tail.arm()) engine.write(*p);
+    if (p == nullptr || !p->link || !p->link->wants_write()) return;
+    hold.take(gate);  // from the first hold on, the thread exists: every send takes the gate
+    if (!tail.arm()) engine.write(*p);
   }
 
   std::chrono::milliseconds linger;
@@ -120,8 +123,10 @@ Result<void> Pusher::send(const Message& message, std::chrono::milliseconds time
   Impl& s = *impl_;
   engine::Engine& e = s.engine;
   if (message.bytes() > e.options().max_message_size) return unexpected(Errc::message_too_large);
-  std::lock_guard hold(s.gate);
-  bool burst = Clock::now() - s.returned < Impl::kBackToBack;
+  pattern::GateHold hold;
+  if (s.tail.started()) hold.take(s.gate);
+  // Only byte streams gain from holding: a pusher with none reads no clock.
+  bool burst = e.any_gathering() && Clock::now() - s.returned < Impl::kBackToBack;
   // A burst that ended writes what it held first: a peer holding something takes its turn
   // only once that is written, and the round robin must not skip it for that.
   if (!burst && e.holding()) (void)e.write_held();
@@ -142,7 +147,7 @@ Result<void> Pusher::send(const Message& message, std::chrono::milliseconds time
         s.traffic.bytes += message.bytes();
         std::uint64_t id = p.id;
         s.finish(id, timeout);
-        s.after_send(id);
+        s.after_send(id, hold);
         return {};
       }
       if (r.error == Errc::message_too_large) return unexpected(r.error);

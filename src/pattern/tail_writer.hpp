@@ -28,6 +28,26 @@ class Gate {
   std::atomic<bool> held_{false};
 };
 
+// The caller's hold on a gate that it takes only once there is someone to keep out: until the
+// tail writer's thread exists, a locked instruction per send would be pure cost.
+class GateHold {
+ public:
+  GateHold() = default;
+  GateHold(const GateHold&) = delete;
+  GateHold& operator=(const GateHold&) = delete;
+  ~GateHold() {
+    if (gate_ != nullptr) gate_->unlock();
+  }
+  void take(Gate& gate) noexcept {
+    if (gate_ != nullptr) return;
+    gate.lock();
+    gate_ = &gate;
+  }
+
+ private:
+  Gate* gate_ = nullptr;
+};
+
 class TailWriter {
  public:
   // `write_held` runs on the thread with the gate held: it writes what is held without
@@ -41,6 +61,8 @@ class TailWriter {
   // `kDelay` from now unless the caller has written it by then. False when no thread could be
   // started: the caller writes what it holds itself.
   bool arm() noexcept;
+  // Whether the thread exists (only the caller starts it, so only the caller asks).
+  bool started() const noexcept { return thread_.joinable(); }
 
   // How long the thread lets a hold stand: a caller sending back to back comes back well
   // within it (and writes its own batches); one that stopped sees its last messages leave this
