@@ -267,6 +267,8 @@ struct MechanismResult {
 
 int main(int argc, char** argv) {
   double minutes = argc > 1 ? std::atof(argv[1]) : 1.0;
+  // Made before anything forks, so every process shares the one directory removed at the end.
+  (void)soak_dir();
   // Every mechanism a server in one process and clients in others can use by URL.
   std::vector<const ipcx::MechanismInfo*> mechanisms;
   for (const auto& m : ipcx::mechanisms()) {
