@@ -59,9 +59,9 @@ std::optional<double> total_instructions(const std::string& path) {
   return std::nullopt;
 }
 
-// Runs this program under callgrind with `args`, its output in `out`; returns the pid.
-pid_t spawn_under_callgrind(const std::string& out, const std::vector<std::string>& args,
-                            int keep_fd) {
+// Runs this program under callgrind with `args`, its output in `out`; returns the pid. The
+// child inherits every descriptor not marked close-on-exec (the follower's report pipe).
+pid_t spawn_under_callgrind(const std::string& out, const std::vector<std::string>& args) {
   // Resolved here: under valgrind, /proc/self/exe would name the tool.
   static const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   std::vector<std::string> argv = {"valgrind", "--tool=callgrind", "--quiet",
@@ -70,7 +70,6 @@ pid_t spawn_under_callgrind(const std::string& out, const std::vector<std::strin
   std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid == 0) {
-    (void)keep_fd;  // inherited: the follower reports its URL through it
     std::vector<char*> raw;
     for (auto& a : argv) raw.push_back(a.data());
     raw.push_back(nullptr);
@@ -96,10 +95,8 @@ std::optional<std::pair<double, double>> run_pair(const Target& t, const Setting
   std::string f_out = dir + "/follower." + tag, l_out = dir + "/leader." + tag;
   int fds[2];
   if (::pipe(fds) != 0) return std::nullopt;
-  pid_t follower = spawn_under_callgrind(f_out,
-                                         {"--follower", t.mechanism, t.impl, t.mode, hint,
-                                          std::to_string(s.size), std::to_string(fds[1])},
-                                         fds[1]);
+  pid_t follower = spawn_under_callgrind(f_out, {"--follower", t.mechanism, t.impl, t.mode, hint,
+                                                 std::to_string(s.size), std::to_string(fds[1])});
   ::close(fds[1]);
   char line[512] = {};
   ssize_t n = ::read(fds[0], line, sizeof line - 1);
@@ -110,10 +107,8 @@ std::optional<std::pair<double, double>> run_pair(const Target& t, const Setting
   } else {
     std::string url(line, static_cast<std::size_t>(n));
     url.erase(url.find('\n'));
-    pid_t leader = spawn_under_callgrind(l_out,
-                                         {"--leader", t.mechanism, t.impl, t.mode, url,
-                                          std::to_string(s.size), std::to_string(calls)},
-                                         -1);
+    pid_t leader = spawn_under_callgrind(l_out, {"--leader", t.mechanism, t.impl, t.mode, url,
+                                                 std::to_string(s.size), std::to_string(calls)});
     if (!exited_cleanly(leader)) why = "the client failed";
   }
   // The follower serves until told to stop; callgrind writes its totals on the way out.
