@@ -109,8 +109,8 @@ TEST(ShmPeer, CredentialsAndNothingLeft) {
     std::string url = unique_name("peer");
     Server server;
     server.on_request([](Request& r) {
-      r.reply(Message{std::to_string(r.peer().pid), std::to_string(r.peer().uid),
-                      r.peer().mechanism});
+      r.reply(
+          Message{std::to_string(r.peer().pid), std::to_string(r.peer().uid), r.peer().mechanism});
     });
     server.bind(url);
     server.start();
