@@ -51,7 +51,10 @@ class Request {
 
   const Message& body() const noexcept { return body_; }
   const PeerInfo& peer() const noexcept;
-  void reply(Message body);
+  // Answered on the loop thread, the reply is encoded straight from `body`: an echo,
+  // reply(body()), copies it once, onto the wire.
+  void reply(const Message& body);
+  void reply(Message&& body);
   Responder respond_later();
   bool answered() const noexcept;
 

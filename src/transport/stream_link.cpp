@@ -133,12 +133,9 @@ class StreamLink final : public Link {
   IoResult decode_buffered(Message& out) {
     while (!in_.empty()) {
       std::size_t used = 0;
-      auto e = session_.feed(in_.readable(), used);
+      auto e = session_.feed(in_.readable(), used, out);
       in_.consume(used);
-      if (e == wire::ZmtpSession::Event::message) {
-        out = std::move(session_.message());
-        return {Io::ok, out.bytes()};
-      }
+      if (e == wire::ZmtpSession::Event::message) return {Io::ok, out.bytes()};
       if (e == wire::ZmtpSession::Event::error) {
         fault_ = session_.error_detail();
         return {Io::error, 0, session_.error()};

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "core/copy_bytes.hpp"
 #include "wire/socket_type.hpp"
 
 namespace ipcx::wire {
@@ -53,12 +54,47 @@ ZmtpDecoder::Event ZmtpDecoder::finish_frame() {
   return Event::message;
 }
 
-ZmtpDecoder::Event ZmtpDecoder::feed(std::span<const std::byte> in, std::size_t& consumed) {
+std::size_t ZmtpDecoder::take_whole(std::span<const std::byte> in, Message& out) {
+  // Headers first: every frame short, a plain message frame, and all of it here.
+  const std::byte* p = in.data();
+  std::size_t n = in.size(), pos = 0, body = 0;
+  for (;;) {
+    if (n - pos < 2) return 0;
+    auto flags = static_cast<std::uint8_t>(p[pos]);
+    std::size_t size = static_cast<std::uint8_t>(p[pos + 1]);
+    if ((flags & ~kFlagMore) != 0 || size > n - pos - 2) return 0;
+    body += size;
+    pos += 2 + size;
+    if ((flags & kFlagMore) == 0) break;
+  }
+  if (body > max_) return 0;  // the step machine reports it
+  out.clear();
+  out.reserve(body);
+  for (std::size_t at = 0; at < pos;) {
+    std::size_t size = static_cast<std::uint8_t>(p[at + 1]);
+    copy_bytes(out.add_frame(size), p + at + 2, size);
+    at += 2 + size;
+  }
+  return pos;
+}
+
+ZmtpDecoder::Event ZmtpDecoder::feed(std::span<const std::byte> in, std::size_t& consumed,
+                                     Message& out) {
+  if (state_ == State::flags && !in_message_) {
+    consumed = take_whole(in, out);
+    if (consumed != 0) return Event::message;
+  }
+  Event e = step(in, consumed);
+  if (e == Event::message && &out != &message_) out = std::move(message_);
+  return e;
+}
+
+ZmtpDecoder::Event ZmtpDecoder::step(std::span<const std::byte> in, std::size_t& consumed) {
   consumed = 0;
   if (state_ == State::failed) return Event::error;
-  // Fast path: short message frames whose bodies have arrived whole (the usual case for small
-  // messages) are added straight from the buffer. Anything else (long or command frames,
-  // reserved bits, a partial frame, a limit reached) goes to the step machine below.
+  // Short message frames whose bodies have arrived whole are added straight from the buffer.
+  // Anything else (long or command frames, reserved bits, a partial frame, a limit reached)
+  // goes to the step machine below.
   if (state_ == State::flags) {
     while (in.size() - consumed >= 2) {
       auto flags = static_cast<std::uint8_t>(in[consumed]);

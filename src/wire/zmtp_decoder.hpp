@@ -23,7 +23,12 @@ class ZmtpDecoder {
 
   // Consumes bytes from `in`, stopping right after a complete message or command.
   // *consumed receives how many bytes were taken. After Event::error the decoder stays failed.
-  Event feed(std::span<const std::byte> in, std::size_t& consumed);
+  Event feed(std::span<const std::byte> in, std::size_t& consumed) {
+    return feed(in, consumed, message_);
+  }
+  // The same, with Event::message meaning the message is in `out` (replaced): a message that
+  // arrived whole is decoded straight into it, with no move out of the decoder's own.
+  Event feed(std::span<const std::byte> in, std::size_t& consumed, Message& out);
 
   // After Event::message: the message; the caller may move it out.
   Message& message() noexcept { return message_; }
@@ -39,6 +44,10 @@ class ZmtpDecoder {
   Event too_large();
   bool over_limit() const noexcept;
   Event finish_frame();
+  // A whole message of short frames at the front of `in`, decoded into `out`; 0 when `in` does
+  // not start with one (the step machine then takes over), else the bytes it took.
+  std::size_t take_whole(std::span<const std::byte> in, Message& out);
+  Event step(std::span<const std::byte> in, std::size_t& consumed);
 
   std::size_t max_;
   State state_ = State::flags;

@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "core/copy_bytes.hpp"
+
 namespace ipcx::wire {
 namespace {
 
@@ -53,6 +55,7 @@ namespace {
 // The bytes encode_part() writes for one message's frames.
 std::size_t encoded_size(const Message& part) noexcept {
   std::size_t total = part.bytes() + 2 * part.size();
+  if (part.bytes() <= 255) return total;  // no frame can be long
   for (std::size_t i = 0; i < part.size(); ++i) {
     if (part.frame(i).size() > 255) total += 7;  // a long frame's 8-byte size
   }
@@ -73,7 +76,7 @@ std::byte* encode_part(std::byte* at, const Message& part, bool more_after) noex
       put_be(at + 1, body.size(), 8);
       at += 9;
     }
-    if (!body.empty()) std::memcpy(at, body.data(), body.size());
+    copy_bytes(at, body.data(), body.size());
     at += body.size();
   }
   return at;

@@ -103,7 +103,27 @@ ZmtpSession::Event ZmtpSession::feed_greeting(std::span<const std::byte> in,
   return Event::need_more;
 }
 
-ZmtpSession::Event ZmtpSession::feed(std::span<const std::byte> in, std::size_t& consumed) {
+ZmtpSession::Event ZmtpSession::feed(std::span<const std::byte> in, std::size_t& consumed,
+                                     Message& out) {
+  // Established, the usual case: straight to the decoder, which decodes into `out`.
+  if (state_ == State::ready) {
+    auto e = decoder_.feed(in, consumed, out);
+    if (e == ZmtpDecoder::Event::message) return Event::message;
+    if (e == ZmtpDecoder::Event::need_more && consumed == in.size()) return Event::need_more;
+    if (e == ZmtpDecoder::Event::error) return fail(decoder_.error(), decoder_.error_detail());
+    if (e == ZmtpDecoder::Event::command) {
+      if (auto c = on_command(decoder_.command(), out); c != Event::need_more) return c;
+    }
+    std::size_t more = 0;
+    auto r = feed_steps(in.subspan(consumed), more, out);
+    consumed += more;
+    return r;
+  }
+  return feed_steps(in, consumed, out);
+}
+
+ZmtpSession::Event ZmtpSession::feed_steps(std::span<const std::byte> in, std::size_t& consumed,
+                                           Message& out) {
   consumed = 0;
   while (consumed < in.size()) {
     std::size_t used = 0;
@@ -119,14 +139,14 @@ ZmtpSession::Event ZmtpSession::feed(std::span<const std::byte> in, std::size_t&
       }
       case State::ready_command:
       case State::ready: {
-        auto e = decoder_.feed(rest, used);
+        auto e = decoder_.feed(rest, used, out);
         consumed += used;
         if (e == ZmtpDecoder::Event::error) {
           return fail(decoder_.error(), decoder_.error_detail());
         }
         if (e == ZmtpDecoder::Event::command) {
           // A subscription comes back as a message (a PUB's); anything else is handled here.
-          if (auto c = on_command(decoder_.command()); c != Event::need_more) return c;
+          if (auto c = on_command(decoder_.command(), out); c != Event::need_more) return c;
         } else if (e == ZmtpDecoder::Event::message) {
           if (state_ != State::ready) {
             return fail(Errc::protocol_violation, "message before the READY command");
@@ -140,7 +160,7 @@ ZmtpSession::Event ZmtpSession::feed(std::span<const std::byte> in, std::size_t&
   return failed() ? Event::error : Event::need_more;
 }
 
-ZmtpSession::Event ZmtpSession::on_command(std::span<const std::byte> body) {
+ZmtpSession::Event ZmtpSession::on_command(std::span<const std::byte> body, Message& out) {
   std::size_t name_len = octet(body, 0);
   if (1 + name_len > body.size()) {
     return fail(Errc::protocol_violation, "command name runs past its frame");
@@ -161,7 +181,7 @@ ZmtpSession::Event ZmtpSession::on_command(std::span<const std::byte> body) {
   if (name == "PING") return on_ping(data);
   bool publisher = config_.type == SocketType::pub || config_.type == SocketType::xpub;
   if (publisher && (name == "SUBSCRIBE" || name == "CANCEL")) {
-    Message& m = decoder_.message();
+    Message& m = out;
     m.clear();
     m.add_empty_frame();
     std::byte flag{static_cast<unsigned char>(name == "SUBSCRIBE" ? 1 : 0)};

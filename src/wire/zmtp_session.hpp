@@ -34,9 +34,13 @@ class ZmtpSession {
 
   // Consumes bytes, stopping after one complete message. Commands are handled inside
   // (a PING queues a PONG). After Event::error the session stays failed; see error().
-  Event feed(std::span<const std::byte> in, std::size_t& consumed);
+  Event feed(std::span<const std::byte> in, std::size_t& consumed) {
+    return feed(in, consumed, decoder_.message());
+  }
   // After Event::message: the message; the caller may move it out.
   Message& message() noexcept { return decoder_.message(); }
+  // The same, with Event::message meaning the message is in `out` (replaced), decoded there.
+  Event feed(std::span<const std::byte> in, std::size_t& consumed, Message& out);
 
   // Encodes head's frames then tail's frames as one message. message_too_large when their
   // bodies exceed the limit. Before the handshake completes the message is held back.
@@ -65,8 +69,9 @@ class ZmtpSession {
  private:
   enum class State : std::uint8_t { greeting, ready_command, ready, failed };
   Event fail(Errc code, std::string detail);
+  Event feed_steps(std::span<const std::byte> in, std::size_t& consumed, Message& out);
   Event feed_greeting(std::span<const std::byte> in, std::size_t& consumed);
-  Event on_command(std::span<const std::byte> body);
+  Event on_command(std::span<const std::byte> body, Message& out);
   Event on_ready(std::span<const std::byte> props);
   Event on_ping(std::span<const std::byte> data);
 

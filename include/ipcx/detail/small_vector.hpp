@@ -44,11 +44,12 @@ class SmallVector {
   }
   ~SmallVector() { release(); }
 
-  T* data() noexcept { return heap_ ? heap_ : inline_; }
-  const T* data() const noexcept { return heap_ ? heap_ : inline_; }
+  // data_ points at the inline buffer or the heap block: one load, no branch, on every access.
+  T* data() noexcept { return data_; }
+  const T* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
-  std::size_t capacity() const noexcept { return heap_ ? capacity_ : N; }
-  bool on_heap() const noexcept { return heap_ != nullptr; }
+  std::size_t capacity() const noexcept { return capacity_; }
+  bool on_heap() const noexcept { return data_ != inline_; }
   T& operator[](std::size_t i) noexcept { return data()[i]; }
   const T& operator[](std::size_t i) const noexcept { return data()[i]; }
   T& back() noexcept { return data()[size_ - 1]; }
@@ -81,33 +82,35 @@ class SmallVector {
     }
     if (fresh == nullptr) fresh = static_cast<T*>(std::malloc(grown * sizeof(T)));
     if (fresh == nullptr) throw std::bad_alloc();
-    if (size_ != 0) std::memcpy(static_cast<void*>(fresh), data(), size_ * sizeof(T));
+    if (size_ != 0) std::memcpy(static_cast<void*>(fresh), data_, size_ * sizeof(T));
     free_heap();
-    heap_ = fresh;
+    data_ = fresh;
     capacity_ = grown;
   }
 
  private:
   void assign(const T* from, std::size_t count) { append(from, count); }
   void free_heap() noexcept {
-    if (heap_ == nullptr) return;  // most messages never leave the inline buffer
+    if (data_ == inline_) return;  // most messages never leave the inline buffer
     if (capacity_ * sizeof(T) >= kKeptBlockBytes) {
-      keep_block(heap_, capacity_ * sizeof(T));
+      keep_block(data_, capacity_ * sizeof(T));
     } else {
-      std::free(heap_);
+      std::free(data_);
     }
   }
   void release() noexcept {
     free_heap();
-    heap_ = nullptr;
+    data_ = inline_;
+    capacity_ = N;
     size_ = 0;
   }
   void steal(SmallVector& other) noexcept {
     size_ = other.size_;
-    if (other.heap_) {
-      heap_ = other.heap_;
+    if (other.data_ != other.inline_) {
+      data_ = other.data_;
       capacity_ = other.capacity_;
-      other.heap_ = nullptr;
+      other.data_ = other.inline_;
+      other.capacity_ = N;
     } else if (size_ != 0) {
       // The whole inline buffer, a compile-time size: a few vector moves instead of a call to
       // memcpy with a run-time length. Messages move several times per request.
@@ -116,9 +119,9 @@ class SmallVector {
     other.size_ = 0;
   }
 
-  T* heap_ = nullptr;
+  T* data_ = inline_;
   std::size_t size_ = 0;
-  std::size_t capacity_ = 0;
+  std::size_t capacity_ = N;
   T inline_[N];
 };
 

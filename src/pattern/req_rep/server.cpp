@@ -28,8 +28,12 @@ const PeerInfo& Request::peer() const noexcept {
   return pending_ && pending_->info ? *pending_->info : kNone;
 }
 
-void Request::reply(Message body) {
-  // A second reply, or one after respond_later(), is ignored: the first answer stands.
+// A second reply, or one after respond_later(), is ignored: the first answer stands.
+void Request::reply(const Message& body) {
+  if (pending_ && !pending_->answered) (void)pending_->answer(body);
+}
+
+void Request::reply(Message&& body) {
   if (pending_ && !pending_->answered) (void)pending_->answer(std::move(body));
 }
 

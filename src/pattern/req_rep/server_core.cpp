@@ -48,8 +48,10 @@ void ServerCore::on_ready(engine::Peer& peer) {
   peer.state = std::move(conn);
 }
 
-void ServerCore::dispatch(engine::Peer& peer, Message&& request) {
+void ServerCore::dispatch(engine::Peer& peer) {
   Connection& conn = connection_of(peer);
+  Request& req = inbox;
+  Message& request = req.body_;
   auto env = pattern::split_envelope(request);
   if (request.bytes() > options.max_message_size &&
       request.bytes() - env_bytes(request, env.body_start) > options.max_message_size) {
@@ -65,8 +67,7 @@ void ServerCore::dispatch(engine::Peer& peer, Message&& request) {
   for (std::size_t i = 0; i < env.body_start; ++i) pending->envelope.add(request.frame(i));
   request.remove_front(env.body_start);  // the body stays where it is
   bump(counters.requests);
-  Request req(std::move(pending), Message{});
-  req.body_ = std::move(request);
+  req.pending_ = std::move(pending);
   if (pool) {
     req.pending_->escape();
     req.pending_->info_keep = conn.peer;
@@ -82,6 +83,9 @@ void ServerCore::dispatch(engine::Peer& peer, Message&& request) {
     req.pending_->info = nullptr;
     spare_pending = std::move(req.pending_);
   }
+  // Neither answered nor kept for later (respond_later): "ERR no reply" goes now, as when a
+  // Request is destroyed unanswered.
+  req.pending_.reset();
 }
 
 void ServerCore::run_handler(Request& request) {
@@ -121,15 +125,15 @@ void ServerCore::deliver(std::uint64_t peer_id, std::uint64_t slot, Message&& en
   deliver_to(*peer, slot, std::move(envelope), std::move(body));
 }
 
-void ServerCore::deliver_to(engine::Peer& peer, std::uint64_t slot, Message&& envelope,
-                            Message&& body) {
+void ServerCore::deliver_to(engine::Peer& peer, std::uint64_t slot, const Message& envelope,
+                            const Message& body) {
   if (peer.closed || !peer.link) {
     bump(counters.dropped_replies);
     return;
   }
   Connection& conn = connection_of(peer);
   if (slot != 0 && slot != conn.next_to_send) {
-    conn.parked.emplace(slot, std::make_pair(std::move(envelope), std::move(body)));
+    conn.parked.emplace(slot, std::make_pair(envelope, body));
     return;
   }
   enqueue(peer, envelope, body);
@@ -191,16 +195,17 @@ void PendingReply::escape() {
   core->outstanding++;
 }
 
-Result<void> PendingReply::answer(Message&& body) {
+Result<void> PendingReply::answer(const Message& body, Message* owned) {
   if (answered || !core) return unexpected(Errc::cancelled);
   answered = true;
   Result<void> result;
   if (!keep && !core->closed) {
     // Never escaped: this is the handler on the loop thread, inside dispatch(), and the peer
     // is still where dispatch() found it.
-    core->deliver_to(*peer, slot, std::move(envelope), std::move(body));
+    core->deliver_to(*peer, slot, envelope, body);
   } else {
-    result = core->post_reply(peer_id, slot, std::move(envelope), std::move(body));
+    result = core->post_reply(peer_id, slot, std::move(envelope),
+                              owned != nullptr ? std::move(*owned) : Message(body));
   }
   core = nullptr;
   if (keep) {

@@ -42,7 +42,13 @@ struct PendingReply {
 
   ~PendingReply();
   void escape();
-  Result<void> answer(Message&& body);
+  Result<void> answer(const Message& body) { return answer(body, nullptr); }
+  Result<void> answer(Message&& body) { return answer(body, &body); }
+
+ private:
+  // `owned` is `body` when the caller gives it up: a reply that leaves this thread takes it
+  // rather than a copy.
+  Result<void> answer(const Message& body, Message* owned);
 };
 
 struct ServerCore final : std::enable_shared_from_this<ServerCore>, engine::PeerEvents {
@@ -65,10 +71,13 @@ struct ServerCore final : std::enable_shared_from_this<ServerCore>, engine::Peer
   // polled rings armed first. True when it did any work.
   bool turn(bool spinning, bool check_epoll,
             std::chrono::milliseconds wait = std::chrono::milliseconds(-1));
-  void dispatch(engine::Peer& peer, Message&& request);
+  // Hands the request read into `inbox` to the handler.
+  void dispatch(engine::Peer& peer);
   void run_handler(Request& request);
   void deliver(std::uint64_t peer_id, std::uint64_t slot, Message&& envelope, Message&& body);
-  void deliver_to(engine::Peer& peer, std::uint64_t slot, Message&& envelope, Message&& body);
+  // Encodes the reply straight from `body`; copies only one that must wait for an earlier.
+  void deliver_to(engine::Peer& peer, std::uint64_t slot, const Message& envelope,
+                  const Message& body);
   void enqueue(engine::Peer& peer, const Message& envelope, const Message& body);
   void log(const std::string& line) const;
 
@@ -82,7 +91,10 @@ struct ServerCore final : std::enable_shared_from_this<ServerCore>, engine::Peer
   std::atomic<bool> closed{false};
   std::atomic<std::int64_t> outstanding{0};     // escaped PendingReply objects alive
   std::unique_ptr<PendingReply> spare_pending;  // recycled by inline requests
-  bool armed_outside = false;                   // run_once() armed the rings for its caller
+  // The request being read and handled: links decode straight into its body, and a handler
+  // that answers inline leaves it here for the next one (no Message moves per request).
+  Request inbox{nullptr, Message{}};
+  bool armed_outside = false;  // run_once() armed the rings for its caller
 
   // For counters only the loop thread writes: a plain store, not a locked read-modify-write.
   static void bump(std::atomic<std::uint64_t>& counter) noexcept {

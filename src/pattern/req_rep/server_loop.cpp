@@ -48,9 +48,8 @@ bool ServerCore::turn(bool spinning, bool check_epoll, std::chrono::milliseconds
     events = engine.sleep(wait.count() < 0 ? Clock::time_point::max() : Clock::now() + wait);
   }
   engine.progress();
-  Message request;
-  while (engine::Peer* peer = engine.next_message(request)) {
-    dispatch(*peer, std::move(request));
+  while (engine::Peer* peer = engine.next_message(inbox.body_)) {
+    dispatch(*peer);
     // A peer that does not read its replies is not read either, until half have drained.
     if (peer->link && peer->link->queued_bytes() >= options.max_queued_bytes) {
       engine.pause(*peer, true);
