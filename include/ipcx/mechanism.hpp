@@ -35,7 +35,7 @@ struct Capabilities {
   // A publisher writes each message once, into a ring all its subscribers read: one that falls
   // a ring behind loses the oldest and is told how many (else each has its own queue).
   bool broadcast = false;
-  bool zeromq = false;             // libzmq peers speak it (ZMTP over a socket)
+  bool zeromq = false;  // libzmq peers speak it (ZMTP over a socket)
   Boundaries boundaries = Boundaries::stream;
   bool reliable = true;           // in order and complete, or the link fails
   bool crosses_processes = true;  // false: threads of one process only

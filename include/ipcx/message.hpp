@@ -69,7 +69,22 @@ class Message {
   void reserve(std::size_t bytes) { data_.reserve(bytes); }
   // Removes the first n frames (n <= size()), keeping the rest in place.
   void remove_front(std::size_t n) noexcept;
-  void clear() noexcept;
+  void clear() noexcept {
+    data_.clear();
+    ends_.clear();
+  }
+  // For decoders: replaces the contents with `frames` frames of `bytes` body bytes in all,
+  // uninitialised. The caller writes the bodies back to back from `data` and each frame's end
+  // offset to ends[i], ascending, the last equal to `bytes`.
+  struct Layout {
+    std::byte* data;
+    std::size_t* ends;
+  };
+  Layout reset_layout(std::size_t bytes, std::size_t frames) {
+    data_.resize(bytes);
+    ends_.resize(frames);
+    return {data_.data(), ends_.data()};
+  }
   // True when no byte of the message lives on the heap.
   bool is_inline() const noexcept { return !data_.on_heap() && !ends_.on_heap(); }
 

@@ -106,16 +106,14 @@ void Message::remove_front(std::size_t n) noexcept {
   if (n == 0) return;
   std::size_t cut = ends_[n - 1];
   std::size_t rest = data_.size() - cut;
-  if (rest != 0) std::memmove(data_.data(), data_.data() + cut, rest);
-  data_.resize(rest);
+  if (rest != 0 && cut != 0) std::memmove(data_.data(), data_.data() + cut, rest);
+  data_.clear();  // shrinking: no reallocation, so this cannot throw
+  data_.grow_by(rest);
   std::size_t frames = ends_.size() - n;
-  for (std::size_t i = 0; i < frames; ++i) ends_[i] = ends_[i + n] - cut;
-  ends_.resize(frames);
-}
-
-void Message::clear() noexcept {
-  data_.clear();
+  std::size_t* ends = ends_.data();
+  for (std::size_t i = 0; i < frames; ++i) ends[i] = ends[i + n] - cut;
   ends_.clear();
+  ends_.grow_by(frames);
 }
 
 bool operator==(const Message& a, const Message& b) noexcept {

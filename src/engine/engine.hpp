@@ -115,7 +115,14 @@ class Engine {
   // first when a handshake is under way with messages waiting for it, or when it has not for
   // a millisecond (reading the clock), so a peer's handshake progresses whatever else the
   // caller does.
-  void progress();
+  void progress() {
+    // The usual call finds nothing to do: decided here, inline, without a call.
+    bool fresh = (++calls_ & 63) == 0;
+    if (fresh || handshakes_waited_on_ > 0 || listeners_ready_ || unlinked_ > 0 ||
+        !timed_.empty() || paused_listeners_ > 0 || !options_.reader || !dirty_.empty()) {
+      progress_due(fresh);
+    }
+  }
   // progress(), looking at epoll first if it has not for a millisecond (a clock read): for
   // callers that may call seldom (a publisher), so a subscription waits at most that long.
   void progress_fresh();
@@ -123,14 +130,21 @@ class Engine {
   // Returns how many events it took.
   int look();
   // Marks polled peers whose rings hold something (a check of memory each, no syscall).
-  void poll_rings();
+  void poll_rings() {
+    if (!polled_.empty()) poll_each_ring();
+  }
   // The next message from any peer, fairly (one at a time, round robin), into `out`: the peer
   // it came from, or null when none has one now. Peers found dead are closed on the way. With
   // `frames`, a peer whose link can lend its next message in place (ZeroCopy) puts views of
   // its frames there instead and sets *viewed; the pattern ends the view with the link's
   // release_view() and end_lending().
   using Frames = std::vector<std::span<const std::byte>>;
-  Peer* next_message(Message& out, Frames* frames = nullptr, bool* viewed = nullptr);
+  Peer* next_message(Message& out, Frames* frames = nullptr, bool* viewed = nullptr) {
+    return next_message(out, nullptr, frames, viewed);
+  }
+  // The same, with the message's envelope in `envelope` and its body in `out` (recv_split).
+  Peer* next_message(Message& out, Message* envelope, Frames* frames = nullptr,
+                     bool* viewed = nullptr);
   // Polls `found` for the spin budget, bounded by `deadline`: true as soon as it returns true.
   // With `flags`, `found` reads what the flags say is readable, so polled rings are checked
   // every poll and epoll (when some peer is signalled by its fd) every poll, or every 4th
@@ -140,6 +154,14 @@ class Engine {
   // Sleeps until something happens or `deadline` (or the next timed duty), with polled rings
   // armed; then marks what is ready. Runs posted tasks.
   int sleep(Clock::time_point deadline);
+  // Whether nothing but a peer's input can need this engine: no timers, heartbeats, redials,
+  // listeners, writes due or cross-thread wake-ups. A caller waiting for one link may then
+  // sleep in that link's own read (DirectWait) instead of on the engine.
+  bool waits_only_for_io() const noexcept {
+    return timed_.empty() && unlinked_ == 0 && bound_.empty() && dirty_.empty() &&
+           handshakes_waited_on_ == 0 && polled_.empty() && !options_.cross_thread &&
+           options_.heartbeat.count() == 0;
+  }
   // Whether any peer's link is polled memory (the spin loop then pauses rather than yields).
   bool any_polled() const noexcept { return !polled_.empty(); }
   // For a pattern that reads a peer's link itself (the Client): after each read, so that a
@@ -191,7 +213,9 @@ class Engine {
   // is gone after this turn (reap()).
   void close(Peer& peer, bool fault, std::string_view why, Errc reason = Errc::refused);
   // For a pattern that writes a peer's link itself: whether to wake for writable.
-  void want_write(Peer& peer, bool want) noexcept { watch(peer, want); }
+  void want_write(Peer& peer, bool want) noexcept {
+    if (want || (peer.interest & EPOLLOUT) != 0) watch(peer, want);
+  }
   // Stops reading the peer (backpressure) until write() has taken what it holds below half of
   // max_queued_bytes. A hang-up still ends it.
   void pause(Peer& peer, bool paused);
@@ -213,6 +237,8 @@ class Engine {
     Clock::time_point paused_until{};  // out of the event set after EMFILE until then
   };
 
+  void progress_due(bool fresh);
+  void poll_each_ring();
   transport::LinkOptions link_options() const;
   pattern::Use use(bool dial) const;
   Peer& add_peer(std::unique_ptr<transport::Link> link, std::unique_ptr<Dial> dial);

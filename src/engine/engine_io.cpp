@@ -62,7 +62,7 @@ int Engine::take(std::span<const epoll_event> ready) {
   return taken;
 }
 
-void Engine::poll_rings() {
+void Engine::poll_each_ring() {
   for (Peer* p : polled_) {
     if (!p->queued && !p->paused && !p->polled()->quiet()) {
       p->readable = true;
@@ -71,10 +71,9 @@ void Engine::poll_rings() {
   }
 }
 
-void Engine::progress() {
+void Engine::progress_due(bool fresh) {
   // Look at epoll when a handshake holds up dealt messages, and otherwise now and then (the
   // clock is read every 64th call): new peers, handshakes, hang-ups.
-  bool fresh = (++calls_ & 63) == 0;
   Clock::time_point now{};
   if (handshakes_waited_on_ > 0 || fresh) {
     now = Clock::now();
@@ -142,7 +141,7 @@ bool Engine::service(Peer& peer) {
   return !due(peer) || write(peer);
 }
 
-Peer* Engine::next_message(Message& out, Frames* frames, bool* viewed) {
+Peer* Engine::next_message(Message& out, Message* envelope, Frames* frames, bool* viewed) {
   while (!ready_.empty()) {
     Peer* p = ready_.front();
     ready_.pop_front();
@@ -159,7 +158,7 @@ Peer* Engine::next_message(Message& out, Frames* frames, bool* viewed) {
         return p;
       }
     }
-    auto r = p->link->recv(out);
+    auto r = envelope != nullptr ? p->link->recv_split(*envelope, out) : p->link->recv(out);
     if (r.status == Io::ok) {
       note_ready(*p);
       p->queued = true;

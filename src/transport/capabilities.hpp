@@ -13,6 +13,8 @@
 
 namespace ipcx::transport {
 
+struct IoResult;
+
 // Links whose input is memory polled by the reader (shm, inproc). Their peer writes without
 // a syscall and rings the link's doorbell (its fd) only once told that the owner sleeps.
 class Polled {
@@ -109,6 +111,21 @@ class Timed {
   ~Timed() = default;
 };
 
+// A link that can wait for its next message inside its own read syscall (a connected socket):
+// a caller that waits for one reply on one link, with nothing else timed, sleeps in recv()
+// itself instead of in epoll_wait() followed by a read, one syscall fewer per round trip.
+class DirectWait {
+ public:
+  // Link::recv_split(), except that with nothing buffered it blocks in one read for up to
+  // `timeout` (at least 1 ms): ok with a message, would_block when that read timed out or
+  // brought no whole message (a PING, part of one), closed or error as recv() reports them.
+  virtual IoResult wait_recv_split(Message& envelope, Message& out,
+                                   std::chrono::milliseconds timeout) noexcept = 0;
+
+ protected:
+  ~DirectWait() = default;
+};
+
 struct Extensions {
   Polled* polled = nullptr;
   ZeroCopy* zero_copy = nullptr;
@@ -116,6 +133,7 @@ struct Extensions {
   Lossy* lossy = nullptr;
   Datagrams* datagrams = nullptr;
   Timed* timed = nullptr;
+  DirectWait* direct_wait = nullptr;
   // Writes everything queued in one syscall (a byte stream): a burst held back in user space
   // leaves in far fewer writes. Links that write a syscall per message, or none, say false.
   bool gathers_writes = false;

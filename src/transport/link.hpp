@@ -23,6 +23,7 @@
 #include "ipcx/result.hpp"
 #include "transport/capabilities.hpp"
 #include "transport/socket_scope.hpp"
+#include "wire/delimiter.hpp"
 #include "wire/socket_type.hpp"
 
 namespace ipcx::transport {
@@ -65,6 +66,15 @@ class ByteStream {
   virtual IoResult read_some(std::span<std::byte> into) noexcept = 0;
   // ok with bytes > 0 (possibly fewer than offered); would_block; closed; error.
   virtual IoResult write_some(std::span<const std::byte> from) noexcept = 0;
+  // Whether read_waiting() works: a stream that can block in its read with a timeout.
+  virtual bool can_wait_in_read() const noexcept { return false; }
+  // read_some(), blocking up to `timeout` (at least 1 ms) when nothing is there: would_block
+  // when it timed out. Only where can_wait_in_read().
+  virtual IoResult read_waiting(std::span<std::byte> into,
+                                std::chrono::milliseconds timeout) noexcept {
+    (void)timeout;
+    return read_some(into);
+  }
   virtual PeerInfo peer() const noexcept = 0;
 };
 
@@ -98,6 +108,20 @@ class Link {
   // (level-triggered readiness reports anything newer), so a caller that must see the state
   // now calls twice.
   virtual IoResult recv(Message& out) noexcept = 0;
+  // recv(), with the message's envelope (its frames up to and including the first empty one,
+  // 28/REQREP) in `envelope` and only the body in `out`; without an empty frame `envelope` is
+  // left empty. Links that decode whole messages split them as they decode, with no copy.
+  virtual IoResult recv_split(Message& envelope, Message& out) noexcept {
+    auto r = recv(out);
+    if (r.status == Io::ok) {
+      try {
+        wire::split_at_delimiter(out, envelope);
+      } catch (const std::bad_alloc&) {
+        return {Io::error, 0, Errc::resource_exhausted};
+      }
+    }
+    return r;
+  }
   // Enforces the handshake deadline and heartbeats; the owner calls it every so often (a
   // quarter of the shorter of the two, at least). error(timeout) means: close this link. May
   // queue a PING, so flush() afterwards.

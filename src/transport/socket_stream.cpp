@@ -1,6 +1,9 @@
 // Socket plumbing shared by the socket mechanisms (transport layer).
 #include "transport/socket_stream.hpp"
 
+#include <fcntl.h>
+#include <sys/time.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -31,6 +34,31 @@ IoResult SocketStream::write_some(std::span<const std::byte> from) noexcept {
   ssize_t n = sys::send(fd_.get(), from.data(), from.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   if (n >= 0) return {Io::ok, static_cast<std::size_t>(n)};
   return io_error_from_errno(errno);
+}
+
+IoResult SocketStream::read_waiting(std::span<std::byte> into,
+                                    std::chrono::milliseconds timeout) noexcept {
+  if (timeout < std::chrono::milliseconds(1)) timeout = std::chrono::milliseconds(1);
+  if (!blocking_) {
+    int flags = sys::fcntl(fd_.get(), F_GETFL, 0);
+    if (flags < 0 || sys::fcntl(fd_.get(), F_SETFL, flags & ~O_NONBLOCK) < 0) {
+      return read_some(into);
+    }
+    blocking_ = true;
+  }
+  if (timeout != receive_timeout_) {
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+    if (sys::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) {
+      return read_some(into);
+    }
+    receive_timeout_ = timeout;
+  }
+  ssize_t n = sys::recv(fd_.get(), into.data(), into.size(), 0);
+  if (n > 0) return {Io::ok, static_cast<std::size_t>(n)};
+  if (n == 0) return {Io::closed, 0, Errc::peer_closed};
+  return io_error_from_errno(errno == EWOULDBLOCK ? EAGAIN : errno);
 }
 
 SocketListener::SocketListener(Fd fd, Endpoint bound, LinkOptions options, PeerFn peer_of,

@@ -23,11 +23,18 @@ class SocketStream final : public ByteStream {
   int fd() const noexcept override { return fd_.get(); }
   IoResult read_some(std::span<std::byte> into) noexcept override;
   IoResult write_some(std::span<const std::byte> from) noexcept override;
+  bool can_wait_in_read() const noexcept override { return true; }
+  IoResult read_waiting(std::span<std::byte> into,
+                        std::chrono::milliseconds timeout) noexcept override;
   PeerInfo peer() const noexcept override { return peer_; }
 
  private:
   Fd fd_;
   PeerInfo peer_;
+  // read_waiting() blocks in recv(): the socket is made blocking once (every other read and
+  // write says MSG_DONTWAIT), and its receive timeout is set only when it changes.
+  bool blocking_ = false;
+  std::chrono::milliseconds receive_timeout_{0};
 };
 
 // What a socket listener does with each accepted socket before it becomes a link: set options,

@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::size_t kReadChunk = 64 * 1024;
 
-class StreamLink final : public Link {
+class StreamLink final : public Link, public DirectWait {
  public:
   StreamLink(std::unique_ptr<ByteStream> stream, const LinkOptions& options)
       : stream_(std::move(stream)),
@@ -22,6 +22,7 @@ class StreamLink final : public Link {
         last_rx_(opened_),
         last_ping_(opened_) {
     extensions_.gathers_writes = true;
+    if (stream_->can_wait_in_read()) extensions_.direct_wait = this;
   }
 
   int fd() const noexcept override { return stream_ ? stream_->fd() : -1; }
@@ -61,31 +62,15 @@ class StreamLink final : public Link {
   bool wants_write() const noexcept override { return stream_ && !session_.output().empty(); }
   std::size_t queued_bytes() const noexcept override { return session_.queued_bytes(); }
 
-  IoResult recv(Message& out) noexcept override {
-    try {
-      if (auto r = decode_buffered(out); r.status != Io::would_block) return r;
-      if (skip_read_) {
-        // The last read came up short, so the kernel buffer was empty then; level-triggered
-        // readiness will report anything newer. Saves an EAGAIN read per message.
-        skip_read_ = false;
-        return {Io::would_block};
-      }
-      if (!stream_) return {Io::closed, 0, Errc::peer_closed};
-      std::byte* space = in_.grow(kReadChunk);
-      IoResult r = stream_->read_some({space, kReadChunk});
-      in_.shrink_back(kReadChunk - (r.status == Io::ok ? r.bytes : 0));
-      if (r.status != Io::ok) {
-        if (r.status == Io::closed) fault_ = "peer closed the connection";
-        return r;
-      }
-      if (options_.heartbeat.count() > 0) last_rx_ = Clock::now();  // only heartbeats read it
-      IoResult decoded = decode_buffered(out);
-      if (decoded.status == Io::ok && r.bytes < kReadChunk) skip_read_ = true;
-      return decoded;
-    } catch (const std::bad_alloc&) {
-      fault_ = "out of memory while reading";
-      return {Io::error, 0, Errc::resource_exhausted};
-    }
+  IoResult recv(Message& out) noexcept override { return receive(out, nullptr); }
+  IoResult recv_split(Message& envelope, Message& out) noexcept override {
+    return receive(out, &envelope);
+  }
+
+  IoResult wait_recv_split(Message& envelope, Message& out,
+                           std::chrono::milliseconds timeout) noexcept override {
+    if (!in_.empty() || !stream_) return receive(out, &envelope);
+    return receive(out, &envelope, timeout);
   }
 
   IoResult tick(Clock::time_point now) noexcept override {
@@ -116,6 +101,37 @@ class StreamLink final : public Link {
   std::string_view fault() const noexcept override { return fault_; }
 
  private:
+  // With `wait` (DirectWait), the read blocks for up to that long.
+  IoResult receive(Message& out, Message* envelope,
+                   std::chrono::milliseconds wait = std::chrono::milliseconds(-1)) noexcept {
+    try {
+      if (auto r = decode_buffered(out, envelope); r.status != Io::would_block) return r;
+      if (skip_read_ && wait.count() < 0) {
+        // The last read came up short, so the kernel buffer was empty then; level-triggered
+        // readiness will report anything newer. Saves an EAGAIN read per message.
+        skip_read_ = false;
+        return {Io::would_block};
+      }
+      skip_read_ = false;
+      if (!stream_) return {Io::closed, 0, Errc::peer_closed};
+      std::byte* space = in_.grow(kReadChunk);
+      IoResult r = wait.count() < 0 ? stream_->read_some({space, kReadChunk})
+                                    : stream_->read_waiting({space, kReadChunk}, wait);
+      in_.shrink_back(kReadChunk - (r.status == Io::ok ? r.bytes : 0));
+      if (r.status != Io::ok) {
+        if (r.status == Io::closed) fault_ = "peer closed the connection";
+        return r;
+      }
+      if (options_.heartbeat.count() > 0) last_rx_ = Clock::now();  // only heartbeats read it
+      IoResult decoded = decode_buffered(out, envelope);
+      if (decoded.status == Io::ok && r.bytes < kReadChunk) skip_read_ = true;
+      return decoded;
+    } catch (const std::bad_alloc&) {
+      fault_ = "out of memory while reading";
+      return {Io::error, 0, Errc::resource_exhausted};
+    }
+  }
+
   // A server that refuses us during the handshake writes its reason (a ZMTP ERROR) and closes,
   // so our next write may fail before we have read why. What it wrote is still readable.
   std::optional<Errc> read_refusal() noexcept {
@@ -130,10 +146,10 @@ class StreamLink final : public Link {
     return session_.error();
   }
 
-  IoResult decode_buffered(Message& out) {
+  IoResult decode_buffered(Message& out, Message* envelope) {
     while (!in_.empty()) {
       std::size_t used = 0;
-      auto e = session_.feed(in_.readable(), used, out);
+      auto e = session_.feed(in_.readable(), used, out, envelope);
       in_.consume(used);
       if (e == wire::ZmtpSession::Event::message) return {Io::ok, out.bytes()};
       if (e == wire::ZmtpSession::Event::error) {

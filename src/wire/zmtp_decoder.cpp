@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/copy_bytes.hpp"
+#include "wire/delimiter.hpp"
 #include "wire/socket_type.hpp"
 
 namespace ipcx::wire {
@@ -54,10 +55,34 @@ ZmtpDecoder::Event ZmtpDecoder::finish_frame() {
   return Event::message;
 }
 
-std::size_t ZmtpDecoder::take_whole(std::span<const std::byte> in, Message& out) {
-  // Headers first: every frame short, a plain message frame, and all of it here.
+namespace {
+
+// Copies frames [first, last) of a whole message of short frames, starting `at` bytes into it,
+// into `into` (replaced); returns the offset after them.
+[[gnu::always_inline]] inline std::size_t copy_frames(const std::byte* p, std::size_t at,
+                                                      std::size_t frames, std::size_t bytes,
+                                                      Message& into) {
+  auto [data, ends] = into.reset_layout(bytes, frames);
+  std::size_t written = 0;
+  for (std::size_t i = 0; i < frames; ++i) {
+    std::size_t size = static_cast<std::uint8_t>(p[at + 1]);
+    copy_bytes(data + written, p + at + 2, size);
+    written += size;
+    ends[i] = written;
+    at += 2 + size;
+  }
+  return at;
+}
+
+}  // namespace
+
+std::size_t ZmtpDecoder::take_whole(std::span<const std::byte> in, Message& out,
+                                    Message* envelope) {
+  // Headers first: every frame short, a plain message frame, and all of it here. The envelope
+  // ends at the first empty frame.
   const std::byte* p = in.data();
-  std::size_t n = in.size(), pos = 0, body = 0;
+  std::size_t n = in.size(), pos = 0, body = 0, frames = 0;
+  std::size_t envelope_frames = 0, envelope_bytes = 0;
   for (;;) {
     if (n - pos < 2) return 0;
     auto flags = static_cast<std::uint8_t>(p[pos]);
@@ -65,27 +90,31 @@ std::size_t ZmtpDecoder::take_whole(std::span<const std::byte> in, Message& out)
     if ((flags & ~kFlagMore) != 0 || size > n - pos - 2) return 0;
     body += size;
     pos += 2 + size;
+    ++frames;
+    if (size == 0 && envelope_frames == 0) {
+      envelope_frames = frames;
+      envelope_bytes = body;
+    }
     if ((flags & kFlagMore) == 0) break;
   }
   if (body > max_) return 0;  // the step machine reports it
-  out.clear();
-  out.reserve(body);
-  for (std::size_t at = 0; at < pos;) {
-    std::size_t size = static_cast<std::uint8_t>(p[at + 1]);
-    copy_bytes(out.add_frame(size), p + at + 2, size);
-    at += 2 + size;
+  std::size_t at = 0;
+  if (envelope != nullptr) {
+    at = copy_frames(p, 0, envelope_frames, envelope_bytes, *envelope);
+    frames -= envelope_frames;
+    body -= envelope_bytes;
   }
+  copy_frames(p, at, frames, body, out);
   return pos;
 }
 
-ZmtpDecoder::Event ZmtpDecoder::feed(std::span<const std::byte> in, std::size_t& consumed,
-                                     Message& out) {
-  if (state_ == State::flags && !in_message_) {
-    consumed = take_whole(in, out);
-    if (consumed != 0) return Event::message;
-  }
+ZmtpDecoder::Event ZmtpDecoder::feed_steps(std::span<const std::byte> in, std::size_t& consumed,
+                                           Message& out, Message* envelope) {
   Event e = step(in, consumed);
-  if (e == Event::message && &out != &message_) out = std::move(message_);
+  if (e == Event::message) {
+    if (&out != &message_) out = std::move(message_);
+    if (envelope != nullptr) split_at_delimiter(out, *envelope);
+  }
   return e;
 }
 

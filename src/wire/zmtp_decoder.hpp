@@ -28,7 +28,16 @@ class ZmtpDecoder {
   }
   // The same, with Event::message meaning the message is in `out` (replaced): a message that
   // arrived whole is decoded straight into it, with no move out of the decoder's own.
-  Event feed(std::span<const std::byte> in, std::size_t& consumed, Message& out);
+  // With `envelope`, the message's envelope goes there and only its body to `out` (see
+  // wire/delimiter.hpp).
+  Event feed(std::span<const std::byte> in, std::size_t& consumed, Message& out,
+             Message* envelope = nullptr) {
+    if (state_ == State::flags && !in_message_) {  // the usual case, inline
+      consumed = take_whole(in, out, envelope);
+      if (consumed != 0) return Event::message;
+    }
+    return feed_steps(in, consumed, out, envelope);
+  }
 
   // After Event::message: the message; the caller may move it out.
   Message& message() noexcept { return message_; }
@@ -46,8 +55,10 @@ class ZmtpDecoder {
   Event finish_frame();
   // A whole message of short frames at the front of `in`, decoded into `out`; 0 when `in` does
   // not start with one (the step machine then takes over), else the bytes it took.
-  std::size_t take_whole(std::span<const std::byte> in, Message& out);
+  std::size_t take_whole(std::span<const std::byte> in, Message& out, Message* envelope);
   Event step(std::span<const std::byte> in, std::size_t& consumed);
+  Event feed_steps(std::span<const std::byte> in, std::size_t& consumed, Message& out,
+                   Message* envelope);
 
   std::size_t max_;
   State state_ = State::flags;

@@ -62,7 +62,8 @@ std::size_t encoded_size(const Message& part) noexcept {
   return total;
 }
 
-std::byte* encode_part(std::byte* at, const Message& part, bool more_after) noexcept {
+[[gnu::always_inline]] inline std::byte* encode_part(std::byte* at, const Message& part,
+                                                     bool more_after) noexcept {
   std::size_t frames = part.size();
   for (std::size_t i = 0; i < frames; ++i) {
     auto body = part.frame(i);

@@ -40,7 +40,9 @@ std::string check_greeting(std::span<const std::byte> got) {
 }
 
 ZmtpSession::ZmtpSession(ZmtpConfig config)
-    : config_(std::move(config)), decoder_(config_.max_message_size) {
+    : config_(std::move(config)),
+      decoder_(config_.max_message_size),
+      subscriber_(config_.type == SocketType::sub || config_.type == SocketType::xsub) {
   auto greeting = make_greeting();
   out_.append(greeting);
   // NULL sends READY right after the greeting without waiting (37/ZMTP; libzmq does the same).
@@ -55,7 +57,7 @@ ZmtpSession::Event ZmtpSession::fail(Errc code, std::string detail) {
   return Event::error;
 }
 
-Result<void> ZmtpSession::send(const Message& head, const Message& tail) {
+Result<void> ZmtpSession::send_other(const Message& head, const Message& tail) {
   if (head.bytes() + tail.bytes() > config_.max_message_size) {
     return unexpected(Errc::message_too_large);
   }
@@ -103,27 +105,25 @@ ZmtpSession::Event ZmtpSession::feed_greeting(std::span<const std::byte> in,
   return Event::need_more;
 }
 
-ZmtpSession::Event ZmtpSession::feed(std::span<const std::byte> in, std::size_t& consumed,
-                                     Message& out) {
-  // Established, the usual case: straight to the decoder, which decodes into `out`.
-  if (state_ == State::ready) {
-    auto e = decoder_.feed(in, consumed, out);
-    if (e == ZmtpDecoder::Event::message) return Event::message;
-    if (e == ZmtpDecoder::Event::need_more && consumed == in.size()) return Event::need_more;
-    if (e == ZmtpDecoder::Event::error) return fail(decoder_.error(), decoder_.error_detail());
-    if (e == ZmtpDecoder::Event::command) {
-      if (auto c = on_command(decoder_.command(), out); c != Event::need_more) return c;
+// Established: what the decoder said when it was not a message.
+ZmtpSession::Event ZmtpSession::after_decoder(std::span<const std::byte> in, std::size_t& consumed,
+                                              Message& out, Message* envelope,
+                                              ZmtpDecoder::Event e) {
+  if (e == ZmtpDecoder::Event::error) return fail(decoder_.error(), decoder_.error_detail());
+  if (e == ZmtpDecoder::Event::command) {
+    if (auto c = on_command(decoder_.command(), out); c != Event::need_more) {
+      if (c == Event::message && envelope != nullptr) envelope->clear();  // a subscription
+      return c;
     }
-    std::size_t more = 0;
-    auto r = feed_steps(in.subspan(consumed), more, out);
-    consumed += more;
-    return r;
   }
-  return feed_steps(in, consumed, out);
+  std::size_t more = 0;
+  auto r = feed_steps(in.subspan(consumed), more, out, envelope);
+  consumed += more;
+  return r;
 }
 
 ZmtpSession::Event ZmtpSession::feed_steps(std::span<const std::byte> in, std::size_t& consumed,
-                                           Message& out) {
+                                           Message& out, Message* envelope) {
   consumed = 0;
   while (consumed < in.size()) {
     std::size_t used = 0;
@@ -139,14 +139,17 @@ ZmtpSession::Event ZmtpSession::feed_steps(std::span<const std::byte> in, std::s
       }
       case State::ready_command:
       case State::ready: {
-        auto e = decoder_.feed(rest, used, out);
+        auto e = decoder_.feed(rest, used, out, envelope);
         consumed += used;
         if (e == ZmtpDecoder::Event::error) {
           return fail(decoder_.error(), decoder_.error_detail());
         }
         if (e == ZmtpDecoder::Event::command) {
           // A subscription comes back as a message (a PUB's); anything else is handled here.
-          if (auto c = on_command(decoder_.command(), out); c != Event::need_more) return c;
+          if (auto c = on_command(decoder_.command(), out); c != Event::need_more) {
+            if (c == Event::message && envelope != nullptr) envelope->clear();  // a subscription
+            return c;
+          }
         } else if (e == ZmtpDecoder::Event::message) {
           if (state_ != State::ready) {
             return fail(Errc::protocol_violation, "message before the READY command");

@@ -17,6 +17,7 @@
 #include "wire/byte_queue.hpp"
 #include "wire/socket_type.hpp"
 #include "wire/zmtp_decoder.hpp"
+#include "wire/zmtp_encoder.hpp"
 
 namespace ipcx::wire {
 
@@ -40,11 +41,29 @@ class ZmtpSession {
   // After Event::message: the message; the caller may move it out.
   Message& message() noexcept { return decoder_.message(); }
   // The same, with Event::message meaning the message is in `out` (replaced), decoded there.
-  Event feed(std::span<const std::byte> in, std::size_t& consumed, Message& out);
+  // With `envelope`: split as ZmtpDecoder::feed does.
+  Event feed(std::span<const std::byte> in, std::size_t& consumed, Message& out,
+             Message* envelope = nullptr) {
+    if (state_ == State::ready) {  // the usual case, inline
+      auto e = decoder_.feed(in, consumed, out, envelope);
+      if (e == ZmtpDecoder::Event::message) return Event::message;
+      if (e == ZmtpDecoder::Event::need_more && consumed == in.size()) return Event::need_more;
+      return after_decoder(in, consumed, out, envelope, e);
+    }
+    return feed_steps(in, consumed, out, envelope);
+  }
 
   // Encodes head's frames then tail's frames as one message. message_too_large when their
   // bodies exceed the limit. Before the handshake completes the message is held back.
-  Result<void> send(const Message& head, const Message& tail);
+  Result<void> send(const Message& head, const Message& tail) {
+    // Established and not a SUB (whose messages are commands): the usual case, inline.
+    if (state_ == State::ready && !subscriber_ &&
+        head.bytes() + tail.bytes() <= config_.max_message_size) {
+      encode_message(out_, head, tail);
+      return {};
+    }
+    return send_other(head, tail);
+  }
   void send_ping(std::uint16_t ttl_deciseconds);
   // A SUB's subscription (or its cancellation) for topics starting with `topic`: the 3.1
   // SUBSCRIBE/CANCEL command to peers at minor version 1 or more, the 3.0 message form
@@ -69,7 +88,11 @@ class ZmtpSession {
  private:
   enum class State : std::uint8_t { greeting, ready_command, ready, failed };
   Event fail(Errc code, std::string detail);
-  Event feed_steps(std::span<const std::byte> in, std::size_t& consumed, Message& out);
+  Event feed_steps(std::span<const std::byte> in, std::size_t& consumed, Message& out,
+                   Message* envelope);
+  Event after_decoder(std::span<const std::byte> in, std::size_t& consumed, Message& out,
+                      Message* envelope, ZmtpDecoder::Event e);
+  Result<void> send_other(const Message& head, const Message& tail);
   Event feed_greeting(std::span<const std::byte> in, std::size_t& consumed);
   Event on_command(std::span<const std::byte> body, Message& out);
   Event on_ready(std::span<const std::byte> props);
@@ -87,6 +110,7 @@ class ZmtpSession {
   int peer_minor_ = 1;
   Errc error_ = Errc::ok;
   std::string detail_;
+  bool subscriber_ = false;  // a SUB or XSUB: its messages are subscriptions
 };
 
 // Checks the first got.size() bytes of a peer's greeting (all 64 or fewer): signature, version,

@@ -38,9 +38,7 @@ Result<Message> Client::call(const Message& request, std::chrono::milliseconds t
   if (!id) return unexpected(id.error());
   auto now = Clock::now();
   // Written already: wait before reading (and the clock was just read).
-  bool written =
-      std::find(impl_->in_flight.begin(), impl_->in_flight.end(), *id) != impl_->in_flight.end();
-  return wait_for(*id, now + timeout, written, now);
+  return wait_for(*id, now + timeout, impl_->written_now, now);
 }
 
 Result<Message> Client::wait_for(RequestId id, Clock::time_point deadline, bool written,
@@ -58,7 +56,9 @@ Result<Message> Client::wait_for(RequestId id, Clock::time_point deadline, bool 
   for (;;) {
     if (c.viewed) return Message{};  // call_view(): the reply is in view_frames
     if (c.call_done) return std::move(c.call_reply);
-    if (auto outcome = c.settled(id)) return std::move(*outcome);
+    if (!c.arrived.empty() || !c.lost.empty()) {
+      if (auto outcome = c.settled(id)) return std::move(*outcome);
+    }
     if (!first && Clock::now() >= deadline) return unexpected(c.expired(id));
     c.pump(deadline, first, first ? now : Clock::time_point{});
     first = false;

@@ -44,12 +44,23 @@ struct Client::Impl final : detail::ViewLender, engine::PeerEvents {
   void drop_link(Errc why, std::string_view fault);
   void release_unsent();
   bool drain(bool first_reply = false);
+  enum class Read : std::uint8_t { nothing, ignored, settled, dead };
+  Read take_read(transport::IoResult r, Message& into);
+  bool wait_in_read(Clock::time_point deadline, Clock::time_point now);
   bool take_view();
   void pump(Clock::time_point deadline, bool wait_first, Clock::time_point now = {});
   bool spin(Clock::time_point deadline);
   void wait_ready(Clock::time_point deadline);
-  void check_idle_link(Clock::time_point now);
-  RequestId new_id();
+  void check_idle_link(Clock::time_point now) {
+    if (in_flight.empty() && now - last_used > kIdleCheck) refresh_idle_link();
+    last_used = now;
+  }
+  void refresh_idle_link();
+  RequestId new_id() noexcept {
+    RequestId id = next_id++;
+    if (next_id == 0) next_id = 1;
+    return id;
+  }
   Result<RequestId> send(const Message& body, Clock::time_point now);
   Result<RequestId> send_as(RequestId id, const Message& body, Clock::time_point now);
   std::optional<Result<Message>> settled(RequestId id);
@@ -72,6 +83,7 @@ struct Client::Impl final : detail::ViewLender, engine::PeerEvents {
   std::vector<RequestId> lost;              // their link died
   std::vector<Reply> arrived;               // replies nobody asked for yet
   Message incoming;                         // what drain() reads into; kept for its inline buffer
+  Message reply_envelope;                   // a reply's [id][""], split off as it is read
   Message head = pattern::request_head(0);  // rewritten with each request's id
   transport::Link* lent = nullptr;          // a zero-copy Loan is out on this link
   // call_view(): the request whose reply is taken as a view; `viewed` once it is, in
@@ -88,6 +100,7 @@ struct Client::Impl final : detail::ViewLender, engine::PeerEvents {
   static constexpr std::chrono::milliseconds kIdleCheck{50};
   Clock::time_point last_used{};
   Errc last_failure = Errc::ok;  // a spawned child's: it went away
+  bool written_now = false;      // the last send_as() wrote its request to the link
 };
 
 }  // namespace ipcx

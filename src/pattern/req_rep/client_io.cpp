@@ -81,52 +81,81 @@ bool Client::Impl::drain(bool first_reply) {
   for (;;) {
     if (view_for != 0 && viewing == nullptr && take_view()) return true;
     Message& into = call_for != 0 && !call_done ? call_reply : incoming;
-    auto r = link()->recv(into);
-    if (r.status == Io::would_block) {
-      if (!peer->announced) engine.note_ready(*peer);
-      return true;
-    }
-    if (r.status != Io::ok) {
-      drop_link(r.status == Io::closed ? Errc::refused : r.error, link()->fault());
-      return false;
-    }
-    if (!peer->announced) engine.note_ready(*peer);
-    auto id = pattern::reply_id(into);
-    if (!id || !take(in_flight, *id)) continue;  // not ours, or answered already
-    into.remove_front(2);                        // the request id and the delimiter
-    if (&into == &call_reply && *id == call_for) {
-      call_done = true;
-    } else {
-      // Braced, not value-initialised: that would zero the body's inline buffer first.
-      arrived.push_back(Reply{*id, std::move(into)});
-    }
-    if (first_reply) return true;
+    Read got = take_read(link()->recv_split(reply_envelope, into), into);
+    if (got == Read::dead) return false;
+    if (got == Read::nothing || (got == Read::settled && first_reply)) return true;
   }
+}
+
+// What one read of the link brought, read into `into` (its envelope in reply_envelope).
+Client::Impl::Read Client::Impl::take_read(transport::IoResult r, Message& into) {
+  if (r.status == Io::would_block) {
+    if (!peer->announced) engine.note_ready(*peer);
+    return Read::nothing;
+  }
+  if (r.status != Io::ok) {
+    drop_link(r.status == Io::closed ? Errc::refused : r.error, link()->fault());
+    return Read::dead;
+  }
+  if (!peer->announced) engine.note_ready(*peer);
+  auto id = pattern::reply_id(reply_envelope);
+  if (!id || !take(in_flight, *id)) return Read::ignored;  // not ours, or answered already
+  if (&into == &call_reply && *id == call_for) {
+    call_done = true;
+  } else {
+    // Braced, not value-initialised: that would zero the body's inline buffer first.
+    arrived.push_back(Reply{*id, std::move(into)});
+  }
+  return Read::settled;
+}
+
+// Waits for the reply in the link's own read syscall, when that is all there is to wait for:
+// one established link that can (DirectWait), nothing queued for it, nothing else timed.
+// False when it cannot, and the caller sleeps on the engine instead.
+bool Client::Impl::wait_in_read(Clock::time_point deadline, Clock::time_point now) {
+  transport::DirectWait* direct = link()->extensions().direct_wait;
+  if (direct == nullptr || !peer->announced || !engine.waits_only_for_io() ||
+      link()->wants_write() || view_for != 0) {
+    return false;
+  }
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+  if (left.count() <= 0) return false;
+  Message& into = call_for != 0 && !call_done ? call_reply : incoming;
+  take_read(direct->wait_recv_split(reply_envelope, into, left), into);
+  return true;
 }
 
 // One round of progress, sleeping at most until `deadline`. With wait_first the caller has
 // just written a request (at `now`), so reading before waiting would only cost an EAGAIN:
 // wait (or spin) first, then read what arrived, and return without waiting again.
 void Client::Impl::pump(Clock::time_point deadline, bool wait_first, Clock::time_point now) {
-  engine.progress();  // redials when due; ticks: handshake deadline, heartbeats, resends
+  // Redials when due; ticks: handshake deadline, heartbeats, resends. A request just written
+  // comes from send_as(), which made this progress a moment ago.
+  if (!wait_first) engine.progress();
   if (!peer->link) {
     engine.sleep(deadline);  // until the next connection attempt, or the deadline
     return;
   }
   if (wait_first) {
-    (void)now;
-    if (!(ready() && options.spin.count() > 0 && spin(deadline))) wait_ready(deadline);
+    bool spun = ready() && options.spin.count() > 0 && spin(deadline);
+    if (!spun && !(now != Clock::time_point{} && wait_in_read(deadline, now))) {
+      wait_ready(deadline);
+    }
     if (!peer->link || answered()) return;
   }
   bool was_ready = ready();
-  auto f = link()->flush();
-  if (f.status == Io::closed || f.status == Io::error) {
-    // A peer that refused us may have said why before it closed (a ZMTP ERROR): read that
-    // first, so the call fails with its reason rather than a bare refusal.
-    if (!drain()) return;
-    return drop_link(Errc::refused, link()->fault());
+  if (link()->wants_write()) {
+    auto f = link()->flush();
+    if (f.status == Io::closed || f.status == Io::error) {
+      // A peer that refused us may have said why before it closed (a ZMTP ERROR): read that
+      // first, so the call fails with its reason rather than a bare refusal.
+      if (!drain()) return;
+      return drop_link(Errc::refused, link()->fault());
+    }
+    engine.want_write(*peer, f.status == Io::would_block);
+  } else {
+    engine.want_write(*peer, false);
   }
-  engine.want_write(*peer, f.status == Io::would_block);
   if (!drain()) return;
   // Requests wait in `unsent` for a handshake, or for a link that was full or lending.
   if (ready() && !unsent.empty() && lent == nullptr) {
@@ -162,19 +191,11 @@ void Client::Impl::wait_ready(Clock::time_point deadline) { engine.sleep(deadlin
 // request goes out on a fresh connection instead of failing with peer_closed; reading also
 // answers any PING. Only after idleness: busy links pay no extra syscall.
 // `now` may be the coarse clock: the check is about tens of milliseconds.
-void Client::Impl::check_idle_link(Clock::time_point now) {
-  if (peer->link && in_flight.empty() && now - last_used > kIdleCheck) {
-    // Twice: a link skips one read after a short one (see Link::recv), and we need a read.
-    if (drain()) drain();
-    if (peer->link && link()->wants_write()) (void)link()->flush();
-  }
-  last_used = now;
-}
-
-RequestId Client::Impl::new_id() {
-  RequestId id = next_id++;
-  if (next_id == 0) next_id = 1;
-  return id;
+void Client::Impl::refresh_idle_link() {
+  if (!peer->link) return;
+  // Twice: a link skips one read after a short one (see Link::recv), and we need a read.
+  if (drain()) drain();
+  if (peer->link && link()->wants_write()) (void)link()->flush();
 }
 
 Result<RequestId> Client::Impl::send(const Message& body, Clock::time_point now) {
@@ -184,12 +205,14 @@ Result<RequestId> Client::Impl::send(const Message& body, Clock::time_point now)
 }
 
 Result<RequestId> Client::Impl::send_as(RequestId id, const Message& body, Clock::time_point now) {
+  written_now = false;
   check_idle_link(now);
   engine.progress();  // connects when there is no link and the backoff has passed
   if (ready() && unsent.empty()) {
     auto r = link()->send(head_for(id), body);
     if (r.status == Io::ok) {
       in_flight.push_back(id);
+      written_now = true;
       auto f = link()->flush();
       if (f.status == Io::closed || f.status == Io::error) {
         drop_link(Errc::peer_closed, link()->fault());

@@ -39,9 +39,9 @@ void set_request_id(Message& head, RequestId id) noexcept {
   }
 }
 
-std::optional<RequestId> reply_id(const Message& reply) noexcept {
-  if (reply.size() < 2) return std::nullopt;
-  return reply_id(reply.frame(0), reply.frame(1));
+std::optional<RequestId> reply_id(const Message& envelope) noexcept {
+  if (envelope.size() != 2) return std::nullopt;
+  return reply_id(envelope.frame(0), envelope.frame(1));
 }
 
 std::optional<RequestId> reply_id(std::span<const std::byte> f,

@@ -24,13 +24,21 @@ struct Envelope {
 // Envelope = frames up to and including the first empty frame; none when there is no empty
 // frame (a DEALER that sends bare bodies), and then the reply goes back bare as well.
 Envelope split_envelope(const Message& request) noexcept;
+// Whether an envelope (as split_envelope() or wire::split_at_delimiter() cut it) ends with an
+// ipcx request id: replies to it may leave in any order.
+inline bool has_request_id(const Message& envelope) noexcept {
+  if (envelope.size() < 2) return false;
+  auto last_route = envelope.frame(envelope.size() - 2);
+  return !last_route.empty() && last_route[0] != std::byte{0};
+}
 
 // [id frame][empty delimiter], what a Client puts before each request body.
 Message request_head(RequestId id);
 // Rewrites the id in a head request_head() built, without building a new one.
 void set_request_id(Message& head, RequestId id) noexcept;
-// The request id of a reply, if its first frame is one of ours and the second is the delimiter.
-std::optional<RequestId> reply_id(const Message& reply) noexcept;
+// The request id of a reply whose envelope (split off at the delimiter) is one of ours: an id
+// frame and the empty delimiter.
+std::optional<RequestId> reply_id(const Message& envelope) noexcept;
 // The same from a reply's first two frames.
 std::optional<RequestId> reply_id(std::span<const std::byte> first,
                                   std::span<const std::byte> second) noexcept;

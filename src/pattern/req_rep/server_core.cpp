@@ -19,12 +19,6 @@ engine::EngineOptions server_engine_options(const ServerOptions& o) {
   return e;
 }
 
-std::size_t env_bytes(const Message& m, std::size_t body_start) {
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < body_start; ++i) n += m.frame(i).size();
-  return n;
-}
-
 Connection& connection_of(engine::Peer& peer) { return static_cast<Connection&>(*peer.state); }
 
 }  // namespace
@@ -51,21 +45,16 @@ void ServerCore::on_ready(engine::Peer& peer) {
 void ServerCore::dispatch(engine::Peer& peer) {
   Connection& conn = connection_of(peer);
   Request& req = inbox;
-  Message& request = req.body_;
-  auto env = pattern::split_envelope(request);
-  if (request.bytes() > options.max_message_size &&
-      request.bytes() - env_bytes(request, env.body_start) > options.max_message_size) {
+  if (req.body_.bytes() > options.max_message_size) {
     return engine.close(peer, true, "request body exceeds max_message_size");
   }
-  std::unique_ptr<PendingReply> pending =
-      spare_pending ? std::move(spare_pending) : std::make_unique<PendingReply>();
+  // turn() read the envelope into spare_pending's.
+  std::unique_ptr<PendingReply> pending = std::move(spare_pending);
   pending->core = this;
   pending->peer_id = peer.id;
   pending->peer = &peer;
-  pending->slot = env.has_request_id ? 0 : conn.next_slot++;
+  pending->slot = pattern::has_request_id(pending->envelope) ? 0 : conn.next_slot++;
   pending->info = conn.peer.get();
-  for (std::size_t i = 0; i < env.body_start; ++i) pending->envelope.add(request.frame(i));
-  request.remove_front(env.body_start);  // the body stays where it is
   bump(counters.requests);
   req.pending_ = std::move(pending);
   if (pool) {

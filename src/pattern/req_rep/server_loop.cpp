@@ -48,7 +48,11 @@ bool ServerCore::turn(bool spinning, bool check_epoll, std::chrono::milliseconds
     events = engine.sleep(wait.count() < 0 ? Clock::time_point::max() : Clock::now() + wait);
   }
   engine.progress();
-  while (engine::Peer* peer = engine.next_message(inbox.body_)) {
+  for (;;) {
+    // Envelopes are read straight into the PendingReply the request will have.
+    if (!spare_pending) spare_pending = std::make_unique<PendingReply>();
+    engine::Peer* peer = engine.next_message(inbox.body_, &spare_pending->envelope);
+    if (peer == nullptr) break;
     dispatch(*peer);
     // A peer that does not read its replies is not read either, until half have drained.
     if (peer->link && peer->link->queued_bytes() >= options.max_queued_bytes) {

@@ -187,6 +187,30 @@ TEST_F(ReqRep, HeartbeatsCloseSilentPeersAndIdleClientsReconnect) {
   EXPECT_EQ(*reply, Message{"after idle"});
 }
 
+// A client waiting for a slow reply sleeps in its socket's read (DirectWait); the server's
+// heartbeat PINGs arrive there instead of the reply. The wait goes on, the PINGs are answered
+// (the server keeps the connection), and the reply still comes.
+TEST_F(ReqRep, PingsDuringAWaitInTheReadAreAnsweredAndTheReplyComes) {
+  ServerOptions options;
+  options.heartbeat = 20ms;
+  options.workers = 1;  // the loop keeps pinging while the handler sleeps
+  Server server(options);
+  server.on_request([](Request& r) {
+    std::this_thread::sleep_for(300ms);  // several heartbeat periods of silence
+    r.reply(r.body());
+  });
+  auto ep = server.bind(unix_url());
+  server.start();
+  Client client(ep.url());
+  for (int i = 0; i < 3; ++i) {
+    auto reply = client.call(Message{"slow", std::to_string(i)}, 30s);
+    ASSERT_TRUE(reply) << to_string(reply.error());
+    EXPECT_EQ(*reply, (Message{"slow", std::to_string(i)}));
+  }
+  EXPECT_EQ(server.stats().peer_faults, 0u);
+  EXPECT_EQ(server.stats().accepted, 1u);  // never dropped and redialled
+}
+
 // A peer that takes the connection and never greets, as a pipe:// server killed after taking a
 // client's rendezvous (its FIFOs then show the client nothing at all): the client gives up on
 // it at its handshake timeout and dials again, and reaches a real server once there is one.
