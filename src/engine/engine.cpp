@@ -318,10 +318,8 @@ void Engine::end_lending(transport::Link* link) noexcept {
   }
 }
 
-void Engine::take_dropped(Peer& peer) noexcept {
-  auto* datagrams = peer.link ? peer.link->extensions().datagrams : nullptr;
-  if (datagrams == nullptr) return;
-  auto dropped = datagrams->take_dropped();
+void Engine::count_dropped(Peer& peer) noexcept {
+  auto dropped = peer.link->extensions().datagrams->take_dropped();
   if (dropped.malformed + dropped.overflow == 0) return;
   EngineCounters::bump(counters_.peer_faults, dropped.malformed);
   EngineCounters::bump(counters_.dropped_input, dropped.overflow);

@@ -155,18 +155,21 @@ class Engine {
   // armed; then marks what is ready. Runs posted tasks.
   int sleep(Clock::time_point deadline);
   // Whether nothing but a peer's input can need this engine: no timers, heartbeats, redials,
-  // listeners, writes due or cross-thread wake-ups. A caller waiting for one link may then
-  // sleep in that link's own read (DirectWait) instead of on the engine.
+  // listeners, writes due or cross-thread wake-ups, and at most one peer. A caller waiting for
+  // that peer may then sleep in its link's own wait (DirectWait) instead of on the engine; a
+  // polled link arms its own doorbell there.
   bool waits_only_for_io() const noexcept {
-    return timed_.empty() && unlinked_ == 0 && bound_.empty() && dirty_.empty() &&
-           handshakes_waited_on_ == 0 && polled_.empty() && !options_.cross_thread &&
+    return peers_.size() == 1 && timed_.empty() && unlinked_ == 0 && bound_.empty() &&
+           dirty_.empty() && handshakes_waited_on_ == 0 && !options_.cross_thread &&
            options_.heartbeat.count() == 0;
   }
   // Whether any peer's link is polled memory (the spin loop then pauses rather than yields).
   bool any_polled() const noexcept { return !polled_.empty(); }
   // For a pattern that reads a peer's link itself (the Client): after each read, so that a
   // completed handshake is noticed (on_ready, the backlog handed to the link).
-  void note_ready(Peer& peer);
+  void note_ready(Peer& peer) {
+    if (!peer.announced) announce(peer);
+  }
 
   // ---- sending (engine_send.cpp)
   // Hands a message to the peer's link, or to its backlog while it has none or is still in
@@ -190,7 +193,11 @@ class Engine {
   // Writes what the peer's link holds; false when the link died (it is closed then).
   bool write(Peer& peer);
   // Whether what the peer's link holds should be written now (batching may hold it).
-  bool due(const Peer& peer) const noexcept;
+  bool due(const Peer& peer) const noexcept {
+    if (!peer.link || !peer.link->wants_write()) return false;
+    std::size_t batch = batch_of(peer);
+    return batch == 0 || flushing_all_ || !peer.announced || peer.link->queued_bytes() >= batch;
+  }
   // Lists the peer for flush_dirty(): replies of one turn leave in one write.
   void mark_dirty(Peer& peer) noexcept;
   void flush_dirty();
@@ -253,10 +260,18 @@ class Engine {
   int take(std::span<const epoll_event> ready);
   bool service(Peer& peer);  // a non-reading socket's read of one peer
   void watch(Peer& peer, bool want_write) noexcept;
-  void take_dropped(Peer& peer) noexcept;
+  void take_dropped(Peer& peer) noexcept {
+    if (peer.link && peer.link->extensions().datagrams != nullptr) count_dropped(peer);
+  }
+  void count_dropped(Peer& peer) noexcept;
+  void announce(Peer& peer);
   Clock::time_point next_duty() const noexcept;
   void trim(Peer& peer) noexcept;
-  std::size_t batch_of(const Peer& peer) const noexcept;
+  std::size_t batch_of(const Peer& peer) const noexcept {
+    if (options_.batch_bytes > 0) return options_.batch_bytes;
+    if (hold_bytes_ == 0) return 0;  // the common case, and every pusher over rings
+    return peer.link && peer.link->extensions().gathers_writes ? hold_bytes_ : 0;
+  }
   void log(const std::string& line) const;
 
   EngineOptions options_;

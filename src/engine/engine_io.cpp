@@ -13,8 +13,8 @@ void Engine::enqueue(Peer& peer) {
   ready_.push_back(&peer);
 }
 
-void Engine::note_ready(Peer& peer) {
-  if (peer.announced || !peer.link || !peer.link->established()) return;
+void Engine::announce(Peer& peer) {
+  if (!peer.link || !peer.link->established()) return;
   peer.announced = true;
   if (peer.dial) {
     peer.dial->backoff = std::chrono::milliseconds(0);

@@ -16,23 +16,11 @@ bool Engine::has_room(const Peer& peer) const noexcept {
   return bytes < options_.max_queued_bytes;
 }
 
-std::size_t Engine::batch_of(const Peer& peer) const noexcept {
-  if (options_.batch_bytes > 0) return options_.batch_bytes;
-  if (hold_bytes_ == 0) return 0;  // the common case, and every pusher over rings
-  return peer.link && peer.link->extensions().gathers_writes ? hold_bytes_ : 0;
-}
-
 bool Engine::idle(const Peer& peer) const noexcept {
   if (!peer.announced || !peer.backlog.empty()) return false;
   std::size_t queued = peer.link->queued_bytes();
   std::size_t batch = batch_of(peer);
   return batch == 0 ? queued == 0 : queued < batch;
-}
-
-bool Engine::due(const Peer& peer) const noexcept {
-  if (!peer.link || !peer.link->wants_write()) return false;
-  std::size_t batch = batch_of(peer);
-  return batch == 0 || flushing_all_ || !peer.announced || peer.link->queued_bytes() >= batch;
 }
 
 IoResult Engine::send(Peer& peer, const Message& head, const Message& tail, bool defer) {

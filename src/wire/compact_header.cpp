@@ -6,6 +6,8 @@
 #include <cstring>
 #include <utility>
 
+#include "wire/delimiter.hpp"
+
 namespace ipcx::wire {
 namespace {
 
@@ -162,7 +164,8 @@ CompactAssembler::Event CompactAssembler::fail(Fault fault) {
                                                                    : "payload ends inside a frame");
 }
 
-CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragment, Message& out) {
+CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragment, Message& out,
+                                               Message* envelope) {
   if (failed_) return Event::error;
   const char* why = "";
   auto h = read_compact_header(fragment, &why);
@@ -191,7 +194,7 @@ CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragme
       // the caller's message.
       out.clear();
       out.reserve(chunk.size());
-      if (Fault f = decode_whole(chunk, out); f != Fault::none) {
+      if (Fault f = decode_whole(chunk, out, envelope); f != Fault::none) {
         out.clear();
         return fail(f);
       }
@@ -223,6 +226,7 @@ CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragme
   in_message_ = false;
   if (field_ != Field::done) return fail(Fault::inside_frame);
   if (&out != &message_) out = std::move(message_);
+  if (envelope != nullptr) split_at_delimiter(out, *envelope);
   return Event::message;
 }
 
@@ -252,8 +256,19 @@ CompactAssembler::Fault CompactAssembler::walk_whole(std::span<const std::byte> 
 }
 
 CompactAssembler::Fault CompactAssembler::decode_whole(std::span<const std::byte> payload,
-                                                       Message& out) {
-  return walk_whole(payload, [&](std::span<const std::byte> frame) { out.add(frame); });
+                                                       Message& out, Message* envelope) {
+  if (envelope == nullptr) {
+    return walk_whole(payload, [&](std::span<const std::byte> frame) { out.add(frame); });
+  }
+  // Frames go to the envelope up to and including the first empty one, the rest to `out`.
+  envelope->clear();
+  Message* into = envelope;
+  Fault f = walk_whole(payload, [&](std::span<const std::byte> frame) {
+    into->add(frame);
+    if (frame.empty()) into = &out;
+  });
+  if (f == Fault::none && into == envelope) std::swap(*envelope, out);  // no delimiter: all body
+  return f;
 }
 
 bool CompactAssembler::view(std::span<const std::byte> fragment,

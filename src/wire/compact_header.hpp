@@ -67,7 +67,9 @@ class CompactAssembler {
   // One whole fragment: header then chunk; after Event::message the message is in `out`
   // (decoded straight into it when it came in one fragment; `out` may be cleared on the way
   // to an error). After Event::error the assembler stays failed.
-  Event feed(std::span<const std::byte> fragment, Message& out);
+  // With `envelope`, the message's envelope (wire/delimiter.hpp) goes there instead, split
+  // off as it is decoded.
+  Event feed(std::span<const std::byte> fragment, Message& out, Message* envelope = nullptr);
   // The same, keeping the message here for message().
   Event feed(std::span<const std::byte> fragment) { return feed(fragment, message_); }
   // Zero-copy reading: true when `fragment` is a whole message in one fragment, none is being
@@ -94,7 +96,7 @@ class CompactAssembler {
   // Decodes payload bytes into message_, as they arrive in fragments.
   Fault decode(std::span<const std::byte> chunk);
   // Decodes a whole payload (4 bytes or more) into `out` in one pass.
-  Fault decode_whole(std::span<const std::byte> payload, Message& out);
+  Fault decode_whole(std::span<const std::byte> payload, Message& out, Message* envelope);
   // The frame table of a whole payload (4 bytes or more), for decode_whole() and view(): each
   // count and length read once and checked before use, each frame handed to on_frame(bytes).
   template <class OnFrame>

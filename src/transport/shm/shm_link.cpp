@@ -43,6 +43,7 @@ ShmLink::ShmLink(Fd socket, PeerInfo peer, const LinkOptions& options, ShmRole r
       opened_(Clock::now()) {
   extensions_.polled = this;
   extensions_.zero_copy = this;
+  if (!publishes(options.socket_type) && !expects_offer_) extensions_.direct_wait = this;
   if (publishes(options.socket_type)) extensions_.broadcasting = this;
   if (expects_offer_) extensions_.lossy = this;
   epoll_.reset(sys::epoll_create());
@@ -177,9 +178,12 @@ bool ShmLink::quiet() noexcept {
   return rx_.empty();
 }
 
-IoResult ShmLink::recv(Message& out) noexcept {
+IoResult ShmLink::receive(Message& out, Message* envelope) noexcept {
   if (viewing_) return {Io::would_block};  // the head record is lent out
-  if (batch_next_ < batch_size_) {         // broadcast messages already judged intact
+  if (envelope != nullptr && (batch_next_ < batch_size_ || bc_map_ != nullptr)) {
+    return Link::recv_split(*envelope, out);  // a subscriber's: split after reading
+  }
+  if (batch_next_ < batch_size_) {  // broadcast messages already judged intact
     out = std::move(batch_[batch_next_++]);
     return {Io::ok, out.bytes()};
   }
@@ -203,7 +207,7 @@ IoResult ShmLink::recv(Message& out) noexcept {
       auto record = rx_.peek(&corrupt);
       if (corrupt) return fail(Errc::protocol_violation, "peer corrupted the request ring");
       if (record.empty()) break;
-      auto e = assembler_.feed(record, out);  // copies out of the shared pages
+      auto e = assembler_.feed(record, out, envelope);  // copies out of the shared pages
       release_record(record.size());
       if (e == wire::CompactAssembler::Event::error) {
         return fail(assembler_.error(), assembler_.error_detail());
@@ -304,6 +308,20 @@ bool ShmLink::prepare_sleep() noexcept {
   if (!sleep) rx_.end_sleep();
   armed_ |= sleep;
   return sleep;
+}
+
+IoResult ShmLink::wait_recv_split(Message& envelope, Message& out,
+                                  std::chrono::milliseconds timeout) noexcept {
+  auto r = receive(out, &envelope);
+  if (r.status != Io::would_block || state_ != State::ready) return r;
+  // The same steps as an engine's sleep on this link alone: arm the doorbell, wait on it and
+  // the socket (our epoll set), disarm; the read after it drains the doorbell.
+  if (prepare_sleep()) {
+    epoll_event ready{};
+    (void)sys::epoll_wait(epoll_.get(), &ready, 1, static_cast<int>(timeout.count()));
+  }
+  end_sleep();
+  return receive(out, &envelope);
 }
 
 void ShmLink::end_sleep() noexcept {

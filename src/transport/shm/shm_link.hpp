@@ -30,6 +30,7 @@ std::unique_ptr<Link> make_shm_link(Fd socket, PeerInfo peer, const LinkOptions&
 std::size_t shm_ring_capacity(std::size_t ring_bytes) noexcept;
 
 class ShmLink final : public MessageLink<ShmLink>,
+                      public DirectWait,
                       public Polled,
                       public ZeroCopy,
                       public Broadcasting,
@@ -44,10 +45,16 @@ class ShmLink final : public MessageLink<ShmLink>,
   std::string_view fault() const noexcept override { return fault_; }
   IoResult send(const Message& head, const Message& tail) noexcept override;
   IoResult flush() noexcept override;
-  IoResult recv(Message& out) noexcept override;
+  IoResult recv(Message& out) noexcept override { return receive(out, nullptr); }
+  IoResult recv_split(Message& envelope, Message& out) noexcept override {
+    return receive(out, &envelope);
+  }
   IoResult tick(Clock::time_point now) noexcept override;
   void close() noexcept override;
 
+  // DirectWait: a request/reply client's link sleeps on its own doorbell and socket.
+  IoResult wait_recv_split(Message& envelope, Message& out,
+                           std::chrono::milliseconds timeout) noexcept override;
   // Polled
   bool prepare_sleep() noexcept override;
   void end_sleep() noexcept override;
@@ -84,6 +91,7 @@ class ShmLink final : public MessageLink<ShmLink>,
     return {Io::error, 0, code};
   }
   bool watch(int fd) noexcept;
+  IoResult receive(Message& out, Message* envelope) noexcept;
   void ring_peer() noexcept {
     std::uint64_t one = 1;
     [[maybe_unused]] auto n = sys::write(peer_bell_.get(), &one, sizeof one);
