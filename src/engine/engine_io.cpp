@@ -161,8 +161,13 @@ Peer* Engine::next_message(Message& out, Message* envelope, Frames* frames, bool
     auto r = envelope != nullptr ? p->link->recv_split(*envelope, out) : p->link->recv(out);
     if (r.status == Io::ok) {
       note_ready(*p);
-      p->queued = true;
-      ready_.push_back(p);  // it may hold more: its turn comes again after the others'
+      if (p->link->take_drained()) {
+        p->readable = false;  // until epoll reports it again: asking now would find nothing
+        take_dropped(*p);
+      } else {
+        p->queued = true;
+        ready_.push_back(p);  // it may hold more: its turn comes again after the others'
+      }
       return p;
     }
     if (r.status == Io::would_block) {

@@ -122,6 +122,11 @@ class Link {
     }
     return r;
   }
+  // After a recv() that returned a message: true when another recv() now would surely find
+  // nothing (nothing buffered, and the read came up short). The owner then reads again only
+  // once readiness says so, and that next recv() reads. False when the link cannot tell
+  // cheaply (then the owner asks recv() until it says would_block).
+  virtual bool take_drained() noexcept { return false; }
   // Enforces the handshake deadline and heartbeats; the owner calls it every so often (a
   // quarter of the shorter of the two, at least). error(timeout) means: close this link. May
   // queue a PING, so flush() afterwards.

@@ -96,6 +96,11 @@ class StreamLink final : public Link, public DirectWait {
   }
 
   bool established() const noexcept override { return session_.ready(); }
+  bool take_drained() noexcept override {
+    if (!skip_read_ || !in_.empty()) return false;
+    skip_read_ = false;  // the owner waits for readiness: the next recv() must read
+    return true;
+  }
   void close() noexcept override { stream_.reset(); }
   const PeerInfo& peer() const noexcept override { return peer_; }
   std::string_view fault() const noexcept override { return fault_; }

@@ -84,6 +84,7 @@ bool Client::Impl::drain(bool first_reply) {
     Read got = take_read(link()->recv_split(reply_envelope, into), into);
     if (got == Read::dead) return false;
     if (got == Read::nothing || (got == Read::settled && first_reply)) return true;
+    if (link()->take_drained()) return true;  // another read would find nothing
   }
 }
 
