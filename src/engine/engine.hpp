@@ -199,8 +199,14 @@ class Engine {
     return batch == 0 || flushing_all_ || !peer.announced || peer.link->queued_bytes() >= batch;
   }
   // Lists the peer for flush_dirty(): replies of one turn leave in one write.
-  void mark_dirty(Peer& peer) noexcept;
-  void flush_dirty();
+  void mark_dirty(Peer& peer) noexcept {
+    if (peer.dirty || peer.closed) return;
+    peer.dirty = true;
+    dirty_.push_back(&peer);
+  }
+  void flush_dirty() {
+    if (!dirty_.empty()) write_dirty();
+  }
   // Writes everything every peer holds, batches and backlogs of ready peers included, waiting
   // at most until `deadline`; true when nothing is left.
   bool flush(Clock::time_point deadline);
@@ -245,6 +251,7 @@ class Engine {
   };
 
   void progress_due(bool fresh);
+  void write_dirty();
   void poll_each_ring();
   transport::LinkOptions link_options() const;
   pattern::Use use(bool dial) const;

@@ -151,14 +151,7 @@ bool Engine::write(Peer& peer) {
   return true;
 }
 
-void Engine::mark_dirty(Peer& peer) noexcept {
-  if (peer.dirty || peer.closed) return;
-  peer.dirty = true;
-  dirty_.push_back(&peer);
-}
-
-void Engine::flush_dirty() {
-  if (dirty_.empty()) return;
+void Engine::write_dirty() {
   flushing_.swap(dirty_);
   for (Peer* p : flushing_) {
     p->dirty = false;

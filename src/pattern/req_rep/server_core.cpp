@@ -104,18 +104,30 @@ Result<void> ServerCore::post_reply(std::uint64_t peer_id, std::uint64_t slot, M
   return {};
 }
 
-void ServerCore::deliver(std::uint64_t peer_id, std::uint64_t slot, Message&& envelope,
-                         Message&& body) {
-  engine::Peer* peer = engine.find(peer_id);
-  if (peer == nullptr || !peer->link || !peer->state) {
-    bump(counters.dropped_replies);
+[[gnu::always_inline]] inline void ServerCore::enqueue(engine::Peer& peer, const Message& envelope,
+                                                       const Message& body) {
+  auto r = engine.send(peer, envelope, body, true);
+  if (r.status == transport::Io::error && r.error == Errc::message_too_large) {
+    counters.handler_errors++;  // from pool threads too
+    r = engine.send(peer, envelope, Message{"ERR reply exceeds max_message_size"}, true);
+  }
+  if (r.status == transport::Io::ok) {
+    bump(counters.replies);
     return;
   }
-  deliver_to(*peer, slot, std::move(envelope), std::move(body));
+  bump(counters.dropped_replies);
+  if (peer.link) {
+    engine.close(peer, true,
+                 r.status == transport::Io::would_block
+                     ? "peer does not read its replies (queue full)"
+                     : "reply failed");
+  }
 }
 
-void ServerCore::deliver_to(engine::Peer& peer, std::uint64_t slot, const Message& envelope,
-                            const Message& body) {
+// Inlined into answer(), where an inline handler's reply comes from.
+[[gnu::always_inline]] inline void ServerCore::deliver_to(engine::Peer& peer, std::uint64_t slot,
+                                                          const Message& envelope,
+                                                          const Message& body) {
   if (peer.closed || !peer.link) {
     bump(counters.dropped_replies);
     return;
@@ -138,23 +150,14 @@ void ServerCore::deliver_to(engine::Peer& peer, std::uint64_t slot, const Messag
   }
 }
 
-void ServerCore::enqueue(engine::Peer& peer, const Message& envelope, const Message& body) {
-  auto r = engine.send(peer, envelope, body, true);
-  if (r.status == transport::Io::error && r.error == Errc::message_too_large) {
-    counters.handler_errors++;  // from pool threads too
-    r = engine.send(peer, envelope, Message{"ERR reply exceeds max_message_size"}, true);
-  }
-  if (r.status == transport::Io::ok) {
-    bump(counters.replies);
+void ServerCore::deliver(std::uint64_t peer_id, std::uint64_t slot, Message&& envelope,
+                         Message&& body) {
+  engine::Peer* peer = engine.find(peer_id);
+  if (peer == nullptr || !peer->link || !peer->state) {
+    bump(counters.dropped_replies);
     return;
   }
-  bump(counters.dropped_replies);
-  if (peer.link) {
-    engine.close(peer, true,
-                 r.status == transport::Io::would_block
-                     ? "peer does not read its replies (queue full)"
-                     : "reply failed");
-  }
+  deliver_to(*peer, slot, std::move(envelope), std::move(body));
 }
 
 ServerStats ServerCore::stats() const noexcept {
