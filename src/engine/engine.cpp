@@ -290,8 +290,7 @@ void Engine::pause(Peer& peer, bool paused) {
   watch(peer, (peer.interest & EPOLLOUT) != 0);
 }
 
-void Engine::reap() {
-  if (graveyard_.empty()) return;
+void Engine::free_closed() {
   for (Peer* dead : graveyard_) {
     if (dead->queued) std::erase(ready_, dead);
     if (dead->dirty) std::erase(dirty_, dead);

@@ -144,7 +144,9 @@ class Engine {
   }
   // The same, with the message's envelope in `envelope` and its body in `out` (recv_split).
   Peer* next_message(Message& out, Message* envelope, Frames* frames = nullptr,
-                     bool* viewed = nullptr);
+                     bool* viewed = nullptr) {
+    return ready_.empty() ? nullptr : next_ready_message(out, envelope, frames, viewed);
+  }
   // Polls `found` for the spin budget, bounded by `deadline`: true as soon as it returns true.
   // With `flags`, `found` reads what the flags say is readable, so polled rings are checked
   // every poll and epoll (when some peer is signalled by its fd) every poll, or every 4th
@@ -233,7 +235,9 @@ class Engine {
   // max_queued_bytes. A hang-up still ends it.
   void pause(Peer& peer, bool paused);
   // Frees the peers closed since the last call. Call between turns, holding no Peer pointer.
-  void reap();
+  void reap() {
+    if (!graveyard_.empty()) free_closed();
+  }
   // A loan or view on a peer's link begins (Peer::lent counts them) and ends: a link closed
   // meanwhile stays mapped until the last of them ends.
   void begin_lending(Peer& peer) noexcept { ++peer.lent; }
@@ -251,6 +255,8 @@ class Engine {
   };
 
   void progress_due(bool fresh);
+  Peer* next_ready_message(Message& out, Message* envelope, Frames* frames, bool* viewed);
+  void free_closed();
   void write_dirty();
   void poll_each_ring();
   transport::LinkOptions link_options() const;

@@ -141,7 +141,7 @@ bool Engine::service(Peer& peer) {
   return !due(peer) || write(peer);
 }
 
-Peer* Engine::next_message(Message& out, Message* envelope, Frames* frames, bool* viewed) {
+Peer* Engine::next_ready_message(Message& out, Message* envelope, Frames* frames, bool* viewed) {
   while (!ready_.empty()) {
     Peer* p = ready_.front();
     ready_.pop_front();

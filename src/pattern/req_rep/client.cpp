@@ -34,11 +34,24 @@ Client& Client::operator=(Client&&) noexcept = default;
 Result<Message> Client::call(const Message& request, std::chrono::milliseconds timeout) {
   // The idle check before sending needs milliseconds; the deadline's clock is read once the
   // request is out, off the round trip's path.
-  auto id = impl_->send(request, coarse_now());
+  Impl& c = *impl_;
+  auto id = c.send(request, coarse_now());
   if (!id) return unexpected(id.error());
   auto now = Clock::now();
+  auto deadline = now + timeout;
+  // The usual blocking call: written, then waited for in the link's own read, which brings the
+  // reply. Anything else (no such wait, or it brought something else) takes the general loop.
+  if (c.written_now && c.options.spin.count() <= 0) {
+    c.call_for = *id;
+    bool waited = c.wait_in_read(deadline, now);
+    bool done = c.call_done;
+    c.call_for = 0;
+    c.call_done = false;
+    if (done) return std::move(c.call_reply);
+    if (waited) return wait_for(*id, deadline, false, now);  // it read: no waiting first
+  }
   // Written already: wait before reading (and the clock was just read).
-  return wait_for(*id, now + timeout, impl_->written_now, now);
+  return wait_for(*id, deadline, c.written_now, now);
 }
 
 Result<Message> Client::wait_for(RequestId id, Clock::time_point deadline, bool written,

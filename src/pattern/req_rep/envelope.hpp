@@ -16,6 +16,10 @@ namespace ipcx::pattern {
 // body alone.
 inline constexpr std::size_t kEnvelopeAllowance = 1024;
 
+// The request id frame: this tag, then the id big-endian.
+inline constexpr std::byte kIdTag{0x01};
+inline constexpr std::size_t kIdFrameSize = 5;
+
 struct Envelope {
   std::size_t body_start = 0;   // index of the first body frame
   bool has_request_id = false;  // replies may leave in any order
@@ -38,9 +42,18 @@ Message request_head(RequestId id);
 void set_request_id(Message& head, RequestId id) noexcept;
 // The request id of a reply whose envelope (split off at the delimiter) is one of ours: an id
 // frame and the empty delimiter.
-std::optional<RequestId> reply_id(const Message& envelope) noexcept;
 // The same from a reply's first two frames.
-std::optional<RequestId> reply_id(std::span<const std::byte> first,
-                                  std::span<const std::byte> second) noexcept;
+inline std::optional<RequestId> reply_id(std::span<const std::byte> first,
+                                         std::span<const std::byte> second) noexcept {
+  if (!second.empty() || first.size() != kIdFrameSize || first[0] != kIdTag) return std::nullopt;
+  RequestId id = 0;
+  for (std::size_t i = 1; i < kIdFrameSize; ++i)
+    id = (id << 8) | static_cast<std::uint8_t>(first[i]);
+  return id;
+}
+inline std::optional<RequestId> reply_id(const Message& envelope) noexcept {
+  if (envelope.size() != 2) return std::nullopt;
+  return reply_id(envelope.frame(0), envelope.frame(1));
+}
 
 }  // namespace ipcx::pattern
