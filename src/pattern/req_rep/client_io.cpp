@@ -170,6 +170,15 @@ void Client::Impl::pump(Clock::time_point deadline, bool wait_first, Clock::time
     }
     if (!peer->link || unsent.size() != waiting) return;  // progress: look again before sleeping
   }
+  // What reading queued (a PONG for the peer's PING) leaves before we sleep: a peer that pings
+  // closes a link whose answers come late, and the next wake-up may be its next PING.
+  if (peer->link && link()->wants_write()) {
+    auto h = link()->flush();
+    if (h.status == Io::closed || h.status == Io::error) {
+      return drop_link(Errc::peer_closed, link()->fault());
+    }
+    engine.want_write(*peer, h.status == Io::would_block);
+  }
   if (wait_first || (!was_ready && ready())) return;
   if (answered() || !peer->link) return;
   if (ready() && options.spin.count() > 0 && spin(deadline)) return;
