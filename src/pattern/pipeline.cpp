@@ -85,8 +85,13 @@ struct Pusher::Impl final : engine::PeerEvents {
   }
 
   // After a message went to the peer: what it holds back is left for the tail writer.
+  // Whether back-to-back sends are coalesced (decisions/0011): two clock reads a message.
+  bool coalesces() const noexcept {
+    return engine.any_gathering() && engine.options().batch_bytes == 0;
+  }
+
   void after_send(std::uint64_t id, pattern::GateHold& hold) {
-    if (!engine.any_gathering()) return;
+    if (!coalesces()) return;
     returned = Clock::now();
     if (!engine.holding()) return;
     engine::Peer* p = engine.find(id);
@@ -125,8 +130,9 @@ Result<void> Pusher::send(const Message& message, std::chrono::milliseconds time
   if (message.bytes() > e.options().max_message_size) return unexpected(Errc::message_too_large);
   pattern::GateHold hold;
   if (s.tail.started()) hold.take(s.gate);
-  // Only byte streams gain from holding: a pusher with none reads no clock.
-  bool burst = e.any_gathering() && Clock::now() - s.returned < Impl::kBackToBack;
+  // Only byte streams gain from holding, and only without batch_bytes (which batches anyway):
+  // any other pusher reads no clock.
+  bool burst = s.coalesces() && Clock::now() - s.returned < Impl::kBackToBack;
   // A burst that ended writes what it held first: a peer holding something takes its turn
   // only once that is written, and the round robin must not skip it for that.
   if (!burst && e.holding()) (void)e.write_held();
