@@ -15,9 +15,12 @@
 #include <cerrno>
 
 namespace ipcx::sys {
+
+std::atomic<Injector> detail::g_injector{nullptr};
+
 namespace {
 
-std::atomic<Injector> g_injector{nullptr};
+using detail::g_injector;
 
 // Returns true when the injector failed the call (errno set).
 bool injected(Call call, std::size_t* length = nullptr) noexcept {
@@ -67,10 +70,10 @@ int connect(int fd, const sockaddr* addr, socklen_t len) noexcept {
   if (r < 0 && errno == EINTR) errno = EINPROGRESS;
   return r;
 }
-ssize_t read(int fd, void* buf, std::size_t len) noexcept {
+ssize_t detail::read_injectable(int fd, void* buf, std::size_t len) noexcept {
   return retry([&] { return injected(Call::read, &len) ? -1 : ::read(fd, buf, len); });
 }
-ssize_t write(int fd, const void* buf, std::size_t len) noexcept {
+ssize_t detail::write_injectable(int fd, const void* buf, std::size_t len) noexcept {
   return retry([&] { return injected(Call::write, &len) ? -1 : ::write(fd, buf, len); });
 }
 ssize_t write_nosignal(int fd, const void* buf, std::size_t len) noexcept {
@@ -81,10 +84,10 @@ ssize_t write_nosignal(int fd, const void* buf, std::size_t len) noexcept {
     return ::pwritev2(fd, &v, 1, -1, kNoSignal);
   });
 }
-ssize_t send(int fd, const void* buf, std::size_t len, int flags) noexcept {
+ssize_t detail::send_injectable(int fd, const void* buf, std::size_t len, int flags) noexcept {
   return retry([&] { return injected(Call::send, &len) ? -1 : ::send(fd, buf, len, flags); });
 }
-ssize_t recv(int fd, void* buf, std::size_t len, int flags) noexcept {
+ssize_t detail::recv_injectable(int fd, void* buf, std::size_t len, int flags) noexcept {
   return retry([&] { return injected(Call::recv, &len) ? -1 : ::recv(fd, buf, len, flags); });
 }
 int poll(pollfd* fds, nfds_t count, int timeout_ms) noexcept {
@@ -100,7 +103,7 @@ int epoll_ctl(int epfd, int op, int fd, epoll_event* event) noexcept {
   if (injected(Call::epoll_ctl)) return -1;
   return ::epoll_ctl(epfd, op, fd, event);
 }
-int epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) noexcept {
+int detail::epoll_wait_injectable(int epfd, epoll_event* events, int max, int timeout_ms) noexcept {
   if (injected(Call::epoll_wait)) return -1;
   int r = ::epoll_wait(epfd, events, max, timeout_ms);
   return (r < 0 && errno == EINTR) ? 0 : r;

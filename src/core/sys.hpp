@@ -7,7 +7,10 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 
@@ -62,17 +65,55 @@ int bind(int fd, const sockaddr* addr, socklen_t len) noexcept;
 int listen(int fd, int backlog) noexcept;
 int accept(int fd, sockaddr* addr, socklen_t* len, int flags) noexcept;
 int connect(int fd, const sockaddr* addr, socklen_t len) noexcept;
-ssize_t read(int fd, void* buf, std::size_t len) noexcept;
-ssize_t write(int fd, const void* buf, std::size_t len) noexcept;
+namespace detail {
+// The installed injector, or null (the usual case), read inline by the hot calls below.
+extern std::atomic<Injector> g_injector;
+inline bool injecting() noexcept { return g_injector.load(std::memory_order_acquire) != nullptr; }
+// Retries a call interrupted by a signal.
+template <class F>
+auto retry_eintr(F&& f) noexcept {
+  for (;;) {
+    auto r = f();
+    if (r >= 0 || errno != EINTR) return r;
+  }
+}
+ssize_t read_injectable(int fd, void* buf, std::size_t len) noexcept;
+ssize_t write_injectable(int fd, const void* buf, std::size_t len) noexcept;
+ssize_t send_injectable(int fd, const void* buf, std::size_t len, int flags) noexcept;
+ssize_t recv_injectable(int fd, void* buf, std::size_t len, int flags) noexcept;
+int epoll_wait_injectable(int epfd, epoll_event* events, int max, int timeout_ms) noexcept;
+}  // namespace detail
+
+// The calls on every message's path are inline: without an injector they cost the libc call
+// and an EINTR check, not a wrapper's call as well.
+inline ssize_t read(int fd, void* buf, std::size_t len) noexcept {
+  if (detail::injecting()) return detail::read_injectable(fd, buf, len);
+  return detail::retry_eintr([&] { return ::read(fd, buf, len); });
+}
+inline ssize_t write(int fd, const void* buf, std::size_t len) noexcept {
+  if (detail::injecting()) return detail::write_injectable(fd, buf, len);
+  return detail::retry_eintr([&] { return ::write(fd, buf, len); });
+}
 // write() with RWF_NOSIGNAL (pwritev2, Linux 6.16 and later): EPIPE without SIGPIPE on a pipe
 // whose reader left. EOPNOTSUPP where the kernel lacks the flag. Injected as Call::write.
 ssize_t write_nosignal(int fd, const void* buf, std::size_t len) noexcept;
-ssize_t send(int fd, const void* buf, std::size_t len, int flags) noexcept;
-ssize_t recv(int fd, void* buf, std::size_t len, int flags) noexcept;
+inline ssize_t send(int fd, const void* buf, std::size_t len, int flags) noexcept {
+  if (detail::injecting()) return detail::send_injectable(fd, buf, len, flags);
+  return detail::retry_eintr([&] { return ::send(fd, buf, len, flags); });
+}
+inline ssize_t recv(int fd, void* buf, std::size_t len, int flags) noexcept {
+  if (detail::injecting()) return detail::recv_injectable(fd, buf, len, flags);
+  return detail::retry_eintr([&] { return ::recv(fd, buf, len, flags); });
+}
 int poll(pollfd* fds, nfds_t count, int timeout_ms) noexcept;  // EINTR is returned as 0 ready
 int epoll_create() noexcept;                                   // close-on-exec
 int epoll_ctl(int epfd, int op, int fd, epoll_event* event) noexcept;
-int epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) noexcept;
+// EINTR is returned as 0 ready.
+inline int epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) noexcept {
+  if (detail::injecting()) return detail::epoll_wait_injectable(epfd, events, max, timeout_ms);
+  int r = ::epoll_wait(epfd, events, max, timeout_ms);
+  return (r < 0 && errno == EINTR) ? 0 : r;
+}
 int eventfd(unsigned initial, int flags) noexcept;
 int timerfd_create() noexcept;  // CLOCK_MONOTONIC, non-blocking, close-on-exec
 // Arms (or, with 0, disarms) the timer to fire at an absolute CLOCK_MONOTONIC time in ns.
