@@ -53,13 +53,6 @@ class Message {
   Message& add(std::string_view body) {
     return add(std::as_bytes(std::span<const char>(body.data(), body.size())));
   }
-  // Appends a frame of n bytes for the caller to fill (a decoder writing in place); the
-  // bytes are uninitialised and writable until the message is changed.
-  std::byte* add_frame(std::size_t n) {
-    std::byte* at = data_.grow_by(n);
-    ends_.push_back(data_.size());
-    return at;
-  }
   // Appends frames [first, size) of another message.
   Message& add_frames(const Message& other, std::size_t first = 0);
   // Starts a new empty frame; extend_last() then appends to it as bytes arrive.

@@ -3,21 +3,6 @@
 
 namespace ipcx::pattern {
 
-Envelope split_envelope(const Message& request) noexcept {
-  for (std::size_t i = 0; i < request.size(); ++i) {
-    if (request.frame(i).empty()) {
-      Envelope e;
-      e.body_start = i + 1;
-      if (i > 0) {
-        auto last_route = request.frame(i - 1);
-        e.has_request_id = !last_route.empty() && last_route[0] != std::byte{0};
-      }
-      return e;
-    }
-  }
-  return {};
-}
-
 Message request_head(RequestId id) {
   std::byte frame[kIdFrameSize] = {kIdTag, static_cast<std::byte>(id >> 24),
                                    static_cast<std::byte>(id >> 16),

@@ -20,16 +20,8 @@ inline constexpr std::size_t kEnvelopeAllowance = 1024;
 inline constexpr std::byte kIdTag{0x01};
 inline constexpr std::size_t kIdFrameSize = 5;
 
-struct Envelope {
-  std::size_t body_start = 0;   // index of the first body frame
-  bool has_request_id = false;  // replies may leave in any order
-};
-
-// Envelope = frames up to and including the first empty frame; none when there is no empty
-// frame (a DEALER that sends bare bodies), and then the reply goes back bare as well.
-Envelope split_envelope(const Message& request) noexcept;
-// Whether an envelope (as split_envelope() or wire::split_at_delimiter() cut it) ends with an
-// ipcx request id: replies to it may leave in any order.
+// Whether an envelope (as wire::split_at_delimiter() cuts it: up to and including the first
+// empty frame) ends with an ipcx request id: replies to it may leave in any order.
 inline bool has_request_id(const Message& envelope) noexcept {
   if (envelope.size() < 2) return false;
   auto last_route = envelope.frame(envelope.size() - 2);
