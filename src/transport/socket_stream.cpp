@@ -58,7 +58,7 @@ IoResult SocketStream::read_waiting(std::span<std::byte> into,
   ssize_t n = sys::recv(fd_.get(), into.data(), into.size(), 0);
   if (n > 0) return {Io::ok, static_cast<std::size_t>(n)};
   if (n == 0) return {Io::closed, 0, Errc::peer_closed};
-  return io_error_from_errno(errno == EWOULDBLOCK ? EAGAIN : errno);
+  return io_error_from_errno(errno);  // EAGAIN: the timeout passed
 }
 
 SocketListener::SocketListener(Fd fd, Endpoint bound, LinkOptions options, PeerFn peer_of,
