@@ -57,8 +57,8 @@ ZmtpDecoder::Event ZmtpDecoder::finish_frame() {
 
 namespace {
 
-// Copies frames [first, last) of a whole message of short frames, starting `at` bytes into it,
-// into `into` (replaced); returns the offset after them.
+// Copies `frames` short frames holding `bytes` body bytes, whose headers start `at` bytes into
+// a whole message already checked, into `into` (replaced); returns the offset after them.
 [[gnu::always_inline]] inline std::size_t copy_frames(const std::byte* p, std::size_t at,
                                                       std::size_t frames, std::size_t bytes,
                                                       Message& into) {

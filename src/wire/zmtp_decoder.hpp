@@ -32,11 +32,14 @@ class ZmtpDecoder {
   // wire/delimiter.hpp).
   Event feed(std::span<const std::byte> in, std::size_t& consumed, Message& out,
              Message* envelope = nullptr) {
-    if (state_ == State::flags && !in_message_) {  // the usual case, inline
-      consumed = take_whole(in, out, envelope);
-      if (consumed != 0) return Event::message;
-    }
+    if ((consumed = try_whole(in, out, envelope)) != 0) return Event::message;  // inline
     return feed_steps(in, consumed, out, envelope);
+  }
+  // The usual case alone: when no message is under way and `in` starts with a whole message of
+  // short frames, decodes it into `out` (and `envelope`, as feed()) and returns the bytes it
+  // took; else 0, nothing consumed.
+  std::size_t try_whole(std::span<const std::byte> in, Message& out, Message* envelope) {
+    return state_ == State::flags && !in_message_ ? take_whole(in, out, envelope) : 0;
   }
 
   // After Event::message: the message; the caller may move it out.

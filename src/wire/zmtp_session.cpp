@@ -105,23 +105,6 @@ ZmtpSession::Event ZmtpSession::feed_greeting(std::span<const std::byte> in,
   return Event::need_more;
 }
 
-// Established: what the decoder said when it was not a message.
-ZmtpSession::Event ZmtpSession::after_decoder(std::span<const std::byte> in, std::size_t& consumed,
-                                              Message& out, Message* envelope,
-                                              ZmtpDecoder::Event e) {
-  if (e == ZmtpDecoder::Event::error) return fail(decoder_.error(), decoder_.error_detail());
-  if (e == ZmtpDecoder::Event::command) {
-    if (auto c = on_command(decoder_.command(), out); c != Event::need_more) {
-      if (c == Event::message && envelope != nullptr) envelope->clear();  // a subscription
-      return c;
-    }
-  }
-  std::size_t more = 0;
-  auto r = feed_steps(in.subspan(consumed), more, out, envelope);
-  consumed += more;
-  return r;
-}
-
 ZmtpSession::Event ZmtpSession::feed_steps(std::span<const std::byte> in, std::size_t& consumed,
                                            Message& out, Message* envelope) {
   consumed = 0;

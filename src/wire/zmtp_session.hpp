@@ -44,11 +44,9 @@ class ZmtpSession {
   // With `envelope`: split as ZmtpDecoder::feed does.
   Event feed(std::span<const std::byte> in, std::size_t& consumed, Message& out,
              Message* envelope = nullptr) {
-    if (state_ == State::ready) {  // the usual case, inline
-      auto e = decoder_.feed(in, consumed, out, envelope);
-      if (e == ZmtpDecoder::Event::message) return Event::message;
-      if (e == ZmtpDecoder::Event::need_more && consumed == in.size()) return Event::need_more;
-      return after_decoder(in, consumed, out, envelope, e);
+    // Established, a whole message at the front: the usual case, inline.
+    if (state_ == State::ready && (consumed = decoder_.try_whole(in, out, envelope)) != 0) {
+      return Event::message;
     }
     return feed_steps(in, consumed, out, envelope);
   }
@@ -90,8 +88,6 @@ class ZmtpSession {
   Event fail(Errc code, std::string detail);
   Event feed_steps(std::span<const std::byte> in, std::size_t& consumed, Message& out,
                    Message* envelope);
-  Event after_decoder(std::span<const std::byte> in, std::size_t& consumed, Message& out,
-                      Message* envelope, ZmtpDecoder::Event e);
   Result<void> send_other(const Message& head, const Message& tail);
   Event feed_greeting(std::span<const std::byte> in, std::size_t& consumed);
   Event on_command(std::span<const std::byte> body, Message& out);
