@@ -10,7 +10,7 @@
 
 #include <chrono>
 
-#include "core/fd.hpp"
+#include "support/socket_link.hpp"
 #include "transport/pipe_stream.hpp"
 #include "transport/socket_stream.hpp"
 #include "transport/stream_link.hpp"
@@ -22,24 +22,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A DEALER link whose peer is a raw socket this test writes ZMTP to, handshake done.
-struct Linked {
-  std::unique_ptr<Link> link;
-  Fd peer;
-};
+using Linked = test::SocketLink;
 
 void write_all(int fd, std::span<const std::byte> bytes) {
   ASSERT_EQ(::write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
 }
 
+// A socket link whose peer is this test, handshake done.
 Linked linked() {
-  int fds[2];
-  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
-  LinkOptions options;
-  options.socket_type = wire::SocketType::dealer;
-  Linked l;
-  l.link = make_stream_link(std::make_unique<SocketStream>(Fd(fds[0]), PeerInfo{}), options);
-  l.peer.reset(fds[1]);
+  Linked l = test::socket_link_pair();
   wire::ByteQueue hello;
   auto greeting = wire::make_greeting();
   hello.append(greeting);

@@ -8,54 +8,41 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/fd.hpp"
-#include "transport/socket_stream.hpp"
+#include "support/socket_link.hpp"
 #include "wire/socket_type.hpp"
 #include "wire/zmtp_encoder.hpp"
 
 namespace ipcx::transport {
 namespace {
 
-struct Pair {
-  std::unique_ptr<Link> client;
-  Fd server;
-};
+using Pair = test::SocketLink;
 
-Pair connected_client() {
-  int fds[2];
-  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
-  LinkOptions options;
-  options.socket_type = wire::SocketType::dealer;
-  Pair pair;
-  pair.client = make_stream_link(std::make_unique<SocketStream>(Fd(fds[0]), PeerInfo{}), options);
-  pair.server.reset(fds[1]);
-  return pair;
-}
+Pair connected_client() { return test::socket_link_pair(); }
 
-void hang_up(Pair& pair) { pair.server.reset(); }
+void hang_up(Pair& pair) { pair.peer.reset(); }
 
 TEST(StreamLink, AWriteFailingAfterARefusalReportsTheRefusal) {
   Pair pair = connected_client();
   wire::ByteQueue refusal;
   wire::encode_refusal(refusal, wire::kPermissionDeniedReason);
   auto bytes = refusal.readable();
-  ASSERT_EQ(::write(pair.server.get(), bytes.data(), bytes.size()),
+  ASSERT_EQ(::write(pair.peer.get(), bytes.data(), bytes.size()),
             static_cast<ssize_t>(bytes.size()));
   hang_up(pair);
   // Our greeting is still queued: writing it is what fails first.
-  ASSERT_TRUE(pair.client->wants_write());
-  IoResult r = pair.client->flush();
+  ASSERT_TRUE(pair.link->wants_write());
+  IoResult r = pair.link->flush();
   EXPECT_EQ(r.status, Io::error);
   EXPECT_EQ(r.error, Errc::permission_denied);
-  EXPECT_NE(pair.client->fault().find("permission denied"), std::string_view::npos)
-      << pair.client->fault();
+  EXPECT_NE(pair.link->fault().find("permission denied"), std::string_view::npos)
+      << pair.link->fault();
 }
 
 TEST(StreamLink, APeerThatClosesWithoutAWordIsAPlainClose) {
   Pair pair = connected_client();
   hang_up(pair);
-  ASSERT_TRUE(pair.client->wants_write());
-  IoResult r = pair.client->flush();
+  ASSERT_TRUE(pair.link->wants_write());
+  IoResult r = pair.link->flush();
   EXPECT_EQ(r.status, Io::closed);
   EXPECT_EQ(r.error, Errc::peer_closed);
 }
