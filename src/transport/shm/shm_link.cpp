@@ -4,7 +4,9 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "core/errno_map.hpp"
@@ -318,7 +320,9 @@ IoResult ShmLink::wait_recv_split(Message& envelope, Message& out,
   // the socket (our epoll set), disarm; the read after it drains the doorbell.
   if (prepare_sleep()) {
     epoll_event ready{};
-    (void)sys::epoll_wait(epoll_.get(), &ready, 1, static_cast<int>(timeout.count()));
+    // Clamped: a timeout of weeks would overflow the int epoll takes into "forever".
+    auto ms = std::clamp<std::int64_t>(timeout.count(), 1, std::int64_t{1} << 30);
+    (void)sys::epoll_wait(epoll_.get(), &ready, 1, static_cast<int>(ms));
   }
   end_sleep();
   return receive(out, &envelope);
