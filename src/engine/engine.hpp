@@ -119,7 +119,8 @@ class Engine {
     // The usual call finds nothing to do: decided here, inline, without a call.
     bool fresh = (++calls_ & 63) == 0;
     if (fresh || handshakes_waited_on_ > 0 || listeners_ready_ || unlinked_ > 0 ||
-        !timed_.empty() || paused_listeners_ > 0 || !options_.reader || !dirty_.empty()) {
+        !timed_.empty() || paused_listeners_ > 0 || (!options_.reader && !ready_.empty()) ||
+        !dirty_.empty()) {
       progress_due(fresh);
     }
   }
@@ -196,7 +197,10 @@ class Engine {
   bool write(Peer& peer);
   // Whether what the peer's link holds should be written now (batching may hold it).
   bool due(const Peer& peer) const noexcept {
-    if (!peer.link || !peer.link->wants_write()) return false;
+    return peer.link && peer.link->wants_write() && due_held(peer);
+  }
+  // due(), for a peer whose link is known to hold something.
+  bool due_held(const Peer& peer) const noexcept {
     std::size_t batch = batch_of(peer);
     return batch == 0 || flushing_all_ || !peer.announced || peer.link->queued_bytes() >= batch;
   }

@@ -56,17 +56,17 @@ IoResult Engine::send(Peer& peer, const Message& head, const Message& tail, bool
     close(peer, false, link.fault(), r.error);
     return {Io::error, 0, Errc::peer_closed};
   }
+  // A link that took it at once (into the kernel, a ring) holds nothing against the mark and
+  // has nothing to write: the usual case ends here.
+  if (!link.wants_write()) return r;
   if (options_.hwm > 0) {
     std::size_t after = link.queued_bytes();
-    // A link that took it at once (into the kernel, a ring) holds nothing against the mark.
-    if (after > before || link.wants_write()) {
-      peer.sizes.push_back(after > before ? after - before : 0);
-      peer.sizes_sum += after > before ? after - before : 0;
-    }
+    peer.sizes.push_back(after > before ? after - before : 0);
+    peer.sizes_sum += after > before ? after - before : 0;
   }
   if (defer) {
     mark_dirty(peer);
-  } else if (due(peer) && !write(peer)) {
+  } else if (due_held(peer) && !write(peer)) {
     return {Io::error, 0, Errc::peer_closed};
   }
   return r;
@@ -147,7 +147,7 @@ bool Engine::write(Peer& peer) {
     peer.paused = false;
     enqueue(peer);
   }
-  watch(peer, r.status == Io::would_block);
+  want_write(peer, r.status == Io::would_block);
   return true;
 }
 

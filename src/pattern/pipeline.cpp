@@ -56,7 +56,10 @@ struct Pusher::Impl final : engine::PeerEvents {
   // waits for a link the peer does not have yet, or the deadline passed (the rest goes out on
   // later calls). A peer in its handshake is seen through it first (at most its handshake
   // timeout): a caller-driven socket has nobody to finish the job after send returns.
-  void finish(std::uint64_t id, std::chrono::milliseconds timeout) {
+  void finish(engine::Peer& sent_to, std::chrono::milliseconds timeout) {
+    // The usual case, before any look-up: the link took all of it, or batching holds it.
+    if (sent_to.announced && !engine.due(sent_to)) return;
+    std::uint64_t id = sent_to.id;
     Clock::time_point deadline{};
     Clock::time_point handshake_deadline{};
     for (;;) {
@@ -152,7 +155,7 @@ Result<void> Pusher::send(const Message& message, std::chrono::milliseconds time
         s.traffic.messages++;
         s.traffic.bytes += message.bytes();
         std::uint64_t id = p.id;
-        s.finish(id, timeout);
+        s.finish(p, timeout);
         s.after_send(id, hold);
         return {};
       }

@@ -100,6 +100,7 @@ class Link {
   // for writable), closed when the peer went away, error otherwise.
   virtual IoResult flush() noexcept = 0;
   virtual bool wants_write() const noexcept = 0;
+  // Bytes taken by send() and not yet written; 0 whenever wants_write() is false.
   virtual std::size_t queued_bytes() const noexcept = 0;
   // ok with a whole message in `out`; would_block; closed when the peer went away; error when
   // the peer broke the protocol or a limit (the link is then unusable: close it).

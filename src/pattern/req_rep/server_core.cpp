@@ -106,10 +106,14 @@ Result<void> ServerCore::post_reply(std::uint64_t peer_id, std::uint64_t slot, M
 
 [[gnu::always_inline]] inline void ServerCore::enqueue(engine::Peer& peer, const Message& envelope,
                                                        const Message& body) {
-  auto r = engine.send(peer, envelope, body, true);
+  // A peer that may hold more requests this turn has its replies gathered into one write at
+  // the turn's end; one whose input ran dry gets its reply written now, which spares the
+  // dirty-list round (the turn has nothing else for it).
+  bool defer = peer.readable;
+  auto r = engine.send(peer, envelope, body, defer);
   if (r.status == transport::Io::error && r.error == Errc::message_too_large) {
     counters.handler_errors++;  // from pool threads too
-    r = engine.send(peer, envelope, Message{"ERR reply exceeds max_message_size"}, true);
+    r = engine.send(peer, envelope, Message{"ERR reply exceeds max_message_size"}, defer);
   }
   if (r.status == transport::Io::ok) {
     bump(counters.replies);
