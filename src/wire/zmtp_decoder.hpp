@@ -39,7 +39,11 @@ class ZmtpDecoder {
   // short frames, decodes it into `out` (and `envelope`, as feed()) and returns the bytes it
   // took; else 0, nothing consumed.
   std::size_t try_whole(std::span<const std::byte> in, Message& out, Message* envelope) {
-    return state_ == State::flags && !in_message_ ? take_whole(in, out, envelope) : 0;
+    if (state_ != State::flags || in_message_) return 0;
+    if (envelope != nullptr) {
+      if (std::size_t taken = take_routed(in, out, *envelope); taken != 0) return taken;
+    }
+    return take_whole(in, out, envelope);
   }
 
   // After Event::message: the message; the caller may move it out.
@@ -59,6 +63,8 @@ class ZmtpDecoder {
   // A whole message of short frames at the front of `in`, decoded into `out`; 0 when `in` does
   // not start with one (the step machine then takes over), else the bytes it took.
   std::size_t take_whole(std::span<const std::byte> in, Message& out, Message* envelope);
+  // take_whole() for the one shape of nearly every request and reply; 0 for any other.
+  std::size_t take_routed(std::span<const std::byte> in, Message& out, Message& envelope);
   Event step(std::span<const std::byte> in, std::size_t& consumed);
   Event feed_steps(std::span<const std::byte> in, std::size_t& consumed, Message& out,
                    Message* envelope);

@@ -86,6 +86,22 @@ std::size_t encoded_size(const Message& part) noexcept {
 }  // namespace
 
 void encode_message(ByteQueue& out, const Message& head, const Message& tail) {
+  // [route][""][body], all short: nearly every request and reply. Written with fixed stores.
+  std::size_t route = head.bytes(), body = tail.bytes();
+  if (head.size() == 2 && tail.size() == 1 && route - 1 < 255 && body <= 255 &&
+      head.frame(0).size() == route) {
+    std::byte* at = out.grow(route + body + 6);
+    at[0] = static_cast<std::byte>(kFlagMore);
+    at[1] = static_cast<std::byte>(route);
+    copy_bytes(at + 2, head.frame(0).data(), route);
+    at += 2 + route;
+    at[0] = static_cast<std::byte>(kFlagMore);
+    at[1] = std::byte{0};
+    at[2] = std::byte{0};
+    at[3] = static_cast<std::byte>(body);
+    copy_bytes(at + 4, tail.frame(0).data(), body);
+    return;
+  }
   // One pass: size everything, grow the queue once, then write headers and bodies in place.
   std::byte* at = out.grow(encoded_size(head) + encoded_size(tail));
   at = encode_part(at, head, !tail.empty());

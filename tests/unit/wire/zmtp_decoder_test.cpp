@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "wire/delimiter.hpp"
 #include "wire/zmtp_encoder.hpp"
 
 namespace ipcx::wire {
@@ -135,6 +136,55 @@ TEST(ZmtpDecoder, StaysFailed) {
   EXPECT_EQ(d.feed(bad, used), ZmtpDecoder::Event::error);
   Bytes good = bytes_of({0x00, 0});
   EXPECT_EQ(d.feed(good, used), ZmtpDecoder::Event::error);
+}
+
+// Request/reply shapes, the routed fast paths' and their near misses: split at the delimiter
+// while decoding, each gives what the frame walk and split_at_delimiter() give, at every cut.
+TEST(ZmtpDecoder, EnvelopeSplitWhileDecodingMatchesTheFrameWalk) {
+  const std::string id("\x01\x00\x00\x00\x07", 5);
+  std::vector<std::pair<Message, Message>> cases = {
+      {Message{id, ""}, Message{std::string(64, 'b')}},
+      {Message{id, ""}, Message{""}},
+      {Message{std::string(255, 'r'), ""}, Message{std::string(255, 'b')}},
+      {Message{std::string(256, 'r'), ""}, Message{"long route"}},
+      {Message{id, ""}, Message{std::string(256, 'b')}},
+      {Message{id, ""}, Message{"two", "frames"}},
+      {Message{"a", "b", ""}, Message{"body"}},
+      {Message{""}, Message{"req shape"}},
+      {Message{id}, Message{"no delimiter"}},
+      {Message{}, Message{"body alone"}},
+  };
+  for (const auto& [head, tail] : cases) {
+    ByteQueue q;
+    encode_message(q, head, tail);
+    // The encoder's fast path writes what the frame-by-frame encoding of the whole would.
+    Message whole = head;
+    whole.add_frames(tail);
+    ByteQueue plain;
+    encode_message(plain, whole, Message{});
+    auto bytes = q.readable();
+    ASSERT_TRUE(
+        std::equal(bytes.begin(), bytes.end(), plain.readable().begin(), plain.readable().end()));
+    Message want_body = whole, want_envelope;
+    split_at_delimiter(want_body, want_envelope);
+    for (std::size_t cut = 0; cut <= bytes.size(); ++cut) {
+      ZmtpDecoder d(1 << 20);
+      Message body, envelope;
+      bool done = false;
+      for (auto chunk : {bytes.first(cut), bytes.subspan(cut)}) {
+        while (!chunk.empty()) {
+          std::size_t used = 0;
+          auto e = d.feed(chunk, used, body, &envelope);
+          ASSERT_NE(e, ZmtpDecoder::Event::error) << d.error_detail();
+          chunk = chunk.subspan(used);
+          if (e == ZmtpDecoder::Event::message) done = true;
+        }
+      }
+      ASSERT_TRUE(done) << "cut " << cut;
+      ASSERT_EQ(envelope, want_envelope) << "cut " << cut;
+      ASSERT_EQ(body, want_body) << "cut " << cut;
+    }
+  }
 }
 
 }  // namespace
