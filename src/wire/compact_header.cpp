@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "core/copy_bytes.hpp"
 #include "wire/delimiter.hpp"
 
 namespace ipcx::wire {
@@ -113,7 +114,7 @@ void write_payload(std::byte* out, const Message& head, const Message& tail) noe
     for (std::size_t i = 0, n = part->size(); i < n; ++i) {
       auto f = part->frame(i);
       put_le(out, static_cast<std::uint32_t>(f.size()));
-      if (!f.empty()) std::memcpy(out + 4, f.data(), f.size());
+      copy_bytes(out + 4, f.data(), f.size());  // request ids and delimiters: no libc call
       out += 4 + f.size();
     }
   }
@@ -192,6 +193,7 @@ CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragme
     if ((h->flags & kFragmentLast) && chunk.size() == expected_) {
       // The whole message in one fragment, the usual case: decoded in one pass, straight into
       // the caller's message.
+      if (envelope != nullptr && take_routed(chunk, out, *envelope)) return Event::message;
       out.clear();
       out.reserve(chunk.size());
       if (Fault f = decode_whole(chunk, out, envelope); f != Fault::none) {
@@ -269,6 +271,29 @@ CompactAssembler::Fault CompactAssembler::decode_whole(std::span<const std::byte
   });
   if (f == Fault::none && into == envelope) std::swap(*envelope, out);  // no delimiter: all body
   return f;
+}
+
+bool CompactAssembler::take_routed(std::span<const std::byte> payload, Message& out,
+                                   Message& envelope) {
+  // [3][route length][route][0][body length][body], filling the payload exactly: an ipcx
+  // request or reply. Each length is read once (the bytes may be shared memory the peer still
+  // writes); anything else goes to decode_whole(), which also reports what is wrong.
+  const std::byte* p = payload.data();
+  std::size_t n = payload.size();
+  if (n < 16 || load_le32(p) != 3) return false;
+  std::size_t route = load_le32(p + 4);
+  if (route == 0 || route > n - 16) return false;
+  const std::byte* after_route = p + 8 + route;
+  if (load_le32(after_route) != 0) return false;
+  std::size_t body = load_le32(after_route + 4);
+  if (body != n - 16 - route || route + body > max_) return false;
+  auto [route_data, route_ends] = envelope.reset_layout(route, 2);
+  copy_bytes(route_data, p + 8, route);
+  route_ends[0] = route_ends[1] = route;
+  auto [body_data, body_ends] = out.reset_layout(body, 1);
+  copy_bytes(body_data, after_route + 8, body);
+  body_ends[0] = body;
+  return true;
 }
 
 bool CompactAssembler::view(std::span<const std::byte> fragment,

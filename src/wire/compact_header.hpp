@@ -95,6 +95,9 @@ class CompactAssembler {
   Event fail(Fault fault);
   // Decodes payload bytes into message_, as they arrive in fragments.
   Fault decode(std::span<const std::byte> chunk);
+  // A whole payload of the request/reply shape, split into `envelope` and `out`; false (and
+  // nothing touched) for any other.
+  bool take_routed(std::span<const std::byte> payload, Message& out, Message& envelope);
   // Decodes a whole payload (4 bytes or more) into `out` in one pass.
   Fault decode_whole(std::span<const std::byte> payload, Message& out, Message* envelope);
   // The frame table of a whole payload (4 bytes or more), for decode_whole() and view(): each

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "wire/delimiter.hpp"
+
 namespace ipcx::wire {
 namespace {
 
@@ -213,6 +215,46 @@ TEST(CompactHeader, ViewDeclinesWhatFeedWouldAssembleOrRefuse) {
   EXPECT_FALSE(b.view(bad_magic, frames));
   // A view never fails the assembler: feed() still decodes the next whole message.
   EXPECT_EQ(b.feed(whole[0]), CompactAssembler::Event::message);
+}
+
+// The request/reply shape and its near misses: split while decoding, each gives what the plain
+// decode and split_at_delimiter() give; a payload that does not fill its fragment exactly, or
+// a body over the limit, is refused as before.
+TEST(CompactHeader, EnvelopeSplitWhileDecodingMatchesThePlainDecode) {
+  const std::string id("\x01\x00\x00\x00\x07", 5);
+  std::vector<Message> cases = {
+      Message{id, "", std::string(64, 'b')},
+      Message{id, "", ""},
+      Message{std::string(300, 'r'), "", "b"},
+      Message{id, "", "two", "frames"},
+      Message{"a", "b", "", "body"},
+      Message{"", "req shape"},
+      Message{id, "no delimiter"},
+      Message{id, "x", "y"},
+      Message{"body alone"},
+  };
+  for (const Message& m : cases) {
+    Message want_body = m, want_envelope;
+    split_at_delimiter(want_body, want_envelope);
+    CompactAssembler a(1 << 20);
+    Message body, envelope;
+    ASSERT_EQ(a.feed(fragments(m, 100000)[0], body, &envelope), CompactAssembler::Event::message)
+        << a.error_detail();
+    EXPECT_EQ(envelope, want_envelope);
+    EXPECT_EQ(body, want_body);
+  }
+  // The shape with a byte too many after the body, and with a body over the limit.
+  Message routed{id, "", "body"};
+  Bytes payload(payload_size(routed, Message{}));
+  write_payload(payload.data(), routed, Message{});
+  Bytes longer = payload;
+  longer.push_back(std::byte{0});
+  Message body, envelope;
+  CompactAssembler a(1 << 20);
+  EXPECT_EQ(a.feed(single_fragment(longer), body, &envelope), CompactAssembler::Event::error);
+  CompactAssembler small(8);
+  EXPECT_EQ(small.feed(single_fragment(payload), body, &envelope), CompactAssembler::Event::error);
+  EXPECT_EQ(small.error(), Errc::message_too_large);
 }
 
 }  // namespace
