@@ -102,6 +102,10 @@ class Client {
   friend class Loan;
   friend Client spawn(std::vector<std::string> argv, ClientOptions options);
   Client() = default;
+  // call()'s usual blocking path: the request is written; waits for its reply in the link's
+  // own read, else as wait_for().
+  Result<Message> call_in_read(RequestId id, std::chrono::steady_clock::time_point deadline,
+                               std::chrono::steady_clock::time_point now);
   // `written`: the request went out at `now`, so wait before reading.
   Result<Message> wait_for(RequestId id, std::chrono::steady_clock::time_point deadline,
                            bool written, std::chrono::steady_clock::time_point now);

@@ -31,6 +31,24 @@ Client::~Client() = default;
 Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
 
+[[gnu::always_inline]] inline Result<Message> Client::call_in_read(RequestId id,
+                                                                   Clock::time_point deadline,
+                                                                   Clock::time_point now) {
+  // The reply is decoded straight into what this returns, and every path returns that one
+  // object, so it is built in the caller's place: no move of the message on the way out.
+  Impl& c = *impl_;
+  Result<Message> reply{Message{}};
+  c.call_for = id;
+  c.call_into = &*reply;
+  bool waited = c.wait_in_read(deadline, now);
+  bool done = c.call_done;
+  c.call_for = 0;
+  c.call_done = false;
+  c.call_into = &c.call_reply;
+  if (!done) reply = wait_for(id, deadline, !waited, now);  // it read: no waiting first
+  return reply;
+}
+
 Result<Message> Client::call(const Message& request, std::chrono::milliseconds timeout) {
   // The idle check before sending needs milliseconds; the deadline's clock is read once the
   // request is out, off the round trip's path.
@@ -41,15 +59,7 @@ Result<Message> Client::call(const Message& request, std::chrono::milliseconds t
   auto deadline = now + timeout;
   // The usual blocking call: written, then waited for in the link's own read, which brings the
   // reply. Anything else (no such wait, or it brought something else) takes the general loop.
-  if (c.written_now && c.options.spin.count() <= 0) {
-    c.call_for = *id;
-    bool waited = c.wait_in_read(deadline, now);
-    bool done = c.call_done;
-    c.call_for = 0;
-    c.call_done = false;
-    if (done) return std::move(c.call_reply);
-    if (waited) return wait_for(*id, deadline, false, now);  // it read: no waiting first
-  }
+  if (c.written_now && c.options.spin.count() <= 0) return call_in_read(*id, deadline, now);
   // Written already: wait before reading (and the clock was just read).
   return wait_for(*id, deadline, c.written_now, now);
 }
@@ -68,7 +78,7 @@ Result<Message> Client::wait_for(RequestId id, Clock::time_point deadline, bool 
   bool first = written;
   for (;;) {
     if (c.viewed) return Message{};  // call_view(): the reply is in view_frames
-    if (c.call_done) return std::move(c.call_reply);
+    if (c.call_done) return std::move(*c.call_into);
     if (!c.arrived.empty() || !c.lost.empty()) {
       if (auto outcome = c.settled(id)) return std::move(*outcome);
     }

@@ -92,11 +92,13 @@ struct Client::Impl final : detail::ViewLender, engine::PeerEvents {
   bool viewed = false;
   std::vector<std::span<const std::byte>> view_frames;
   transport::Link* viewing = nullptr;  // the link a zero-copy MessageView is out on
-  // call(): the request waited for. Replies are decoded straight into `call_reply`, so the
-  // awaited one needs no move into `arrived` and out again; `call_done` once it is there.
+  // call(): the request waited for. Replies are decoded straight into `*call_into` (the
+  // Result call() returns, on its usual path; else `call_reply`), so the awaited one needs no
+  // move into `arrived` and out again; `call_done` once it is there.
   RequestId call_for = 0;
   bool call_done = false;
   Message call_reply;
+  Message* call_into = &call_reply;
   static constexpr std::chrono::milliseconds kIdleCheck{50};
   Clock::time_point last_used{};
   Errc last_failure = Errc::ok;  // a spawned child's: it went away

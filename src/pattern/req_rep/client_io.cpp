@@ -80,7 +80,7 @@ void Client::Impl::release_unsent() {
 bool Client::Impl::drain(bool first_reply) {
   for (;;) {
     if (view_for != 0 && viewing == nullptr && take_view()) return true;
-    Message& into = call_for != 0 && !call_done ? call_reply : incoming;
+    Message& into = call_for != 0 && !call_done ? *call_into : incoming;
     Read got = take_read(link()->recv_split(reply_envelope, into), into);
     if (got == Read::dead) return false;
     if (got == Read::nothing || (got == Read::settled && first_reply)) return true;
@@ -101,7 +101,7 @@ Client::Impl::Read Client::Impl::take_read(transport::IoResult r, Message& into)
   if (!peer->announced) engine.note_ready(*peer);
   auto id = pattern::reply_id(reply_envelope);
   if (!id || !take(in_flight, *id)) return Read::ignored;  // not ours, or answered already
-  if (&into == &call_reply && *id == call_for) {
+  if (&into == call_into && *id == call_for) {
     call_done = true;
   } else {
     // Braced, not value-initialised: that would zero the body's inline buffer first.
@@ -121,7 +121,7 @@ bool Client::Impl::wait_in_read(Clock::time_point deadline, Clock::time_point no
   }
   auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
   if (left.count() <= 0) return false;
-  Message& into = call_for != 0 && !call_done ? call_reply : incoming;
+  Message& into = call_for != 0 && !call_done ? *call_into : incoming;
   take_read(direct->wait_recv_split(reply_envelope, into, left), into);
   return true;
 }
