@@ -104,8 +104,8 @@ class Client {
   Client() = default;
   // call()'s usual blocking path: the request is written; waits for its reply in the link's
   // own read, else as wait_for().
-  Result<Message> call_in_read(RequestId id, std::chrono::steady_clock::time_point deadline,
-                               std::chrono::steady_clock::time_point now);
+  Result<Message> call_in_read(RequestId id, std::chrono::steady_clock::time_point started,
+                               std::chrono::milliseconds timeout);
   // `written`: the request went out at `now`, so wait before reading.
   Result<Message> wait_for(RequestId id, std::chrono::steady_clock::time_point deadline,
                            bool written, std::chrono::steady_clock::time_point now);

@@ -10,6 +10,9 @@
 
 namespace ipcx {
 
+// How far the coarse clock may lag the precise one: a kernel tick, at most 10 ms (HZ >= 100).
+inline constexpr std::chrono::milliseconds kCoarseLagAtMost{10};
+
 inline std::chrono::steady_clock::time_point coarse_now() noexcept {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);

@@ -31,37 +31,42 @@ Client::~Client() = default;
 Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
 
-[[gnu::always_inline]] inline Result<Message> Client::call_in_read(RequestId id,
-                                                                   Clock::time_point deadline,
-                                                                   Clock::time_point now) {
+[[gnu::always_inline]] inline Result<Message> Client::call_in_read(
+    RequestId id, Clock::time_point started, std::chrono::milliseconds timeout) {
   // The reply is decoded straight into what this returns, and every path returns that one
   // object, so it is built in the caller's place: no move of the message on the way out.
   Impl& c = *impl_;
   Result<Message> reply{Message{}};
   c.call_for = id;
   c.call_into = &*reply;
-  bool waited = c.wait_in_read(deadline, now);
+  // The kernel times the read (SO_RCVTIMEO): no clock is read on the way.
+  bool waited = c.wait_in_read(timeout);
   bool done = c.call_done;
   c.call_for = 0;
   c.call_done = false;
   c.call_into = &c.call_reply;
-  if (!done) reply = wait_for(id, deadline, !waited, now);  // it read: no waiting first
+  if (!done) {
+    auto now = Clock::now();
+    // After a read that brought something else (a PING, a stale reply), the rest of the
+    // timeout runs from the call's start on the tick clock: never early, at most a tick late.
+    auto deadline = waited ? started + kCoarseLagAtMost + timeout : now + timeout;
+    reply = wait_for(id, deadline, !waited, now);  // it read: no waiting first
+  }
   return reply;
 }
 
 Result<Message> Client::call(const Message& request, std::chrono::milliseconds timeout) {
-  // The idle check before sending needs milliseconds; the deadline's clock is read once the
-  // request is out, off the round trip's path.
+  // The idle check before sending needs milliseconds: the kernel tick's clock, which is cheap.
   Impl& c = *impl_;
-  auto id = c.send(request, coarse_now());
+  auto started = coarse_now();
+  auto id = c.send(request, started);
   if (!id) return unexpected(id.error());
-  auto now = Clock::now();
-  auto deadline = now + timeout;
   // The usual blocking call: written, then waited for in the link's own read, which brings the
   // reply. Anything else (no such wait, or it brought something else) takes the general loop.
-  if (c.written_now && c.options.spin.count() <= 0) return call_in_read(*id, deadline, now);
+  if (c.written_now && c.options.spin.count() <= 0) return call_in_read(*id, started, timeout);
   // Written already: wait before reading (and the clock was just read).
-  return wait_for(*id, deadline, c.written_now, now);
+  auto now = Clock::now();
+  return wait_for(*id, now + timeout, c.written_now, now);
 }
 
 Result<Message> Client::wait_for(RequestId id, Clock::time_point deadline, bool written,

@@ -114,13 +114,15 @@ Client::Impl::Read Client::Impl::take_read(transport::IoResult r, Message& into)
 // one established link that can (DirectWait), nothing queued for it, nothing else timed.
 // False when it cannot, and the caller sleeps on the engine instead.
 bool Client::Impl::wait_in_read(Clock::time_point deadline, Clock::time_point now) {
+  return wait_in_read(std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
+}
+
+bool Client::Impl::wait_in_read(std::chrono::milliseconds left) {
   transport::DirectWait* direct = link()->extensions().direct_wait;
   if (direct == nullptr || !peer->announced || !engine.waits_only_for_io() ||
-      link()->wants_write() || view_for != 0) {
+      link()->wants_write() || view_for != 0 || left.count() <= 0) {
     return false;
   }
-  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
-  if (left.count() <= 0) return false;
   Message& into = call_for != 0 && !call_done ? *call_into : incoming;
   take_read(direct->wait_recv_split(reply_envelope, into, left), into);
   return true;
