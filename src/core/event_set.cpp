@@ -9,18 +9,12 @@
 #include "core/errno_map.hpp"
 
 namespace ipcx {
-namespace {
-// Tags of the set's own descriptors; owners' tags are pointers, never these.
-std::byte g_wake_tag;
-std::byte g_timer_tag;
-}  // namespace
-
 EventSet::EventSet(bool cross_thread)
     : epoll_(sys::epoll_create()), timer_fd_(sys::timerfd_create()) {
   if (cross_thread) wake_fd_.reset(sys::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!epoll_ || !timer_fd_ || (cross_thread && !wake_fd_) ||
-      !add(timer_fd_.get(), EPOLLIN, &g_timer_tag) ||
-      (cross_thread && !add(wake_fd_.get(), EPOLLIN, &g_wake_tag))) {
+      !add(timer_fd_.get(), EPOLLIN, &timer_tag_) ||
+      (cross_thread && !add(wake_fd_.get(), EPOLLIN, &wake_tag_))) {
     throw Error(errc_from_errno(errno), "", "cannot create an event set (epoll/eventfd/timerfd)");
   }
   events_.resize(64);
@@ -50,28 +44,21 @@ void EventSet::set_alarm(Clock::time_point when) noexcept {
   sys::timerfd_arm(timer_fd_.get(), when == Clock::time_point::max() ? 0 : std::max<long>(ns, 1));
 }
 
-std::span<const epoll_event> EventSet::wait(Clock::time_point deadline) {
-  int timeout = 0;
-  if (deadline != Clock::time_point{}) {
-    // A deadline at or past the alarm needs no timer of its own: the alarm wakes us.
-    if (deadline >= alarm_ || deadline == Clock::time_point::max()) {
-      timeout = -1;
-    } else {
-      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      timeout = static_cast<int>(std::clamp<long>(left, 0, 1 << 30));
-    }
-  }
-  int n = sys::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), timeout);
-  woken_ = false;
+int EventSet::timeout_until(Clock::time_point deadline) const noexcept {
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return static_cast<int>(std::clamp<long>(left, 0, 1 << 30));
+}
+
+std::span<const epoll_event> EventSet::take_own(int n) noexcept {
   int kept = 0;
   for (int i = 0; i < n; ++i) {
     void* tag = events_[i].data.ptr;
-    if (tag == &g_wake_tag || tag == &g_timer_tag) {
+    if (is_own(tag)) {
       std::uint64_t count;
       [[maybe_unused]] auto r =
-          sys::read(tag == &g_wake_tag ? wake_fd_.get() : timer_fd_.get(), &count, sizeof count);
-      if (tag == &g_wake_tag) woken_ = true;
-      if (tag == &g_timer_tag) alarm_ = Clock::time_point::max();  // fired: disarmed
+          sys::read(tag == &wake_tag_ ? wake_fd_.get() : timer_fd_.get(), &count, sizeof count);
+      if (tag == &wake_tag_) woken_ = true;
+      if (tag == &timer_tag_) alarm_ = Clock::time_point::max();  // fired: disarmed
       continue;
     }
     events_[kept++] = events_[i];

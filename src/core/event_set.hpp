@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/fd.hpp"
+#include "core/sys.hpp"
 
 namespace ipcx {
 
@@ -46,7 +47,22 @@ class EventSet {
   // Waits until something is ready or `deadline` (time_point{}: do not sleep; max: no limit),
   // and returns what is ready; the alarm's and the wake-up's own events are consumed here, and
   // posted tasks are left for run_posted(). The span lives until the next wait().
-  std::span<const epoll_event> wait(Clock::time_point deadline);
+  // Inline: it runs once per sleep of every socket; only its rare parts are calls.
+  std::span<const epoll_event> wait(Clock::time_point deadline) noexcept {
+    int timeout = 0;
+    if (deadline != Clock::time_point{}) {
+      // A deadline at or past the alarm needs no timer of its own: the alarm wakes us.
+      timeout =
+          deadline >= alarm_ || deadline == Clock::time_point::max() ? -1 : timeout_until(deadline);
+    }
+    int n =
+        sys::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), timeout);
+    woken_ = false;
+    for (int i = 0; i < n; ++i) {
+      if (is_own(events_[i].data.ptr)) return take_own(n);
+    }
+    return {events_.data(), static_cast<std::size_t>(n > 0 ? n : 0)};
+  }
   // Whether the last wait() was woken by wake() or post().
   bool woken() const noexcept { return woken_; }
 
@@ -58,6 +74,15 @@ class EventSet {
   int run_posted();
 
  private:
+  // Milliseconds from now until `deadline`, for epoll_wait.
+  int timeout_until(Clock::time_point deadline) const noexcept;
+  // Tags of the set's own descriptors; owners' tags are their own pointers, never these.
+  bool is_own(const void* tag) const noexcept { return tag == &wake_tag_ || tag == &timer_tag_; }
+  // Consumes the set's own events among the first n (the alarm, wake-ups) and returns the rest.
+  std::span<const epoll_event> take_own(int n) noexcept;
+
+  std::byte wake_tag_{};
+  std::byte timer_tag_{};
   Fd epoll_;
   Fd wake_fd_;
   Fd timer_fd_;

@@ -7,8 +7,6 @@
 namespace ipcx::engine {
 namespace {
 
-// What a listener's fd is tagged with in the event set: its Bound record, told apart from a
-// Peer by this first member. Peers are tagged with themselves.
 constexpr std::chrono::milliseconds kAcceptBackoff{100};
 
 std::chrono::milliseconds tick_period_of(const EngineOptions& o) {
