@@ -260,6 +260,8 @@ class Engine {
 
   void progress_due(bool fresh);
   Peer* next_ready_message(Message& out, Message* envelope, Frames* frames, bool* viewed);
+  // write() for a peer whose link is known to hold something (wants_write() true).
+  bool write_held_bytes(Peer& peer);
   void free_closed();
   void write_dirty();
   void poll_each_ring();

@@ -66,7 +66,7 @@ IoResult Engine::send(Peer& peer, const Message& head, const Message& tail, bool
   }
   if (defer) {
     mark_dirty(peer);
-  } else if (due_held(peer) && !write(peer)) {
+  } else if (due_held(peer) && !write_held_bytes(peer)) {
     return {Io::error, 0, Errc::peer_closed};
   }
   return r;
@@ -135,6 +135,10 @@ bool Engine::write(Peer& peer) {
     if ((peer.interest & EPOLLOUT) != 0) watch(peer, false);
     return true;
   }
+  return write_held_bytes(peer);
+}
+
+bool Engine::write_held_bytes(Peer& peer) {
   auto r = peer.link->flush();
   if (r.status == Io::closed || r.status == Io::error) {
     // An error names why (a refusal read after a failed write); a plain close was a refusal.

@@ -54,8 +54,10 @@ bool ServerCore::turn(bool spinning, bool check_epoll, std::chrono::milliseconds
     engine::Peer* peer = engine.next_message(inbox.body_, &spare_pending->envelope);
     if (peer == nullptr) break;
     dispatch(*peer);
-    // A peer that does not read its replies is not read either, until half have drained.
-    if (peer->link && peer->link->queued_bytes() >= options.max_queued_bytes) {
+    // A peer that does not read its replies is not read either, until half have drained. Its
+    // link holds bytes only while replies wait for the turn's end (dirty) or for room (EPOLLOUT).
+    if ((peer->dirty || (peer->interest & EPOLLOUT) != 0) && peer->link &&
+        peer->link->queued_bytes() >= options.max_queued_bytes) {
       engine.pause(*peer, true);
     }
   }
