@@ -42,6 +42,20 @@ void ServerCore::on_ready(engine::Peer& peer) {
   peer.state = std::move(conn);
 }
 
+// Inlined into dispatch(): a call less per request.
+[[gnu::always_inline]] inline void ServerCore::run_handler(Request& request) {
+  try {
+    if (!handler) throw std::runtime_error("no handler is set");
+    handler(request);
+  } catch (const std::exception& e) {
+    counters.handler_errors++;  // from pool threads too
+    if (!request.answered()) request.reply(Message{std::string("ERR ") + e.what()});
+  } catch (...) {
+    counters.handler_errors++;  // from pool threads too
+    if (!request.answered()) request.reply(Message{"ERR handler failed"});
+  }
+}
+
 void ServerCore::dispatch(engine::Peer& peer) {
   Connection& conn = connection_of(peer);
   Request& req = inbox;
@@ -75,19 +89,6 @@ void ServerCore::dispatch(engine::Peer& peer) {
   // Neither answered nor kept for later (respond_later): "ERR no reply" goes now, as when a
   // Request is destroyed unanswered.
   req.pending_.reset();
-}
-
-void ServerCore::run_handler(Request& request) {
-  try {
-    if (!handler) throw std::runtime_error("no handler is set");
-    handler(request);
-  } catch (const std::exception& e) {
-    counters.handler_errors++;  // from pool threads too
-    if (!request.answered()) request.reply(Message{std::string("ERR ") + e.what()});
-  } catch (...) {
-    counters.handler_errors++;  // from pool threads too
-    if (!request.answered()) request.reply(Message{"ERR handler failed"});
-  }
 }
 
 Result<void> ServerCore::post_reply(std::uint64_t peer_id, std::uint64_t slot, Message&& envelope,
