@@ -275,7 +275,11 @@ class Engine {
   void resume_listeners(Clock::time_point now);
   void tick(Clock::time_point now);
   void drain_backlog(Peer& peer);
-  void enqueue(Peer& peer);
+  void enqueue(Peer& peer) {
+    if (peer.queued || peer.paused || !peer.link) return;
+    peer.queued = true;
+    ready_.push_back(&peer);
+  }
   int take(std::span<const epoll_event> ready);
   bool service(Peer& peer);  // a non-reading socket's read of one peer
   void watch(Peer& peer, bool want_write) noexcept;

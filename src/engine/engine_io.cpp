@@ -7,12 +7,6 @@ namespace ipcx::engine {
 
 using transport::Io;
 
-void Engine::enqueue(Peer& peer) {
-  if (peer.queued || peer.paused || !peer.link) return;
-  peer.queued = true;
-  ready_.push_back(&peer);
-}
-
 void Engine::announce(Peer& peer) {
   if (!peer.link || !peer.link->established()) return;
   peer.announced = true;
@@ -23,43 +17,6 @@ void Engine::announce(Peer& peer) {
   if (!peer.backlog.empty()) --handshakes_waited_on_;
   if (events_ != nullptr) events_->on_ready(peer);
   drain_backlog(peer);
-}
-
-int Engine::look() {
-  int taken = take(events_set_.wait(Clock::time_point{}));
-  last_look_ = Clock::now();
-  return taken;
-}
-
-int Engine::take(std::span<const epoll_event> ready) {
-  int taken = static_cast<int>(ready.size());
-  for (const epoll_event& e : ready) {
-    // Listeners are tagged with their Bound record, peers with themselves.
-    bool listener = false;
-    for (auto& b : bound_) {
-      if (e.data.ptr == b.get()) {
-        b->ready = listener = listeners_ready_ = true;
-        break;
-      }
-    }
-    if (listener) continue;
-    auto* peer = static_cast<Peer*>(e.data.ptr);
-    if (peer->closed || !peer->link) continue;
-    if (peer->paused) {
-      // Not read for backpressure; a hang-up still ends it.
-      if ((e.events & (EPOLLHUP | EPOLLERR)) != 0) close(*peer, false, "peer hung up");
-      continue;
-    }
-    peer->readable = true;
-    if ((e.events & EPOLLOUT) != 0 && peer->link->wants_write()) mark_dirty(*peer);
-    enqueue(*peer);
-  }
-  if (events_set_.woken()) taken += 1 + events_set_.run_posted();
-  // Rings that carry what a non-reading socket wants (a publisher's subscriptions) are polled
-  // as often as epoll is, not on every call: a publisher with many subscribers would spend its
-  // time reading empty rings.
-  if (!options_.reader) poll_rings();
-  return taken;
 }
 
 void Engine::poll_each_ring() {
