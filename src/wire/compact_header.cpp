@@ -287,12 +287,7 @@ bool CompactAssembler::take_routed(std::span<const std::byte> payload, Message& 
   if (load_le32(after_route) != 0) return false;
   std::size_t body = load_le32(after_route + 4);
   if (body != n - 16 - route || route + body > max_) return false;
-  auto [route_data, route_ends] = envelope.reset_layout(route, 2);
-  copy_bytes(route_data, p + 8, route);
-  route_ends[0] = route_ends[1] = route;
-  auto [body_data, body_ends] = out.reset_layout(body, 1);
-  copy_bytes(body_data, after_route + 8, body);
-  body_ends[0] = body;
+  set_routed({p + 8, route}, {after_route + 8, body}, envelope, out);
   return true;
 }
 

@@ -125,12 +125,7 @@ std::size_t ZmtpDecoder::take_routed(std::span<const std::byte> in, Message& out
   }
   std::size_t body = static_cast<std::uint8_t>(delimiter[3]);
   if (body > n - (route + 6) || route + body > max_) return 0;
-  auto [route_data, route_ends] = envelope.reset_layout(route, 2);
-  copy_bytes(route_data, p + 2, route);
-  route_ends[0] = route_ends[1] = route;
-  auto [body_data, body_ends] = out.reset_layout(body, 1);
-  copy_bytes(body_data, delimiter + 4, body);
-  body_ends[0] = body;
+  set_routed({p + 2, route}, {delimiter + 4, body}, envelope, out);
   return route + 6 + body;
 }
 
