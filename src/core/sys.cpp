@@ -21,6 +21,7 @@ std::atomic<Injector> detail::g_injector{nullptr};
 namespace {
 
 using detail::g_injector;
+using detail::retry_eintr;
 
 // Returns true when the injector failed the call (errno set).
 bool injected(Call call, std::size_t* length = nullptr) noexcept {
@@ -31,14 +32,6 @@ bool injected(Call call, std::size_t* length = nullptr) noexcept {
   if (err == 0) return false;
   errno = err;
   return true;
-}
-
-template <class F>
-auto retry(F&& f) noexcept {
-  for (;;) {
-    auto r = f();
-    if (r >= 0 || errno != EINTR) return r;
-  }
 }
 
 }  // namespace
@@ -60,7 +53,7 @@ int listen(int fd, int backlog) noexcept {
   return ::listen(fd, backlog);
 }
 int accept(int fd, sockaddr* addr, socklen_t* len, int flags) noexcept {
-  return retry([&] { return injected(Call::accept) ? -1 : ::accept4(fd, addr, len, flags); });
+  return retry_eintr([&] { return injected(Call::accept) ? -1 : ::accept4(fd, addr, len, flags); });
 }
 int connect(int fd, const sockaddr* addr, socklen_t len) noexcept {
   // A connect interrupted by a signal continues in the background; retrying would give
@@ -71,24 +64,24 @@ int connect(int fd, const sockaddr* addr, socklen_t len) noexcept {
   return r;
 }
 ssize_t detail::read_injectable(int fd, void* buf, std::size_t len) noexcept {
-  return retry([&] { return injected(Call::read, &len) ? -1 : ::read(fd, buf, len); });
+  return retry_eintr([&] { return injected(Call::read, &len) ? -1 : ::read(fd, buf, len); });
 }
 ssize_t detail::write_injectable(int fd, const void* buf, std::size_t len) noexcept {
-  return retry([&] { return injected(Call::write, &len) ? -1 : ::write(fd, buf, len); });
+  return retry_eintr([&] { return injected(Call::write, &len) ? -1 : ::write(fd, buf, len); });
 }
 ssize_t write_nosignal(int fd, const void* buf, std::size_t len) noexcept {
   constexpr int kNoSignal = 0x00000100;  // RWF_NOSIGNAL; Debian 12's headers predate it
-  return retry([&] {
+  return retry_eintr([&] {
     if (injected(Call::write, &len)) return ssize_t{-1};
     iovec v{const_cast<void*>(buf), len};
     return ::pwritev2(fd, &v, 1, -1, kNoSignal);
   });
 }
 ssize_t detail::send_injectable(int fd, const void* buf, std::size_t len, int flags) noexcept {
-  return retry([&] { return injected(Call::send, &len) ? -1 : ::send(fd, buf, len, flags); });
+  return retry_eintr([&] { return injected(Call::send, &len) ? -1 : ::send(fd, buf, len, flags); });
 }
 ssize_t detail::recv_injectable(int fd, void* buf, std::size_t len, int flags) noexcept {
-  return retry([&] { return injected(Call::recv, &len) ? -1 : ::recv(fd, buf, len, flags); });
+  return retry_eintr([&] { return injected(Call::recv, &len) ? -1 : ::recv(fd, buf, len, flags); });
 }
 int poll(pollfd* fds, nfds_t count, int timeout_ms) noexcept {
   if (injected(Call::poll)) return -1;
@@ -135,10 +128,10 @@ int getsockopt(int fd, int level, int name, void* value, socklen_t* len) noexcep
   return ::getsockopt(fd, level, name, value, len);
 }
 ssize_t sendmsg(int fd, const msghdr* msg, int flags) noexcept {
-  return retry([&] { return injected(Call::sendmsg) ? -1 : ::sendmsg(fd, msg, flags); });
+  return retry_eintr([&] { return injected(Call::sendmsg) ? -1 : ::sendmsg(fd, msg, flags); });
 }
 ssize_t recvmsg(int fd, msghdr* msg, int flags) noexcept {
-  return retry([&] { return injected(Call::recvmsg) ? -1 : ::recvmsg(fd, msg, flags); });
+  return retry_eintr([&] { return injected(Call::recvmsg) ? -1 : ::recvmsg(fd, msg, flags); });
 }
 int membarrier(int command) noexcept {
   if (injected(Call::membarrier)) return -1;
@@ -149,10 +142,10 @@ int memfd_create(const char* name, unsigned flags) noexcept {
   return ::memfd_create(name, flags);
 }
 int ftruncate(int fd, off_t length) noexcept {
-  return retry([&] { return injected(Call::ftruncate) ? -1 : ::ftruncate(fd, length); });
+  return retry_eintr([&] { return injected(Call::ftruncate) ? -1 : ::ftruncate(fd, length); });
 }
 int open(const char* path, int flags) noexcept {
-  return retry([&] { return injected(Call::open) ? -1 : ::open(path, flags | O_CLOEXEC); });
+  return retry_eintr([&] { return injected(Call::open) ? -1 : ::open(path, flags | O_CLOEXEC); });
 }
 int mkfifo(const char* path, unsigned mode) noexcept {
   if (injected(Call::mkfifo)) return -1;
@@ -163,13 +156,13 @@ int mq_open(const char* name, int flags, unsigned mode, const struct mq_attr* at
   return ::mq_open(name, flags | O_CLOEXEC, mode, const_cast<struct mq_attr*>(attr));
 }
 int mq_send(int queue, const void* data, std::size_t length) noexcept {
-  return retry([&] {
+  return retry_eintr([&] {
     return injected(Call::mq_send) ? -1
                                    : ::mq_send(queue, static_cast<const char*>(data), length, 0);
   });
 }
 ssize_t mq_receive(int queue, void* data, std::size_t capacity) noexcept {
-  return retry([&] {
+  return retry_eintr([&] {
     return injected(Call::mq_receive)
                ? -1
                : ::mq_receive(queue, static_cast<char*>(data), capacity, nullptr);
@@ -177,7 +170,7 @@ ssize_t mq_receive(int queue, void* data, std::size_t capacity) noexcept {
 }
 ssize_t sendto(int fd, const void* data, std::size_t length, int flags, const sockaddr* to,
                socklen_t to_length) noexcept {
-  return retry([&] {
+  return retry_eintr([&] {
     return injected(Call::sendto, &length) ? -1 : ::sendto(fd, data, length, flags, to, to_length);
   });
 }
