@@ -87,12 +87,12 @@ struct Pusher::Impl final : engine::PeerEvents {
     }
   }
 
-  // After a message went to the peer: what it holds back is left for the tail writer.
   // Whether back-to-back sends are coalesced (decisions/0011): two clock reads a message.
   bool coalesces() const noexcept {
     return engine.any_gathering() && engine.options().batch_bytes == 0;
   }
 
+  // After a message went to the peer: what it holds back is left for the tail writer.
   void after_send(std::uint64_t id, pattern::GateHold& hold) {
     if (!coalesces()) return;
     returned = Clock::now();

@@ -32,9 +32,8 @@ inline bool has_request_id(const Message& envelope) noexcept {
 Message request_head(RequestId id);
 // Rewrites the id in a head request_head() built, without building a new one.
 void set_request_id(Message& head, RequestId id) noexcept;
-// The request id of a reply whose envelope (split off at the delimiter) is one of ours: an id
-// frame and the empty delimiter.
-// The same from a reply's first two frames.
+// The request id of a reply whose first two frames are one of ours: an id frame and the empty
+// delimiter.
 inline std::optional<RequestId> reply_id(std::span<const std::byte> first,
                                          std::span<const std::byte> second) noexcept {
   if (!second.empty() || first.size() != kIdFrameSize || first[0] != kIdTag) return std::nullopt;
@@ -43,6 +42,7 @@ inline std::optional<RequestId> reply_id(std::span<const std::byte> first,
     id = (id << 8) | static_cast<std::uint8_t>(first[i]);
   return id;
 }
+// The same from a reply's envelope, as split off at the delimiter.
 inline std::optional<RequestId> reply_id(const Message& envelope) noexcept {
   if (envelope.size() != 2) return std::nullopt;
   return reply_id(envelope.frame(0), envelope.frame(1));
