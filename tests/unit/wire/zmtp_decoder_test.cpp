@@ -187,5 +187,20 @@ TEST(ZmtpDecoder, EnvelopeSplitWhileDecodingMatchesTheFrameWalk) {
   }
 }
 
+// The request/reply shape over the limit (route and body count together) is refused as any
+// other message is, split or not.
+TEST(ZmtpDecoder, RoutedShapeOverTheLimitIsRefused) {
+  ByteQueue q;
+  encode_message(q, Message{std::string("\x01\x00\x00\x00\x07", 5), ""}, Message{"body"});
+  for (bool split : {false, true}) {
+    ZmtpDecoder d(8);
+    Message body, envelope;
+    std::size_t used = 0;
+    EXPECT_EQ(d.feed(q.readable(), used, body, split ? &envelope : nullptr),
+              ZmtpDecoder::Event::error);
+    EXPECT_EQ(d.error(), Errc::message_too_large);
+  }
+}
+
 }  // namespace
 }  // namespace ipcx::wire
