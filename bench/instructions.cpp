@@ -5,7 +5,9 @@
 // On a noisy shared VM this is the stable measure of a hot path; the timings stay in `ipcx bench`.
 //
 //   ipcx_bench_instructions [--mechanism M[,M...]] [--calls N1,N2] [--size B] [--json F]
-//                           [--without zmq]
+//                           [--without zmq] [--keep DIR]
+// With --keep, the callgrind files stay in DIR ({leader,follower}.IMPL{N1,N2}, the last
+// mechanism's where several share a name), for callgrind_annotate.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,6 +33,7 @@ struct Settings {
   std::vector<std::string> mechanisms{"unix", "tcp", "shm"};
   std::size_t n1 = 2000, n2 = 6000, size = 64;
   std::string json;
+  std::string keep;  // where the callgrind files stay; empty: a temporary directory
   bool zmq = true;
 };
 
@@ -183,12 +186,14 @@ int drive(const Settings& s) {
     return 1;
   }
   std::string dir =
-      (std::filesystem::temp_directory_path() / ("ipcx-instr-" + std::to_string(::getpid())))
-          .string();
+      !s.keep.empty()
+          ? s.keep
+          : (std::filesystem::temp_directory_path() / ("ipcx-instr-" + std::to_string(::getpid())))
+                .string();
   std::filesystem::create_directories(dir);
   std::vector<Measured> rows;
   for (const auto& t : targets_of(s)) rows.push_back(measure(t, s, dir));
-  std::filesystem::remove_all(dir);
+  if (s.keep.empty()) std::filesystem::remove_all(dir);
   print(rows, s);
   if (!s.json.empty()) write_json(rows, s);
   for (const auto& r : rows) {
@@ -238,9 +243,11 @@ int main(int argc, char** argv) {
       s.json = value;
     } else if (key == "--without") {
       s.zmq = value.find("zmq") == std::string::npos;
+    } else if (key == "--keep") {
+      s.keep = value;
     } else {
       std::cerr << "usage: ipcx bench instructions [--mechanism M[,M...]] [--calls N1,N2] "
-                   "[--size B] [--json F] [--without zmq]\n";
+                   "[--size B] [--json F] [--without zmq] [--keep DIR]\n";
       return 2;
     }
   }
