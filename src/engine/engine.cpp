@@ -215,6 +215,10 @@ void Engine::dial_due(Clock::time_point now) {
 }
 
 Peer* Engine::find(std::uint64_t id) noexcept {
+  if (peers_.size() == 1) {  // by_id_ holds the same one: no hashing for a one-peer socket
+    Peer* only = peers_[0].get();
+    return only->id == id && !only->closed ? only : nullptr;
+  }
   auto it = by_id_.find(id);
   return it == by_id_.end() || it->second->closed ? nullptr : it->second;
 }

@@ -148,6 +148,24 @@ class Engine {
                      bool* viewed = nullptr) {
     return ready_.empty() ? nullptr : next_ready_message(out, envelope, frames, viewed);
   }
+  // next_message()'s usual case for a socket with this one peer, without the ready queue: the
+  // peer is ready and its link read a whole message straight out of its medium (WholeRead).
+  // False, with nothing read, otherwise: next_message() then reads it or reports.
+  bool receive_whole(Peer& peer, Message& out, Message* envelope = nullptr) noexcept {
+    transport::WholeRead* r = peer.link ? peer.link->extensions().whole_read : nullptr;
+    return r != nullptr && peer.announced && !peer.closed && !peer.paused &&
+           r->read_whole(out, envelope);
+  }
+  // The same for a zero-copy read (ZeroCopy::view): the frames lent in place, counted as a
+  // loan on the peer (end it with the link's release_view() and end_lending()).
+  bool view_whole(Peer& peer, Frames& frames) noexcept {
+    transport::ZeroCopy* zc = peer.link ? peer.link->extensions().zero_copy : nullptr;
+    if (zc == nullptr || !peer.announced || peer.closed || peer.paused || !zc->view(frames)) {
+      return false;
+    }
+    ++peer.lent;
+    return true;
+  }
   // Polls `found` for the spin budget, bounded by `deadline`: true as soon as it returns true.
   // With `flags`, `found` reads what the flags say is readable, so polled rings are checked
   // every poll and epoll (when some peer is signalled by its fd) every poll, or every 4th
@@ -184,6 +202,24 @@ class Engine {
   transport::IoResult send(Peer& peer, const Message& message, bool defer = false) {
     static const Message kNone;
     return send(peer, message, kNone, defer);
+  }
+  // send()'s usual case without its bookkeeping: a ready peer with nothing waiting before the
+  // message and no batching, over a link that writes whole messages (WholeWrite). True when
+  // the link took it (what a byte stream could not write at once is then written as send()
+  // would); false, with nothing sent, otherwise: send() then takes it.
+  bool send_whole(Peer& peer, const Message& head, const Message& tail) noexcept {
+    transport::WholeWrite* w = peer.link ? peer.link->extensions().whole_write : nullptr;
+    if (w == nullptr || !peer.announced || peer.closed || !peer.backlog.empty() ||
+        batch_of(peer) != 0) {
+      return false;
+    }
+    auto outcome = w->write_whole(head, tail);
+    if (outcome == transport::WholeWrite::Outcome::queued) hold_rest(peer);
+    return outcome != transport::WholeWrite::Outcome::declined;
+  }
+  bool send_whole(Peer& peer, const Message& message) noexcept {
+    static const Message kNone;
+    return send_whole(peer, message, kNone);
   }
   // As send(), unless the peer already holds hwm messages (or max_queued_bytes): then false
   // and the message is not sent to it. For publishers.
@@ -262,6 +298,9 @@ class Engine {
   Peer* next_ready_message(Message& out, Message* envelope, Frames* frames, bool* viewed);
   // write() for a peer whose link is known to hold something (wants_write() true).
   bool write_held_bytes(Peer& peer);
+  // After send_whole() left part of a message queued: counted against the high-water mark,
+  // and written on as send() would.
+  void hold_rest(Peer& peer);
   void free_closed();
   void write_dirty();
   void poll_each_ring();

@@ -138,6 +138,15 @@ bool Engine::write(Peer& peer) {
   return write_held_bytes(peer);
 }
 
+void Engine::hold_rest(Peer& peer) {
+  if (options_.hwm > 0) {
+    std::size_t held = peer.link->queued_bytes();  // the queue was empty before the message
+    peer.sizes.push_back(held);
+    peer.sizes_sum += held;
+  }
+  (void)write_held_bytes(peer);
+}
+
 bool Engine::write_held_bytes(Peer& peer) {
   auto r = peer.link->flush();
   if (r.status == Io::closed || r.status == Io::error) {

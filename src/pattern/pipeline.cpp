@@ -34,6 +34,20 @@ struct Pusher::Impl final : engine::PeerEvents {
   static constexpr std::chrono::nanoseconds kBackToBack{2000};
   static constexpr std::size_t kHoldBytes = 16 * 1024;
 
+  // The usual send of a pusher with one peer over a link that writes whole messages (shm):
+  // straight into the medium, past the round robin and the bookkeeping of messages that wait.
+  // False, with nothing sent, for anything else. A pusher that may coalesce (a byte stream's)
+  // decides per message whether to hold it, so it takes the full path.
+  bool send_at_once(const Message& message) {
+    if (coalesces() || tail.started()) return false;
+    engine.progress();
+    auto& peers = engine.peers();
+    if (peers.size() != 1 || !engine.send_whole(*peers[0], message)) return false;
+    traffic.messages++;
+    traffic.bytes += message.bytes();
+    return true;
+  }
+
   // Whether the peer takes the next message: a ready one when it holds nothing unwritten (its
   // kernel buffer, or ring, is its queue); one without a link yet, or in its handshake, while
   // its backlog is below the high-water mark.
@@ -129,6 +143,7 @@ void Pusher::connect(std::string_view url) {
 
 Result<void> Pusher::send(const Message& message, std::chrono::milliseconds timeout) {
   Impl& s = *impl_;
+  if (s.send_at_once(message)) return {};
   engine::Engine& e = s.engine;
   if (message.bytes() > e.options().max_message_size) return unexpected(Errc::message_too_large);
   pattern::GateHold hold;
@@ -194,7 +209,17 @@ struct Puller::Impl final : detail::ViewLender, engine::PeerEvents {
 
   // One message into `out`, or (with `frames`) lent in place.
   bool next(Message& out, engine::Engine::Frames* frames, bool* viewed) {
-    engine::Peer* p = engine.next_message(out, frames, viewed);
+    engine::Peer* p = nullptr;
+    // One peer over a link that reads whole messages in its memory (shm): straight from there,
+    // past the ready queue.
+    if (auto& peers = engine.peers(); peers.size() == 1) {
+      engine::Peer& only = *peers[0];
+      if (frames == nullptr ? engine.receive_whole(only, out) : engine.view_whole(only, *frames)) {
+        p = &only;
+        if (frames != nullptr) *viewed = true;
+      }
+    }
+    if (p == nullptr) p = engine.next_message(out, frames, viewed);
     if (p == nullptr) return false;
     traffic.messages++;
     if (viewed != nullptr && *viewed) {

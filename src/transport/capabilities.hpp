@@ -126,6 +126,39 @@ class DirectWait {
   ~DirectWait() = default;
 };
 
+// Links that write a whole message into their medium in one call (shm's ring, a socket's
+// write): a pattern's usual send, to a ready peer with nothing queued before it, skips the
+// engine's accounting of messages that wait, which a message written at once never needs.
+class WholeWrite {
+ public:
+  enum class Outcome : std::uint8_t {
+    declined,  // nothing done: Link::send() takes or reports it
+    written,   // all of it is in the medium
+    queued,    // a byte stream took it, wrote what the kernel took and queued the rest
+  };
+  // Writes head's frames then tail's, as one message, straight into the medium. Declined when
+  // it cannot go that way: the link is not established, something is queued before it, it
+  // needs more than one piece, the medium is full (a ring), or it exceeds max_message_size.
+  virtual Outcome write_whole(const Message& head, const Message& tail) noexcept = 0;
+
+ protected:
+  ~WholeWrite() = default;
+};
+
+// Links that read a whole message straight out of their medium (shm's ring): a pattern's
+// usual read skips the engine's ready queue, which only peers read in turn need.
+class WholeRead {
+ public:
+  // The next message, when it lies whole in one piece and has the usual shape (one frame; with
+  // `envelope`, the request/reply shape [route][""][body]): decoded into `out` (and
+  // `envelope`), and true. False, with nothing consumed, for anything else (nothing there, a
+  // message in pieces, another shape, a fault): Link::recv() then reads or reports it.
+  virtual bool read_whole(Message& out, Message* envelope) noexcept = 0;
+
+ protected:
+  ~WholeRead() = default;
+};
+
 struct Extensions {
   Polled* polled = nullptr;
   ZeroCopy* zero_copy = nullptr;
@@ -134,6 +167,8 @@ struct Extensions {
   Datagrams* datagrams = nullptr;
   Timed* timed = nullptr;
   DirectWait* direct_wait = nullptr;
+  WholeWrite* whole_write = nullptr;
+  WholeRead* whole_read = nullptr;
   // Writes everything queued in one syscall (a byte stream): a burst held back in user space
   // leaves in far fewer writes. Links that write a syscall per message, or none, say false.
   bool gathers_writes = false;

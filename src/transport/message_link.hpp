@@ -39,20 +39,9 @@ class MessageLink : public Link {
     if (head.bytes() + tail.bytes() > max_message_size) {
       return {Io::error, 0, Errc::message_too_large};
     }
+    if (put_whole(head, tail)) return {Io::ok, head.bytes() + tail.bytes()};
+    if (medium().failed()) return {Io::error, 0, Errc::protocol_violation};
     std::size_t payload = wire::payload_size(head, tail);
-    std::size_t room = medium().max_fragment() - wire::kCompactHeaderSize;
-    // Fast path: the whole message as one fragment, written straight into the medium.
-    if (pending_.empty() && payload <= room) {
-      std::byte* at = medium().reserve_fragment(wire::kCompactHeaderSize + payload);
-      if (at != nullptr) {
-        wire::write_fragment_header(at, payload, 0, payload);
-        wire::write_payload(at + wire::kCompactHeaderSize, head, tail);
-        if (medium().commit_fragment(wire::kCompactHeaderSize + payload)) {
-          return {Io::ok, head.bytes() + tail.bytes()};
-        }
-      }
-      if (medium().failed()) return {Io::error, 0, Errc::protocol_violation};
-    }
     if (queued_ >= max_queued) return {Io::would_block};
     // Fragments straight from the message while the medium has room; only the rest is copied
     // aside.
@@ -82,6 +71,19 @@ class MessageLink : public Link {
     }
     if (auto r = flush_fragments(); r.status == Io::error) return r;
     return {Io::ok, head.bytes() + tail.bytes()};
+  }
+
+  // The usual send: the whole message as one fragment, written straight into the medium.
+  // False, with nothing written, when messages are queued before it, it needs more than one
+  // fragment, or the medium has no room now (or failed).
+  bool put_whole(const Message& head, const Message& tail) noexcept {
+    if (!pending_.empty()) return false;
+    std::size_t payload = wire::payload_size(head, tail);
+    if (payload > medium().max_fragment() - wire::kCompactHeaderSize) return false;
+    std::byte* at = medium().reserve_fragment(wire::kCompactHeaderSize + payload);
+    if (at == nullptr) return false;
+    wire::write_whole_fragment(at, payload, head, tail);
+    return medium().commit_fragment(wire::kCompactHeaderSize + payload);
   }
 
   // Writes queued fragments while the medium takes them: ok when none is left, would_block,

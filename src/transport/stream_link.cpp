@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::size_t kReadChunk = 64 * 1024;
 
-class StreamLink final : public Link, public DirectWait {
+class StreamLink final : public Link, public DirectWait, public WholeWrite {
  public:
   StreamLink(std::unique_ptr<ByteStream> stream, const LinkOptions& options)
       : stream_(std::move(stream)),
@@ -23,6 +23,7 @@ class StreamLink final : public Link, public DirectWait {
         last_ping_(opened_) {
     extensions_.gathers_writes = true;
     if (stream_->can_wait_in_read()) extensions_.direct_wait = this;
+    extensions_.whole_write = this;
   }
 
   int fd() const noexcept override { return stream_ ? stream_->fd() : -1; }
@@ -37,6 +38,22 @@ class StreamLink final : public Link, public DirectWait {
       return {Io::error, 0, Errc::resource_exhausted};
     }
     return {Io::ok, head.bytes() + tail.bytes()};
+  }
+
+  // Encoded and written at once onto an empty queue; what the kernel does not take stays
+  // queued (a write error too: flush() reports it).
+  Outcome write_whole(const Message& head, const Message& tail) noexcept override {
+    auto& out = session_.output();
+    if (!stream_ || !out.empty()) return Outcome::declined;
+    try {
+      if (!session_.send_plain(head, tail)) return Outcome::declined;
+    } catch (const std::bad_alloc&) {
+      return Outcome::declined;  // send() reports it
+    }
+    IoResult r = stream_->write_some(out.readable());
+    if (r.status != Io::ok) return Outcome::queued;
+    out.consume(r.bytes);
+    return out.empty() ? Outcome::written : Outcome::queued;
   }
 
   IoResult flush() noexcept override {

@@ -65,6 +65,33 @@ void write_fragment_header(std::byte* out, std::size_t payload, std::size_t sent
   put_le<std::uint64_t>(out + 16, 0);
 }
 
+void write_whole_fragment(std::byte* out, std::size_t payload, const Message& head,
+                          const Message& tail) noexcept {
+  put_le<std::uint64_t>(out, std::uint64_t{kCompactMagic} | (std::uint64_t{kCompactVersion} << 16) |
+                                 (std::uint64_t{kFragmentFirst | kFragmentLast} << 24) |
+                                 (std::uint64_t{static_cast<std::uint32_t>(payload)} << 32));
+  put_le<std::uint64_t>(out + 8, payload);
+  put_le<std::uint64_t>(out + 16, 0);
+  out += kCompactHeaderSize;
+  // One frame (a push, a publish), or [route][""][body] (every request and reply): the counts
+  // and lengths are known without walking the frames.
+  if (tail.empty() && head.size() == 1) {
+    put_le<std::uint64_t>(out, 1 | (std::uint64_t{static_cast<std::uint32_t>(head.bytes())} << 32));
+    copy_bytes(out + 8, head.frame(0).data(), head.bytes());
+    return;
+  }
+  std::size_t route = head.bytes();
+  if (head.size() == 2 && tail.size() == 1 && head.frame(0).size() == route) {
+    put_le<std::uint64_t>(out, 3 | (std::uint64_t{static_cast<std::uint32_t>(route)} << 32));
+    copy_bytes(out + 8, head.frame(0).data(), route);
+    out += 8 + route;
+    put_le<std::uint64_t>(out, std::uint64_t{static_cast<std::uint32_t>(tail.bytes())} << 32);
+    copy_bytes(out + 8, tail.frame(0).data(), tail.bytes());
+    return;
+  }
+  write_payload(out, head, tail);
+}
+
 void write_single_fragment(std::vector<std::byte>& out, const Message& head, const Message& tail,
                            std::uint64_t request_id) {
   std::size_t payload = payload_size(head, tail);
@@ -98,10 +125,6 @@ std::optional<CompactHeader> read_compact_header(std::span<const std::byte> in,
   h.payload_bytes = get_le<std::uint64_t>(in.data() + 8);
   h.request_id = get_le<std::uint64_t>(in.data() + 16);
   return h;
-}
-
-std::size_t payload_size(const Message& head, const Message& tail) noexcept {
-  return 4 + 4 * (head.size() + tail.size()) + head.bytes() + tail.bytes();
 }
 
 void write_payload(std::byte* out, const Message& head, const Message& tail) noexcept {
@@ -165,8 +188,48 @@ CompactAssembler::Event CompactAssembler::fail(Fault fault) {
                                                                    : "payload ends inside a frame");
 }
 
+std::span<const std::byte> CompactAssembler::whole_payload(
+    std::span<const std::byte> fragment) const noexcept {
+  // The header of a whole message in one fragment (as write_whole_fragment() writes it),
+  // compared as two words.
+  if (fragment.size() < kCompactHeaderSize + 8 || in_message_ || failed_) return {};
+  std::uint64_t payload = fragment.size() - kCompactHeaderSize;
+  std::uint64_t expected = std::uint64_t{kCompactMagic} | (std::uint64_t{kCompactVersion} << 16) |
+                           (std::uint64_t{kFragmentFirst | kFragmentLast} << 24) | (payload << 32);
+  if (get_le<std::uint64_t>(fragment.data()) != expected ||
+      get_le<std::uint64_t>(fragment.data() + 8) != payload) {
+    return {};
+  }
+  return fragment.subspan(kCompactHeaderSize);
+}
+
+std::span<const std::byte> CompactAssembler::one_frame(
+    std::span<const std::byte> payload) const noexcept {
+  // [1][length][body], filling the payload exactly: a push, a publish. Read once.
+  std::uint64_t first = get_le<std::uint64_t>(payload.data());
+  std::size_t body = static_cast<std::size_t>(first >> 32);
+  if (static_cast<std::uint32_t>(first) != 1 || body != payload.size() - 8 || body > max_) {
+    return {};
+  }
+  return payload.subspan(8, body);
+}
+
+bool CompactAssembler::take_whole(std::span<const std::byte> fragment, Message& out,
+                                  Message* envelope) {
+  auto payload = whole_payload(fragment);
+  if (payload.empty()) return false;
+  if (envelope != nullptr) return take_routed(payload, out, *envelope);
+  auto body = one_frame(payload);
+  if (body.data() == nullptr) return false;
+  auto [data, ends] = out.reset_layout(body.size(), 1);
+  copy_bytes(data, body.data(), body.size());
+  ends[0] = body.size();
+  return true;
+}
+
 CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragment, Message& out,
                                                Message* envelope) {
+  if (take_whole(fragment, out, envelope)) return Event::message;
   if (failed_) return Event::error;
   const char* why = "";
   auto h = read_compact_header(fragment, &why);
@@ -193,7 +256,6 @@ CompactAssembler::Event CompactAssembler::feed(std::span<const std::byte> fragme
     if ((h->flags & kFragmentLast) && chunk.size() == expected_) {
       // The whole message in one fragment, the usual case: decoded in one pass, straight into
       // the caller's message.
-      if (envelope != nullptr && take_routed(chunk, out, *envelope)) return Event::message;
       out.clear();
       out.reserve(chunk.size());
       if (Fault f = decode_whole(chunk, out, envelope); f != Fault::none) {
@@ -294,6 +356,12 @@ bool CompactAssembler::take_routed(std::span<const std::byte> payload, Message& 
 bool CompactAssembler::view(std::span<const std::byte> fragment,
                             std::vector<std::span<const std::byte>>& frames) {
   frames.clear();
+  if (auto payload = whole_payload(fragment); !payload.empty()) {
+    if (auto body = one_frame(payload); body.data() != nullptr) {
+      frames.push_back(body);
+      return true;
+    }
+  }
   if (failed_ || in_message_) return false;
   auto h = read_compact_header(fragment, nullptr);
   if (!h || h->flags != (kFragmentFirst | kFragmentLast)) return false;

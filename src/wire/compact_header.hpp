@@ -43,9 +43,16 @@ std::optional<CompactHeader> read_compact_header(std::span<const std::byte> in,
                                                  const char** why) noexcept;
 
 // Payload size of a message: 4 + sum over frames of (4 + length).
-std::size_t payload_size(const Message& head, const Message& tail) noexcept;
+inline std::size_t payload_size(const Message& head, const Message& tail) noexcept {
+  return 4 + 4 * (head.size() + tail.size()) + head.bytes() + tail.bytes();
+}
 // Writes the payload of head's frames then tail's frames; out must hold payload_size().
 void write_payload(std::byte* out, const Message& head, const Message& tail) noexcept;
+// A whole message as one fragment, written at `out`: the header (FIRST and LAST, request id 0)
+// then the payload, which is `payload` = payload_size(head, tail) bytes. A message of one
+// frame, and the request/reply shape [route][""][body], are written with fixed stores.
+void write_whole_fragment(std::byte* out, std::size_t payload, const Message& head,
+                          const Message& tail) noexcept;
 // A whole message as one fragment (header with FIRST and LAST, then the payload), replacing
 // `out`'s contents: what a udp:// datagram carries.
 void write_single_fragment(std::vector<std::byte>& out, const Message& head, const Message& tail,
@@ -72,6 +79,11 @@ class CompactAssembler {
   Event feed(std::span<const std::byte> fragment, Message& out, Message* envelope = nullptr);
   // The same, keeping the message here for message().
   Event feed(std::span<const std::byte> fragment) { return feed(fragment, message_); }
+  // A whole message in one fragment, none being assembled, of the usual shapes (one frame;
+  // with `envelope`, the request/reply shape): decoded into `out` (and `envelope`), true.
+  // False, with `out` and `envelope` untouched, for anything else, which feed() then decodes
+  // or reports. Lengths are read once (the bytes may be memory the peer still writes).
+  bool take_whole(std::span<const std::byte> fragment, Message& out, Message* envelope);
   // Zero-copy reading: true when `fragment` is a whole message in one fragment, none is being
   // assembled, and every count and length checks out (each read once); then `frames` holds
   // views of its frames inside `fragment`, whose bytes the peer may still rewrite. False for
@@ -95,6 +107,10 @@ class CompactAssembler {
   Event fail(Fault fault);
   // Decodes payload bytes into message_, as they arrive in fragments.
   Fault decode(std::span<const std::byte> chunk);
+  // The payload of a whole message in one fragment (its header checked), or empty.
+  std::span<const std::byte> whole_payload(std::span<const std::byte> fragment) const noexcept;
+  // The body of a one-frame payload (8 bytes or more), or a null span for any other.
+  std::span<const std::byte> one_frame(std::span<const std::byte> payload) const noexcept;
   // A whole payload of the request/reply shape, split into `envelope` and `out`; false (and
   // nothing touched) for any other.
   bool take_routed(std::span<const std::byte> payload, Message& out, Message& envelope);

@@ -54,13 +54,18 @@ class ZmtpSession {
   // Encodes head's frames then tail's frames as one message. message_too_large when their
   // bodies exceed the limit. Before the handshake completes the message is held back.
   Result<void> send(const Message& head, const Message& tail) {
-    // Established and not a SUB (whose messages are commands): the usual case, inline.
-    if (state_ == State::ready && !subscriber_ &&
-        head.bytes() + tail.bytes() <= config_.max_message_size) {
-      encode_message(out_, head, tail);
-      return {};
-    }
+    if (send_plain(head, tail)) return {};
     return send_other(head, tail);
+  }
+  // send()'s usual case alone: established, not a SUB (whose messages are commands), within
+  // the limit. True when encoded; false, with nothing done, otherwise.
+  bool send_plain(const Message& head, const Message& tail) {
+    if (state_ != State::ready || subscriber_ ||
+        head.bytes() + tail.bytes() > config_.max_message_size) {
+      return false;
+    }
+    encode_message(out_, head, tail);
+    return true;
   }
   void send_ping(std::uint16_t ttl_deciseconds);
   // A SUB's subscription (or its cancellation) for topics starting with `topic`: the 3.1

@@ -221,6 +221,13 @@ Result<RequestId> Client::Impl::send_as(RequestId id, const Message& body, Clock
   check_idle_link(now);
   engine.progress();  // connects when there is no link and the backoff has passed
   if (ready() && unsent.empty()) {
+    // Listed first: a link that dies under the write moves what is in flight to `lost`.
+    in_flight.push_back(id);
+    if (engine.send_whole(*peer, head_for(id), body)) {
+      written_now = true;
+      return id;
+    }
+    in_flight.pop_back();
     auto r = link()->send(head_for(id), body);
     if (r.status == Io::ok) {
       in_flight.push_back(id);

@@ -111,6 +111,13 @@ Result<void> ServerCore::post_reply(std::uint64_t peer_id, std::uint64_t slot, M
   // the turn's end; one whose input ran dry gets its reply written now, which spares the
   // dirty-list round (the turn has nothing else for it).
   bool defer = peer.readable;
+  // The usual reply goes straight into the link's medium, unless the turn gathers this peer's
+  // replies into one write.
+  if ((!defer || !peer.link->extensions().gathers_writes) &&
+      engine.send_whole(peer, envelope, body)) {
+    bump(counters.replies);
+    return;
+  }
   auto r = engine.send(peer, envelope, body, defer);
   if (r.status == transport::Io::error && r.error == Errc::message_too_large) {
     counters.handler_errors++;  // from pool threads too

@@ -45,6 +45,8 @@ ShmLink::ShmLink(Fd socket, PeerInfo peer, const LinkOptions& options, ShmRole r
       opened_(Clock::now()) {
   extensions_.polled = this;
   extensions_.zero_copy = this;
+  extensions_.whole_write = this;
+  extensions_.whole_read = this;
   if (!publishes(options.socket_type) && !expects_offer_) extensions_.direct_wait = this;
   if (publishes(options.socket_type)) extensions_.broadcasting = this;
   if (expects_offer_) extensions_.lossy = this;
@@ -178,6 +180,26 @@ bool ShmLink::quiet() noexcept {
     if (peer_gone_ || state_ != State::ready) return false;
   }
   return rx_.empty();
+}
+
+bool ShmLink::read_whole(Message& out, Message* envelope) noexcept {
+  // Only a plain request/reply or pipeline ring. An empty ring is left to receive(), which
+  // drains the doorbell and checks liveness then.
+  if (viewing_ || state_ != State::ready || batch_next_ < batch_size_ || bc_map_ != nullptr ||
+      expects_offer_ || seated_) {
+    return false;
+  }
+  bool corrupt = false;
+  auto record = rx_.peek(&corrupt);  // empty when corrupt: receive() reports it
+  if (record.empty()) return false;
+  try {
+    if (!assembler_.take_whole(record, out, envelope)) return false;
+  } catch (const std::bad_alloc&) {
+    return false;  // receive() tries again, and reports it
+  }
+  release_record(record.size());
+  empty_polls_ = 0;
+  return true;
 }
 
 IoResult ShmLink::receive(Message& out, Message* envelope) noexcept {

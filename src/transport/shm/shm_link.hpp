@@ -33,6 +33,8 @@ class ShmLink final : public MessageLink<ShmLink>,
                       public DirectWait,
                       public Polled,
                       public ZeroCopy,
+                      public WholeWrite,
+                      public WholeRead,
                       public Broadcasting,
                       public Lossy {
  public:
@@ -65,6 +67,15 @@ class ShmLink final : public MessageLink<ShmLink>,
   void cancel_loan() noexcept override { lent_ = false; }
   bool view(std::vector<std::span<const std::byte>>& frames) noexcept override;
   void release_view() noexcept override;
+  // WholeWrite
+  Outcome write_whole(const Message& head, const Message& tail) noexcept override {
+    return state_ == State::ready && !lent_ &&
+                   head.bytes() + tail.bytes() <= options_.max_message_size && put_whole(head, tail)
+               ? Outcome::written
+               : Outcome::declined;
+  }
+  // WholeRead
+  bool read_whole(Message& out, Message* envelope) noexcept override;
   // Broadcasting: a publisher's link, once its subscriber is seated at the broadcast ring.
   BroadcastGroup* group() noexcept override {
     return seated_ && state_ == State::ready ? broadcast_.get() : nullptr;
