@@ -13,8 +13,8 @@ EventSet::EventSet(bool cross_thread)
     : epoll_(sys::epoll_create()), timer_fd_(sys::timerfd_create()) {
   if (cross_thread) wake_fd_.reset(sys::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!epoll_ || !timer_fd_ || (cross_thread && !wake_fd_) ||
-      !add(timer_fd_.get(), EPOLLIN, &timer_tag_) ||
-      (cross_thread && !add(wake_fd_.get(), EPOLLIN, &wake_tag_))) {
+      !add(timer_fd_.get(), EPOLLIN, const_cast<void*>(timer_tag())) ||
+      (cross_thread && !add(wake_fd_.get(), EPOLLIN, const_cast<void*>(wake_tag())))) {
     throw Error(errc_from_errno(errno), "", "cannot create an event set (epoll/eventfd/timerfd)");
   }
   events_.resize(64);
@@ -36,8 +36,7 @@ bool EventSet::modify(int fd, std::uint32_t events, void* tag) noexcept {
 
 void EventSet::remove(int fd) noexcept { sys::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); }
 
-void EventSet::set_alarm(Clock::time_point when) noexcept {
-  if (when == alarm_) return;
+void EventSet::arm(Clock::time_point when) noexcept {
   alarm_ = when;
   // steady_clock is CLOCK_MONOTONIC on Linux, so its epoch is the timerfd's.
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(when.time_since_epoch()).count();
@@ -56,9 +55,9 @@ std::span<const epoll_event> EventSet::take_own(int n) noexcept {
     if (is_own(tag)) {
       std::uint64_t count;
       [[maybe_unused]] auto r =
-          sys::read(tag == &wake_tag_ ? wake_fd_.get() : timer_fd_.get(), &count, sizeof count);
-      if (tag == &wake_tag_) woken_ = true;
-      if (tag == &timer_tag_) alarm_ = Clock::time_point::max();  // fired: disarmed
+          sys::read(tag == wake_tag() ? wake_fd_.get() : timer_fd_.get(), &count, sizeof count);
+      if (tag == wake_tag()) woken_ = true;
+      if (tag == timer_tag()) alarm_ = Clock::time_point::max();  // fired: disarmed
       continue;
     }
     events_[kept++] = events_[i];

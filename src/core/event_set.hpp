@@ -41,7 +41,9 @@ class EventSet {
   void remove(int fd) noexcept;  // not reported by any later wait()
 
   // The alarm: wait() returns by then (time_point::max: disarmed). A syscall only on change.
-  void set_alarm(Clock::time_point when) noexcept;
+  void set_alarm(Clock::time_point when) noexcept {
+    if (when != alarm_) arm(when);
+  }
   Clock::time_point alarm() const noexcept { return alarm_; }
 
   // Waits until something is ready or `deadline` (time_point{}: do not sleep; max: no limit),
@@ -74,15 +76,20 @@ class EventSet {
   int run_posted();
 
  private:
+  void arm(Clock::time_point when) noexcept;
   // Milliseconds from now until `deadline`, for epoll_wait.
   int timeout_until(Clock::time_point deadline) const noexcept;
   // Tags of the set's own descriptors; owners' tags are their own pointers, never these.
-  bool is_own(const void* tag) const noexcept { return tag == &wake_tag_ || tag == &timer_tag_; }
+  // One comparison: the two tags are the two bytes of own_tags_.
+  bool is_own(const void* tag) const noexcept {
+    return reinterpret_cast<std::uintptr_t>(tag) - reinterpret_cast<std::uintptr_t>(own_tags_) < 2;
+  }
+  const void* wake_tag() const noexcept { return &own_tags_[0]; }
+  const void* timer_tag() const noexcept { return &own_tags_[1]; }
   // Consumes the set's own events among the first n (the alarm, wake-ups) and returns the rest.
   std::span<const epoll_event> take_own(int n) noexcept;
 
-  std::byte wake_tag_{};
-  std::byte timer_tag_{};
+  std::byte own_tags_[2] = {};  // the wake-up's and the alarm's
   Fd epoll_;
   Fd wake_fd_;
   Fd timer_fd_;

@@ -76,7 +76,7 @@ Endpoint Engine::bind(std::string_view url) {
   lo.allow_uids = options_.allow_uids;
   auto bound = std::make_unique<Bound>();
   bound->listener = pattern::listen_or_throw(mechanism, ep, lo);
-  if (!events_set_.add(bound->listener->fd(), EPOLLIN, bound.get())) {
+  if (!events_set_.add(bound->listener->fd(), EPOLLIN, listener_tag(bound.get()))) {
     throw Error(Errc::resource_exhausted, ep.url(), "cannot watch the listening socket");
   }
   Endpoint result = bound->listener->bound();
@@ -191,7 +191,8 @@ void Engine::resume_listeners(Clock::time_point now) {
     if (b->paused_until == Clock::time_point{} || now < b->paused_until) continue;
     b->paused_until = {};
     --paused_listeners_;
-    if (b->listener->fd() >= 0) (void)events_set_.add(b->listener->fd(), EPOLLIN, b.get());
+    if (b->listener->fd() >= 0)
+      (void)events_set_.add(b->listener->fd(), EPOLLIN, listener_tag(b.get()));
   }
 }
 

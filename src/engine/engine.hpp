@@ -294,6 +294,15 @@ class Engine {
     Clock::time_point paused_until{};  // out of the event set after EMFILE until then
   };
 
+  // A listener's tag in the event set: its Bound record's address with the low bit set (both
+  // it and a Peer are aligned, so a peer's tag never has it).
+  static void* listener_tag(Bound* b) noexcept {
+    return reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(b) | 1);
+  }
+  static Bound* listener_of(void* tag) noexcept {
+    auto bits = reinterpret_cast<std::uintptr_t>(tag);
+    return (bits & 1) != 0 ? reinterpret_cast<Bound*>(bits & ~std::uintptr_t{1}) : nullptr;
+  }
   void progress_due(bool fresh);
   Peer* next_ready_message(Message& out, Message* envelope, Frames* frames, bool* viewed);
   // write() for a peer whose link is known to hold something (wants_write() true).

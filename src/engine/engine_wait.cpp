@@ -13,15 +13,11 @@ using transport::Io;
 [[gnu::always_inline]] inline int Engine::take(std::span<const epoll_event> ready) {
   int taken = static_cast<int>(ready.size());
   for (const epoll_event& e : ready) {
-    // Listeners are tagged with their Bound record, peers with themselves.
-    bool listener = false;
-    for (auto& b : bound_) {
-      if (e.data.ptr == b.get()) {
-        b->ready = listener = listeners_ready_ = true;
-        break;
-      }
+    // Peers are tagged with themselves, listeners with their Bound record marked (listener_tag).
+    if (Bound* b = listener_of(e.data.ptr)) {
+      b->ready = listeners_ready_ = true;
+      continue;
     }
-    if (listener) continue;
     auto* peer = static_cast<Peer*>(e.data.ptr);
     if (peer->closed || !peer->link) continue;
     if (peer->paused) {
@@ -90,15 +86,22 @@ void Engine::tick(Clock::time_point now) {
 }
 
 int Engine::sleep(Clock::time_point deadline) {
-  auto now = Clock::now();
   // Most sleeps have nothing timed before the next tick: then they cost no walk of the peers.
   bool timed = !timed_.empty() || unlinked_ > 0 || paused_listeners_ > 0;
-  if (timed || now >= next_tick_) tick(now);
-  if (unlinked_ > 0) dial_due(now);
-  if (paused_listeners_ > 0) resume_listeners(now);
+  // Nor, without a deadline of their own, a clock read: the tick's alarm is armed and has not
+  // fired (firing disarms it), so the tick is not due, and the alarm will wake us for it.
+  bool untimed =
+      !timed && deadline == Clock::time_point::max() && events_set_.alarm() == next_tick_;
+  Clock::time_point now{};
+  if (!untimed) {
+    now = Clock::now();
+    if (timed || now >= next_tick_) tick(now);
+    if (unlinked_ > 0) dial_due(now);
+    if (paused_listeners_ > 0) resume_listeners(now);
+  }
   if (!dirty_.empty()) flush_dirty();
   deadline = std::min(deadline, timed ? next_duty() : next_tick_);
-  bool may_sleep = deadline > now;
+  bool may_sleep = untimed || deadline > now;
   for (Peer* p : polled_) {
     if (!may_sleep) break;
     if (!p->paused) may_sleep = p->polled()->prepare_sleep();
@@ -107,8 +110,8 @@ int Engine::sleep(Clock::time_point deadline) {
   events_set_.set_alarm(next_tick_);
   int taken = take(events_set_.wait(may_sleep ? deadline : Clock::time_point{}));
   // The time before the wait, not after: a clock read saved per sleep, and a stale mark only
-  // makes progress() look at epoll once more, a millisecond early.
-  last_look_ = now;
+  // makes progress() look at epoll once more, a millisecond early. Untimed, it stays stale.
+  if (!untimed) last_look_ = now;
   for (Peer* p : polled_) p->polled()->end_sleep();
   // What arrived on a ring without a doorbell (we said we slept only from the arming on).
   poll_rings();

@@ -62,29 +62,28 @@ void ServerCore::dispatch(engine::Peer& peer) {
   if (req.body_.bytes() > options.max_message_size) {
     return engine.close(peer, true, "request body exceeds max_message_size");
   }
-  // turn() read the envelope into spare_pending's.
-  std::unique_ptr<PendingReply> pending = std::move(spare_pending);
-  pending->core = this;
-  pending->peer_id = peer.id;
-  pending->peer = &peer;
-  pending->slot = pattern::has_request_id(pending->envelope) ? 0 : conn.next_slot++;
-  pending->info = conn.peer.get();
+  // turn() read the envelope into the inbox's own PendingReply.
+  PendingReply& pending = *req.pending_;
+  pending.core = this;
+  pending.peer_id = peer.id;
+  pending.peer = &peer;
+  pending.slot = pattern::has_request_id(pending.envelope) ? 0 : conn.next_slot++;
+  pending.info = conn.peer.get();
   bump(counters.requests);
-  req.pending_ = std::move(pending);
   if (pool) {
-    req.pending_->escape();
-    req.pending_->info_keep = conn.peer;
-    auto shared = std::make_shared<Request>(std::move(req));
+    pending.escape();
+    pending.info_keep = conn.peer;
+    auto shared = std::make_shared<Request>(std::move(req));  // the inbox gets a new one
     pool->submit([this, shared] { run_handler(*shared); });
     return;
   }
   run_handler(req);
   if (req.pending_ && req.pending_->answered) {
-    // Answered inline and never escaped: keep it for the next request.
+    // Answered inline and never escaped: it stays for the next request.
     req.pending_->answered = false;
     req.pending_->envelope.clear();
     req.pending_->info = nullptr;
-    spare_pending = std::move(req.pending_);
+    return;
   }
   // Neither answered nor kept for later (respond_later): "ERR no reply" goes now, as when a
   // Request is destroyed unanswered.

@@ -26,7 +26,7 @@ struct Connection final : engine::PeerState {
 // One reply a handler owes. Owned by a Request, then maybe by a Responder. If it dies
 // unanswered it sends "ERR no reply", so no client waits forever. A request answered inline by
 // the handler on the loop thread never escapes: it pays no atomic reference count and its
-// PendingReply is recycled for the next request.
+// PendingReply stays in the server's inbox for the next request.
 struct PendingReply {
   ServerCore* core = nullptr;  // null once answered
   // Set once the reply may outlive this loop turn (a Responder, or a pool worker): keeps the
@@ -89,10 +89,10 @@ struct ServerCore final : std::enable_shared_from_this<ServerCore>, engine::Peer
   std::atomic<std::thread::id> loop_thread{};
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> closed{false};
-  std::atomic<std::int64_t> outstanding{0};     // escaped PendingReply objects alive
-  std::unique_ptr<PendingReply> spare_pending;  // recycled by inline requests
-  // The request being read and handled: links decode straight into its body, and a handler
-  // that answers inline leaves it here for the next one (no Message moves per request).
+  std::atomic<std::int64_t> outstanding{0};  // escaped PendingReply objects alive
+  // The request being read and handled: links decode straight into its body and its
+  // PendingReply's envelope, and a handler that answers inline leaves both here for the next
+  // one (no Message or PendingReply moves per request).
   Request inbox{nullptr, Message{}};
   bool armed_outside = false;  // run_once() armed the rings for its caller
 

@@ -50,8 +50,8 @@ bool ServerCore::turn(bool spinning, bool check_epoll, std::chrono::milliseconds
   engine.progress();
   for (;;) {
     // Envelopes are read straight into the PendingReply the request will have.
-    if (!spare_pending) spare_pending = std::make_unique<PendingReply>();
-    engine::Peer* peer = engine.next_message(inbox.body_, &spare_pending->envelope);
+    if (!inbox.pending_) inbox.pending_ = std::make_unique<PendingReply>();
+    engine::Peer* peer = engine.next_message(inbox.body_, &inbox.pending_->envelope);
     if (peer == nullptr) break;
     dispatch(*peer);
     // A peer that does not read its replies is not read either, until half have drained. Its
