@@ -3,9 +3,11 @@
 // costs that side in user-space instructions, start-up, connecting and teardown cancelled.
 // Spinning is off everywhere: a spin loop's instructions count how long it waited, not the work.
 // On a noisy shared VM this is the stable measure of a hot path; the timings stay in `ipcx bench`.
+// With --pattern push, the same for one message of a Pusher (the "client" column) streaming into
+// a Puller ("server"): ipcx only.
 //
 //   ipcx_bench_instructions [--mechanism M[,M...]] [--calls N1,N2] [--size B] [--json F]
-//                           [--without zmq] [--keep DIR]
+//                           [--without zmq] [--keep DIR] [--pattern call|push]
 // With --keep, the callgrind files stay in DIR ({leader,follower}.IMPL{N1,N2}, the last
 // mechanism's where several share a name), for callgrind_annotate.
 #include <signal.h>
@@ -19,6 +21,7 @@
 #include <iostream>
 #include <ipcx/endpoint.hpp>
 #include <ipcx/mechanism.hpp>
+#include <ipcx/pipeline.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -35,6 +38,7 @@ struct Settings {
   std::string json;
   std::string keep;  // where the callgrind files stay; empty: a temporary directory
   bool zmq = true;
+  bool push = false;  // --pattern push: messages of a Pusher into a Puller, not calls
 };
 
 struct Measured {
@@ -98,8 +102,12 @@ std::optional<std::pair<double, double>> run_pair(const Target& t, const Setting
   std::string f_out = dir + "/follower." + tag, l_out = dir + "/leader." + tag;
   int fds[2];
   if (::pipe(fds) != 0) return std::nullopt;
-  pid_t follower = spawn_under_callgrind(f_out, {"--follower", t.mechanism, t.impl, t.mode, hint,
-                                                 std::to_string(s.size), std::to_string(fds[1])});
+  bool push = t.mode == "push";
+  std::vector<std::string> f_args = {
+      "--follower",           t.mechanism,           t.impl, t.mode, hint,
+      std::to_string(s.size), std::to_string(fds[1])};
+  if (push) f_args.push_back(std::to_string(calls));  // the puller stops after that many
+  pid_t follower = spawn_under_callgrind(f_out, f_args);
   ::close(fds[1]);
   char line[512] = {};
   ssize_t n = ::read(fds[0], line, sizeof line - 1);
@@ -114,9 +122,14 @@ std::optional<std::pair<double, double>> run_pair(const Target& t, const Setting
                                                  std::to_string(s.size), std::to_string(calls)});
     if (!exited_cleanly(leader)) why = "the client failed";
   }
-  // The follower serves until told to stop; callgrind writes its totals on the way out.
-  ::kill(follower, SIGTERM);
-  ::waitpid(follower, nullptr, 0);
+  // A server serves until told to stop (callgrind writes its totals on the way out); a puller
+  // stops once it has every message, unless the pusher failed.
+  if (push && why.empty()) {
+    if (!exited_cleanly(follower)) why = "the puller failed";
+  } else {
+    ::kill(follower, SIGTERM);
+    ::waitpid(follower, nullptr, 0);
+  }
   if (!peer) m->remove_stale(Endpoint::parse(hint));
   auto l = total_instructions(l_out), f = total_instructions(f_out);
   if (why.empty() && l && f) result = std::make_pair(*l, *f);
@@ -141,6 +154,10 @@ Measured measure(const Target& t, const Settings& s, const std::string& dir) {
 std::vector<Target> targets_of(const Settings& s) {
   std::vector<Target> out;
   for (const auto& mech : s.mechanisms) {
+    if (s.push) {
+      out.push_back({mech, "ipcx", "push"});
+      continue;
+    }
     bool socket = mech == "unix" || mech == "tcp";
     if (socket) out.push_back({mech, "raw", "blocking"});
     if (socket && s.zmq && peer_available("zmq")) out.push_back({mech, "zmq", "default"});
@@ -150,10 +167,11 @@ std::vector<Target> targets_of(const Settings& s) {
 }
 
 void print(const std::vector<Measured>& rows, const Settings& s) {
-  std::printf("instructions per %zu-byte call, spinning off (callgrind, %zu and %zu calls)\n",
-              s.size, s.n1, s.n2);
-  std::printf("%-6s %-5s %-9s %12s %12s %12s\n", "mech", "impl", "mode", "client", "server",
-              "both");
+  const char* unit = s.push ? "message" : "call";
+  std::printf("instructions per %zu-byte %s, spinning off (callgrind, %zu and %zu %ss)\n", s.size,
+              unit, s.n1, s.n2, unit);
+  std::printf("%-6s %-5s %-9s %12s %12s %12s\n", "mech", "impl", "mode",
+              s.push ? "pusher" : "client", s.push ? "puller" : "server", "both");
   for (const auto& r : rows) {
     if (!r.ok) {
       std::printf("%-6s %-5s %-9s failed: %s\n", r.target.mechanism.c_str(), r.target.impl.c_str(),
@@ -202,6 +220,35 @@ int drive(const Settings& s) {
   return 0;
 }
 
+SocketOptions quiet_socket() {
+  SocketOptions o;
+  o.spin = std::chrono::microseconds(0);  // a spin's instructions would count waiting
+  return o;
+}
+
+int push_messages(const std::string& url, std::size_t size, std::size_t count) {
+  Pusher pusher(quiet_socket());
+  pusher.connect(url);
+  Message m{std::string(size, 'p')};
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!pusher.send(m, std::chrono::seconds(30))) return 1;
+  }
+  return pusher.flush(std::chrono::seconds(30)) ? 0 : 1;
+}
+
+// Binds, reports the bound URL on `report_fd`, then receives `count` messages of `size` bytes.
+int pull_messages(const std::string& hint, std::size_t size, int report_fd, std::size_t count) {
+  Puller puller(quiet_socket());
+  std::string url = puller.bind(hint).url() + "\n";
+  if (::write(report_fd, url.data(), url.size()) != static_cast<ssize_t>(url.size())) return 1;
+  ::close(report_fd);
+  Message m;  // received into, reusing its storage
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!puller.receive(m, std::chrono::seconds(30)) || m.bytes() != size) return 1;
+  }
+  return 0;
+}
+
 int lead_calls(const Target& t, const std::string& url, std::size_t size, std::size_t calls) {
   auto leader = make_leader(t, url, size);
   for (std::size_t i = 0; i < calls; ++i) {
@@ -216,6 +263,12 @@ int lead_calls(const Target& t, const std::string& url, std::size_t size, std::s
 int main(int argc, char** argv) {
   using namespace ipcx::bench;
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() == 8 && args[0] == "--follower" && args[3] == "push") {
+    return pull_messages(args[4], std::stoul(args[5]), std::stoi(args[6]), std::stoul(args[7]));
+  }
+  if (args.size() == 7 && args[0] == "--leader" && args[3] == "push") {
+    return push_messages(args[4], std::stoul(args[5]), std::stoul(args[6]));
+  }
   if (args.size() == 7 && args[0] == "--follower") {
     Target t{args[1], args[2], args[3]};
     prepare_target(t, std::stoul(args[5]), 0);
@@ -245,9 +298,11 @@ int main(int argc, char** argv) {
       s.zmq = value.find("zmq") == std::string::npos;
     } else if (key == "--keep") {
       s.keep = value;
+    } else if (key == "--pattern" && (value == "call" || value == "push")) {
+      s.push = value == "push";
     } else {
       std::cerr << "usage: ipcx bench instructions [--mechanism M[,M...]] [--calls N1,N2] "
-                   "[--size B] [--json F] [--without zmq] [--keep DIR]\n";
+                   "[--size B] [--json F] [--without zmq] [--keep DIR] [--pattern call|push]\n";
       return 2;
     }
   }

@@ -211,8 +211,8 @@ struct Puller::Impl final : detail::ViewLender, engine::PeerEvents {
   bool next(Message& out, engine::Engine::Frames* frames, bool* viewed) {
     engine::Peer* p = nullptr;
     // One peer over a link that reads whole messages in its memory (shm): straight from there,
-    // past the ready queue.
-    if (auto& peers = engine.peers(); peers.size() == 1) {
+    // past the ready queue. Only polled links do: a socket's puller pays one test for this.
+    if (auto& peers = engine.peers(); engine.any_polled() && peers.size() == 1) {
       engine::Peer& only = *peers[0];
       if (frames == nullptr ? engine.receive_whole(only, out) : engine.view_whole(only, *frames)) {
         p = &only;

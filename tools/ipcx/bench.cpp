@@ -79,7 +79,8 @@ Runner add_bench(CLI::App& app) {
       "--without PEER[,PEER...] (zmq nng boost iceoryx), --duration S (per row), --only rtt. "
       "`ipcx bench throughput [options]`: only one-way messages/s and MB/s; `ipcx bench fanout "
       "[--mechanism M] [--subscribers N]`: pub/sub; `ipcx bench instructions [--mechanism M,...] "
-      "[--calls N1,N2] [--json F] [--keep DIR]`: instructions per call under callgrind, spinning "
+      "[--calls N1,N2] [--json F] [--keep DIR] [--pattern call|push]`: instructions per call "
+      "(or pushed message) under callgrind, spinning "
       "off (--keep leaves the callgrind files in DIR).");
   return [cmd, args] { return bench(cmd->remaining()); };
 }
