@@ -227,10 +227,8 @@ Result<RequestId> Client::Impl::send_as(RequestId id, const Message& body, Clock
       written_now = true;
       return id;
     }
-    in_flight.pop_back();
     auto r = link()->send(head_for(id), body);
     if (r.status == Io::ok) {
-      in_flight.push_back(id);
       written_now = true;
       auto f = link()->flush();
       if (f.status == Io::closed || f.status == Io::error) {
@@ -238,6 +236,7 @@ Result<RequestId> Client::Impl::send_as(RequestId id, const Message& body, Clock
       }
       return id;
     }
+    in_flight.pop_back();
     if (r.status == Io::error) return unexpected(r.error);
   }
   unsent.emplace_back(id, body);

@@ -183,12 +183,8 @@ bool ShmLink::quiet() noexcept {
 }
 
 bool ShmLink::read_whole(Message& out, Message* envelope) noexcept {
-  // Only a plain request/reply or pipeline ring. An empty ring is left to receive(), which
-  // drains the doorbell and checks liveness then.
-  if (viewing_ || state_ != State::ready || batch_next_ < batch_size_ || bc_map_ != nullptr ||
-      expects_offer_ || seated_) {
-    return false;
-  }
+  // An empty ring is left to receive(), which drains the doorbell and checks liveness then.
+  if (!plain_ring()) return false;
   bool corrupt = false;
   auto record = rx_.peek(&corrupt);  // empty when corrupt: receive() reports it
   if (record.empty()) return false;
@@ -272,11 +268,7 @@ IoResult ShmLink::receive(Message& out, Message* envelope) noexcept {
 }
 
 bool ShmLink::view(std::vector<std::span<const std::byte>>& frames) noexcept {
-  // Only a plain request/reply or pipeline ring; the rest goes through recv().
-  if (state_ != State::ready || viewing_ || batch_next_ < batch_size_ || bc_map_ != nullptr ||
-      expects_offer_ || seated_) {
-    return false;
-  }
+  if (!plain_ring()) return false;  // the rest goes through recv()
   bool corrupt = false;
   auto record = rx_.peek(&corrupt);
   // Empty or corrupt: recv() runs the empty path's checks (doorbell, liveness) or reports.

@@ -102,6 +102,12 @@ class ShmLink final : public MessageLink<ShmLink>,
     return {Io::error, 0, code};
   }
   bool watch(int fd) noexcept;
+  // An established request/reply or pipeline ring with its head record free to read (not lent
+  // out, no broadcast batch or subscription in the way): what read_whole() and view() serve.
+  bool plain_ring() const noexcept {
+    return state_ == State::ready && !viewing_ && batch_next_ >= batch_size_ &&
+           bc_map_ == nullptr && !expects_offer_ && !seated_;
+  }
   IoResult receive(Message& out, Message* envelope) noexcept;
   void ring_peer() noexcept {
     std::uint64_t one = 1;
