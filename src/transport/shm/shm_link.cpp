@@ -254,9 +254,7 @@ IoResult ShmLink::receive(Message& out, Message* envelope) noexcept {
   // After a sleep, drain the doorbell; if it was silent, the wake came from the socket (a peer
   // that went away). While spinning, look at the socket now and then.
   if (armed_) {
-    armed_ = false;
-    std::uint64_t count = 0;
-    if (sys::read(own_bell_.get(), &count, sizeof count) != sizeof count) check_socket();
+    drain_doorbell();
   } else if (!peer_gone_ && ++empty_polls_ >= kLivenessEvery) {
     check_socket();
   }
@@ -290,6 +288,13 @@ void ShmLink::release_view() noexcept {
   if (state_ == State::ready) release_record(viewed_bytes_);
 }
 
+void ShmLink::drain_doorbell() noexcept {
+  // A silent doorbell means the wake came from the socket: a peer that went away.
+  armed_ = false;
+  std::uint64_t count = 0;
+  if (sys::read(own_bell_.get(), &count, sizeof count) != sizeof count) check_socket();
+}
+
 void ShmLink::check_socket() noexcept {
   empty_polls_ = 0;
   char byte;
@@ -306,6 +311,13 @@ bool ShmLink::prepare_sleep() noexcept {
   // While a view is out the head record stays unread: wait for the socket (or the deadline)
   // only, rather than finding "data" and spinning.
   if (state_ != State::ready || viewing_) return true;
+  // Still armed from the last sleep: a read that emptied the ring said so (take_drained())
+  // instead of reading once more to find nothing, and left the doorbell to us. Emptied now,
+  // it cannot wake the coming sleep at once.
+  if (armed_) {
+    drain_doorbell();
+    if (peer_gone_ || state_ != State::ready) return false;
+  }
   if (releases_unchecked_ > 0 || bc_unchecked_ > 0) wake_waiting_producer();
   bool sleep = rx_.prepare_sleep(fence_before_sleep_ ? &remote_fence : nullptr);
   if (sleep && wants_write()) sleep = tx_.prepare_wait(next_fragment_bytes());

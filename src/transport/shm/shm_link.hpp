@@ -53,6 +53,9 @@ class ShmLink final : public MessageLink<ShmLink>,
   }
   IoResult tick(Clock::time_point now) noexcept override;
   void close() noexcept override;
+  // After a message: nothing more is in the ring now, so the owner need not read again to
+  // find that out (the doorbell, if armed, is drained before the next sleep).
+  bool take_drained() noexcept override { return plain_ring() && rx_.empty(); }
 
   // DirectWait: a request/reply client's link sleeps on its own doorbell and socket.
   IoResult wait_recv_split(Message& envelope, Message& out,
@@ -142,6 +145,7 @@ class ShmLink final : public MessageLink<ShmLink>,
   // us. No wake-up is lost: we always pass through the empty case before we sleep, after our
   // head store.
   void release_record(std::size_t bytes) noexcept;
+  void drain_doorbell() noexcept;
   void wake_waiting_producer() noexcept;
 
   Fd socket_;
