@@ -340,10 +340,16 @@ bool ShmLink::prepare_sleep() noexcept {
 
 IoResult ShmLink::wait_recv_split(Message& envelope, Message& out,
                                   std::chrono::milliseconds timeout) noexcept {
-  auto r = receive(out, &envelope);
-  if (r.status != Io::would_block || state_ != State::ready) return r;
+  // An established ring is only peeked: an empty one is left to prepare_sleep(), which drains
+  // the doorbell, and a hang-up wakes the sleep at once for the read after it to report.
+  if (plain_ring()) {
+    if (read_whole(out, &envelope)) return {Io::ok, out.bytes()};
+  } else {
+    auto r = receive(out, &envelope);
+    if (r.status != Io::would_block || state_ != State::ready) return r;
+  }
   // The same steps as an engine's sleep on this link alone: arm the doorbell, wait on it and
-  // the socket (our epoll set), disarm; the read after it drains the doorbell.
+  // the socket (our epoll set), disarm.
   if (prepare_sleep()) {
     epoll_event ready{};
     // Clamped: a timeout of weeks would overflow the int epoll takes into "forever".
@@ -352,7 +358,7 @@ IoResult ShmLink::wait_recv_split(Message& envelope, Message& out,
   }
   end_sleep();
   // Woken, the reply is usually there whole: read straight from the ring. The doorbell is
-  // drained by the next read that finds the ring empty.
+  // drained by the next read that finds the ring empty, or before the next sleep.
   if (read_whole(out, &envelope)) return {Io::ok, out.bytes()};
   return receive(out, &envelope);
 }
