@@ -26,6 +26,12 @@ struct Reply {
   Message body;
 };
 
+struct ClientStats {
+  // Replies that matched no request in flight: late ones (their call had timed out), and
+  // messages in an envelope this Client did not send. Each is also logged.
+  std::uint64_t unmatched_replies = 0;
+};
+
 class Client;
 
 // A request body written in place. For shm:// it lies in the shared ring itself, so the call
@@ -89,7 +95,9 @@ class Client {
   // Both ways in place: the request body written into the ring, the reply read from it.
   Result<MessageView> call_view(Loan loan, std::chrono::milliseconds timeout);
 
-  // Pipelining: queue a request without waiting; its reply comes from receive().
+  // Pipelining: queue a request without waiting; its reply comes from receive(). Toward a peer
+  // that takes plain envelopes only (ClientOptions::envelope), requests still go one at a time:
+  // each waits in the Client until the reply before it has arrived.
   Result<RequestId> send(const Message& request);
   // The next reply to any request sent with send(), in arrival order.
   Result<Reply> receive(std::chrono::milliseconds timeout);
@@ -97,6 +105,10 @@ class Client {
   // Readable when receive() may have something; stable across reconnects.
   int fd() const noexcept;
   const Endpoint& endpoint() const noexcept;
+  // Whether requests now go out in the plain envelope (ClientOptions::envelope): false until a
+  // connection has completed its handshake.
+  bool plain_envelope() const noexcept;
+  ClientStats stats() const noexcept;
 
  private:
   friend class Loan;

@@ -46,6 +46,21 @@ struct ServerOptions {
   LogSink log;
 };
 
+// The envelope a Client puts before each request (docs/PROTOCOL.md, "Request envelopes").
+enum class RequestEnvelope : std::uint8_t {
+  // Request ids toward a server that announces it takes them (every ipcx Server, and every
+  // mechanism that only ipcx speaks: shm, mq, udp, pipe, inproc, stdio); toward any other
+  // ZeroMQ peer (a libzmq ROUTER broker, a REP), plain.
+  automatic,
+  // [id][""][body...]: requests pipeline on one connection and replies may overtake.
+  request_ids,
+  // [""][body...], exactly what a libzmq REQ sends: one request in flight per connection
+  // (send() queues the next behind it), replies matched by arrival. A request that times out
+  // closes the connection, so that its late reply cannot be taken for the next one's; the next
+  // request goes out on a new connection.
+  plain,
+};
+
 struct ClientOptions {
   std::size_t max_message_size = 64u << 20;
   std::size_t max_queued_bytes = 64u << 20;
@@ -59,6 +74,7 @@ struct ClientOptions {
   // Reconnect backoff: starts at the minimum and doubles up to the maximum.
   std::chrono::milliseconds reconnect_min = 10ms;
   std::chrono::milliseconds reconnect_max = 1s;
+  RequestEnvelope envelope = RequestEnvelope::automatic;
   LogSink log;
 };
 

@@ -63,6 +63,7 @@ transport::LinkOptions Engine::link_options() const {
   lo.heartbeat = options_.heartbeat;
   lo.shm_ring_bytes = options_.shm_ring_bytes;
   lo.lossless_publish = options_.lossless;
+  lo.announce_request_ids = options_.announce_request_ids;
   lo.scope = const_cast<transport::SocketScope*>(&scope_);
   return lo;
 }

@@ -28,7 +28,8 @@ namespace ipcx::engine {
 struct EngineOptions {
   wire::SocketType type = wire::SocketType::dealer;
   pattern::Use::Kind use = pattern::Use::Kind::request_reply;
-  bool lossless = false;  // a publisher that waits for its subscribers
+  bool lossless = false;              // a publisher that waits for its subscribers
+  bool announce_request_ids = false;  // an ipcx Server: see LinkOptions
   // The pattern reads its peers itself (next_message); otherwise progress() reads them and
   // hands what arrives to PeerEvents::on_inbound.
   bool reader = true;

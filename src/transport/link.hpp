@@ -46,6 +46,7 @@ struct LinkOptions {
   std::chrono::milliseconds heartbeat{0};  // 0: off
   std::size_t shm_ring_bytes = 1u << 20;   // shm: each ring's data bytes (a power of two)
   bool lossless_publish = false;           // a publisher's shared rings never overwrite
+  bool announce_request_ids = false;       // ZMTP: an ipcx Server's READY says it takes them
   // Objects the mechanism shares among the links of one socket (a publisher's broadcast ring);
   // owned by the socket, which outlives its links. May be null (then nothing is shared).
   SocketScope* scope = nullptr;
@@ -134,6 +135,9 @@ class Link {
   virtual IoResult tick(Clock::time_point now) noexcept = 0;
   // True once the peer completed its handshake.
   virtual bool established() const noexcept = 0;
+  // Once established: whether the peer answers ipcx request ids (pattern/req_rep/envelope.hpp)
+  // in any order. Links that only ipcx speaks do; a ZMTP peer does when its READY says so.
+  virtual bool takes_request_ids() const noexcept { return true; }
   // Idempotent, non-blocking; fd() is -1 afterwards.
   virtual void close() noexcept = 0;
   virtual const PeerInfo& peer() const noexcept = 0;

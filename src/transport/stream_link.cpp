@@ -16,7 +16,8 @@ class StreamLink final : public Link, public DirectWait, public WholeWrite {
   StreamLink(std::unique_ptr<ByteStream> stream, const LinkOptions& options)
       : stream_(std::move(stream)),
         options_(options),
-        session_(wire::ZmtpConfig{options.socket_type, {}, options.max_message_size}),
+        session_(wire::ZmtpConfig{
+            options.socket_type, {}, options.max_message_size, options.announce_request_ids}),
         peer_(stream_->peer()),
         opened_(Clock::now()),
         last_rx_(opened_),
@@ -113,6 +114,7 @@ class StreamLink final : public Link, public DirectWait, public WholeWrite {
   }
 
   bool established() const noexcept override { return session_.ready(); }
+  bool takes_request_ids() const noexcept override { return session_.peer_takes_request_ids(); }
   bool take_drained() noexcept override {
     if (!skip_read_ || !in_.empty()) return false;
     skip_read_ = false;  // the owner waits for readiness: the next recv() must read

@@ -115,13 +115,14 @@ void encode_command(ByteQueue& out, std::string_view name, std::span<const std::
   out.append(data);
 }
 
-void encode_ready(ByteQueue& out, SocketType type, std::string_view identity) {
+void encode_ready(ByteQueue& out, SocketType type, std::string_view identity, bool request_ids) {
   ByteQueue props;
   append_property(props, "Socket-Type", socket_type_name(type));
   // libzmq sends Identity only from the socket types that route by it.
   if (type == SocketType::req || type == SocketType::dealer || type == SocketType::router) {
     append_property(props, "Identity", identity);
   }
+  if (request_ids) append_property(props, kRequestIdsProperty, "1");
   encode_command(out, "READY", props.readable());
 }
 

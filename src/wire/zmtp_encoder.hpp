@@ -20,7 +20,13 @@ void encode_frame_header(ByteQueue& out, std::size_t size, std::uint8_t flags);
 // All frames of head, then all frames of tail, as one ZMTP message.
 void encode_message(ByteQueue& out, const Message& head, const Message& tail);
 void encode_command(ByteQueue& out, std::string_view name, std::span<const std::byte> data);
-void encode_ready(ByteQueue& out, SocketType type, std::string_view identity);
+// The READY property by which an ipcx Server says it answers envelopes that carry ipcx request
+// ids (pattern/req_rep/envelope.hpp) in any order; libzmq ignores properties it does not know.
+inline constexpr std::string_view kRequestIdsProperty = "X-Ipcx-Request-Ids";
+
+// With `request_ids`, also the property an ipcx Server announces (kRequestIdsProperty).
+void encode_ready(ByteQueue& out, SocketType type, std::string_view identity,
+                  bool request_ids = false);
 // An ERROR command with `reason` (cut to 255 bytes).
 void encode_error(ByteQueue& out, std::string_view reason);
 // What a listener sends a peer it will not admit before closing: our greeting, then ERROR.

@@ -46,7 +46,7 @@ ZmtpSession::ZmtpSession(ZmtpConfig config)
   auto greeting = make_greeting();
   out_.append(greeting);
   // NULL sends READY right after the greeting without waiting (37/ZMTP; libzmq does the same).
-  encode_ready(out_, config_.type, config_.identity);
+  encode_ready(out_, config_.type, config_.identity, config_.announce_request_ids);
 }
 
 ZmtpSession::Event ZmtpSession::fail(Errc code, std::string detail) {
@@ -202,6 +202,8 @@ ZmtpSession::Event ZmtpSession::on_ready(std::span<const std::byte> props) {
         return fail(Errc::protocol_violation, "unknown socket type '" + std::string(value) + "'");
     } else if (name == "Identity") {
       peer_identity_ = std::string(value.substr(0, 255));
+    } else if (name == kRequestIdsProperty) {
+      peer_request_ids_ = value == "1";
     }
   }
   if (!type) return fail(Errc::protocol_violation, "READY without Socket-Type");

@@ -25,6 +25,7 @@ struct ZmtpConfig {
   SocketType type = SocketType::dealer;
   std::string identity;
   std::size_t max_message_size = 64u << 20;
+  bool announce_request_ids = false;  // send kRequestIdsProperty in our READY
 };
 
 class ZmtpSession {
@@ -87,6 +88,8 @@ class ZmtpSession {
   SocketType peer_type() const noexcept { return peer_type_; }
   const std::string& peer_identity() const noexcept { return peer_identity_; }
   int peer_minor_version() const noexcept { return peer_minor_; }
+  // Whether the peer's READY carried kRequestIdsProperty.
+  bool peer_takes_request_ids() const noexcept { return peer_request_ids_; }
 
  private:
   enum class State : std::uint8_t { greeting, ready_command, ready, failed };
@@ -108,6 +111,7 @@ class ZmtpSession {
   ByteQueue held_;  // messages sent before the peer's READY
   SocketType peer_type_ = SocketType::pair;
   std::string peer_identity_;
+  bool peer_request_ids_ = false;
   int peer_minor_ = 1;
   Errc error_ = Errc::ok;
   std::string detail_;

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Interop with libzmq (python3-zmq): libzmq REQ and DEALER call an ipcx Server over tcp:// and
-ipc://, the ipcx CLI client calls libzmq REP and ROUTER servers, ipcx push/pull trade
+ipc://, the ipcx CLI client calls libzmq REP and ROUTER servers and brokers that unpack the REQ
+envelope (plain and Majordomo requests), ipcx push/pull trade
 messages with libzmq PULL/PUSH in both directions, binding and connecting (and deal evenly to
 two PULLs whatever their handshakes' timing), and ipcx pub/sub
 with libzmq SUB/PUB, subscribing and unsubscribing while messages flow. Run by ctest as
@@ -131,6 +132,82 @@ def ipcx_client_calls_zmq_servers(ipcx, tmp):
         for t in threads:
             t.join(timeout=10)
         zmq.Context.instance().destroy(linger=0)
+
+
+def serve_req_broker(url, stop, errors, majordomo):
+    """A ROUTER that unpacks every request as a REQ envelope, `client, empty, request =
+    frames`, as the zguide's brokers do (any other frame count fails the unpacking), and answers
+    [client, "", reply]. With `majordomo`, the request is a Majordomo client message
+    ["MDPC01", service, body], answered ["MDPC01", service, "re:" + body]."""
+    ctx = zmq.Context.instance()
+    s = ctx.socket(zmq.ROUTER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.bind(url)
+    bound = s.getsockopt(zmq.LAST_ENDPOINT).decode()
+
+    def loop():
+        poller = zmq.Poller()
+        poller.register(s, zmq.POLLIN)
+        while not stop.is_set():
+            if not poller.poll(100):
+                continue
+            frames = s.recv_multipart()
+            try:
+                if majordomo:
+                    client, empty, header, service, body = frames
+                    check(header == b"MDPC01", f"Majordomo header {header!r}")
+                    reply = [header, service, b"re:" + body]
+                else:
+                    client, empty, request = frames
+                    reply = [b"re:" + request]
+                check(empty == b"", f"delimiter {empty!r}")
+            except (ValueError, AssertionError) as e:
+                errors.append(f"{bound}: {e}: {frames!r}")
+                continue
+            s.send_multipart([client, b"", *reply])
+        s.close()
+
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    return bound, t
+
+
+def ipcx_client_through_req_brokers(ipcx, tmp):
+    """A broker that reads the REQ envelope serves an ipcx client, which sends what a libzmq REQ
+    would to a peer that does not announce ipcx request ids; `ipcx call --plain` forces that
+    envelope toward an ipcx server too."""
+    stop = threading.Event()
+    errors = []
+    threads = []
+    try:
+        for majordomo in (False, True):
+            for url in ("tcp://127.0.0.1:*", f"ipc://{tmp}/broker{int(majordomo)}.sock"):
+                bound, t = serve_req_broker(url, stop, errors, majordomo)
+                threads.append(t)
+                if majordomo:
+                    out = call(ipcx, bound, "MDPC01", "echo", "body")
+                    check(out == b"MDPC01\necho\nre:body\n", f"{bound}: got {out!r}")
+                else:
+                    for word in ("hello", "again"):  # one connection each: plain every time
+                        out = call(ipcx, bound, word)
+                        check(out == b"re:" + word.encode() + b"\n", f"{bound}: got {out!r}")
+                check(not errors, f"the broker could not unpack: {errors}")
+                kind = "Majordomo" if majordomo else "REQ-envelope"
+                print(f"ok: ipcx client -> libzmq {kind} broker over {bound}")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=10)
+        zmq.Context.instance().destroy(linger=0)
+    proc, bound = start_server(ipcx, ["--handler", "echo", "--bind", "tcp://127.0.0.1:0"])
+    try:
+        r = subprocess.run([ipcx, "call", "--plain", bound[0], "a", "b", "--timeout", "20000"],
+                           capture_output=True, timeout=60)
+        check(r.returncode == 0 and r.stdout == b"a\nb\n", f"--plain to ipcx: {r!r}")
+        print("ok: ipcx call --plain -> ipcx server")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        check(proc.wait(timeout=30) == 0, "ipcx serve did not stop cleanly")
 
 
 LINES = [f"line {i} " + "x" * (i % 300) for i in range(500)]

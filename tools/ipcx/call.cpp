@@ -18,6 +18,7 @@ struct CallSettings {
   long timeout_ms = 5000;
   long spin_us = -1;  // -1: the library default
   bool hex = false;
+  bool plain = false;  // force the REQ envelope
 };
 
 bool printable(std::string_view text) {
@@ -77,6 +78,7 @@ int call(const CallSettings& cfg) {
   try {
     ClientOptions options;
     if (cfg.spin_us >= 0) options.spin = std::chrono::microseconds(cfg.spin_us);
+    if (cfg.plain) options.envelope = RequestEnvelope::plain;
     Client client = spawning ? spawn(split_words(cfg.spawn), options) : Client(url, options);
     auto reply = client.call(request, std::chrono::milliseconds(cfg.timeout_ms));
     if (!reply) {
@@ -109,6 +111,9 @@ Runner add_call(CLI::App& app) {
   cmd->add_option("--timeout", cfg->timeout_ms, "Milliseconds to wait for the reply");
   cmd->add_option("--spin-us", cfg->spin_us, "Poll this long before sleeping (default 50)");
   cmd->add_flag("--hex", cfg->hex, "Print every part in hex");
+  cmd->add_flag("--plain", cfg->plain,
+                "Send what a libzmq REQ sends, [\"\"][parts], even to a peer that takes ipcx "
+                "request ids");
   return [cfg] { return call(*cfg); };
 }
 

@@ -118,6 +118,10 @@ Result<Reply> Client::receive(std::chrono::milliseconds timeout) {
 
 int Client::fd() const noexcept { return impl_->engine.fd(); }
 
+bool Client::plain_envelope() const noexcept { return impl_->ready() && impl_->plain; }
+
+ClientStats Client::stats() const noexcept { return {impl_->unmatched}; }
+
 const Endpoint& Client::endpoint() const noexcept { return impl_->endpoint; }
 
 }  // namespace ipcx

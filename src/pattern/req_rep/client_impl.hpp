@@ -27,6 +27,7 @@ struct Client::Impl final : detail::ViewLender, engine::PeerEvents {
   static engine::EngineOptions engine_options(const ClientOptions& o);
 
   // ---- engine events
+  void on_ready(engine::Peer& peer) override;
   void on_lost(engine::Peer& peer) override;
 
   // ---- client_io.cpp
@@ -35,9 +36,18 @@ struct Client::Impl final : detail::ViewLender, engine::PeerEvents {
   // A spawned child's connection is made once: after it is gone nothing can reconnect.
   bool child_gone() const noexcept { return child && !peer->link; }
   const Message& head_for(RequestId id) {
+    if (plain) return plain_head;
     pattern::set_request_id(head, id);
     return head;
   }
+  // Whether a request may go to the link now, not behind others: a plain envelope allows one
+  // in flight.
+  bool may_write_now() const noexcept {
+    return ready() && unsent.empty() && (!plain || in_flight.empty());
+  }
+  // The request a reply with this envelope answers, if it is in flight.
+  std::optional<RequestId> match(const Message& envelope) const noexcept;
+  void note_unmatched(const Message& envelope);
   static bool take(std::vector<RequestId>& ids, RequestId id);
   // Whether what the caller waits for may have arrived: stop spinning or sleeping.
   bool answered() const noexcept { return !arrived.empty() || viewed || call_done; }
@@ -87,7 +97,11 @@ struct Client::Impl final : detail::ViewLender, engine::PeerEvents {
   Message incoming;                         // what drain() reads into; kept for its inline buffer
   Message reply_envelope;                   // a reply's [id][""], split off as it is read
   Message head = pattern::request_head(0);  // rewritten with each request's id
-  transport::Link* lent = nullptr;          // a zero-copy Loan is out on this link
+  Message plain_head = pattern::plain_request_head();
+  // The current link carries plain envelopes (ClientOptions::envelope); set at its handshake.
+  bool plain = false;
+  std::uint64_t unmatched = 0;
+  transport::Link* lent = nullptr;  // a zero-copy Loan is out on this link
   // call_view(): the request whose reply is taken as a view; `viewed` once it is, in
   // `view_frames` (kept for its capacity: a MessageView borrows the vector and hands it back).
   RequestId view_for = 0;

@@ -42,6 +42,30 @@ bool Client::Impl::take(std::vector<RequestId>& ids, RequestId id) {
   return false;
 }
 
+void Client::Impl::on_ready(engine::Peer&) {
+  using E = RequestEnvelope;
+  plain = options.envelope == E::plain ||
+          (options.envelope == E::automatic && !link()->takes_request_ids());
+}
+
+std::optional<RequestId> Client::Impl::match(const Message& envelope) const noexcept {
+  if (!plain) return pattern::reply_id(envelope);
+  // [""]: the answer to the one request in flight.
+  if (envelope.size() != 1 || !envelope.frame(0).empty() || in_flight.empty()) {
+    return std::nullopt;
+  }
+  return in_flight.front();
+}
+
+void Client::Impl::note_unmatched(const Message& envelope) {
+  ++unmatched;
+  if (!options.log) return;
+  bool our_shape = plain ? envelope.size() == 1 && envelope.frame(0).empty()
+                         : pattern::reply_id(envelope).has_value();
+  options.log(our_shape ? "ipcx: dropped a reply that matches no request in flight (its call ended)"
+                        : "ipcx: dropped a reply in an envelope this client did not send");
+}
+
 void Client::Impl::on_lost(engine::Peer&) {
   lost.insert(lost.end(), in_flight.begin(), in_flight.end());
   in_flight.clear();
@@ -63,7 +87,7 @@ void Client::Impl::drop_link(Errc why, std::string_view fault) {
 
 // Hands waiting requests to an established link.
 void Client::Impl::release_unsent() {
-  while (ready() && !unsent.empty()) {
+  while (ready() && !unsent.empty() && (!plain || in_flight.empty())) {
     auto& [id, head_and_body] = unsent.front();
     auto r = link()->send(head_for(id), head_and_body);
     if (r.status == Io::would_block) return;
@@ -99,8 +123,11 @@ Client::Impl::Read Client::Impl::take_read(transport::IoResult r, Message& into)
     return Read::dead;
   }
   if (!peer->announced) engine.note_ready(*peer);
-  auto id = pattern::reply_id(reply_envelope);
-  if (!id || !take(in_flight, *id)) return Read::ignored;  // not ours, or answered already
+  auto id = match(reply_envelope);
+  if (!id || !take(in_flight, *id)) {  // not ours, or answered already
+    note_unmatched(reply_envelope);
+    return Read::ignored;
+  }
   if (&into == call_into && *id == call_for) {
     call_done = true;
   } else {
@@ -220,7 +247,7 @@ Result<RequestId> Client::Impl::send_as(RequestId id, const Message& body, Clock
   written_now = false;
   check_idle_link(now);
   engine.progress();  // connects when there is no link and the backoff has passed
-  if (ready() && unsent.empty()) {
+  if (may_write_now()) {
     // Listed first: a link that dies under the write moves what is in flight to `lost`.
     in_flight.push_back(id);
     if (engine.send_whole(*peer, head_for(id), body)) {
@@ -266,7 +293,11 @@ Errc Client::Impl::expired(RequestId id) {
       return why == Errc::ok ? Errc::timeout : why;
     }
   }
-  take(in_flight, id);  // a late reply will be ignored
+  // With request ids a late reply is recognised and dropped. A plain envelope cannot tell it
+  // from the next request's: the connection goes, as a libzmq REQ user closes the socket.
+  if (take(in_flight, id) && plain) {
+    drop_link(Errc::timeout, "a plain request timed out: its connection is closed");
+  }
   return Errc::timeout;
 }
 

@@ -13,6 +13,12 @@ Message request_head(RequestId id) {
   return head;
 }
 
+Message plain_request_head() {
+  Message head;
+  head.add_empty_frame();
+  return head;
+}
+
 void set_request_id(Message& head, RequestId id) noexcept {
   auto f = head.mutable_frame(0);
   for (std::size_t i = 1; i < kIdFrameSize; ++i) {

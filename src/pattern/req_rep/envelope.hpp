@@ -30,6 +30,8 @@ inline bool has_request_id(const Message& envelope) noexcept {
 
 // [id frame][empty delimiter], what a Client puts before each request body.
 Message request_head(RequestId id);
+// [empty delimiter], what a libzmq REQ puts before each request body.
+Message plain_request_head();
 // Rewrites the id in a head request_head() built, without building a new one.
 void set_request_id(Message& head, RequestId id) noexcept;
 // The request id of a reply whose first two frames are one of ours: an id frame and the empty

@@ -24,7 +24,7 @@ Result<Loan> Client::loan(std::size_t bytes) {
   loan.owner_ = this;
   loan.id_ = c.new_id();
   auto* zc = zero_copy_of(c.link());
-  if (zc != nullptr && c.ready() && c.unsent.empty() && c.lent == nullptr) {
+  if (zc != nullptr && c.may_write_now() && c.lent == nullptr) {
     auto span = zc->loan(c.head_for(loan.id_), bytes);
     if (!span.empty()) {
       c.lent = c.link();

@@ -13,6 +13,7 @@ engine::EngineOptions server_engine_options(const ServerOptions& o) {
   auto e =
       pattern::engine_options(o, wire::SocketType::router, pattern::Use::Kind::request_reply, true);
   e.cross_thread = true;  // Responders reply from other threads; stop() comes from one
+  e.announce_request_ids = true;
   e.max_message_size += pattern::kEnvelopeAllowance;  // the body is what the limit counts
   e.hwm = 0;  // replies are bounded by bytes: max_queued_bytes
   e.max_peers = o.max_connections;

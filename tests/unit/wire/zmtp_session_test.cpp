@@ -1,5 +1,5 @@
 // ZMTP session: handshake between two sessions, socket-type pairing, greeting faults, PING/PONG,
-// messages held until READY.
+// messages held until READY, the request-id announcement.
 #include "wire/zmtp_session.hpp"
 
 #include <gtest/gtest.h>
@@ -45,6 +45,21 @@ TEST(ZmtpSession, DealerAndRouterExchangeMessages) {
   auto at_dealer = pump(router, dealer);
   ASSERT_EQ(at_dealer.size(), 1u);
   EXPECT_EQ(at_dealer[0], (Message{"", "reply", "two"}));
+}
+
+TEST(ZmtpSession, OnlyAnAnnouncingPeerTakesRequestIds) {
+  ZmtpSession dealer({SocketType::dealer, "", 1 << 20});
+  ZmtpSession server({SocketType::router, "", 1 << 20, true});
+  ZmtpSession broker({SocketType::router, "", 1 << 20});  // a libzmq ROUTER's READY
+  ZmtpSession dealer2({SocketType::dealer, "", 1 << 20});
+  pump(dealer, server);
+  pump(server, dealer);
+  pump(dealer2, broker);
+  pump(broker, dealer2);
+  ASSERT_TRUE(dealer.ready() && dealer2.ready());
+  EXPECT_TRUE(dealer.peer_takes_request_ids());
+  EXPECT_FALSE(dealer2.peer_takes_request_ids());
+  EXPECT_FALSE(server.peer_takes_request_ids());  // the client announces nothing
 }
 
 TEST(ZmtpSession, IllegalPairingIsRefusedWithAnErrorCommand) {
