@@ -45,8 +45,11 @@ struct Client::Impl final : detail::ViewLender, engine::PeerEvents {
   bool may_write_now() const noexcept {
     return ready() && unsent.empty() && (!plain || in_flight.empty());
   }
-  // The request a reply with this envelope answers, if it is in flight.
-  std::optional<RequestId> match(const Message& envelope) const noexcept;
+  // The request a reply with this envelope answers, if it is in flight (by its id unless plain).
+  std::optional<RequestId> match(const Message& envelope) const noexcept {
+    return plain ? match_plain(envelope) : pattern::reply_id(envelope);
+  }
+  std::optional<RequestId> match_plain(const Message& envelope) const noexcept;
   void note_unmatched(const Message& envelope);
   static bool take(std::vector<RequestId>& ids, RequestId id);
   // Whether what the caller waits for may have arrived: stop spinning or sleeping.

@@ -48,8 +48,7 @@ void Client::Impl::on_ready(engine::Peer&) {
           (options.envelope == E::automatic && !link()->takes_request_ids());
 }
 
-std::optional<RequestId> Client::Impl::match(const Message& envelope) const noexcept {
-  if (!plain) return pattern::reply_id(envelope);
+std::optional<RequestId> Client::Impl::match_plain(const Message& envelope) const noexcept {
   // [""]: the answer to the one request in flight.
   if (envelope.size() != 1 || !envelope.frame(0).empty() || in_flight.empty()) {
     return std::nullopt;
