@@ -87,6 +87,12 @@ class Server {
   // Throws ipcx::Error (bad_endpoint, not_supported, address_in_use, permission_denied...).
   // Returns the bound endpoint: port 0 replaced by the real port. Call before run()/start().
   Endpoint bind(std::string_view url);
+  // Connects out to `url` and serves what arrives there as on a bound endpoint: a worker behind
+  // a broker's backend (a libzmq DEALER or ROUTER that binds), with the same handler and stats.
+  // Dials at once and again, with backoff (10 ms doubling to 1 s), whenever the connection is
+  // lost or cannot be made; replies owed to a lost connection are dropped, never sent on the
+  // next. Throws ipcx::Error for a malformed URL or an unsupported scheme. Before run()/start().
+  Endpoint connect(std::string_view url);
   // Set before run()/start(). With workers > 0 it runs on the pool, concurrently.
   void on_request(std::function<void(Request&)> handler);
 

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Interop with libzmq (python3-zmq): libzmq REQ and DEALER call an ipcx Server over tcp:// and
 ipc://, the ipcx CLI client calls libzmq REP and ROUTER servers and brokers that unpack the REQ
-envelope (plain and Majordomo requests), ipcx push/pull trade
+envelope (plain and Majordomo requests), an ipcx server connected out to zmq.proxy's backend
+serves libzmq REQ clients, ipcx push/pull trade
 messages with libzmq PULL/PUSH in both directions, binding and connecting (and deal evenly to
 two PULLs whatever their handshakes' timing), and ipcx pub/sub
 with libzmq SUB/PUB, subscribing and unsubscribing while messages flow. Run by ctest as
@@ -206,6 +207,60 @@ def ipcx_client_through_req_brokers(ipcx, tmp):
         check(r.returncode == 0 and r.stdout == b"a\nb\n", f"--plain to ipcx: {r!r}")
         print("ok: ipcx call --plain -> ipcx server")
     finally:
+        proc.send_signal(signal.SIGTERM)
+        check(proc.wait(timeout=30) == 0, "ipcx serve did not stop cleanly")
+
+
+def start_proxy(front, back):
+    """zmq.proxy(ROUTER frontend, DEALER backend), the zguide's shared queue, on a thread;
+    returns the frontend's endpoint and a function that stops it and closes everything."""
+    ctx = zmq.Context()
+    frontend, backend = ctx.socket(zmq.ROUTER), ctx.socket(zmq.DEALER)
+    for s, url in ((frontend, front), (backend, back)):
+        s.setsockopt(zmq.LINGER, 0)
+        s.bind(url)
+    control, steer = ctx.socket(zmq.PAIR), ctx.socket(zmq.PAIR)
+    control.bind("inproc://control")
+    steer.connect("inproc://control")
+    t = threading.Thread(target=zmq.proxy_steerable, args=(frontend, backend, None, control),
+                         daemon=True)
+    t.start()
+
+    def stop():
+        steer.send(b"TERMINATE")
+        t.join(timeout=10)
+        for s in (frontend, backend, control, steer):
+            s.close(linger=0)
+        ctx.term()
+
+    return frontend.getsockopt(zmq.LAST_ENDPOINT).decode(), stop
+
+
+def ipcx_server_behind_zmq_proxy(ipcx, tmp):
+    """`ipcx serve --connect` to the DEALER backend of zmq.proxy serves libzmq REQ clients and
+    an ipcx client on the ROUTER frontend, and finds the broker again after it restarts."""
+    back = f"ipc://{tmp}/backend.sock"
+    front, stop_proxy = start_proxy("tcp://127.0.0.1:*", back)
+    proc = subprocess.Popen([ipcx, "serve", "--handler", "echo", "--connect", back])
+    ctx = zmq.Context()
+    try:
+        for round_ in ("first", "after the broker restarted"):
+            reqs = [socket(ctx, zmq.REQ, front) for _ in range(3)]
+            for i, req in enumerate(reqs):
+                req.send_multipart([b"hello", str(i).encode()])
+            for i, req in enumerate(reqs):
+                got = req.recv_multipart()
+                check(got == [b"hello", str(i).encode()], f"REQ {i} {round_}: got {got!r}")
+                req.close()
+            out = call(ipcx, front, "through", "the proxy")
+            check(out == b"through\nthe proxy\n", f"ipcx call {round_}: got {out!r}")
+            print(f"ok: libzmq REQ and ipcx call -> zmq.proxy -> ipcx serve --connect, {round_}")
+            if round_ == "first":
+                stop_proxy()
+                front, stop_proxy = start_proxy(front, back)  # the same endpoints again
+    finally:
+        ctx.destroy(linger=0)
+        stop_proxy()
         proc.send_signal(signal.SIGTERM)
         check(proc.wait(timeout=30) == 0, "ipcx serve did not stop cleanly")
 

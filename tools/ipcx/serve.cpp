@@ -1,6 +1,7 @@
-// `ipcx serve` (CLI): one server on every --bind endpoint, with the echo or kv handler. Prints
-// "bound URL" per endpoint once it accepts connections (on stderr when stdout is the stdio://
-// stream); stops cleanly on SIGINT or SIGTERM, or when a stdio:// parent hangs up.
+// `ipcx serve` (CLI): one server on every --bind and --connect endpoint, with the echo or kv
+// handler. Prints "bound URL" per bound endpoint once it accepts connections (on stderr when
+// stdout is the stdio:// stream); stops cleanly on SIGINT or SIGTERM, or when a stdio:// parent
+// hangs up.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,6 +22,7 @@ namespace {
 
 struct ServeSettings {
   std::vector<std::string> binds;
+  std::vector<std::string> connects;
   std::string handler = "echo";
   unsigned workers = 0;
   long spin_us = -1;  // -1: the library default
@@ -90,6 +92,10 @@ int serve(const ServeSettings& cfg) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  if (cfg.binds.empty() && cfg.connects.empty()) {
+    std::cerr << "ipcx serve: give --bind URL or --connect URL (either may repeat)\n";
+    return kExitUsage;
+  }
 
   ServerOptions options;
   options.workers = cfg.workers;
@@ -112,6 +118,7 @@ int serve(const ServeSettings& cfg) {
   try {
     std::vector<Endpoint> bound;
     for (const auto& url : cfg.binds) bound.push_back(server.bind(url));
+    for (const auto& url : cfg.connects) server.connect(url);
     server.start();
     if (!cfg.quiet) {
       for (const auto& ep : bound) std::cout << "bound " << ep.url() << '\n';
@@ -133,7 +140,9 @@ int serve(const ServeSettings& cfg) {
 Runner add_serve(CLI::App& app) {
   auto cfg = std::make_shared<ServeSettings>();
   CLI::App* cmd = app.add_subcommand("serve", "Serve requests on one or more endpoints");
-  cmd->add_option("--bind,-b", cfg->binds, "Endpoint URL to bind (repeatable)")->required();
+  cmd->add_option("--bind,-b", cfg->binds, "Endpoint URL to bind (repeatable)");
+  cmd->add_option("--connect,-c", cfg->connects,
+                  "Endpoint URL to connect to and serve, e.g. a broker's backend (repeatable)");
   cmd->add_option("--handler", cfg->handler, "echo or kv")->check(CLI::IsMember({"echo", "kv"}));
   cmd->add_option("--workers", cfg->workers, "Handler threads (0: the I/O thread)");
   cmd->add_option("--spin-us", cfg->spin_us, "Poll this long before sleeping (default 50)");

@@ -51,6 +51,8 @@ Server::~Server() { stop(); }
 
 Endpoint Server::bind(std::string_view url) { return core_->bind(url); }
 
+Endpoint Server::connect(std::string_view url) { return core_->connect(url); }
+
 void Server::on_request(std::function<void(Request&)> handler) {
   core_->handler = std::move(handler);
 }

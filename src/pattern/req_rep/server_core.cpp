@@ -39,6 +39,7 @@ void ServerCore::log(const std::string& line) const {
 
 void ServerCore::on_ready(engine::Peer& peer) {
   auto conn = std::make_unique<Connection>();
+  conn->serial = ++connections_made;
   conn->peer = std::make_shared<const PeerInfo>(peer.link->peer());
   peer.state = std::move(conn);
 }
@@ -69,6 +70,7 @@ void ServerCore::dispatch(engine::Peer& peer) {
   pending.peer_id = peer.id;
   pending.peer = &peer;
   pending.slot = pattern::has_request_id(pending.envelope) ? 0 : conn.next_slot++;
+  pending.connection = conn.serial;
   pending.info = conn.peer.get();
   bump(counters.requests);
   if (pool) {
@@ -91,17 +93,18 @@ void ServerCore::dispatch(engine::Peer& peer) {
   req.pending_.reset();
 }
 
-Result<void> ServerCore::post_reply(std::uint64_t peer_id, std::uint64_t slot, Message&& envelope,
-                                    Message&& body) {
+Result<void> ServerCore::post_reply(std::uint64_t peer_id, std::uint64_t connection,
+                                    std::uint64_t slot, Message&& envelope, Message&& body) {
   if (closed) return unexpected(Errc::cancelled);
   if (loop_thread.load() == std::this_thread::get_id()) {
-    deliver(peer_id, slot, std::move(envelope), std::move(body));
+    deliver(peer_id, connection, slot, std::move(envelope), std::move(body));
     return {};
   }
   auto self = shared_from_this();
-  engine.post([self, peer_id, slot, env = std::move(envelope), b = std::move(body)]() mutable {
-    self->deliver(peer_id, slot, std::move(env), std::move(b));
-  });
+  engine.post(
+      [self, peer_id, connection, slot, env = std::move(envelope), b = std::move(body)]() mutable {
+        self->deliver(peer_id, connection, slot, std::move(env), std::move(b));
+      });
   return {};
 }
 
@@ -162,10 +165,10 @@ Result<void> ServerCore::post_reply(std::uint64_t peer_id, std::uint64_t slot, M
   }
 }
 
-void ServerCore::deliver(std::uint64_t peer_id, std::uint64_t slot, Message&& envelope,
-                         Message&& body) {
+void ServerCore::deliver(std::uint64_t peer_id, std::uint64_t connection, std::uint64_t slot,
+                         Message&& envelope, Message&& body) {
   engine::Peer* peer = engine.find(peer_id);
-  if (peer == nullptr || !peer->link || !peer->state) {
+  if (peer == nullptr || !peer->link || !peer->state || connection_of(*peer).serial != connection) {
     bump(counters.dropped_replies);
     return;
   }
@@ -208,7 +211,7 @@ Result<void> PendingReply::answer(const Message& body, Message* owned) {
     // is still where dispatch() found it.
     core->deliver_to(*peer, slot, envelope, body);
   } else {
-    result = core->post_reply(peer_id, slot, std::move(envelope),
+    result = core->post_reply(peer_id, connection, slot, std::move(envelope),
                               owned != nullptr ? std::move(*owned) : Message(body));
   }
   core = nullptr;

@@ -17,6 +17,9 @@ namespace ipcx::detail {
 
 // One peer's reply ordering.
 struct Connection final : engine::PeerState {
+  // Tells this link from the next one of a peer the server dialled (Server::connect), which
+  // keeps its peer id across redials: a reply owed to the old link must not reach the new.
+  std::uint64_t serial = 0;
   std::shared_ptr<const PeerInfo> peer;
   std::uint64_t next_slot = 1;     // slot for the next request without an id
   std::uint64_t next_to_send = 1;  // replies leave in slot order
@@ -35,6 +38,7 @@ struct PendingReply {
   std::uint64_t peer_id = 0;
   engine::Peer* peer = nullptr;  // for a reply that never escapes the handler
   std::uint64_t slot = 0;        // 0: the request had an id and its reply may overtake others
+  std::uint64_t connection = 0;  // Connection::serial of the link the request came on
   Message envelope;
   const PeerInfo* info = nullptr;             // valid while the handler runs
   std::shared_ptr<const PeerInfo> info_keep;  // pool workers only
@@ -56,6 +60,12 @@ struct ServerCore final : std::enable_shared_from_this<ServerCore>, engine::Peer
   ~ServerCore();
 
   Endpoint bind(std::string_view url) { return engine.bind(url); }
+  // Dials now, and again with backoff whenever the link is lost or the dial fails.
+  Endpoint connect(std::string_view url) {
+    Endpoint ep = Endpoint::parse(url);
+    engine.connect(url, false);
+    return ep;
+  }
   void run();
   Result<void> run_once(std::chrono::milliseconds wait);
   void request_stop() noexcept;
@@ -63,8 +73,8 @@ struct ServerCore final : std::enable_shared_from_this<ServerCore>, engine::Peer
   ServerStats stats() const noexcept;
 
   // From any thread. Errc::cancelled once the server has closed.
-  Result<void> post_reply(std::uint64_t peer_id, std::uint64_t slot, Message&& envelope,
-                          Message&& body);
+  Result<void> post_reply(std::uint64_t peer_id, std::uint64_t connection, std::uint64_t slot,
+                          Message&& envelope, Message&& body);
 
   void on_ready(engine::Peer& peer) override;
   // One loop turn: spinning (never sleeping), or waiting at most `wait` (-1: no limit) with
@@ -74,7 +84,8 @@ struct ServerCore final : std::enable_shared_from_this<ServerCore>, engine::Peer
   // Hands the request read into `inbox` to the handler.
   void dispatch(engine::Peer& peer);
   void run_handler(Request& request);
-  void deliver(std::uint64_t peer_id, std::uint64_t slot, Message&& envelope, Message&& body);
+  void deliver(std::uint64_t peer_id, std::uint64_t connection, std::uint64_t slot,
+               Message&& envelope, Message&& body);
   // Encodes the reply straight from `body`; copies only one that must wait for an earlier.
   void deliver_to(engine::Peer& peer, std::uint64_t slot, const Message& envelope,
                   const Message& body);
@@ -90,6 +101,7 @@ struct ServerCore final : std::enable_shared_from_this<ServerCore>, engine::Peer
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> closed{false};
   std::atomic<std::int64_t> outstanding{0};  // escaped PendingReply objects alive
+  std::uint64_t connections_made = 0;        // loop thread: the last Connection::serial
   // The request being read and handled: links decode straight into its body and its
   // PendingReply's envelope, and a handler that answers inline leaves both here for the next
   // one (no Message or PendingReply moves per request).
