@@ -2,7 +2,8 @@
 """Interop with libzmq (python3-zmq): libzmq REQ and DEALER call an ipcx Server over tcp:// and
 ipc://, the ipcx CLI client calls libzmq REP and ROUTER servers and brokers that unpack the REQ
 envelope (plain and Majordomo requests), an ipcx server connected out to zmq.proxy's backend
-serves libzmq REQ clients, ipcx push/pull trade
+serves libzmq REQ clients, `ipcx pub --frames 1` feeds a SUB that expects single frames, ipcx
+push/pull trade
 messages with libzmq PULL/PUSH in both directions, binding and connecting (and deal evenly to
 two PULLs whatever their handshakes' timing), and ipcx pub/sub
 with libzmq SUB/PUB, subscribing and unsubscribing while messages flow. Run by ctest as
@@ -269,10 +270,14 @@ LINES = [f"line {i} " + "x" * (i % 300) for i in range(500)]
 
 
 def start_ipcx(ipcx, args, stdin=None):
-    proc = subprocess.Popen([ipcx, *args], stdin=stdin, stdout=subprocess.PIPE, text=True)
+    """Starts an ipcx command; with --bind, returns the endpoint it reported: on stderr for the
+    commands whose stdout carries messages (pull, sub), so the data stays clean."""
+    to_stderr = args[0] in ("pull", "sub")
+    proc = subprocess.Popen([ipcx, *args], stdin=stdin, stdout=subprocess.PIPE, text=True,
+                            stderr=subprocess.PIPE if to_stderr else None)
     bound = None
     if "--bind" in args:
-        line = proc.stdout.readline().strip()
+        line = (proc.stderr if to_stderr else proc.stdout).readline().strip()
         check(line.startswith("bound "), f"ipcx printed {line!r}")
         bound = line[len("bound "):].replace("unix://", "ipc://", 1)
     return proc, bound
@@ -502,6 +507,62 @@ def pub_sub_both_ways(ipcx, tmp):
             check(numbers == sorted(numbers) and len(set(numbers)) == 5, f"order: {numbers}")
             pub.close()
             print(f"ok: libzmq PUB -> ipcx sub over {bound}")
+    finally:
+        ctx.destroy(linger=0)
+
+
+def single_frame_pub_and_frame_separators(ipcx, tmp):
+    """`ipcx pub --frames 1` feeds a libzmq SUB that expects the zguide weather server's
+    single-frame "ZIP TEMP HUM" messages and filters on the text's prefix; `ipcx sub --bind`
+    reports its endpoint on stderr and prints a libzmq PUB's two frames with the separator asked
+    for on an otherwise clean stdout."""
+    ctx = zmq.Context()
+    try:
+        proc, bound = start_ipcx(ipcx, ["pub", "--bind", "tcp://127.0.0.1:0", "--frames", "1",
+                                        "--wait-subscribers", "1"], stdin=subprocess.PIPE)
+        sub = ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.connect(bound)
+        sub.setsockopt(zmq.SUBSCRIBE, b"10001 ")
+        for i in range(20):
+            publish_line(proc, f"10002 {i} 60")
+            publish_line(proc, f"10001 {i} 40")
+            publish_line(proc, f"100011 {i} 50")
+        for i in range(20):
+            got = recv_or_none(sub, 10000)
+            check(got is not None and len(got) == 1, f"single-frame message {i}: {got!r}")
+            zipcode, temperature, humidity = got[0].split()  # as the weather client does
+            check((zipcode, int(temperature), humidity) == (b"10001", i, b"40"), f"got {got!r}")
+        check(recv_or_none(sub, 200) is None, "libzmq SUB got a message it did not subscribe to")
+        proc.stdin.close()
+        check(proc.wait(timeout=30) == 0, "ipcx pub did not finish")
+        sub.close()
+        print(f"ok: ipcx pub --frames 1 -> libzmq SUB filtering on a prefix over {bound}")
+
+        proc, bound = start_ipcx(ipcx, ["sub", "--bind", f"unix://{tmp}/sub.sock", "--count",
+                                        "3", "--frames-separator", "|", "--timeout", "20000"])
+        pub = ctx.socket(zmq.PUB)
+        pub.setsockopt(zmq.LINGER, 0)
+        pub.connect(bound)
+        stop = threading.Event()
+
+        def publish():
+            i = 0
+            while not stop.is_set():
+                pub.send_multipart([b"apple", str(i).encode()])
+                i += 1
+                stop.wait(0.002)
+
+        t = threading.Thread(target=publish, daemon=True)
+        t.start()
+        out, err = proc.communicate(timeout=60)
+        stop.set()
+        t.join(timeout=10)
+        lines = out.splitlines()
+        check(proc.returncode == 0 and len(lines) == 3, f"ipcx sub --bind: {out!r} {err!r}")
+        check(all(line.startswith("apple|") for line in lines), f"separator: {lines!r}")
+        pub.close()
+        print(f"ok: libzmq PUB -> ipcx sub --bind --frames-separator over {bound}")
     finally:
         ctx.destroy(linger=0)
 

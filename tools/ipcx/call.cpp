@@ -19,6 +19,7 @@ struct CallSettings {
   long spin_us = -1;  // -1: the library default
   bool hex = false;
   bool plain = false;  // force the REQ envelope
+  long heartbeat_ms = 0;
 };
 
 bool printable(std::string_view text) {
@@ -79,6 +80,7 @@ int call(const CallSettings& cfg) {
     ClientOptions options;
     if (cfg.spin_us >= 0) options.spin = std::chrono::microseconds(cfg.spin_us);
     if (cfg.plain) options.envelope = RequestEnvelope::plain;
+    options.heartbeat = std::chrono::milliseconds(cfg.heartbeat_ms);
     Client client = spawning ? spawn(split_words(cfg.spawn), options) : Client(url, options);
     auto reply = client.call(request, std::chrono::milliseconds(cfg.timeout_ms));
     if (!reply) {
@@ -111,6 +113,8 @@ Runner add_call(CLI::App& app) {
   cmd->add_option("--timeout", cfg->timeout_ms, "Milliseconds to wait for the reply");
   cmd->add_option("--spin-us", cfg->spin_us, "Poll this long before sleeping (default 50)");
   cmd->add_flag("--hex", cfg->hex, "Print every part in hex");
+  cmd->add_option("--heartbeat", cfg->heartbeat_ms,
+                  "ZMTP PING after this many ms of silence, close after 3x (0: off)");
   cmd->add_flag("--plain", cfg->plain,
                 "Send what a libzmq REQ sends, [\"\"][parts], even to a peer that takes ipcx "
                 "request ids");

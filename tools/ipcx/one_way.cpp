@@ -1,8 +1,9 @@
 // The one-way subcommands (CLI). push sends each line of stdin as a one-frame message; pull
-// prints each message on a line, frames separated by a space. pub publishes stdin's lines (each
-// "TOPIC BODY", or BODY under a fixed --topic) or a counter at a --rate; sub prints each message
-// as "TOPIC BODY". All bind every --bind endpoint (printing "bound URL" once listening) and
-// connect every positional URL.
+// prints each message on a line, frames separated by a space (--frames-separator). pub
+// publishes stdin's lines (each "TOPIC BODY", or BODY under a fixed --topic; with --frames 1
+// the line as one frame) or a counter at a --rate; sub prints each message as pull does. All
+// bind every --bind endpoint, printing "bound URL" once listening (on stderr for pull and sub,
+// whose stdout carries the data), and connect every positional URL.
 #include <iostream>
 #include <memory>
 #include <string>
@@ -27,18 +28,23 @@ struct PipeSettings {
   double rate = 0;                  // pub: messages per second of a counter instead of stdin
   long wait_subscribers = 0;        // pub: publish only once this many have subscribed
   std::size_t batch_bytes = 0;      // push, pub: SocketOptions::batch_bytes
+  long heartbeat_ms = 0;            // SocketOptions::heartbeat
+  int frames = 2;                   // pub: frames per message, [topic][body] or one
+  std::string separator = " ";      // pull, sub: printed between a message's frames
 };
 
 SocketOptions socket_options(const PipeSettings& cfg) {
   SocketOptions options;
   options.batch_bytes = cfg.batch_bytes;
+  options.heartbeat = std::chrono::milliseconds(cfg.heartbeat_ms);
   return options;
 }
 
+// `bound_to`: where the "bound URL" lines go, stderr when stdout carries data.
 template <class Socket>
-bool attach(Socket& socket, const PipeSettings& cfg) {
+bool attach(Socket& socket, const PipeSettings& cfg, std::ostream& bound_to = std::cout) {
   try {
-    for (const auto& url : cfg.binds) std::cout << "bound " << socket.bind(url).url() << std::endl;
+    for (const auto& url : cfg.binds) bound_to << "bound " << socket.bind(url).url() << std::endl;
     for (const auto& url : cfg.connects) socket.connect(url);
   } catch (const Error& e) {
     std::cerr << "ipcx: " << e.what() << '\n';
@@ -84,21 +90,24 @@ int print_messages(Socket& socket, const PipeSettings& cfg, const char* name) {
         std::cerr << "ipcx sub: " << lost << " messages lost before the next\n";
       }
     }
-    for (std::size_t i = 0; i < m->size(); ++i) std::cout << (i ? " " : "") << m->text(i);
+    for (std::size_t i = 0; i < m->size(); ++i) {
+      if (i > 0) std::cout << cfg.separator;
+      std::cout << m->text(i);
+    }
     std::cout << '\n' << std::flush;
   }
   return kExitOk;
 }
 
 int pull(const PipeSettings& cfg) {
-  Puller puller;
-  if (!attach(puller, cfg)) return kExitUsage;
+  Puller puller(socket_options(cfg));
+  if (!attach(puller, cfg, std::cerr)) return kExitUsage;
   return print_messages(puller, cfg, "pull");
 }
 
 int sub(const PipeSettings& cfg) {
-  Subscriber subscriber;
-  if (!attach(subscriber, cfg)) return kExitUsage;
+  Subscriber subscriber(socket_options(cfg));
+  if (!attach(subscriber, cfg, std::cerr)) return kExitUsage;
   if (cfg.topics.empty()) subscriber.subscribe("");
   for (const auto& t : cfg.topics) subscriber.subscribe(t);
   return print_messages(subscriber, cfg, "sub");
@@ -109,6 +118,10 @@ int pub(const PipeSettings& cfg) {
   if (!attach(publisher, cfg)) return kExitUsage;
   if (cfg.topics.size() > 1) {
     std::cerr << "ipcx pub: one --topic at most\n";
+    return kExitUsage;
+  }
+  if (cfg.frames != 1 && cfg.frames != 2) {
+    std::cerr << "ipcx pub: --frames is 1 or 2\n";
     return kExitUsage;
   }
   auto deadline = std::chrono::steady_clock::now() +
@@ -122,8 +135,13 @@ int pub(const PipeSettings& cfg) {
     publisher.poll();
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  // One frame: the topic is the text's start, as subscribers that match a prefix of a single
+  // frame expect (ZeroMQ's weather-update example: "ZIP TEMP HUM").
   auto publish = [&](std::string_view topic, std::string_view body) {
-    if (!publisher.publish(Message{topic, body})) {
+    Message m = cfg.frames == 2 ? Message{topic, body}
+                : topic.empty() ? Message{body}
+                                : Message{std::string(topic) + " " + std::string(body)};
+    if (!publisher.publish(m)) {
       std::cerr << "ipcx pub: message too large\n";
       return false;
     }
@@ -148,7 +166,7 @@ int pub(const PipeSettings& cfg) {
     while (std::getline(std::cin, line)) {
       std::string_view topic = cfg.topics.empty() ? std::string_view{} : cfg.topics[0];
       std::string_view body = line;
-      if (cfg.topics.empty()) {
+      if (cfg.topics.empty() && cfg.frames == 2) {
         auto space = line.find(' ');
         topic = std::string_view(line).substr(0, space);
         body = space == std::string::npos ? std::string_view{} : body.substr(space + 1);
@@ -164,6 +182,13 @@ void add_common(CLI::App* cmd, PipeSettings& cfg) {
   cmd->add_option("--bind", cfg.binds, "Endpoints to bind (repeatable)");
   cmd->add_option("--timeout", cfg.timeout_ms,
                   "Milliseconds to wait per message (default: no limit)");
+  cmd->add_option("--heartbeat", cfg.heartbeat_ms,
+                  "ZMTP PING after this many ms of silence, close after 3x (0: off)");
+}
+
+void add_separator(CLI::App* cmd, PipeSettings& cfg) {
+  cmd->add_option("--frames-separator", cfg.separator,
+                  "Printed between a message's frames (default: a space)");
 }
 
 // For piping much in at once: lines are held until a batch fills or stdin ends, so not for
@@ -196,6 +221,8 @@ Runner add_pub(CLI::App& app) {
   cmd->add_option("--count", cfg->count, "With --rate: stop after this many");
   cmd->add_option("--wait-subscribers", cfg->wait_subscribers,
                   "Publish only once this many subscribers have subscribed");
+  cmd->add_option("--frames", cfg->frames,
+                  "2: [topic][body] (default); 1: the line, or TOPIC BODY, as one frame");
   return [cfg] { return pub(*cfg); };
 }
 
@@ -203,6 +230,7 @@ Runner add_sub(CLI::App& app) {
   auto cfg = std::make_shared<PipeSettings>();
   auto* cmd = app.add_subcommand("sub", "Print each message published, as TOPIC BODY");
   add_common(cmd, *cfg);
+  add_separator(cmd, *cfg);
   cmd->add_option("--topic", cfg->topics,
                   "Subscribe to this topic prefix (repeatable; default: all)");
   cmd->add_option("--count", cfg->count, "Exit after this many messages");
@@ -213,6 +241,7 @@ Runner add_pull(CLI::App& app) {
   auto cfg = std::make_shared<PipeSettings>();
   auto* cmd = app.add_subcommand("pull", "Print each message pushers send, one a line");
   add_common(cmd, *cfg);
+  add_separator(cmd, *cfg);
   cmd->add_option("--count", cfg->count, "Exit after this many messages");
   return [cfg] { return pull(*cfg); };
 }
