@@ -31,8 +31,10 @@ struct ServerOptions {
   // 0: handlers run on the thread that read the request. N: on a pool of N threads.
   unsigned workers = 0;
   std::chrono::milliseconds handshake_timeout = 10s;
-  // 0 disables ZMTP heartbeats; otherwise PING after this much silence, close after 3x.
-  std::chrono::milliseconds heartbeat = 0ms;
+  // ZMTP heartbeats: PING this often (with a TTL of 3x), close a peer silent for 3x. -1 (default):
+  // 5 s over tcp://, off on the other mechanisms (they see a peer's end by themselves); 0: off.
+  // A peer's PING that asks for a TTL is honoured either way.
+  std::chrono::milliseconds heartbeat = -1ms;
   // stop(): how long Responders already handed out may still reply.
   std::chrono::milliseconds stop_grace = 1s;
   // shm://: bytes of each of a connection's two rings (rounded up to a power of two, 64 KiB to
@@ -69,8 +71,10 @@ struct ClientOptions {
   // VMs. 0 never spins. See docs/BENCHMARKS.md.
   std::chrono::microseconds spin = 50us;
   std::chrono::milliseconds handshake_timeout = 10s;
-  // 0 disables ZMTP heartbeats; otherwise PING after this much silence, close after 3x.
-  std::chrono::milliseconds heartbeat = 0ms;
+  // ZMTP heartbeats: PING this often (with a TTL of 3x), close a peer silent for 3x. -1 (default):
+  // 5 s over tcp://, off on the other mechanisms (they see a peer's end by themselves); 0: off.
+  // A peer's PING that asks for a TTL is honoured either way.
+  std::chrono::milliseconds heartbeat = -1ms;
   // Reconnect backoff: starts at the minimum and doubles up to the maximum.
   std::chrono::milliseconds reconnect_min = 10ms;
   std::chrono::milliseconds reconnect_max = 1s;
@@ -99,8 +103,10 @@ struct SocketOptions {
   // ClientOptions::spin. 0 never spins.
   std::chrono::microseconds spin = 50us;
   std::chrono::milliseconds handshake_timeout = 10s;
-  // 0 disables ZMTP heartbeats; otherwise PING after this much silence, close after 3x.
-  std::chrono::milliseconds heartbeat = 0ms;
+  // ZMTP heartbeats: PING this often (with a TTL of 3x), close a peer silent for 3x. -1 (default):
+  // 5 s over tcp://, off on the other mechanisms (they see a peer's end by themselves); 0: off.
+  // A peer's PING that asks for a TTL is honoured either way.
+  std::chrono::milliseconds heartbeat = -1ms;
   // Pusher and Publisher: how long destruction waits to write what is still queued (to peers
   // still connecting too), as ZeroMQ's linger. 0 writes only what the kernel takes at once.
   std::chrono::milliseconds linger = 1s;

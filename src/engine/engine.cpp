@@ -11,7 +11,9 @@ constexpr std::chrono::milliseconds kAcceptBackoff{100};
 
 std::chrono::milliseconds tick_period_of(const EngineOptions& o) {
   auto period = o.handshake_timeout;
-  if (o.heartbeat.count() > 0) period = std::min(period, o.heartbeat);
+  if (o.heartbeat.count() != 0) {
+    period = std::min(period, o.heartbeat.count() > 0 ? o.heartbeat : transport::kTcpHeartbeat);
+  }
   return std::clamp(period / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
 }
 
@@ -54,13 +56,13 @@ pattern::Use Engine::use(bool dial) const {
   return {options_.use, options_.lossless && publisher, dial};
 }
 
-transport::LinkOptions Engine::link_options() const {
+transport::LinkOptions Engine::link_options(const Endpoint& ep) const {
   transport::LinkOptions lo;
   lo.socket_type = options_.type;
   lo.max_message_size = options_.max_message_size;
   lo.max_queued_bytes = options_.max_queued_bytes;
   lo.handshake_timeout = options_.handshake_timeout;
-  lo.heartbeat = options_.heartbeat;
+  lo.heartbeat = transport::heartbeat_for(options_.heartbeat, ep);
   lo.shm_ring_bytes = options_.shm_ring_bytes;
   lo.lossless_publish = options_.lossless;
   lo.announce_request_ids = options_.announce_request_ids;
@@ -72,7 +74,7 @@ Endpoint Engine::bind(std::string_view url) {
   Endpoint ep = Endpoint::parse(url);
   const auto& mechanism = pattern::mechanism_for(ep, use(false));
   transport::ListenOptions lo;
-  lo.link = link_options();
+  lo.link = link_options(ep);
   lo.file_mode = options_.file_mode;
   lo.allow_uids = options_.allow_uids;
   auto bound = std::make_unique<Bound>();
@@ -201,7 +203,7 @@ void Engine::redial(Peer& peer, Clock::time_point now) {
   Dial& d = *peer.dial;
   if (peer.link || d.mechanism == nullptr || now < d.next_attempt) return;
   std::string why;
-  auto link = d.mechanism->dial(d.endpoint, link_options(), why);
+  auto link = d.mechanism->dial(d.endpoint, link_options(d.endpoint), why);
   if (link && attach(peer, std::move(*link))) return;
   d.last_failure = link ? Errc::resource_exhausted : link.error();
   d.backoff = d.backoff.count() == 0 ? options_.reconnect_min

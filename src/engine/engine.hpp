@@ -176,14 +176,13 @@ class Engine {
   // Sleeps until something happens or `deadline` (or the next timed duty), with polled rings
   // armed; then marks what is ready. Runs posted tasks.
   int sleep(Clock::time_point deadline);
-  // Whether nothing but a peer's input can need this engine: no timers, heartbeats, redials,
-  // listeners, writes due or cross-thread wake-ups, and at most one peer. A caller waiting for
-  // that peer may then sleep in its link's own wait (DirectWait) instead of on the engine; a
-  // polled link arms its own doorbell there.
+  // Whether nothing but a peer's input can need this engine: no timers, redials, listeners,
+  // writes due or cross-thread wake-ups, and at most one peer. A caller waiting for that peer
+  // may then sleep in its link's own wait (DirectWait) instead of on the engine; a polled link
+  // arms its own doorbell there, and a link with heartbeats returns by the time a PING is due.
   bool waits_only_for_io() const noexcept {
     return peers_.size() == 1 && timed_.empty() && unlinked_ == 0 && bound_.empty() &&
-           dirty_.empty() && handshakes_waited_on_ == 0 && !options_.cross_thread &&
-           options_.heartbeat.count() == 0;
+           dirty_.empty() && handshakes_waited_on_ == 0 && !options_.cross_thread;
   }
   // Whether any peer's link is polled memory (the spin loop then pauses rather than yields).
   bool any_polled() const noexcept { return !polled_.empty(); }
@@ -314,7 +313,8 @@ class Engine {
   void free_closed();
   void write_dirty();
   void poll_each_ring();
-  transport::LinkOptions link_options() const;
+  // For links to or from `ep`: the automatic heartbeat resolved for its mechanism.
+  transport::LinkOptions link_options(const Endpoint& ep) const;
   pattern::Use use(bool dial) const;
   Peer& add_peer(std::unique_ptr<transport::Link> link, std::unique_ptr<Dial> dial);
   bool attach(Peer& peer, std::unique_ptr<transport::Link> link);

@@ -43,7 +43,7 @@ struct LinkOptions {
   std::size_t max_message_size = 64u << 20;
   std::size_t max_queued_bytes = 64u << 20;
   std::chrono::milliseconds handshake_timeout{10000};
-  std::chrono::milliseconds heartbeat{0};  // 0: off
+  std::chrono::milliseconds heartbeat{0};  // 0: off (heartbeat_for() resolves "automatic")
   std::size_t shm_ring_bytes = 1u << 20;   // shm: each ring's data bytes (a power of two)
   bool lossless_publish = false;           // a publisher's shared rings never overwrite
   bool announce_request_ids = false;       // ZMTP: an ipcx Server's READY says it takes them
@@ -51,6 +51,16 @@ struct LinkOptions {
   // owned by the socket, which outlives its links. May be null (then nothing is shared).
   SocketScope* scope = nullptr;
 };
+
+// A socket's heartbeat option as the links of one endpoint use it: "automatic" (negative) is
+// kTcpHeartbeat over tcp://, where a peer can vanish without a FIN, and off on the other
+// mechanisms, which see a peer's end (a hang-up, a pidfd, a resend that fails) by themselves.
+inline constexpr std::chrono::milliseconds kTcpHeartbeat{5000};
+inline std::chrono::milliseconds heartbeat_for(std::chrono::milliseconds option,
+                                               const Endpoint& ep) noexcept {
+  if (option.count() >= 0) return option;
+  return ep.scheme == "tcp" ? kTcpHeartbeat : std::chrono::milliseconds(0);
+}
 
 struct ListenOptions {
   LinkOptions link;

@@ -2,6 +2,7 @@
 // the handshake deadline and optional heartbeats.
 #include "transport/stream_link.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include "wire/zmtp_session.hpp"
@@ -88,6 +89,8 @@ class StreamLink final : public Link, public DirectWait, public WholeWrite {
   IoResult wait_recv_split(Message& envelope, Message& out,
                            std::chrono::milliseconds timeout) noexcept override {
     if (!in_.empty() || !stream_) return receive(out, &envelope);
+    // With heartbeats, back to the owner's loop by the time a PING may be due: it ticks.
+    if (options_.heartbeat.count() > 0) timeout = std::min(timeout, options_.heartbeat);
     return receive(out, &envelope, timeout);
   }
 
@@ -99,13 +102,26 @@ class StreamLink final : public Link, public DirectWait, public WholeWrite {
       }
       return {Io::ok};
     }
+    // Reads only note that something came; the time is taken here, a tick late at most.
+    if (heard_) {
+      heard_ = false;
+      last_rx_ = now;
+    }
+    auto ttl = session_.peer_ttl();
+    if (ttl.count() > 0 && now - last_rx_ > ttl) {
+      fault_ = "peer silent past the TTL of its PING";
+      return {Io::error, 0, Errc::timeout};
+    }
     auto hb = options_.heartbeat;
     if (hb.count() <= 0) return {Io::ok};
     if (now - last_rx_ > 3 * hb) {
       fault_ = "peer silent past the heartbeat timeout";
       return {Io::error, 0, Errc::timeout};
     }
-    if (now - last_rx_ > hb && now - last_ping_ > hb) {
+    // Every interval, whether or not the peer is quiet: the PING carries a TTL, and a peer that
+    // honours it (libzmq, ipcx) closes us unless something of ours arrives within it. A link
+    // that only receives (a puller's) sends nothing else.
+    if (now - last_ping_ >= hb) {
       auto ttl = std::chrono::duration_cast<std::chrono::milliseconds>(3 * hb).count() / 100;
       session_.send_ping(static_cast<std::uint16_t>(ttl > 0xffff ? 0xffff : ttl));
       last_ping_ = now;
@@ -146,7 +162,7 @@ class StreamLink final : public Link, public DirectWait, public WholeWrite {
         if (r.status == Io::closed) fault_ = "peer closed the connection";
         return r;
       }
-      if (options_.heartbeat.count() > 0) last_rx_ = Clock::now();  // only heartbeats read it
+      heard_ = true;  // tick() takes the time
       IoResult decoded = decode_buffered(out, envelope);
       if (decoded.status == Io::ok && r.bytes < kReadChunk) skip_read_ = true;
       return decoded;
@@ -193,6 +209,7 @@ class StreamLink final : public Link, public DirectWait, public WholeWrite {
   Clock::time_point last_rx_;
   Clock::time_point last_ping_;
   bool skip_read_ = false;
+  bool heard_ = false;  // bytes came since the last tick()
   std::string fault_;
 };
 

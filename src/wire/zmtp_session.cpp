@@ -224,6 +224,8 @@ ZmtpSession::Event ZmtpSession::on_ping(std::span<const std::byte> data) {
   if (data.size() < 2 || data.size() > 2 + 16) {
     return fail(Errc::protocol_violation, "malformed PING");
   }
+  // The TTL is in tenths of a second, big-endian.
+  peer_ttl_ = std::chrono::milliseconds(100 * ((octet(data, 0) << 8) | octet(data, 1)));
   encode_command(out_, "PONG", data.subspan(2));
   return Event::need_more;
 }

@@ -7,6 +7,7 @@
 // ([0x01 or 0x00][topic]), so its owner sees one form whichever its subscribers speak.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -88,6 +89,9 @@ class ZmtpSession {
   SocketType peer_type() const noexcept { return peer_type_; }
   const std::string& peer_identity() const noexcept { return peer_identity_; }
   int peer_minor_version() const noexcept { return peer_minor_; }
+  // The TTL of the peer's last PING (37/ZMTP): close the connection after this long without
+  // traffic from the peer. 0: none asked for.
+  std::chrono::milliseconds peer_ttl() const noexcept { return peer_ttl_; }
   // Whether the peer's READY carried kRequestIdsProperty.
   bool peer_takes_request_ids() const noexcept { return peer_request_ids_; }
 
@@ -113,6 +117,7 @@ class ZmtpSession {
   std::string peer_identity_;
   bool peer_request_ids_ = false;
   int peer_minor_ = 1;
+  std::chrono::milliseconds peer_ttl_{0};
   Errc error_ = Errc::ok;
   std::string detail_;
   bool subscriber_ = false;  // a SUB or XSUB: its messages are subscriptions

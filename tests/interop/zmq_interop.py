@@ -1,13 +1,12 @@
 #!/usr/bin/python3
 """Interop with libzmq (python3-zmq): libzmq REQ and DEALER call an ipcx Server over tcp:// and
-ipc://, the ipcx CLI client calls libzmq REP and ROUTER servers and brokers that unpack the REQ
-envelope (plain and Majordomo requests), an ipcx server connected out to zmq.proxy's backend
-serves libzmq REQ clients, `ipcx pub --frames 1` feeds a SUB that expects single frames, ipcx
-push/pull trade
-messages with libzmq PULL/PUSH in both directions, binding and connecting (and deal evenly to
-two PULLs whatever their handshakes' timing), and ipcx pub/sub
-with libzmq SUB/PUB, subscribing and unsubscribing while messages flow. Run by ctest as
-`/usr/bin/python3 zmq_interop.py IPCX_BINARY CASE`; exits non-zero on the first failure."""
+ipc://; the ipcx CLI client calls libzmq REP and ROUTER servers and brokers that unpack the REQ
+envelope (plain and Majordomo requests); an ipcx server connected out to zmq.proxy's backend
+serves libzmq REQ clients; ipcx push/pull trade messages with libzmq PULL/PUSH in both
+directions, binding and connecting (and deal evenly to two PULLs whatever their handshakes'
+timing); ipcx pub/sub with libzmq SUB/PUB, subscribing and unsubscribing while messages flow;
+`ipcx pub --frames 1` feeds a SUB that expects single frames; heartbeats both ways. Run by ctest
+as `/usr/bin/python3 zmq_interop.py IPCX_BINARY CASE`; exits non-zero on the first failure."""
 
 import os
 import shutil
@@ -16,8 +15,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 import zmq
+import zmq.utils.monitor
 
 BIG = bytes((i * 131) % 251 for i in range(256)) * (16 * 4096)  # 16 MiB, every byte value
 
@@ -563,6 +564,64 @@ def single_frame_pub_and_frame_separators(ipcx, tmp):
         check(all(line.startswith("apple|") for line in lines), f"separator: {lines!r}")
         pub.close()
         print(f"ok: libzmq PUB -> ipcx sub --bind --frames-separator over {bound}")
+    finally:
+        ctx.destroy(linger=0)
+
+
+def heartbeats_both_ways(ipcx, tmp):
+    """ZMTP heartbeats between libzmq and ipcx: a libzmq DEALER that pings every 100 ms and
+    drops a connection without a PONG within 300 ms (ZMQ_HEARTBEAT_IVL/TIMEOUT/TTL) stays
+    connected to an ipcx server, idle or busy, whether the server pings too or not; and an ipcx
+    call that pings every 100 ms waits out a libzmq REP that answers after 1.5 s."""
+    ctx = zmq.Context()
+    try:
+        for server_heartbeat in ("100", "0"):
+            proc, bound = start_server(ipcx, ["--handler", "echo", "--bind", "tcp://127.0.0.1:0",
+                                              "--heartbeat", server_heartbeat])
+            dealer = ctx.socket(zmq.DEALER)
+            for opt, value in ((zmq.HEARTBEAT_IVL, 100), (zmq.HEARTBEAT_TIMEOUT, 300),
+                               (zmq.HEARTBEAT_TTL, 300), (zmq.LINGER, 0), (zmq.RCVTIMEO, 20000)):
+                dealer.setsockopt(opt, value)
+            monitor = dealer.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED)
+            dealer.connect(bound[0])
+            events = []
+            asked = False
+            deadline = time.monotonic() + 1.5  # fifteen heartbeat intervals, mostly idle
+            while time.monotonic() < deadline:
+                if monitor.poll(50):
+                    events.append(zmq.utils.monitor.recv_monitor_message(monitor)["event"])
+                if not asked and events and time.monotonic() > deadline - 0.75:
+                    asked = True
+                    dealer.send_multipart([b"", b"busy"])
+                    check(dealer.recv_multipart() == [b"", b"busy"], "reply while pinging")
+            check(events == [zmq.EVENT_CONNECTED],
+                  f"libzmq DEALER events with server --heartbeat {server_heartbeat}: {events}")
+            dealer.disable_monitor()
+            monitor.close()
+            dealer.close()
+            proc.send_signal(signal.SIGTERM)
+            check(proc.wait(timeout=30) == 0, "ipcx serve did not stop cleanly")
+            print(f"ok: libzmq DEALER heartbeats <-> ipcx serve --heartbeat {server_heartbeat}")
+
+        rep = ctx.socket(zmq.REP)
+        rep.setsockopt(zmq.LINGER, 0)
+        rep.bind("tcp://127.0.0.1:*")
+        url = rep.getsockopt(zmq.LAST_ENDPOINT).decode()
+
+        def answer_late():
+            if rep.poll(20000):
+                request = rep.recv_multipart()
+                time.sleep(1.5)
+                rep.send_multipart([b"late", *request])
+
+        t = threading.Thread(target=answer_late, daemon=True)
+        t.start()
+        r = subprocess.run([ipcx, "call", url, "x", "--heartbeat", "100", "--timeout", "20000"],
+                           capture_output=True, timeout=60)
+        t.join(timeout=10)
+        check(r.returncode == 0 and r.stdout == b"late\nx\n", f"ipcx call --heartbeat: {r!r}")
+        rep.close()
+        print("ok: ipcx call --heartbeat 100 waits out a libzmq REP that answers after 1.5 s")
     finally:
         ctx.destroy(linger=0)
 

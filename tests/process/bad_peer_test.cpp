@@ -34,6 +34,7 @@ class BadPeer : public ::testing::TestWithParam<std::string> {
     ServerOptions options;
     options.max_message_size = 1u << 20;
     options.handshake_timeout = 300ms;
+    options.heartbeat = 0ms;  // what closes a peer is its own fault, never our heartbeat
     server_ = std::make_unique<Server>(options);
     server_->on_request([](Request& r) { r.reply(r.body()); });
     std::string url = test::private_url(GetParam(), dir_, "bad");
@@ -100,6 +101,12 @@ TEST_P(BadPeer, BodyAboveTheMaximumMessageSize) {
   Bytes frame{0x02, 0, 0, 0, 0, 0, 0x20, 0, 0};
   frame.resize(frame.size() + 4096, 'a');
   expect_rejected(concat({dealer_handshake(), frame}));
+}
+
+TEST_P(BadPeer, SilentPastTheTtlOfItsOwnPing) {
+  // 37/ZMTP: a PING's TTL asks the receiver to close the connection after that long without
+  // traffic, even on a server that sends no heartbeats (its handshake_timeout ticks it).
+  expect_rejected(concat({dealer_handshake(), test::RawPeer::ping(3)}));
 }
 
 TEST_P(BadPeer, NeverFinishesItsGreeting) {

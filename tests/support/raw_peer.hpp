@@ -91,6 +91,19 @@ class RawPeer {
     return frame;
   }
 
+  // A PING command asking the receiver to close after ttl_deciseconds of silence from us.
+  static std::vector<unsigned char> ping(std::uint16_t ttl_deciseconds) {
+    return {0x04,
+            7,
+            4,
+            'P',
+            'I',
+            'N',
+            'G',
+            static_cast<unsigned char>(ttl_deciseconds >> 8),
+            static_cast<unsigned char>(ttl_deciseconds & 0xff)};
+  }
+
  private:
   int fd_ = -1;
   bool ok_ = false;

@@ -18,8 +18,8 @@ struct CallSettings {
   long timeout_ms = 5000;
   long spin_us = -1;  // -1: the library default
   bool hex = false;
-  bool plain = false;  // force the REQ envelope
-  long heartbeat_ms = 0;
+  bool plain = false;      // force the REQ envelope
+  long heartbeat_ms = -1;  // -1: the library default (5 s over tcp://)
 };
 
 bool printable(std::string_view text) {
@@ -114,7 +114,8 @@ Runner add_call(CLI::App& app) {
   cmd->add_option("--spin-us", cfg->spin_us, "Poll this long before sleeping (default 50)");
   cmd->add_flag("--hex", cfg->hex, "Print every part in hex");
   cmd->add_option("--heartbeat", cfg->heartbeat_ms,
-                  "ZMTP PING after this many ms of silence, close after 3x (0: off)");
+                  "ZMTP PING after this many ms of silence, close after 3x (0: off; default 5000 "
+                  "over tcp://, off elsewhere)");
   cmd->add_flag("--plain", cfg->plain,
                 "Send what a libzmq REQ sends, [\"\"][parts], even to a peer that takes ipcx "
                 "request ids");

@@ -28,7 +28,7 @@ struct PipeSettings {
   double rate = 0;                  // pub: messages per second of a counter instead of stdin
   long wait_subscribers = 0;        // pub: publish only once this many have subscribed
   std::size_t batch_bytes = 0;      // push, pub: SocketOptions::batch_bytes
-  long heartbeat_ms = 0;            // SocketOptions::heartbeat
+  long heartbeat_ms = -1;           // SocketOptions::heartbeat; -1: the default
   int frames = 2;                   // pub: frames per message, [topic][body] or one
   std::string separator = " ";      // pull, sub: printed between a message's frames
 };
@@ -183,7 +183,8 @@ void add_common(CLI::App* cmd, PipeSettings& cfg) {
   cmd->add_option("--timeout", cfg.timeout_ms,
                   "Milliseconds to wait per message (default: no limit)");
   cmd->add_option("--heartbeat", cfg.heartbeat_ms,
-                  "ZMTP PING after this many ms of silence, close after 3x (0: off)");
+                  "ZMTP PING after this many ms of silence, close after 3x (0: off; default 5000 "
+                  "over tcp://, off elsewhere)");
 }
 
 void add_separator(CLI::App* cmd, PipeSettings& cfg) {

@@ -27,7 +27,7 @@ struct ServeSettings {
   unsigned workers = 0;
   long spin_us = -1;  // -1: the library default
   long handshake_timeout_ms = 10000;
-  long heartbeat_ms = 0;
+  long heartbeat_ms = -1;  // -1: the library default (5 s over tcp://)
   std::size_t max_message_size = 64u << 20;
   std::size_t max_connections = 1024;
   bool print_stats = false;
@@ -147,7 +147,9 @@ Runner add_serve(CLI::App& app) {
   cmd->add_option("--workers", cfg->workers, "Handler threads (0: the I/O thread)");
   cmd->add_option("--spin-us", cfg->spin_us, "Poll this long before sleeping (default 50)");
   cmd->add_option("--handshake-timeout", cfg->handshake_timeout_ms, "Milliseconds");
-  cmd->add_option("--heartbeat", cfg->heartbeat_ms, "ZMTP PING interval in ms (0: off)");
+  cmd->add_option("--heartbeat", cfg->heartbeat_ms,
+                  "ZMTP PING after this many ms of silence, close after 3x (0: off; default 5000 "
+                  "over tcp://, off elsewhere)");
   cmd->add_option("--max-message-size", cfg->max_message_size, "Bytes per request");
   cmd->add_option("--max-connections", cfg->max_connections, "Open connections at most");
   cmd->add_flag("--stats", cfg->print_stats, "Print counters to stderr on exit");

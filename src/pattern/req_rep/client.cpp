@@ -19,7 +19,7 @@ Client spawn(std::vector<std::string> argv, ClientOptions options) {
   lo.max_message_size = eo.max_message_size;
   lo.max_queued_bytes = eo.max_queued_bytes;
   lo.handshake_timeout = eo.handshake_timeout;
-  lo.heartbeat = eo.heartbeat;
+  lo.heartbeat = transport::heartbeat_for(eo.heartbeat, Endpoint::parse("stdio://"));
   std::string why;
   auto spawned = transport::spawn_stdio_server(argv, lo, why);
   if (!spawned) throw Error(spawned.error(), "stdio://", why);
