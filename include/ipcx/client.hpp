@@ -79,7 +79,8 @@ class Client {
 
   // Sends one request and waits for its reply. Errors: timeout, peer_closed (the connection died
   // with the request in flight; it is not re-sent), refused (nobody accepted a connection before
-  // the deadline), message_too_large, protocol_violation.
+  // the deadline), not_supported (at once: the server requires a security mechanism, CURVE or
+  // PLAIN, that this build does not speak), message_too_large, protocol_violation.
   Result<Message> call(const Message& request, std::chrono::milliseconds timeout);
 
   // A body of `bytes` to fill in place and pass to call(Loan, ...). Errors: message_too_large.

@@ -31,7 +31,7 @@ struct SocketStats {
   // arrived, or, on shm, broadcast topics it does not subscribe to).
   std::uint64_t dropped = 0;
   std::uint64_t peer_faults = 0;  // peers closed for breaking the protocol or a limit
-  std::uint64_t rejected = 0;     // peers refused past max_peers
+  std::uint64_t rejected = 0;     // peers refused past max_peers, or needing CURVE or PLAIN
   // Subscriber: messages its publishers sent that were lost before it read them (shm's
   // broadcast ring, udp's numbered datagrams), counted when the next one arrives.
   std::uint64_t lost = 0;

@@ -66,9 +66,11 @@ class Request {
 };
 
 struct ServerStats {
-  std::uint64_t accepted = 0;         // connections accepted
-  std::uint64_t open = 0;             // connections open now
-  std::uint64_t rejected = 0;         // refused by max_connections or the uid allow-list
+  std::uint64_t accepted = 0;  // connections accepted
+  std::uint64_t open = 0;      // connections open now
+  // Refused by max_connections or the uid allow-list, or because it required a security
+  // mechanism (CURVE, PLAIN) this build does not speak.
+  std::uint64_t rejected = 0;
   std::uint64_t requests = 0;         // requests handed to the handler
   std::uint64_t replies = 0;          // replies queued to a peer
   std::uint64_t handler_errors = 0;   // handler threw, or dropped its Responder unanswered

@@ -203,7 +203,9 @@ void Engine::redial(Peer& peer, Clock::time_point now) {
   Dial& d = *peer.dial;
   if (peer.link || d.mechanism == nullptr || now < d.next_attempt) return;
   std::string why;
-  auto link = d.mechanism->dial(d.endpoint, link_options(d.endpoint), why);
+  auto options = link_options(d.endpoint);
+  options.dialled = true;
+  auto link = d.mechanism->dial(d.endpoint, options, why);
   if (link && attach(peer, std::move(*link))) return;
   d.last_failure = link ? Errc::resource_exhausted : link.error();
   d.backoff = d.backoff.count() == 0 ? options_.reconnect_min
@@ -243,10 +245,13 @@ void Engine::close(Peer& peer, bool fault, std::string_view reason_text, Errc re
   std::string why(reason_text);
   transport::Link& link = *peer.link;
   if (fault) {
-    EngineCounters::bump(counters_.peer_faults);
     std::string who = link.peer().address;
     if (link.peer().pid > 0) who += " pid " + std::to_string(link.peer().pid);
-    log("ipcx: closed faulty peer " + who + ": " + why);
+    // A peer that needs what this build does not speak (a security mechanism) is refused, not
+    // faulty.
+    bool refused = reason == Errc::not_supported;
+    EngineCounters::bump(refused ? counters_.rejected : counters_.peer_faults);
+    log((refused ? "ipcx: refused peer " : "ipcx: closed faulty peer ") + who + ": " + why);
   }
   // What was queued to it is lost: a publisher knows how many messages; others count one.
   std::size_t lost = !peer.sizes.empty() ? peer.sizes.size() : link.queued_bytes() > 0 ? 1 : 0;

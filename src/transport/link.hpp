@@ -47,6 +47,7 @@ struct LinkOptions {
   std::size_t shm_ring_bytes = 1u << 20;   // shm: each ring's data bytes (a power of two)
   bool lossless_publish = false;           // a publisher's shared rings never overwrite
   bool announce_request_ids = false;       // ZMTP: an ipcx Server's READY says it takes them
+  bool dialled = false;                    // ZMTP: we connected, so our greeting is staged
   // Objects the mechanism shares among the links of one socket (a publisher's broadcast ring);
   // owned by the socket, which outlives its links. May be null (then nothing is shared).
   SocketScope* scope = nullptr;

@@ -17,8 +17,11 @@ class StreamLink final : public Link, public DirectWait, public WholeWrite {
   StreamLink(std::unique_ptr<ByteStream> stream, const LinkOptions& options)
       : stream_(std::move(stream)),
         options_(options),
-        session_(wire::ZmtpConfig{
-            options.socket_type, {}, options.max_message_size, options.announce_request_ids}),
+        session_(wire::ZmtpConfig{options.socket_type,
+                                  {},
+                                  options.max_message_size,
+                                  options.announce_request_ids,
+                                  options.dialled}),
         peer_(stream_->peer()),
         opened_(Clock::now()),
         last_rx_(opened_),
@@ -158,6 +161,12 @@ class StreamLink final : public Link, public DirectWait, public WholeWrite {
       IoResult r = wait.count() < 0 ? stream_->read_some({space, kReadChunk})
                                     : stream_->read_waiting({space, kReadChunk}, wait);
       in_.shrink_back(kReadChunk - (r.status == Io::ok ? r.bytes : 0));
+      if (r.status != Io::ok && r.status != Io::would_block && !session_.ready()) {
+        if (std::string why = session_.hangup_reason(); !why.empty()) {
+          fault_ = std::move(why);
+          return {Io::error, 0, Errc::not_supported};
+        }
+      }
       if (r.status != Io::ok) {
         if (r.status == Io::closed) fault_ = "peer closed the connection";
         return r;

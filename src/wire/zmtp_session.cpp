@@ -10,6 +10,9 @@
 namespace ipcx::wire {
 namespace {
 
+// What a staged greeting sends first: the signature and the major version.
+constexpr std::size_t kStagedGreeting = 11;
+
 std::string_view as_text(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
@@ -20,22 +23,29 @@ std::uint8_t octet(std::span<const std::byte> bytes, std::size_t i) {
 
 }  // namespace
 
-std::string check_greeting(std::span<const std::byte> got) {
+GreetingFault check_greeting(std::span<const std::byte> got) {
+  constexpr Errc kBad = Errc::protocol_violation;
   // Signature: octet 0 is 0xFF and octet 9 has its low bit set (not a ZMTP 1.0 peer).
-  if (got.size() >= 1 && octet(got, 0) != 0xff) return "not a ZMTP peer (bad signature)";
-  if (got.size() >= 10 && (octet(got, 9) & 1) == 0) return "not a ZMTP peer (bad signature)";
+  if (got.size() >= 1 && octet(got, 0) != 0xff) return {kBad, "not a ZMTP peer (bad signature)"};
+  if (got.size() >= 10 && (octet(got, 9) & 1) == 0) {
+    return {kBad, "not a ZMTP peer (bad signature)"};
+  }
   if (got.size() >= 11 && octet(got, 10) < 3) {
-    return "unsupported ZMTP version " + std::to_string(octet(got, 10)) + " (need 3.x)";
+    return {kBad, "unsupported ZMTP version " + std::to_string(octet(got, 10)) + " (need 3.x)"};
   }
   if (got.size() >= 32) {
     static constexpr char kNull[20] = {'N', 'U', 'L', 'L'};
     if (std::memcmp(got.data() + 12, kNull, sizeof kNull) != 0) {
       std::string name(as_text(got.subspan(12, 20)).substr(0, 20));
       name = name.substr(0, name.find('\0'));
-      return "unsupported security mechanism '" + name + "' (only NULL)";
+      for (char& c : name) {
+        if (c < 0x20 || c > 0x7e) c = '?';  // the peer's bytes, about to be logged
+      }
+      return {Errc::not_supported,
+              "the peer requires security mechanism " + name + " (ipcx speaks NULL only)"};
     }
   }
-  if (got.size() >= 33 && octet(got, 32) != 0) return "as-server must be 0 for NULL";
+  if (got.size() >= 33 && octet(got, 32) != 0) return {kBad, "as-server must be 0 for NULL"};
   return {};
 }
 
@@ -44,9 +54,29 @@ ZmtpSession::ZmtpSession(ZmtpConfig config)
       decoder_(config_.max_message_size),
       subscriber_(config_.type == SocketType::sub || config_.type == SocketType::xsub) {
   auto greeting = make_greeting();
+  if (config_.staged_greeting) {
+    out_.append(std::span<const std::byte>(greeting).first(kStagedGreeting));
+    rest_of_greeting_owed_ = true;
+    return;
+  }
   out_.append(greeting);
   // NULL sends READY right after the greeting without waiting (37/ZMTP; libzmq does the same).
   encode_ready(out_, config_.type, config_.identity, config_.announce_request_ids);
+}
+
+void ZmtpSession::send_rest_of_greeting() {
+  rest_of_greeting_owed_ = false;
+  auto greeting = make_greeting();
+  out_.append(std::span<const std::byte>(greeting).subspan(kStagedGreeting));
+  encode_ready(out_, config_.type, config_.identity, config_.announce_request_ids);
+}
+
+std::string ZmtpSession::hangup_reason() const {
+  if (state_ != State::greeting || greeting_got_ < kStagedGreeting - 1 || greeting_got_ >= 32) {
+    return {};
+  }
+  return "the peer hung up after the start of its greeting, as a ZeroMQ peer that requires "
+         "security mechanism CURVE or PLAIN does on meeting NULL (ipcx speaks NULL only)";
 }
 
 ZmtpSession::Event ZmtpSession::fail(Errc code, std::string detail) {
@@ -95,8 +125,10 @@ ZmtpSession::Event ZmtpSession::feed_greeting(std::span<const std::byte> in,
   std::memcpy(greeting_.data() + greeting_got_, in.data(), take);
   greeting_got_ += take;
   consumed = take;
-  std::string fault = check_greeting(std::span(greeting_).first(greeting_got_));
-  if (!fault.empty()) return fail(Errc::protocol_violation, std::move(fault));
+  auto fault = check_greeting(std::span(greeting_).first(greeting_got_));
+  if (fault.code != Errc::ok) return fail(fault.code, std::move(fault.why));
+  // Octets 12-31 name the peer's mechanism, and it is NULL: now ours may follow.
+  if (rest_of_greeting_owed_ && greeting_got_ >= 32) send_rest_of_greeting();
   if (greeting_got_ == kGreetingSize) {
     // A peer at minor 0 speaks 3.0; anything above 3.x is accepted as 3.1 (37/ZMTP).
     peer_minor_ = octet(greeting_, 10) > 3 ? 1 : octet(greeting_, 11);

@@ -27,6 +27,12 @@ struct ZmtpConfig {
   std::string identity;
   std::size_t max_message_size = 64u << 20;
   bool announce_request_ids = false;  // send kRequestIdsProperty in our READY
+  // The connecting side: send the greeting's first 11 octets (signature and major version), and
+  // the rest, with READY, once the peer's greeting has shown its mechanism. A libzmq peer sends
+  // its mechanism on seeing our version, but hangs up without a word on seeing a mechanism it
+  // does not expect; this way we learn which one it wanted. It delays nothing: our READY could
+  // only be answered once the peer's greeting had come anyway.
+  bool staged_greeting = false;
 };
 
 class ZmtpSession {
@@ -92,6 +98,10 @@ class ZmtpSession {
   // The TTL of the peer's last PING (37/ZMTP): close the connection after this long without
   // traffic from the peer. 0: none asked for.
   std::chrono::milliseconds peer_ttl() const noexcept { return peer_ttl_; }
+  // Why a peer that hung up during its greeting did so, when that tells something: a libzmq
+  // peer that sent only its signature and version hangs up on our NULL mechanism when it needs
+  // CURVE or PLAIN. Empty otherwise.
+  std::string hangup_reason() const;
   // Whether the peer's READY carried kRequestIdsProperty.
   bool peer_takes_request_ids() const noexcept { return peer_request_ids_; }
 
@@ -101,6 +111,7 @@ class ZmtpSession {
   Event feed_steps(std::span<const std::byte> in, std::size_t& consumed, Message& out,
                    Message* envelope);
   Result<void> send_other(const Message& head, const Message& tail);
+  void send_rest_of_greeting();
   Event feed_greeting(std::span<const std::byte> in, std::size_t& consumed);
   Event on_command(std::span<const std::byte> body, Message& out);
   Event on_ready(std::span<const std::byte> props);
@@ -110,6 +121,7 @@ class ZmtpSession {
   State state_ = State::greeting;
   std::array<std::byte, kGreetingSize> greeting_{};
   std::size_t greeting_got_ = 0;
+  bool rest_of_greeting_owed_ = false;  // staged_greeting: octets 11-63 and READY
   ZmtpDecoder decoder_;
   ByteQueue out_;
   ByteQueue held_;  // messages sent before the peer's READY
@@ -124,7 +136,13 @@ class ZmtpSession {
 };
 
 // Checks the first got.size() bytes of a peer's greeting (all 64 or fewer): signature, version,
-// mechanism, as-server. Returns an empty string when they are acceptable so far, else the fault.
-std::string check_greeting(std::span<const std::byte> got);
+// mechanism, as-server. Errc::ok when they are acceptable so far; not_supported for a peer that
+// requires a security mechanism other than NULL (CURVE, PLAIN), which is no fault of the peer's;
+// protocol_violation for the rest.
+struct GreetingFault {
+  Errc code = Errc::ok;
+  std::string why;
+};
+GreetingFault check_greeting(std::span<const std::byte> got);
 
 }  // namespace ipcx::wire

@@ -5,10 +5,12 @@ envelope (plain and Majordomo requests); an ipcx server connected out to zmq.pro
 serves libzmq REQ clients; ipcx push/pull trade messages with libzmq PULL/PUSH in both
 directions, binding and connecting (and deal evenly to two PULLs whatever their handshakes'
 timing); ipcx pub/sub with libzmq SUB/PUB, subscribing and unsubscribing while messages flow;
-`ipcx pub --frames 1` feeds a SUB that expects single frames; heartbeats both ways. Run by ctest
+`ipcx pub --frames 1` feeds a SUB that expects single frames; heartbeats both ways; CURVE and
+PLAIN peers refused with a reason. Run by ctest
 as `/usr/bin/python3 zmq_interop.py IPCX_BINARY CASE`; exits non-zero on the first failure."""
 
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -622,6 +624,65 @@ def heartbeats_both_ways(ipcx, tmp):
         check(r.returncode == 0 and r.stdout == b"late\nx\n", f"ipcx call --heartbeat: {r!r}")
         rep.close()
         print("ok: ipcx call --heartbeat 100 waits out a libzmq REP that answers after 1.5 s")
+    finally:
+        ctx.destroy(linger=0)
+
+
+def secured_peers_are_refused_clearly(ipcx, tmp):
+    """A libzmq peer set up for CURVE or PLAIN cannot talk to ipcx (NULL only), and is told so:
+    `ipcx call` to such a server fails at once with not_supported and names the mechanism (the
+    subprocess deadline is a third of the call's timeout, so retrying to the end would fail the
+    test), and an ipcx server counts such a client as rejected and logs why."""
+    ctx = zmq.Context()
+    try:
+        public, secret = zmq.curve_keypair()
+        for mechanism in ("CURVE", "PLAIN"):
+            rep = ctx.socket(zmq.REP)
+            rep.setsockopt(zmq.LINGER, 0)
+            if mechanism == "CURVE":
+                rep.curve_server, rep.curve_secretkey, rep.curve_publickey = True, secret, public
+            else:
+                rep.plain_server = True
+            rep.bind("tcp://127.0.0.1:*")
+            url = rep.getsockopt(zmq.LAST_ENDPOINT).decode()
+            r = subprocess.run([ipcx, "call", url, "x", "--timeout", "60000"], capture_output=True,
+                               timeout=20)
+            check(r.returncode == 1 and b"not_supported" in r.stderr and
+                  f"requires security mechanism {mechanism}".encode() in r.stderr,
+                  f"ipcx call to a {mechanism} server: {r!r}")
+            rep.close()
+            print(f"ok: ipcx call -> libzmq {mechanism} server: refused at once, named")
+
+        proc = subprocess.Popen([ipcx, "serve", "--handler", "echo", "--bind", "tcp://127.0.0.1:0",
+                                 "--stats"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        url = proc.stdout.readline().split()[1]
+        req = ctx.socket(zmq.REQ)
+        req.setsockopt(zmq.LINGER, 0)
+        client_public, client_secret = zmq.curve_keypair()
+        req.curve_publickey, req.curve_secretkey, req.curve_serverkey = (client_public,
+                                                                         client_secret, public)
+        monitor = req.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
+        req.connect(url)
+        check(monitor.poll(20000), "libzmq never gave up its CURVE handshake")
+        # The server logs the refusal once it has read the hang-up; wait for that line.
+        logged = ""
+        deadline = time.monotonic() + 20
+        while "refused peer" not in logged and time.monotonic() < deadline:
+            if select.select([proc.stderr], [], [], 0.1)[0]:
+                logged += proc.stderr.readline()
+        req.close()
+        monitor.close()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        check(proc.returncode == 0, "ipcx serve did not stop cleanly")
+        err = logged + err
+        rejected = int(err.split("rejected ")[1].split(",")[0])
+        check(rejected >= 1 and "peer faults 0" in err, f"ipcx serve counted: {err!r}")
+        # The exact mechanism when its greeting got that far before libzmq hung up, else a guess.
+        check("refused peer" in err and ("requires security mechanism CURVE" in err or
+                                         "CURVE or PLAIN" in err), f"ipcx serve logged: {err!r}")
+        print(f"ok: libzmq CURVE client -> ipcx serve: counted as rejected ({rejected}), logged")
     finally:
         ctx.destroy(linger=0)
 

@@ -82,10 +82,17 @@ TEST_P(BadPeer, UnsupportedVersion) {
   expect_rejected(g);
 }
 
-TEST_P(BadPeer, UnknownMechanism) {
+TEST_P(BadPeer, APeerRequiringAnotherMechanismIsRefusedNotFaulted) {
   Bytes g = test::RawPeer::greeting();
   std::memcpy(&g[12], "CURVE", 5);
-  expect_rejected(g);
+  auto before = server_->stats();
+  test::RawPeer peer(endpoint_);
+  ASSERT_TRUE(peer.connected());
+  peer.send(g);
+  EXPECT_TRUE(peer.closed_by_server()) << "the server left a CURVE peer open";
+  EXPECT_TRUE(eventually([&] { return server_->stats().rejected == before.rejected + 1; }));
+  EXPECT_EQ(server_->stats().peer_faults, before.peer_faults);
+  expect_served();
 }
 
 TEST_P(BadPeer, IllegalSocketTypePairing) {

@@ -81,10 +81,15 @@ int call(const CallSettings& cfg) {
     if (cfg.spin_us >= 0) options.spin = std::chrono::microseconds(cfg.spin_us);
     if (cfg.plain) options.envelope = RequestEnvelope::plain;
     options.heartbeat = std::chrono::milliseconds(cfg.heartbeat_ms);
+    // What the library noticed on the way (a refusal's reason, connect failures), printed only
+    // if the call fails: the last line usually says why.
+    auto last_log = std::make_shared<std::string>();
+    options.log = [last_log](std::string_view line) { *last_log = line; };
     Client client = spawning ? spawn(split_words(cfg.spawn), options) : Client(url, options);
     auto reply = client.call(request, std::chrono::milliseconds(cfg.timeout_ms));
     if (!reply) {
       std::cerr << "ipcx call: " << url << ": " << to_string(reply.error()) << '\n';
+      if (!last_log->empty()) std::cerr << *last_log << '\n';
       return kExitFailed;
     }
     for (std::size_t i = 0; i < reply->size(); ++i) {

@@ -20,6 +20,7 @@ Client spawn(std::vector<std::string> argv, ClientOptions options) {
   lo.max_queued_bytes = eo.max_queued_bytes;
   lo.handshake_timeout = eo.handshake_timeout;
   lo.heartbeat = transport::heartbeat_for(eo.heartbeat, Endpoint::parse("stdio://"));
+  lo.dialled = true;
   std::string why;
   auto spawned = transport::spawn_stdio_server(argv, lo, why);
   if (!spawned) throw Error(spawned.error(), "stdio://", why);
@@ -87,7 +88,7 @@ Result<Message> Client::wait_for(RequestId id, Clock::time_point deadline, bool 
     if (!c.arrived.empty() || !c.lost.empty()) {
       if (auto outcome = c.settled(id)) return std::move(*outcome);
     }
-    if (!first && Clock::now() >= deadline) return unexpected(c.expired(id));
+    if (!first && (c.cannot_send() || Clock::now() >= deadline)) return unexpected(c.expired(id));
     c.pump(deadline, first, first ? now : Clock::time_point{});
     first = false;
   }
@@ -111,6 +112,10 @@ Result<Reply> Client::receive(std::chrono::milliseconds timeout) {
       return unexpected(Errc::peer_closed);
     }
     if (c.unsent.empty() && c.in_flight.empty()) return unexpected(Errc::would_block);
+    if (c.cannot_send() && c.in_flight.empty()) {
+      c.unsent.clear();  // every request waiting fails with it
+      return unexpected(Errc::not_supported);
+    }
     if (Clock::now() >= deadline) return unexpected(Errc::timeout);
     c.pump(deadline, false);
   }

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "wire/zmtp_encoder.hpp"
 
 namespace ipcx::wire {
@@ -62,6 +64,44 @@ TEST(ZmtpSession, OnlyAnAnnouncingPeerTakesRequestIds) {
   EXPECT_FALSE(server.peer_takes_request_ids());  // the client announces nothing
 }
 
+TEST(ZmtpSession, AStagedGreetingWaitsForThePeersMechanism) {
+  ZmtpSession dealer({SocketType::dealer, "", 1 << 20, false, true});
+  EXPECT_EQ(dealer.output().size(), 11u);  // signature and major version only
+  ZmtpSession router({SocketType::router, "", 1 << 20});
+  pump(dealer, router);
+  pump(router, dealer);  // the router's greeting names NULL: the dealer sends the rest
+  ASSERT_TRUE(dealer.ready());
+  pump(dealer, router);
+  EXPECT_TRUE(router.ready());
+  ASSERT_TRUE(dealer.send(Message{"", "x"}, Message{}));
+  auto got = pump(dealer, router);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], (Message{"", "x"}));
+}
+
+TEST(ZmtpSession, AStagedGreetingLearnsWhichMechanismThePeerRequires) {
+  ZmtpSession dealer({SocketType::dealer, "", 1 << 20, false, true});
+  dealer.output().consume(dealer.output().size());
+  auto curve = make_greeting();
+  std::memcpy(&curve[12], "CURVE", 5);
+  std::size_t used = 0;
+  EXPECT_EQ(dealer.feed(curve, used), Event::error);
+  EXPECT_EQ(dealer.error(), Errc::not_supported);
+  EXPECT_NE(dealer.error_detail().find("requires security mechanism CURVE"), std::string::npos);
+  EXPECT_TRUE(dealer.output().empty());  // nothing of ours beyond the version went out
+}
+
+TEST(ZmtpSession, AHangupAfterTheSignatureIsExplained) {
+  ZmtpSession router({SocketType::router, "", 1 << 20});
+  EXPECT_EQ(router.hangup_reason(), "");  // nothing came: nothing to tell
+  auto g = make_greeting();
+  std::size_t used = 0;
+  router.feed(std::span(g).first(10), used);
+  EXPECT_NE(router.hangup_reason().find("CURVE or PLAIN"), std::string::npos);
+  router.feed(std::span(g).subspan(10), used);
+  EXPECT_EQ(router.hangup_reason(), "");  // a whole NULL greeting came: some other reason
+}
+
 TEST(ZmtpSession, IllegalPairingIsRefusedWithAnErrorCommand) {
   ZmtpSession pub({SocketType::pub, "", 1 << 20});
   ZmtpSession router({SocketType::router, "", 1 << 20});
@@ -106,25 +146,33 @@ TEST(ZmtpSession, ListenerRefusalReadsAsPermissionDenied) {
 std::string greeting_fault(std::function<void(std::array<std::byte, 64>&)> mutate) {
   auto g = make_greeting();
   mutate(g);
-  return check_greeting(g);
+  return check_greeting(g).why;
 }
 
 TEST(ZmtpSession, GreetingFaults) {
-  EXPECT_EQ(check_greeting(make_greeting()), "");
+  EXPECT_EQ(check_greeting(make_greeting()).code, Errc::ok);
   EXPECT_NE(greeting_fault([](auto& g) { g[0] = std::byte{0x01}; }).find("signature"),
             std::string::npos);
   EXPECT_NE(greeting_fault([](auto& g) { g[9] = std::byte{0x7e}; }).find("signature"),
             std::string::npos);
   EXPECT_NE(greeting_fault([](auto& g) { g[10] = std::byte{2}; }).find("version 2"),
             std::string::npos);
-  EXPECT_NE(greeting_fault([](auto& g) { std::memcpy(&g[12], "PLAIN", 5); }).find("PLAIN"),
+  EXPECT_NE(greeting_fault([](auto& g) {
+              std::memcpy(&g[12], "PLAIN", 5);
+            }).find("the peer requires security mechanism PLAIN"),
             std::string::npos);
+  auto curve = make_greeting();
+  std::memcpy(&curve[12], "CURVE", 5);
+  EXPECT_EQ(check_greeting(curve).code, Errc::not_supported);  // no fault of the peer's
+  auto bad = curve;
+  bad[0] = std::byte{0x01};
+  EXPECT_EQ(check_greeting(bad).code, Errc::protocol_violation);
   EXPECT_NE(greeting_fault([](auto& g) { g[32] = std::byte{1}; }).find("as-server"),
             std::string::npos);
   // Higher versions are accepted (37/ZMTP), and a partial greeting is judged on what arrived.
   EXPECT_EQ(greeting_fault([](auto& g) { g[10] = std::byte{4}; }), "");
   auto g = make_greeting();
-  EXPECT_EQ(check_greeting(std::span(g).first(5)), "");
+  EXPECT_EQ(check_greeting(std::span(g).first(5)).code, Errc::ok);
 }
 
 TEST(ZmtpSession, PingIsAnsweredWithPongCarryingTheContext) {
