@@ -4,6 +4,7 @@
 #include "ipcx/client.hpp"
 #include "ipcx/endpoint.hpp"
 #include "ipcx/error.hpp"
+#include "ipcx/events.hpp"
 #include "ipcx/mechanism.hpp"
 #include "ipcx/message.hpp"
 #include "ipcx/options.hpp"

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ipcx/events.hpp"
+
 namespace ipcx {
 
 using namespace std::chrono_literals;
@@ -46,6 +48,7 @@ struct ServerOptions {
   // mode decides), only the server's own uid for abstract sockets.
   std::vector<std::uint32_t> allow_uids;
   LogSink log;
+  EventSink on_event;  // connection events (ipcx/events.hpp); none when empty
 };
 
 // The envelope a Client puts before each request (docs/PROTOCOL.md, "Request envelopes").
@@ -80,6 +83,7 @@ struct ClientOptions {
   std::chrono::milliseconds reconnect_max = 1s;
   RequestEnvelope envelope = RequestEnvelope::automatic;
   LogSink log;
+  EventSink on_event;  // connection events (ipcx/events.hpp); none when empty
 };
 
 // For the one-way patterns (Pusher/Puller, Publisher/Subscriber). Each may bind and connect any
@@ -132,6 +136,7 @@ struct SocketOptions {
   std::uint32_t file_mode = 0600;
   std::vector<std::uint32_t> allow_uids;
   LogSink log;
+  EventSink on_event;  // connection events (ipcx/events.hpp); none when empty
 };
 
 }  // namespace ipcx

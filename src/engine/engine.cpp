@@ -50,6 +50,34 @@ void Engine::log(const std::string& line) const {
   if (options_.log) options_.log(line);
 }
 
+void Engine::emit(EventKind kind, const Peer& peer, std::string_view reason, Errc error) const {
+  if (!options_.on_event) return;
+  ConnectionEvent e;
+  e.kind = kind;
+  e.endpoint = peer.dial ? peer.dial->endpoint.url() : peer.came_in_on;
+  if (peer.link) {
+    const PeerInfo& info = peer.link->peer();
+    e.pid = info.pid;
+    e.peer = info.pid > 0            ? "pid:" + std::to_string(info.pid)
+             : !info.address.empty() ? info.address
+                                     : info.mechanism;
+  }
+  e.reason = std::string(reason);
+  e.error = error;
+  options_.on_event(e);
+}
+
+void Engine::emit_refused(const Bound& bound, std::string_view reason) const {
+  if (!options_.on_event) return;
+  ConnectionEvent e;
+  e.kind = EventKind::refused;
+  e.endpoint = bound.listener->bound().url();
+  e.peer = "unknown";  // turned away before a link was made for it
+  e.reason = std::string(reason);
+  e.error = Errc::permission_denied;
+  options_.on_event(e);
+}
+
 pattern::Use Engine::use(bool dial) const {
   bool publisher =
       options_.type == wire::SocketType::pub || options_.type == wire::SocketType::xpub;
@@ -157,6 +185,7 @@ void Engine::accept_all(Bound& bound) {
       if (e == Errc::permission_denied) {
         EngineCounters::bump(counters_.rejected);
         log("ipcx: refused a connection on " + where + ": uid not allowed");
+        emit_refused(bound, "uid not allowed");
         continue;
       }
       if (e == Errc::protocol_violation || e == Errc::refused) {
@@ -176,9 +205,11 @@ void Engine::accept_all(Bound& bound) {
     }
     if (open_peers() - dialled_.size() >= options_.max_peers) {
       EngineCounters::bump(counters_.rejected);
+      emit_refused(bound, "max_connections reached");
       continue;  // the link closes as it goes out of scope
     }
     Peer& peer = add_peer(nullptr, nullptr);
+    if (options_.on_event) peer.came_in_on = bound.listener->bound().url();
     if (!attach(peer, std::move(*link))) {
       EngineCounters::bump(counters_.rejected);
       peer.closed = true;
@@ -239,11 +270,17 @@ void Engine::stop_listening() {
   listeners_ready_ = false;
 }
 
-void Engine::close(Peer& peer, bool fault, std::string_view reason_text, Errc reason) {
+void Engine::close(Peer& peer, bool fault, std::string_view reason_text, Errc reason, bool silent) {
   if (!peer.link) return;
   // Copied first: it usually points into the link about to go (its fault()).
   std::string why(reason_text);
   transport::Link& link = *peer.link;
+  if (options_.on_event) {
+    EventKind kind = !link.established() ? EventKind::handshake_failed
+                     : silent            ? EventKind::heartbeat_timeout
+                                         : EventKind::disconnected;
+    emit(kind, peer, why.empty() ? std::string_view("closed") : std::string_view(why), reason);
+  }
   if (fault) {
     std::string who = link.peer().address;
     if (link.peer().pid > 0) who += " pid " + std::to_string(link.peer().pid);

@@ -48,6 +48,7 @@ struct EngineOptions {
   std::uint32_t file_mode = 0600;
   std::vector<std::uint32_t> allow_uids;
   LogSink log;
+  EventSink on_event;
 };
 
 // What the pattern hears of its peers. Called from inside engine calls, on the owner's thread.
@@ -266,7 +267,9 @@ class Engine {
   // Ends the peer's link (counted as a fault, and logged, when `fault`); a dialled peer redials
   // (`reason` is its last failure when the link never completed its handshake), an accepted one
   // is gone after this turn (reap()).
-  void close(Peer& peer, bool fault, std::string_view why, Errc reason = Errc::refused);
+  // `silent`: the link's tick found the peer silent past its heartbeat.
+  void close(Peer& peer, bool fault, std::string_view why, Errc reason = Errc::refused,
+             bool silent = false);
   // For a pattern that writes a peer's link itself: whether to wake for writable.
   void want_write(Peer& peer, bool want) noexcept {
     if (want || (peer.interest & EPOLLOUT) != 0) watch(peer, want);
@@ -345,6 +348,10 @@ class Engine {
     return peer.link && peer.link->extensions().gathers_writes ? hold_bytes_ : 0;
   }
   void log(const std::string& line) const;
+  // A connection event for options_.on_event, when one is set.
+  void emit(EventKind kind, const Peer& peer, std::string_view reason = {},
+            Errc error = Errc::ok) const;
+  void emit_refused(const Bound& bound, std::string_view reason) const;
 
   EngineOptions options_;
   PeerEvents* events_;

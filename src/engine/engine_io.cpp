@@ -15,6 +15,7 @@ void Engine::announce(Peer& peer) {
     peer.dial->last_failure = Errc::ok;
   }
   if (!peer.backlog.empty()) --handshakes_waited_on_;
+  emit(EventKind::connected, peer);
   if (events_ != nullptr) events_->on_ready(peer);
   drain_backlog(peer);
 }

@@ -65,7 +65,7 @@ void Engine::tick(Clock::time_point now) {
   auto tick_one = [&](Peer& p) {
     auto r = p.link->tick(now);
     if (r.status == Io::error || r.status == Io::closed) {
-      close(p, r.status == Io::error, p.link->fault(), r.error);
+      close(p, r.status == Io::error, p.link->fault(), r.error, p.link->established());
     } else if (p.link->wants_write()) {
       mark_dirty(p);
     }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <string>
 
 #include "ipcx/endpoint.hpp"
 #include "ipcx/message.hpp"
@@ -38,6 +39,7 @@ struct Peer {
   std::size_t index = 0;                  // position in the engine's peer list
   std::unique_ptr<Dial> dial;             // connect()ed or adopted peers only
   std::unique_ptr<PeerState> state;       // the pattern's
+  std::string came_in_on;                 // accepted peers, with events on: the bound URL
 
   bool established() const noexcept { return link && link->established(); }
   transport::Polled* polled() const noexcept { return link ? link->extensions().polled : nullptr; }

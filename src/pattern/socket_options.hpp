@@ -20,6 +20,7 @@ engine::EngineOptions engine_options(const Options& o, wire::SocketType type, Us
   e.handshake_timeout = o.handshake_timeout;
   e.heartbeat = o.heartbeat;
   e.log = o.log;
+  e.on_event = o.on_event;
   if constexpr (requires { o.reconnect_min; }) {
     e.reconnect_min = o.reconnect_min;
     e.reconnect_max = o.reconnect_max;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <map>
@@ -205,6 +206,47 @@ TEST_P(ReqRepConformance, APlainRequestThatTimesOutTakesItsConnectionWithIt) {
   // A plain envelope cannot tell the late reply from this one's: a new connection carries it.
   for (int i = 0; i < 3; ++i) EXPECT_EQ(client.call(Message{"next"}, 10s).value(), Message{"next"});
   EXPECT_EQ(client.stats().unmatched_replies, 0u);
+}
+
+TEST_P(ReqRepConformance, ConnectionEventsFollowAClientComingAndGoing) {
+  IPCX_NEEDS_OWN_SERVER();
+  std::mutex mutex;
+  std::vector<ConnectionEvent> at_server;
+  ServerOptions server_options;
+  server_options.on_event = [&](const ConnectionEvent& e) {
+    std::lock_guard lock(mutex);
+    at_server.push_back(e);
+  };
+  Server server(server_options);
+  server.on_request([](Request& r) { r.reply(r.body()); });
+  std::string bound = server.bind(url()).url();
+  server.start();
+  auto server_saw = [&](EventKind kind) {
+    std::lock_guard lock(mutex);
+    return std::count_if(at_server.begin(), at_server.end(),
+                         [&](const ConnectionEvent& e) { return e.kind == kind; });
+  };
+  std::vector<ConnectionEvent> at_client;  // the client's events come on this thread
+  ClientOptions client_options;
+  client_options.on_event = [&](const ConnectionEvent& e) { at_client.push_back(e); };
+  {
+    Client client(url(), client_options);
+    ASSERT_TRUE(client.call(Message{"x"}, 10s));
+    ASSERT_EQ(at_client.size(), 1u);
+    EXPECT_EQ(at_client[0].kind, EventKind::connected);
+    EXPECT_EQ(at_client[0].endpoint, client.endpoint().url());
+    ASSERT_TRUE(eventually([&] { return server_saw(EventKind::connected) == 1; }));
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(at_server[0].endpoint, bound);
+    EXPECT_FALSE(at_server[0].peer.empty());
+  }
+  // Gone: every mechanism that learns of it says so (udp has no hang-up to learn from).
+  if (caps().reliable) {
+    EXPECT_TRUE(eventually([&] { return server_saw(EventKind::disconnected) == 1; }));
+  }
+  server.stop();
+  EXPECT_EQ(server_saw(EventKind::handshake_failed), 0);
+  EXPECT_EQ(server_saw(EventKind::refused), 0);
 }
 
 TEST_P(ReqRepConformance, RespondersAndWorkersAnswerFromOtherThreads) {

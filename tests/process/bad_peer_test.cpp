@@ -3,7 +3,9 @@
 // bounded. Follows libzmq's test_bind_stream_fuzzer habit: bad bytes, then proof of service.
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "ipcx/ipcx.hpp"
 #include "support/child.hpp"
@@ -35,6 +37,10 @@ class BadPeer : public ::testing::TestWithParam<std::string> {
     options.max_message_size = 1u << 20;
     options.handshake_timeout = 300ms;
     options.heartbeat = 0ms;  // what closes a peer is its own fault, never our heartbeat
+    options.on_event = [this](const ConnectionEvent& e) {
+      std::lock_guard lock(events_mutex_);
+      events_.push_back(e);
+    };
     server_ = std::make_unique<Server>(options);
     server_->on_request([](Request& r) { r.reply(r.body()); });
     std::string url = test::private_url(GetParam(), dir_, "bad");
@@ -65,6 +71,13 @@ class BadPeer : public ::testing::TestWithParam<std::string> {
     return concat({test::RawPeer::greeting(), test::RawPeer::ready("DEALER")});
   }
 
+  std::vector<ConnectionEvent> events() {
+    std::lock_guard lock(events_mutex_);
+    return events_;
+  }
+
+  std::mutex events_mutex_;
+  std::vector<ConnectionEvent> events_;
   test::TempDir dir_;
   std::unique_ptr<Server> server_;
   Endpoint endpoint_;
@@ -92,6 +105,11 @@ TEST_P(BadPeer, APeerRequiringAnotherMechanismIsRefusedNotFaulted) {
   EXPECT_TRUE(peer.closed_by_server()) << "the server left a CURVE peer open";
   EXPECT_TRUE(eventually([&] { return server_->stats().rejected == before.rejected + 1; }));
   EXPECT_EQ(server_->stats().peer_faults, before.peer_faults);
+  auto seen = events();
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().kind, EventKind::handshake_failed);
+  EXPECT_NE(seen.back().reason.find("requires security mechanism CURVE"), std::string::npos)
+      << seen.back().reason;
   expect_served();
 }
 

@@ -1,9 +1,13 @@
 // ZMTP heartbeats against real processes, on the mechanisms that speak ZMTP: a server that
 // stops answering (SIGSTOP: its kernel still acknowledges every byte, so only a heartbeat can
 // tell) fails the call waiting on it with peer_closed, not timeout, and the client reaches the
-// server again once it answers.
+// server again once it answers; a server drops a client that stopped, reporting the heartbeat
+// timeout as an event.
 #include <gtest/gtest.h>
 #include <signal.h>
+
+#include <mutex>
+#include <vector>
 
 #include "ipcx/ipcx.hpp"
 #include "support/child.hpp"
@@ -46,6 +50,12 @@ TEST_P(Heartbeat, AServerClosesAClientThatStopsAnsweringAndServesTheRest) {
   url_ = test::private_url(GetParam(), dir_, "hb");
   ServerOptions options;
   options.heartbeat = 100ms;
+  std::mutex mutex;
+  std::vector<EventKind> events;
+  options.on_event = [&](const ConnectionEvent& e) {
+    std::lock_guard lock(mutex);
+    events.push_back(e.kind);
+  };
   Server server(options);
   server.on_request([](Request& r) { r.reply(r.body()); });
   server.bind(url_);
@@ -66,6 +76,10 @@ TEST_P(Heartbeat, AServerClosesAClientThatStopsAnsweringAndServesTheRest) {
   stopped.kill(SIGSTOP);
   EXPECT_TRUE(test::eventually([&] { return server.stats().open == 0; }, 60s));
   EXPECT_GE(server.stats().peer_faults, 1u);
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(events, (std::vector<EventKind>{EventKind::connected, EventKind::heartbeat_timeout}));
+  }
   Client other(url_);
   EXPECT_EQ(other.call(Message{"still"}, 20s).value(), Message{"still"});
   stopped.kill(SIGKILL);

@@ -14,6 +14,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,12 @@ TEST(Limits, ConnectionsPastTheLimitAreClosedAndCounted) {
   std::string path = dir / "limit.sock";
   ServerOptions options;
   options.max_connections = 4;
+  std::mutex mutex;
+  std::vector<ConnectionEvent> refusals;
+  options.on_event = [&](const ConnectionEvent& e) {
+    std::lock_guard lock(mutex);
+    if (e.kind == EventKind::refused) refusals.push_back(e);
+  };
   Server server(options);
   server.on_request([](Request& r) { r.reply(r.body()); });
   server.bind("unix://" + path);
@@ -66,6 +73,12 @@ TEST(Limits, ConnectionsPastTheLimitAreClosedAndCounted) {
   std::vector<int> raw;
   for (int i = 0; i < 5; ++i) raw.push_back(raw_connect(path));  // 3 fit, 2 do not
   EXPECT_TRUE(eventually([&] { return server.stats().rejected == 2; }));
+  {
+    std::lock_guard lock(mutex);
+    ASSERT_EQ(refusals.size(), 2u);  // each one reported as well as counted
+    EXPECT_EQ(refusals[0].endpoint, "unix://" + path);
+    EXPECT_NE(refusals[0].reason.find("max_connections"), std::string::npos);
+  }
   EXPECT_EQ(server.stats().open, 4u);
   // The rejected ones were closed: their reads see the end.
   int closed = 0;

@@ -1,6 +1,6 @@
 // `ipcx serve` and the library across real processes: many client processes on unix and tcp
 // sharing one kv store, stale and live socket files, graceful stop, a server killed mid-call,
-// and the CLI's exit statuses.
+// connection events on stderr, and the CLI's exit statuses.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -118,6 +118,24 @@ TEST_F(ServeProcess, ServerKilledMidCallFailsThePendingCallAndARestartIsReached)
   auto reply = client.call(Message{"back"}, 20s);
   ASSERT_TRUE(reply) << to_string(reply.error());
   EXPECT_EQ(*reply, Message{"back"});
+}
+
+// ipcx serve --events writes a line per connection event on stderr as it happens, beside
+// the bound lines on stdout.
+TEST_F(ServeProcess, EventsArePrintedAsTheyHappen) {
+  std::string url = "unix://" + dir / "events.sock";
+  Child server = Child::exec({cli(), "serve", "--events", "--bind", url}, true);
+  ASSERT_EQ(server.read_line(30s).value_or("nothing"), "bound " + url);
+  auto [status, out] = run_cli({"call", url, "hello"});
+  EXPECT_EQ(status, 0);
+  std::string connected = server.read_line(30s).value_or("nothing");
+  std::string prefix = "event connected " + url + " pid:";
+  EXPECT_EQ(connected.rfind(prefix, 0), 0u) << connected;
+  std::string who = connected.substr(connected.rfind(' ') + 1);  // pid:N, the call's process
+  std::string gone = server.read_line(30s).value_or("nothing");
+  EXPECT_EQ(gone, "event disconnected " + url + " " + who + " peer closed the connection");
+  server.kill(SIGTERM);
+  EXPECT_EQ(server.wait(), 0);
 }
 
 TEST_F(ServeProcess, CliExitStatuses) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -31,6 +32,7 @@ struct ServeSettings {
   std::size_t max_message_size = 64u << 20;
   std::size_t max_connections = 1024;
   bool print_stats = false;
+  bool events = false;  // one line per connection event on stderr
   bool quiet = false;
 };
 
@@ -60,6 +62,17 @@ class RateLimitedStderr {
   int printed_ = 0;
   long suppressed_ = 0;
 };
+
+// `event KIND ENDPOINT PEER [REASON...]`, written at once: a monitor reads it as it happens.
+void print_event(const ConnectionEvent& e) {
+  std::string line = "event " + std::string(to_string(e.kind)) + ' ' + e.endpoint + ' ' + e.peer;
+  if (!e.reason.empty()) line += ' ' + e.reason;
+  line += '\n';
+  static std::mutex mutex;  // the loop thread writes; kept whole beside log lines
+  std::lock_guard lock(mutex);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
 
 void print_stats(const ServerStats& s) {
   std::cerr << "ipcx serve: accepted " << s.accepted << ", rejected " << s.rejected << ", requests "
@@ -106,6 +119,7 @@ int serve(const ServeSettings& cfg) {
   options.max_connections = cfg.max_connections;
   auto sink = std::make_shared<RateLimitedStderr>();
   options.log = [sink](std::string_view line) { (*sink)(line); };
+  if (cfg.events) options.on_event = print_event;
   Server server(options);
 
   auto kv = std::make_shared<KvStore>();
@@ -153,6 +167,8 @@ Runner add_serve(CLI::App& app) {
   cmd->add_option("--max-message-size", cfg->max_message_size, "Bytes per request");
   cmd->add_option("--max-connections", cfg->max_connections, "Open connections at most");
   cmd->add_flag("--stats", cfg->print_stats, "Print counters to stderr on exit");
+  cmd->add_flag("--events", cfg->events,
+                "Print a line per connection event on stderr: event KIND ENDPOINT PEER [REASON]");
   cmd->add_flag("--quiet", cfg->quiet, "Do not print the bound endpoints");
   return [cfg] { return serve(*cfg); };
 }
