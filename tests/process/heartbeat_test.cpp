@@ -86,6 +86,24 @@ TEST_P(Heartbeat, AServerClosesAClientThatStopsAnsweringAndServesTheRest) {
   stopped.wait();
 }
 
+TEST_P(Heartbeat, AClientIdlePastTheServersHeartbeatStillGetsItsNextCallThrough) {
+  // Between calls nothing answers the server's PINGs, so the server drops the idle client;
+  // the client finds that out before its next request and reconnects.
+  url_ = test::private_url(GetParam(), dir_, "hb");
+  ServerOptions options;
+  options.heartbeat = 50ms;
+  Server server(options);
+  server.on_request([](Request& r) { r.reply(r.body()); });
+  server.bind(url_);
+  server.start();
+  Client client(url_);
+  ASSERT_TRUE(client.call(Message{"first"}, 20s));
+  ASSERT_TRUE(test::eventually([&] { return server.stats().open == 0; }));  // dropped, idle
+  auto again = client.call(Message{"again"}, 20s);
+  ASSERT_TRUE(again) << to_string(again.error());
+  EXPECT_EQ(*again, Message{"again"});
+}
+
 INSTANTIATE_TEST_SUITE_P(Registry, Heartbeat,
                          ::testing::ValuesIn(test::schemes_where([](const Capabilities& c) {
                            return c.zeromq;
