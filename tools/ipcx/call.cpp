@@ -118,9 +118,7 @@ Runner add_call(CLI::App& app) {
   cmd->add_option("--timeout", cfg->timeout_ms, "Milliseconds to wait for the reply");
   cmd->add_option("--spin-us", cfg->spin_us, "Poll this long before sleeping (default 50)");
   cmd->add_flag("--hex", cfg->hex, "Print every part in hex");
-  cmd->add_option("--heartbeat", cfg->heartbeat_ms,
-                  "ZMTP PING after this many ms of silence, close after 3x (0: off; default 5000 "
-                  "over tcp://, off elsewhere)");
+  cmd->add_option("--heartbeat", cfg->heartbeat_ms, kHeartbeatHelp);
   cmd->add_flag("--plain", cfg->plain,
                 "Send what a libzmq REQ sends, [\"\"][parts], even to a peer that takes ipcx "
                 "request ids");

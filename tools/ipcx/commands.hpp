@@ -24,4 +24,9 @@ inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitErrReply = 3;
 
+// --heartbeat on every command that opens a socket; -1 (the default) leaves the library's.
+inline constexpr const char* kHeartbeatHelp =
+    "ZMTP PING every this many ms, a peer silent for 3x closed (0: off; default 5000 over "
+    "tcp://, off elsewhere)";
+
 }  // namespace ipcx::cli

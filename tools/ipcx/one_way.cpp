@@ -182,9 +182,7 @@ void add_common(CLI::App* cmd, PipeSettings& cfg) {
   cmd->add_option("--bind", cfg.binds, "Endpoints to bind (repeatable)");
   cmd->add_option("--timeout", cfg.timeout_ms,
                   "Milliseconds to wait per message (default: no limit)");
-  cmd->add_option("--heartbeat", cfg.heartbeat_ms,
-                  "ZMTP PING after this many ms of silence, close after 3x (0: off; default 5000 "
-                  "over tcp://, off elsewhere)");
+  cmd->add_option("--heartbeat", cfg.heartbeat_ms, kHeartbeatHelp);
 }
 
 void add_separator(CLI::App* cmd, PipeSettings& cfg) {

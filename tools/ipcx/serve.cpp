@@ -161,9 +161,7 @@ Runner add_serve(CLI::App& app) {
   cmd->add_option("--workers", cfg->workers, "Handler threads (0: the I/O thread)");
   cmd->add_option("--spin-us", cfg->spin_us, "Poll this long before sleeping (default 50)");
   cmd->add_option("--handshake-timeout", cfg->handshake_timeout_ms, "Milliseconds");
-  cmd->add_option("--heartbeat", cfg->heartbeat_ms,
-                  "ZMTP PING after this many ms of silence, close after 3x (0: off; default 5000 "
-                  "over tcp://, off elsewhere)");
+  cmd->add_option("--heartbeat", cfg->heartbeat_ms, kHeartbeatHelp);
   cmd->add_option("--max-message-size", cfg->max_message_size, "Bytes per request");
   cmd->add_option("--max-connections", cfg->max_connections, "Open connections at most");
   cmd->add_flag("--stats", cfg->print_stats, "Print counters to stderr on exit");
