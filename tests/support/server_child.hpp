@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,7 +30,15 @@ inline Child echo_server(const std::string& url, bool hold = false,
       std::printf("got\n");
       std::fflush(stdout);
     });
-    server.bind(url);
+    try {
+      server.bind(url);
+    } catch (const std::exception& e) {
+      // Said instead of "bound", so the test's failure shows why (an exception would unwind
+      // into the forked copy of the test runner instead).
+      std::printf("bind failed: %s\n", e.what());
+      std::fflush(stdout);
+      return 1;
+    }
     std::printf("bound\n");
     std::fflush(stdout);
     server.run();
