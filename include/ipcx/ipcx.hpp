@@ -10,6 +10,7 @@
 #include "ipcx/options.hpp"
 #include "ipcx/peer.hpp"
 #include "ipcx/pipeline.hpp"
+#include "ipcx/proxy.hpp"
 #include "ipcx/pubsub.hpp"
 #include "ipcx/result.hpp"
 #include "ipcx/server.hpp"

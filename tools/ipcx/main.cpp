@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   ipcx::cli::Runner sub = ipcx::cli::add_sub(app);
   ipcx::cli::Runner tour = ipcx::cli::add_tour(app);
   ipcx::cli::Runner bench = ipcx::cli::add_bench(app);
+  ipcx::cli::Runner proxy = ipcx::cli::add_proxy(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -36,5 +37,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("sub")) return sub();
   if (app.got_subcommand("tour")) return tour();
   if (app.got_subcommand("bench")) return bench();
+  if (app.got_subcommand("proxy")) return proxy();
   return ipcx::cli::kExitUsage;
 }

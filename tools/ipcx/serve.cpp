@@ -63,17 +63,6 @@ class RateLimitedStderr {
   long suppressed_ = 0;
 };
 
-// `event KIND ENDPOINT PEER [REASON...]`, written at once: a monitor reads it as it happens.
-void print_event(const ConnectionEvent& e) {
-  std::string line = "event " + std::string(to_string(e.kind)) + ' ' + e.endpoint + ' ' + e.peer;
-  if (!e.reason.empty()) line += ' ' + e.reason;
-  line += '\n';
-  static std::mutex mutex;  // the loop thread writes; kept whole beside log lines
-  std::lock_guard lock(mutex);
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fflush(stderr);
-}
-
 void print_stats(const ServerStats& s) {
   std::cerr << "ipcx serve: accepted " << s.accepted << ", rejected " << s.rejected << ", requests "
             << s.requests << ", replies " << s.replies << ", handler errors " << s.handler_errors
@@ -99,12 +88,8 @@ bool binds_stdio(const ServeSettings& cfg) {
 }
 
 int serve(const ServeSettings& cfg) {
-  // Block the stop signals before any thread starts, so only sigwait below receives them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Before any thread starts, so that only the wait below receives them.
+  sigset_t stop_signals = block_stop_signals();
   if (cfg.binds.empty() && cfg.connects.empty()) {
     std::cerr << "ipcx serve: give --bind URL or --connect URL (either may repeat)\n";
     return kExitUsage;
@@ -134,16 +119,11 @@ int serve(const ServeSettings& cfg) {
     for (const auto& url : cfg.binds) bound.push_back(server.bind(url));
     for (const auto& url : cfg.connects) server.connect(url);
     server.start();
-    if (!cfg.quiet) {
-      for (const auto& ep : bound) std::cout << "bound " << ep.url() << '\n';
-      std::cout.flush();
-    }
+    if (!cfg.quiet) print_bound(bound);
   } catch (const Error& e) {
-    std::cerr << "ipcx serve: " << e.what() << '\n';
-    return e.errc() == Errc::bad_endpoint ? kExitUsage : kExitFailed;
+    return report_setup_error("serve", e);
   }
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  wait_for_stop_signal(stop_signals);
   server.stop();
   if (cfg.print_stats) print_stats(server.stats());
   return kExitOk;
