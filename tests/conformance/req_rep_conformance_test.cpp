@@ -30,6 +30,34 @@ using test::eventually;
 #define IPCX_NEEDS_OWN_SERVER() \
   if (spawned()) GTEST_SKIP() << GetParam() << ": its server is a spawned child (the CLI's echo)"
 
+// A server in this process that echoes every request but "slow", which it holds until
+// answer_held() answers it.
+class SlowEchoServer {
+ public:
+  explicit SlowEchoServer(const std::string& url) {
+    server_.on_request([this](Request& r) {
+      if (r.body().text(0) != "slow") return r.reply(r.body());
+      std::lock_guard lock(mutex_);
+      held_.push_back(r.respond_later());
+    });
+    server_.bind(url);
+    server_.start();
+  }
+  std::size_t held() {
+    std::lock_guard lock(mutex_);
+    return held_.size();
+  }
+  Result<void> answer_held(Message body) {
+    std::lock_guard lock(mutex_);
+    return held_.front().reply(std::move(body));
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<Responder> held_;
+  Server server_;  // declared last: stopped before what its handler touches goes
+};
+
 class ReqRepConformance : public ::testing::TestWithParam<std::string> {
  protected:
   void TearDown() override { test::remove_stale_name(url()); }
@@ -181,28 +209,13 @@ TEST_P(ReqRepConformance, APlainEnvelopeKeepsOneRequestInFlight) {
 
 TEST_P(ReqRepConformance, APlainRequestThatTimesOutTakesItsConnectionWithIt) {
   IPCX_NEEDS_OWN_SERVER();
-  Server server;
-  auto held = std::make_shared<std::vector<Responder>>();
-  std::mutex mutex;
-  server.on_request([&, held](Request& r) {
-    if (r.body().text(0) == "slow") {
-      std::lock_guard lock(mutex);
-      held->push_back(r.respond_later());
-    } else {
-      r.reply(r.body());
-    }
-  });
-  server.bind(url());
-  server.start();
+  SlowEchoServer server(url());
   ClientOptions options;
   options.envelope = RequestEnvelope::plain;
   Client client(url(), options);
   EXPECT_EQ(client.call(Message{"slow"}, 300ms).error(), Errc::timeout);
-  {
-    std::lock_guard lock(mutex);
-    ASSERT_EQ(held->size(), 1u);
-    (void)(*held)[0].reply(Message{"late"});  // to a connection that is gone
-  }
+  ASSERT_EQ(server.held(), 1u);
+  (void)server.answer_held(Message{"late"});  // to a connection that is gone
   // A plain envelope cannot tell the late reply from this one's: a new connection carries it.
   for (int i = 0; i < 3; ++i) EXPECT_EQ(client.call(Message{"next"}, 10s).value(), Message{"next"});
   EXPECT_EQ(client.stats().unmatched_replies, 0u);
@@ -296,26 +309,11 @@ TEST_P(ReqRepConformance, HandlerFailuresBecomeErrorReplies) {
 
 TEST_P(ReqRepConformance, TimeoutThenALateReplyIsIgnored) {
   IPCX_NEEDS_OWN_SERVER();
-  Server server;
-  auto held = std::make_shared<std::vector<Responder>>();
-  std::mutex mutex;
-  server.on_request([&, held](Request& r) {
-    if (r.body().text(0) == "slow") {
-      std::lock_guard lock(mutex);
-      held->push_back(r.respond_later());
-    } else {
-      r.reply(r.body());
-    }
-  });
-  server.bind(url());
-  server.start();
+  SlowEchoServer server(url());
   Client client(url());
   EXPECT_EQ(client.call(Message{"slow"}, 300ms).error(), Errc::timeout);
-  {
-    std::lock_guard lock(mutex);
-    ASSERT_EQ(held->size(), 1u);
-    ASSERT_TRUE((*held)[0].reply(Message{"late"}));
-  }
+  ASSERT_EQ(server.held(), 1u);
+  ASSERT_TRUE(server.answer_held(Message{"late"}));
   EXPECT_EQ(client.call(Message{"next"}, 10s).value(), Message{"next"});
   // The late reply is read before some later one, and counted rather than taken.
   if (caps().reliable) {
