@@ -5,7 +5,8 @@ import threading
 
 import zmq
 
-from support import LINES, check, ipcx_url, publish_line, recv_or_none, start_ipcx
+from support import (LINES, check, communicate_while_publishing, ipcx_url, publish_line,
+                     recv_or_none, start_ipcx)
 
 def push_pull_both_ways(ipcx, tmp):
     ctx = zmq.Context()
@@ -196,21 +197,8 @@ def pub_sub_both_ways(ipcx, tmp):
             bound = pub.getsockopt(zmq.LAST_ENDPOINT).decode()
             proc, _ = start_ipcx(ipcx, ["sub", ipcx_url(bound), "--topic", "a", "--count", "5",
                                         "--timeout", "20000"])
-            stop = threading.Event()
-
-            def publish():
-                i = 0
-                while not stop.is_set():
-                    pub.send_multipart([b"b", b"skip"])
-                    pub.send_multipart([b"apple", str(i).encode()])
-                    i += 1
-                    stop.wait(0.002)
-
-            t = threading.Thread(target=publish, daemon=True)
-            t.start()
-            out, _ = proc.communicate(timeout=60)
-            stop.set()
-            t.join(timeout=10)
+            out, _ = communicate_while_publishing(
+                proc, pub, lambda i: [[b"b", b"skip"], [b"apple", str(i).encode()]])
             lines = out.splitlines()
             check(proc.returncode == 0 and len(lines) == 5, f"ipcx sub from {bound}: {out!r}")
             numbers = [int(line.split(" ")[1]) for line in lines]
@@ -255,20 +243,8 @@ def single_frame_pub_and_frame_separators(ipcx, tmp):
         pub = ctx.socket(zmq.PUB)
         pub.setsockopt(zmq.LINGER, 0)
         pub.connect(bound)
-        stop = threading.Event()
-
-        def publish():
-            i = 0
-            while not stop.is_set():
-                pub.send_multipart([b"apple", str(i).encode()])
-                i += 1
-                stop.wait(0.002)
-
-        t = threading.Thread(target=publish, daemon=True)
-        t.start()
-        out, err = proc.communicate(timeout=60)
-        stop.set()
-        t.join(timeout=10)
+        out, err = communicate_while_publishing(proc, pub,
+                                                lambda i: [[b"apple", str(i).encode()]])
         lines = out.splitlines()
         check(proc.returncode == 0 and len(lines) == 3, f"ipcx sub --bind: {out!r} {err!r}")
         check(all(line.startswith("apple|") for line in lines), f"separator: {lines!r}")

@@ -2,6 +2,7 @@
 idioms."""
 
 import subprocess
+import threading
 
 import zmq
 
@@ -68,3 +69,25 @@ def publish_line(proc, line):
 
 def recv_or_none(sock, ms):
     return sock.recv_multipart() if sock.poll(ms) else None
+
+
+def communicate_while_publishing(proc, pub, messages):
+    """Runs proc to its end while a thread publishes messages(i), a list of multipart messages,
+    on pub every 2 ms (a subscriber joins at a moment nobody knows); returns proc's output."""
+    stop = threading.Event()
+
+    def publish():
+        i = 0
+        while not stop.is_set():
+            for frames in messages(i):
+                pub.send_multipart(frames)
+            i += 1
+            stop.wait(0.002)
+
+    t = threading.Thread(target=publish, daemon=True)
+    t.start()
+    try:
+        return proc.communicate(timeout=60)
+    finally:
+        stop.set()
+        t.join(timeout=10)
