@@ -67,14 +67,14 @@ void Engine::emit(EventKind kind, const Peer& peer, std::string_view reason, Err
   options_.on_event(e);
 }
 
-void Engine::emit_refused(const Bound& bound, std::string_view reason) const {
+void Engine::emit_refused(const Bound& bound, std::string_view reason, Errc error) const {
   if (!options_.on_event) return;
   ConnectionEvent e;
   e.kind = EventKind::refused;
   e.endpoint = bound.listener->bound().url();
   e.peer = "unknown";  // turned away before a link was made for it
   e.reason = std::string(reason);
-  e.error = Errc::permission_denied;
+  e.error = error;
   options_.on_event(e);
 }
 
@@ -185,7 +185,7 @@ void Engine::accept_all(Bound& bound) {
       if (e == Errc::permission_denied) {
         EngineCounters::bump(counters_.rejected);
         log("ipcx: refused a connection on " + where + ": uid not allowed");
-        emit_refused(bound, "uid not allowed");
+        emit_refused(bound, "uid not allowed", Errc::permission_denied);
         continue;
       }
       if (e == Errc::protocol_violation || e == Errc::refused) {
@@ -205,7 +205,7 @@ void Engine::accept_all(Bound& bound) {
     }
     if (open_peers() - dialled_.size() >= options_.max_peers) {
       EngineCounters::bump(counters_.rejected);
-      emit_refused(bound, "max_connections reached");
+      emit_refused(bound, "max_connections reached", Errc::resource_exhausted);
       continue;  // the link closes as it goes out of scope
     }
     Peer& peer = add_peer(nullptr, nullptr);

@@ -351,7 +351,7 @@ class Engine {
   // A connection event for options_.on_event, when one is set.
   void emit(EventKind kind, const Peer& peer, std::string_view reason = {},
             Errc error = Errc::ok) const;
-  void emit_refused(const Bound& bound, std::string_view reason) const;
+  void emit_refused(const Bound& bound, std::string_view reason, Errc error) const;
 
   EngineOptions options_;
   PeerEvents* events_;

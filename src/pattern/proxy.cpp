@@ -72,9 +72,11 @@ struct Proxy::Impl {
       Message head;
       put_route(head, from->id);
       for (std::size_t i = 0; i < envelope.size(); ++i) head.add(envelope.frame(i));
+      moved = true;
+      // Straight to a worker when nothing waits before it; otherwise behind the rest.
+      if (held.empty() && deal(head, body)) continue;
       held.emplace_back(std::move(head), std::move(body));
       body = Message{};
-      moved = true;
     }
     while (!held.empty() && deal(held.front().first, held.front().second)) held.pop_front();
     while (held.size() > options.max_held) {

@@ -54,20 +54,16 @@ ZmtpSession::ZmtpSession(ZmtpConfig config)
       decoder_(config_.max_message_size),
       subscriber_(config_.type == SocketType::sub || config_.type == SocketType::xsub) {
   auto greeting = make_greeting();
-  if (config_.staged_greeting) {
-    out_.append(std::span<const std::byte>(greeting).first(kStagedGreeting));
-    rest_of_greeting_owed_ = true;
-    return;
-  }
-  out_.append(greeting);
-  // NULL sends READY right after the greeting without waiting (37/ZMTP; libzmq does the same).
-  encode_ready(out_, config_.type, config_.identity, config_.announce_request_ids);
+  out_.append(std::span<const std::byte>(greeting).first(kStagedGreeting));
+  rest_of_greeting_owed_ = true;
+  if (!config_.staged_greeting) send_rest_of_greeting();
 }
 
 void ZmtpSession::send_rest_of_greeting() {
   rest_of_greeting_owed_ = false;
   auto greeting = make_greeting();
   out_.append(std::span<const std::byte>(greeting).subspan(kStagedGreeting));
+  // NULL sends READY right after the greeting without waiting (37/ZMTP; libzmq does the same).
   encode_ready(out_, config_.type, config_.identity, config_.announce_request_ids);
 }
 

@@ -78,6 +78,7 @@ TEST(Limits, ConnectionsPastTheLimitAreClosedAndCounted) {
     ASSERT_EQ(refusals.size(), 2u);  // each one reported as well as counted
     EXPECT_EQ(refusals[0].endpoint, "unix://" + path);
     EXPECT_NE(refusals[0].reason.find("max_connections"), std::string::npos);
+    EXPECT_EQ(refusals[0].error, Errc::resource_exhausted);
   }
   EXPECT_EQ(server.stats().open, 4u);
   // The rejected ones were closed: their reads see the end.

@@ -45,11 +45,10 @@ struct Client::Impl final : detail::ViewLender, engine::PeerEvents {
     pattern::set_request_id(head, id);
     return head;
   }
-  // Whether a request may go to the link now, not behind others: a plain envelope allows one
-  // in flight.
-  bool may_write_now() const noexcept {
-    return ready() && unsent.empty() && (!plain || in_flight.empty());
-  }
+  // A plain envelope allows one request in flight; request ids any number.
+  bool room_in_flight() const noexcept { return !plain || in_flight.empty(); }
+  // Whether a request may go to the link now, not behind others.
+  bool may_write_now() const noexcept { return ready() && unsent.empty() && room_in_flight(); }
   // The request a reply with this envelope answers, if it is in flight (by its id unless plain).
   std::optional<RequestId> match(const Message& envelope) const noexcept {
     return plain ? match_plain(envelope) : pattern::reply_id(envelope);

@@ -50,17 +50,15 @@ void Client::Impl::on_ready(engine::Peer&) {
 
 std::optional<RequestId> Client::Impl::match_plain(const Message& envelope) const noexcept {
   // [""]: the answer to the one request in flight.
-  if (envelope.size() != 1 || !envelope.frame(0).empty() || in_flight.empty()) {
-    return std::nullopt;
-  }
+  if (!pattern::is_plain_envelope(envelope) || in_flight.empty()) return std::nullopt;
   return in_flight.front();
 }
 
 void Client::Impl::note_unmatched(const Message& envelope) {
   ++unmatched;
   if (!options.log) return;
-  bool our_shape = plain ? envelope.size() == 1 && envelope.frame(0).empty()
-                         : pattern::reply_id(envelope).has_value();
+  bool our_shape =
+      plain ? pattern::is_plain_envelope(envelope) : pattern::reply_id(envelope).has_value();
   options.log(our_shape ? "ipcx: dropped a reply that matches no request in flight (its call ended)"
                         : "ipcx: dropped a reply in an envelope this client did not send");
 }
@@ -86,7 +84,7 @@ void Client::Impl::drop_link(Errc why, std::string_view fault) {
 
 // Hands waiting requests to an established link.
 void Client::Impl::release_unsent() {
-  while (ready() && !unsent.empty() && (!plain || in_flight.empty())) {
+  while (ready() && !unsent.empty() && room_in_flight()) {
     auto& [id, head_and_body] = unsent.front();
     auto r = link()->send(head_for(id), head_and_body);
     if (r.status == Io::would_block) return;

@@ -32,6 +32,10 @@ inline bool has_request_id(const Message& envelope) noexcept {
 Message request_head(RequestId id);
 // [empty delimiter], what a libzmq REQ puts before each request body.
 Message plain_request_head();
+// Whether an envelope is that plain head alone: a reply to a libzmq-style request.
+inline bool is_plain_envelope(const Message& envelope) noexcept {
+  return envelope.size() == 1 && envelope.frame(0).empty();
+}
 // Rewrites the id in a head request_head() built, without building a new one.
 void set_request_id(Message& head, RequestId id) noexcept;
 // The request id of a reply whose first two frames are one of ours: an id frame and the empty

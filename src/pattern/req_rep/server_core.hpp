@@ -61,11 +61,7 @@ struct ServerCore final : std::enable_shared_from_this<ServerCore>, engine::Peer
 
   Endpoint bind(std::string_view url) { return engine.bind(url); }
   // Dials now, and again with backoff whenever the link is lost or the dial fails.
-  Endpoint connect(std::string_view url) {
-    Endpoint ep = Endpoint::parse(url);
-    engine.connect(url, false);
-    return ep;
-  }
+  Endpoint connect(std::string_view url) { return engine.connect(url, false).dial->endpoint; }
   void run();
   Result<void> run_once(std::chrono::milliseconds wait);
   void request_stop() noexcept;
