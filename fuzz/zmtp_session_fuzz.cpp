@@ -2,7 +2,11 @@
 // input chooses, so split points are explored too. Must never crash, hang or grow unbounded.
 // The same bytes go to a second session that splits each envelope off as it decodes: its
 // envelope and body together must be the first session's message, cut after the first empty
-// frame (or all body when there is none).
+// frame (or all body when there is none). A third, connecting session with a staged greeting
+// reads the same bytes as its server's: it must send the rest of its greeting only after a
+// peer greeting that names NULL, never become ready after another, and explain a hang-up
+// without fault.
+#include <cstring>
 #include <vector>
 
 #include "feed_session.hpp"
@@ -33,5 +37,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       },
       &envelope);
   if (n != whole.size()) __builtin_trap();
+
+  ZmtpSession staged({SocketType::dealer, "", 1 << 16, false, true});
+  if (staged.output().size() != 11) __builtin_trap();  // signature and major version only
+  ipcx::fuzz::feed_session(staged, data, size, [](ipcx::Message&) { return true; });
+  (void)staged.hangup_reason();
+  // Established only after a greeting that named NULL (the bytes after the step byte).
+  static constexpr char kNull[20] = {'N', 'U', 'L', 'L'};
+  if (staged.ready() && (size < 1 + 32 || std::memcmp(data + 1 + 12, kNull, 20) != 0)) {
+    __builtin_trap();
+  }
   return 0;
 }
