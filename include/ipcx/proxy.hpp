@@ -1,10 +1,16 @@
-// ipcx::Proxy (API layer): ZeroMQ's zmq_proxy for request/reply, over any ipcx mechanisms. The
-// frontend is a ROUTER that clients reach (ipcx Clients, libzmq REQ or DEALER); the backend a
-// DEALER that deals their requests round robin to workers (ipcx Servers, libzmq REP) and
-// routes each reply back to the client that asked. Envelopes go through untouched: the backend
-// sees a client's own envelope behind one routing frame of the proxy's. Each side may bind and
-// connect any number of endpoints, so a service bound on shm:// can be reached from other
-// machines through a proxy whose frontend is on tcp://.
+// ipcx::Proxy (API layer): ZeroMQ's zmq_proxy over any ipcx mechanisms, for each pattern.
+//   request_reply: the frontend is a ROUTER that clients reach (ipcx Clients, libzmq REQ or
+//     DEALER); the backend a DEALER that deals their requests round robin to workers (ipcx
+//     Servers, libzmq REP) and routes each reply back to the client that asked. Envelopes go
+//     through untouched: the backend sees a client's own envelope behind one routing frame of
+//     the proxy's.
+//   pipeline: PULL from pushers on the frontend, PUSH round robin to pullers on the backend.
+//   publish_subscribe: XSUB on the frontend, XPUB on the backend. The subscriptions of the
+//     backend's subscribers, all together, are forwarded upstream: the proxy subscribes to a
+//     topic once some subscriber wants it and cancels once none does.
+// Each side may bind and connect any number of endpoints, so a service bound on shm:// can be
+// reached from other machines through a proxy whose frontend is on tcp://. A capture socket, a
+// publisher, gets a copy of every message the proxy forwards either way.
 #pragma once
 
 #include <chrono>
@@ -17,20 +23,33 @@
 
 namespace ipcx {
 
+enum class ProxyPattern : std::uint8_t { request_reply, pipeline, publish_subscribe };
+
 struct ProxyOptions {
+  ProxyPattern pattern = ProxyPattern::request_reply;
   std::size_t max_message_size = 64u << 20;  // per message, envelope included
-  // Requests held while no backend peer is connected; past it, the oldest are dropped.
+  // Messages taken from the frontend that no backend peer can take yet. request_reply: past
+  // it, the oldest requests are dropped (their clients time out and may retry). pipeline: at
+  // it, the proxy stops reading its pushers, which then wait at their own high-water marks.
   std::size_t max_held = 1000;
-  std::chrono::milliseconds heartbeat = -1ms;  // as ServerOptions::heartbeat, on both sides
+  // pipeline and publish_subscribe: messages queued for one backend peer. A subscriber that
+  // falls this far behind misses messages, as with any publisher.
+  std::size_t hwm = 1000;
+  std::chrono::milliseconds heartbeat = -1ms;  // as ServerOptions::heartbeat, on every side
   std::chrono::milliseconds handshake_timeout = 10s;
   LogSink log;
-  EventSink on_event;  // both sides' connection events
+  EventSink on_event;  // every side's connection events
 };
 
 struct ProxyStats {
-  std::uint64_t requests = 0;  // forwarded to the backend
-  std::uint64_t replies = 0;   // routed back to their client
-  std::uint64_t dropped = 0;   // replies whose client had gone, requests held past max_held
+  // request_reply: requests; pipeline: messages; publish_subscribe: published messages.
+  std::uint64_t to_backend = 0;
+  // request_reply: replies; publish_subscribe: subscriptions and cancellations sent upstream.
+  std::uint64_t to_frontend = 0;
+  // Replies whose client had gone, requests held past max_held.
+  std::uint64_t dropped = 0;
+  // Copies that reached at least one subscriber of the capture socket.
+  std::uint64_t captured = 0;
 };
 
 class Proxy {
@@ -45,6 +64,12 @@ class Proxy {
   void connect_frontend(std::string_view url);
   Endpoint bind_backend(std::string_view url);
   void connect_backend(std::string_view url);
+  // The capture socket: a publisher whose messages are copies of every message forwarded, all
+  // frames as they go out (request_reply: the proxy's routing frame first; publish_subscribe:
+  // the subscriptions too, in the 3.0 form [0x01 or 0x00][topic]). It never holds the proxy
+  // up: a capture subscriber that falls behind misses copies.
+  Endpoint bind_capture(std::string_view url);
+  void connect_capture(std::string_view url);
 
   // Forwards on the calling thread until stop().
   void run();

@@ -1,15 +1,12 @@
-// ipcx::Publisher (pattern layer): PUB over the engine. It keeps each subscriber's counted
-// subscriptions (what they send is read as they publish) and filters there for subscribers fed
-// through their own link; subscribers that read a broadcast group (shm's ring, written once for
-// all of them) filter for themselves.
+// ipcx::Publisher (pattern layer): pattern::Publishing behind the public class.
 #include <algorithm>
 
 #include "core/spin.hpp"
 #include "ipcx/pubsub.hpp"
-#include "pattern/one_way.hpp"
-#include "wire/subscriptions.hpp"
+#include "pattern/publishing.hpp"
 
 namespace ipcx {
+namespace pattern {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -22,40 +19,54 @@ PeerSubscriptions* subscriptions_of(const engine::Peer& p) noexcept {
   return static_cast<PeerSubscriptions*>(p.state.get());
 }
 
+std::string_view topic_of(std::span<const std::byte> bytes) noexcept {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
 }  // namespace
 
-struct Publisher::Impl final : engine::PeerEvents {
-  explicit Impl(SocketOptions o)
-      : linger(o.linger),
-        engine(pattern::one_way_options(o, wire::SocketType::pub,
-                                        pattern::Use::Kind::publish_subscribe, false),
-               this) {}
-  ~Impl() {
-    if (linger.count() > 0) (void)engine.flush(Clock::now() + linger);
+Publishing::Publishing(engine::EngineOptions options, std::chrono::milliseconds linger,
+                       Upstream upstream)
+    : engine(std::move(options), this), linger_(linger), upstream_(std::move(upstream)) {}
+
+Publishing::~Publishing() {
+  if (linger_.count() > 0) (void)engine.flush(Clock::now() + linger_);
+}
+
+// A subscriber's subscription; false (too many subscriptions) closes it.
+bool Publishing::on_inbound(engine::Peer& peer, Message& m) {
+  if (!peer.state) peer.state = std::make_unique<PeerSubscriptions>();
+  auto& set = subscriptions_of(peer)->set;
+  if (!upstream_) return set.apply(m);
+  auto change = wire::subscription_of(m);
+  std::string_view topic = topic_of(change.topic);
+  bool had = change.valid && set.topics().contains(topic);
+  if (!set.apply(m)) return false;
+  if (!change.valid) return true;
+  if (change.subscribe) {
+    all_.subscribe(topic);
+    if (all_.topics().find(topic)->second == 1) upstream_(true, topic);
+  } else if (had && all_.cancel(topic) && !all_.topics().contains(topic)) {
+    upstream_(false, topic);
   }
+  return true;
+}
 
-  // A subscriber's subscription; false (too many subscriptions) closes it.
-  bool on_inbound(engine::Peer& peer, Message& m) override {
-    if (!peer.state) peer.state = std::make_unique<PeerSubscriptions>();
-    return subscriptions_of(peer)->set.apply(m);
+// Its subscriptions go with the link: a reconnecting subscriber sends them again.
+void Publishing::on_lost(engine::Peer& peer) {
+  if (upstream_ && peer.state) {
+    for (const auto& [topic, count] : subscriptions_of(peer)->set.topics()) {
+      for (int i = 0; i < count; ++i) (void)all_.cancel(topic);
+      if (!all_.topics().contains(topic)) upstream_(false, topic);
+    }
   }
-  // Its subscriptions go with the link: a reconnecting subscriber sends them again.
-  void on_lost(engine::Peer& peer) override { peer.state.reset(); }
-
-  void wait_for_group(transport::BroadcastGroup& group, const Message& message);
-  std::size_t offer_waiting(const Message& message, std::string_view topic);
-
-  std::chrono::milliseconds linger;
-  engine::Engine engine;
-  pattern::Traffic traffic;
-  std::vector<std::uint64_t> ids;                  // scratch for offer_waiting()
-  std::vector<transport::BroadcastGroup*> groups;  // scratch for publish()
-};
+  peer.state.reset();
+}
 
 // Lossless: writes the message into the group, waiting (spinning first, then asleep) for the
 // slowest subscriber to make room, while serving the links: a subscriber that dies leaves its
 // seat and stops holding us up.
-void Publisher::Impl::wait_for_group(transport::BroadcastGroup& group, const Message& message) {
+void Publishing::wait_for_group(transport::BroadcastGroup& group, const Message& message) {
   auto spin_until = Clock::now() + engine.options().spin;
   SpinPause pause(kShmYieldEvery);
   for (unsigned polls = 1; !group.write(message); ++polls) {
@@ -73,17 +84,17 @@ void Publisher::Impl::wait_for_group(transport::BroadcastGroup& group, const Mes
 // Lossless, own links: offers to each matching subscriber in turn; one at its high-water mark
 // has everyone's queue written out first (the flush waits), then takes the message. Peers are
 // found again by id, as waiting may close any of them.
-std::size_t Publisher::Impl::offer_waiting(const Message& message, std::string_view topic) {
-  ids.clear();
+std::size_t Publishing::offer_waiting(const Message& message, std::string_view topic) {
+  ids_.clear();
   for (auto& p : engine.peers()) {
     auto* subs = subscriptions_of(*p);
     if (p->established() && p->link->extensions().broadcasting == nullptr && subs != nullptr &&
         subs->set.matches(topic)) {
-      ids.push_back(p->id);
+      ids_.push_back(p->id);
     }
   }
   std::size_t delivered = 0;
-  for (std::uint64_t id : ids) {
+  for (std::uint64_t id : ids_) {
     engine::Peer* p = engine.find(id);
     if (p != nullptr && !engine.offer(*p, message)) {
       (void)engine.flush(Clock::time_point::max());
@@ -95,17 +106,8 @@ std::size_t Publisher::Impl::offer_waiting(const Message& message, std::string_v
   return delivered;
 }
 
-Publisher::Publisher(SocketOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
-Publisher::~Publisher() = default;
-Publisher::Publisher(Publisher&&) noexcept = default;
-Publisher& Publisher::operator=(Publisher&&) noexcept = default;
-
-Endpoint Publisher::bind(std::string_view url) { return impl_->engine.bind(url); }
-void Publisher::connect(std::string_view url) { impl_->engine.connect(url); }
-
-Result<std::size_t> Publisher::publish(const Message& message) {
-  Impl& s = *impl_;
-  engine::Engine& e = s.engine;
+Result<std::size_t> Publishing::publish(const Message& message) {
+  engine::Engine& e = engine;
   if (message.bytes() > e.options().max_message_size) return unexpected(Errc::message_too_large);
   e.progress_fresh();
   e.reap();
@@ -113,15 +115,15 @@ Result<std::size_t> Publisher::publish(const Message& message) {
   bool lossless = e.options().lossless;
   std::size_t delivered = 0;
   bool held_back = false;  // lossless: a subscriber of our own to offer to, waiting if need be
-  s.groups.clear();
+  groups_.clear();
   for (std::size_t i = 0; i < e.peers().size(); ++i) {
     engine::Peer& p = *e.peers()[i];
     auto* subs = subscriptions_of(p);
     if (p.closed || !p.established() || subs == nullptr || !subs->set.matches(topic)) continue;
     auto* broadcasting = p.link->extensions().broadcasting;
     if (auto* group = broadcasting ? broadcasting->group() : nullptr; group != nullptr) {
-      if (std::find(s.groups.begin(), s.groups.end(), group) == s.groups.end()) {
-        s.groups.push_back(group);
+      if (std::find(groups_.begin(), groups_.end(), group) == groups_.end()) {
+        groups_.push_back(group);
       }
       ++delivered;  // one copy in the group serves it
     } else if (lossless) {
@@ -132,14 +134,42 @@ Result<std::size_t> Publisher::publish(const Message& message) {
       engine::EngineCounters::bump(e.counters().dropped);
     }
   }
-  if (held_back) delivered += s.offer_waiting(message, topic);
-  for (transport::BroadcastGroup* group : s.groups) {
-    if (!group->write(message)) s.wait_for_group(*group, message);
+  if (held_back) delivered += offer_waiting(message, topic);
+  for (transport::BroadcastGroup* group : groups_) {
+    if (!group->write(message)) wait_for_group(*group, message);
   }
-  s.traffic.messages++;
-  s.traffic.bytes += message.bytes();
+  traffic.messages++;
+  traffic.bytes += message.bytes();
   return delivered;
 }
+
+std::size_t Publishing::subscribers() const noexcept {
+  std::size_t n = 0;
+  for (const auto& p : engine.peers()) {
+    auto* subs = subscriptions_of(*p);
+    if (!p->closed && subs != nullptr && !subs->set.empty()) ++n;
+  }
+  return n;
+}
+
+}  // namespace pattern
+
+struct Publisher::Impl final : pattern::Publishing {
+  explicit Impl(const SocketOptions& o)
+      : Publishing(pattern::one_way_options(o, wire::SocketType::pub,
+                                            pattern::Use::Kind::publish_subscribe, false),
+                   o.linger) {}
+};
+
+Publisher::Publisher(SocketOptions options) : impl_(std::make_unique<Impl>(options)) {}
+Publisher::~Publisher() = default;
+Publisher::Publisher(Publisher&&) noexcept = default;
+Publisher& Publisher::operator=(Publisher&&) noexcept = default;
+
+Endpoint Publisher::bind(std::string_view url) { return impl_->engine.bind(url); }
+void Publisher::connect(std::string_view url) { impl_->engine.connect(url); }
+
+Result<std::size_t> Publisher::publish(const Message& message) { return impl_->publish(message); }
 
 void Publisher::poll() {
   impl_->engine.look();
@@ -155,14 +185,7 @@ SocketStats Publisher::stats() const noexcept {
   return pattern::stats_of(impl_->engine, impl_->traffic);
 }
 
-std::size_t Publisher::subscribers() const noexcept {
-  std::size_t n = 0;
-  for (const auto& p : impl_->engine.peers()) {
-    auto* subs = subscriptions_of(*p);
-    if (!p->closed && subs != nullptr && !subs->set.empty()) ++n;
-  }
-  return n;
-}
+std::size_t Publisher::subscribers() const noexcept { return impl_->subscribers(); }
 
 int Publisher::fd() const noexcept { return impl_->engine.fd(); }
 

@@ -1,67 +1,82 @@
-// ipcx::Subscriber (pattern layer): SUB over the engine. It sends its subscriptions to every
-// peer once its link is established (again after a reconnect), as messages in the 3.0 form
-// that each mechanism puts on the wire as its peer understands, and always filters, for
-// messages already on their way when it unsubscribed (and, on shm, the broadcast ring's other
-// topics).
+// ipcx::Subscriber (pattern layer): pattern::Subscribing behind the public class.
 #include "ipcx/pubsub.hpp"
-#include "pattern/one_way.hpp"
-#include "wire/subscriptions.hpp"
+#include "pattern/subscribing.hpp"
 
 namespace ipcx {
+namespace pattern {
 
 using Clock = std::chrono::steady_clock;
 
-struct Subscriber::Impl final : engine::PeerEvents {
-  explicit Impl(SocketOptions o)
-      : engine(pattern::one_way_options(o, wire::SocketType::sub,
-                                        pattern::Use::Kind::publish_subscribe, true),
-               this) {}
-
-  // Every subscription, as counted, to a peer whose link is new.
-  void on_ready(engine::Peer& peer) override {
-    for (const auto& [topic, count] : topics.topics()) {
-      for (int i = 0; i < count; ++i) {
-        (void)engine.send(peer, wire::subscription_message(true, topic));
-      }
+// Every subscription, as counted, to a peer whose link is new.
+void Subscribing::on_ready(engine::Peer& peer) {
+  for (const auto& [topic, count] : topics_.topics()) {
+    for (int i = 0; i < count; ++i) {
+      (void)engine.send(peer, wire::subscription_message(true, topic));
     }
   }
+}
 
-  // A change to every peer established now; the others get the whole set when they are.
-  void tell_all(bool subscribe, std::string_view topic) {
-    Message change = wire::subscription_message(subscribe, topic);
-    for (auto& p : engine.peers()) {
-      if (!p->closed && p->announced) (void)engine.send(*p, change);
-    }
+// A change to every peer established now; the others get the whole set when they are.
+void Subscribing::tell_all(bool subscribe, std::string_view topic) {
+  Message change = wire::subscription_message(subscribe, topic);
+  for (auto& p : engine.peers()) {
+    if (!p->closed && p->announced) (void)engine.send(*p, change);
   }
+}
 
-  // The next message from a peer, counting what its publisher says we lost before it.
-  bool next(Message& m) {
-    engine::Peer* p = engine.next_message(m);
-    if (p == nullptr) return false;
-    auto* lossy = p->link ? p->link->extensions().lossy : nullptr;
-    last_gap = lossy != nullptr ? lossy->take_gap() : 0;
-    traffic.lost += last_gap;
-    traffic.messages++;
-    traffic.bytes += m.bytes();
-    return true;
+void Subscribing::subscribe(std::string_view topic) {
+  topics_.subscribe(topic);
+  tell_all(true, topic);
+}
+
+void Subscribing::unsubscribe(std::string_view topic) {
+  if (topics_.cancel(topic)) tell_all(false, topic);
+}
+
+// The next message from a peer, counting what its publisher says we lost before it.
+bool Subscribing::next(Message& m) {
+  engine::Peer* p = engine.next_message(m);
+  if (p == nullptr) return false;
+  auto* lossy = p->link ? p->link->extensions().lossy : nullptr;
+  last_gap = lossy != nullptr ? lossy->take_gap() : 0;
+  traffic.lost += last_gap;
+  traffic.messages++;
+  traffic.bytes += m.bytes();
+  return true;
+}
+
+bool Subscribing::next_matching(Message& m) {
+  while (next(m)) {
+    if (!m.empty() && topics_.matches(m.text(0))) return true;
+    traffic.filtered++;  // arrived after its unsubscribe, or a topic of a broadcast ring
   }
+  return false;
+}
 
-  // The next message that matches our subscriptions.
-  bool next_matching(Message& m) {
-    while (next(m)) {
-      if (!m.empty() && topics.matches(m.text(0))) return true;
-      traffic.filtered++;  // arrived after its unsubscribe, or a topic of a broadcast ring
-    }
-    return false;
+Result<void> Subscribing::receive(Message& m, std::chrono::milliseconds timeout) {
+  engine::Engine& e = engine;
+  Clock::time_point deadline{};  // read lazily
+  for (;;) {
+    if (next_matching(m)) return {};
+    e.progress();  // accepts, redials, writes: only when nothing was waiting
+    e.reap();
+    if (next_matching(m)) return {};
+    if (deadline == Clock::time_point{}) deadline = pattern::deadline_after(timeout);
+    if (Clock::now() >= deadline) return unexpected(Errc::timeout);
+    if (e.spin(deadline, true, [&] { return next_matching(m); })) return {};
+    e.sleep(deadline);
   }
+}
 
-  engine::Engine engine;
-  wire::Subscriptions topics;  // counted, as sent to every publisher
-  pattern::Traffic traffic;
-  std::uint64_t last_gap = 0;
+}  // namespace pattern
+
+struct Subscriber::Impl final : pattern::Subscribing {
+  explicit Impl(const SocketOptions& o)
+      : Subscribing(pattern::one_way_options(o, wire::SocketType::sub,
+                                             pattern::Use::Kind::publish_subscribe, true)) {}
 };
 
-Subscriber::Subscriber(SocketOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Subscriber::Subscriber(SocketOptions options) : impl_(std::make_unique<Impl>(options)) {}
 Subscriber::~Subscriber() = default;
 Subscriber::Subscriber(Subscriber&&) noexcept = default;
 Subscriber& Subscriber::operator=(Subscriber&&) noexcept = default;
@@ -69,30 +84,11 @@ Subscriber& Subscriber::operator=(Subscriber&&) noexcept = default;
 Endpoint Subscriber::bind(std::string_view url) { return impl_->engine.bind(url); }
 void Subscriber::connect(std::string_view url) { impl_->engine.connect(url); }
 
-void Subscriber::subscribe(std::string_view topic) {
-  impl_->topics.subscribe(topic);
-  impl_->tell_all(true, topic);
-}
-
-void Subscriber::unsubscribe(std::string_view topic) {
-  if (!impl_->topics.cancel(topic)) return;
-  impl_->tell_all(false, topic);
-}
+void Subscriber::subscribe(std::string_view topic) { impl_->subscribe(topic); }
+void Subscriber::unsubscribe(std::string_view topic) { impl_->unsubscribe(topic); }
 
 Result<void> Subscriber::receive(Message& m, std::chrono::milliseconds timeout) {
-  Impl& s = *impl_;
-  engine::Engine& e = s.engine;
-  Clock::time_point deadline{};  // read lazily
-  for (;;) {
-    if (s.next_matching(m)) return {};
-    e.progress();  // accepts, redials, writes: only when nothing was waiting
-    e.reap();
-    if (s.next_matching(m)) return {};
-    if (deadline == Clock::time_point{}) deadline = pattern::deadline_after(timeout);
-    if (Clock::now() >= deadline) return unexpected(Errc::timeout);
-    if (e.spin(deadline, true, [&] { return s.next_matching(m); })) return {};
-    e.sleep(deadline);
-  }
+  return impl_->receive(m, timeout);
 }
 
 Result<Message> Subscriber::receive(std::chrono::milliseconds timeout) {

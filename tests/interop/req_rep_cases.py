@@ -1,7 +1,6 @@
 """Request/reply interop cases: libzmq REQ/DEALER against an ipcx server, the ipcx client
 against libzmq REP/ROUTER servers and REQ-envelope brokers, an ipcx server behind zmq.proxy."""
 
-import os
 import signal
 import subprocess
 import threading
@@ -220,35 +219,3 @@ def ipcx_server_behind_zmq_proxy(ipcx, tmp):
         stop_proxy()
         proc.send_signal(signal.SIGTERM)
         check(proc.wait(timeout=30) == 0, "ipcx serve did not stop cleanly")
-
-
-def zmq_clients_through_ipcx_proxy_to_shm(ipcx, tmp):
-    """The issue's picture: a service bound on shm://, reached from the network through `ipcx
-    proxy` on tcp://, by libzmq REQ clients (and a DEALER that pipelines)."""
-    name = "interop-proxy-" + os.path.basename(tmp)
-    server, _ = start_server(ipcx, ["--handler", "echo", "--bind", f"shm://{name}"])
-    proxy = subprocess.Popen([ipcx, "proxy", "--frontend", "tcp://127.0.0.1:0", "--backend",
-                              f"shm://{name}", "--events"], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True)
-    ctx = zmq.Context()
-    try:
-        line = proxy.stdout.readline().strip()
-        check(line.startswith("bound tcp://"), f"proxy printed {line!r}")
-        front = line[len("bound "):]
-        reqs = [socket(ctx, zmq.REQ, front) for _ in range(3)]
-        for i, req in enumerate(reqs):
-            req.send_multipart([b"via", b"proxy", str(i).encode()])
-        for i, req in enumerate(reqs):
-            got = req.recv_multipart()
-            check(got == [b"via", b"proxy", str(i).encode()], f"REQ {i}: got {got!r}")
-        dealer = socket(ctx, zmq.DEALER, front)
-        for i in range(20):
-            dealer.send_multipart([b"", str(i).encode()])
-        got = sorted(int(dealer.recv_multipart()[1]) for _ in range(20))
-        check(got == list(range(20)), f"pipelined DEALER through the proxy: {got!r}")
-        print(f"ok: libzmq REQ and DEALER -> ipcx proxy on {front} -> ipcx serve on shm://{name}")
-    finally:
-        ctx.destroy(linger=0)
-        for proc in (proxy, server):
-            proc.send_signal(signal.SIGTERM)
-            check(proc.wait(timeout=30) == 0, f"{proc.args[1]} did not stop cleanly")

@@ -1,6 +1,7 @@
-// `ipcx proxy` (CLI): ZeroMQ's zmq_proxy for request/reply. Endpoints are written the way CZMQ
-// does: "@URL" binds, ">URL" connects, and a bare URL binds on the frontend and connects on the
-// backend. Prints "bound URL" per bound endpoint; stops cleanly on SIGINT or SIGTERM.
+// `ipcx proxy` (CLI): ZeroMQ's zmq_proxy for request/reply, pipeline or publish/subscribe.
+// Endpoints are written the way CZMQ does: "@URL" binds, ">URL" connects, and a bare URL binds
+// on the frontend and the capture socket and connects on the backend. Prints "bound URL" per
+// bound endpoint; stops cleanly on SIGINT or SIGTERM.
 #include "ipcx/proxy.hpp"
 
 #include <signal.h>
@@ -21,6 +22,7 @@ struct ProxySettings {
   std::vector<std::string> frontends;
   std::vector<std::string> backends;
   std::string pattern = "reqrep";
+  std::vector<std::string> captures;
   long heartbeat_ms = -1;
   bool events = false;
 };
@@ -41,10 +43,6 @@ std::optional<Endpoint> attach(const std::string& spec, bool binds_by_default, B
 }
 
 int proxy(const ProxySettings& cfg) {
-  if (cfg.pattern != "reqrep") {
-    std::cerr << "ipcx proxy: --pattern " << cfg.pattern << " is not built yet (reqrep is)\n";
-    return kExitUsage;
-  }
   if (cfg.frontends.empty() || cfg.backends.empty()) {
     std::cerr << "ipcx proxy: give at least one --frontend and one --backend\n";
     return kExitUsage;
@@ -52,6 +50,9 @@ int proxy(const ProxySettings& cfg) {
   sigset_t stop_signals = block_stop_signals();
 
   ProxyOptions options;
+  options.pattern = cfg.pattern == "pipeline" ? ProxyPattern::pipeline
+                    : cfg.pattern == "pubsub" ? ProxyPattern::publish_subscribe
+                                              : ProxyPattern::request_reply;
   options.heartbeat = std::chrono::milliseconds(cfg.heartbeat_ms);
   options.log = [](std::string_view line) { std::cerr << line << '\n'; };
   if (cfg.events) options.on_event = print_event;
@@ -70,6 +71,12 @@ int proxy(const ProxySettings& cfg) {
           [&](const std::string& u) { proxy.connect_backend(u); });
       if (ep) bound.push_back(*ep);
     }
+    for (const auto& spec : cfg.captures) {
+      auto ep = attach(
+          spec, true, [&](const std::string& u) { return proxy.bind_capture(u); },
+          [&](const std::string& u) { proxy.connect_capture(u); });
+      if (ep) bound.push_back(*ep);
+    }
     proxy.start();
     print_bound(bound);
   } catch (const Error& e) {
@@ -85,12 +92,20 @@ int proxy(const ProxySettings& cfg) {
 Runner add_proxy(CLI::App& app) {
   auto cfg = std::make_shared<ProxySettings>();
   CLI::App* cmd = app.add_subcommand(
-      "proxy", "Forward requests from frontend clients to backend workers, as zmq_proxy does");
+      "proxy", "Forward messages between frontend and backend peers, as zmq_proxy does");
   cmd->add_option("--frontend", cfg->frontends,
-                  "Where clients come in (repeatable): @URL binds, >URL connects, URL binds");
+                  "Where clients, pushers or publishers are (repeatable): @URL binds, >URL "
+                  "connects, URL binds");
   cmd->add_option("--backend", cfg->backends,
-                  "Where workers are (repeatable): @URL binds, >URL connects, URL connects");
-  cmd->add_option("--pattern", cfg->pattern, "reqrep (ROUTER to DEALER)");
+                  "Where workers, pullers or subscribers are (repeatable): @URL binds, >URL "
+                  "connects, URL connects");
+  cmd->add_option("--pattern", cfg->pattern,
+                  "reqrep (ROUTER to DEALER), pipeline (PULL to PUSH) or pubsub (XSUB to XPUB, "
+                  "subscriptions forwarded upstream)")
+      ->check(CLI::IsMember({"reqrep", "pipeline", "pubsub"}));
+  cmd->add_option("--capture", cfg->captures,
+                  "A publisher that gets a copy of every message forwarded (repeatable): @URL "
+                  "binds, >URL connects, URL binds");
   cmd->add_option("--heartbeat", cfg->heartbeat_ms, kHeartbeatHelp);
   cmd->add_flag("--events", cfg->events,
                 "Print a line per connection event on stderr: event KIND ENDPOINT PEER [REASON]");
