@@ -18,5 +18,11 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/ipcxConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/ipcxConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/ipcx)
 
+# A static libipcx.a needs libsodium at every consumer's link; a shared one carries it itself.
+if(BUILD_SHARED_LIBS)
+  set(IPCX_PC_SODIUM Requires.private)
+else()
+  set(IPCX_PC_SODIUM Requires)
+endif()
 configure_file(cmake/ipcx.pc.in ${CMAKE_CURRENT_BINARY_DIR}/ipcx.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/ipcx.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -94,6 +94,12 @@ write("compact", "one", prefixed(compact([b"\x01abcd", b"", b"body"])))
 write("compact", "fragmented", prefixed(compact([b"x" * 100, b"y"], chunk=40)))
 write("compact", "two_messages", prefixed(compact([b"a"]) + compact([b"b", b"c"])))
 
+# udp datagrams: a challenge, a request with its cookie trailer, and one without.
+write("datagram_cookie", "challenge", b"IXCK" + struct.pack("<Q", 7) + bytes(range(16)))
+write("datagram_cookie", "trailed", compact([b"", b"get"], request_id=7)[0] + b"IXCK"
+      + bytes(range(16)))
+write("datagram_cookie", "plain", compact([b"", b"get"], request_id=7)[0])
+
 # Ring: tail (u64), 8 unused bytes, then the data region.
 def records(fragments):
     data = b""

@@ -22,6 +22,7 @@
 #include "support/eventually.hpp"
 #include "support/leftovers.hpp"
 #include "support/mechanisms.hpp"
+#include "support/raw_udp.hpp"
 #include "support/temp_dir.hpp"
 #include "wire/compact_header.hpp"
 
@@ -30,6 +31,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::Child;
+using test::RawUdp;
+using test::request_datagram;
 
 class OsMechanism : public ::testing::TestWithParam<std::string> {
  protected:
@@ -189,41 +192,6 @@ TEST(MqRendezvous, GarbageMessagesInTheServerQueueAreSkippedAndCounted) {
   auto reply = after.call(Message{"after"}, 20s);
   ASSERT_TRUE(reply) << to_string(reply.error());
   ASSERT_TRUE(before.call(Message{"still"}, 20s));
-}
-
-// A raw UDP socket speaking to a server, for datagrams no Client would send.
-class RawUdp {
- public:
-  explicit RawUdp(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    timeval tv{20, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~RawUdp() { ::close(fd_); }
-  void send(const std::vector<std::byte>& d) { ::send(fd_, d.data(), d.size(), 0); }
-  // The next datagram's message, decoded; empty on timeout.
-  Message receive() {
-    std::vector<std::byte> buf(70000);
-    ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
-    Message out;
-    if (n <= 0) return out;
-    wire::CompactAssembler assembler(1 << 20);
-    assembler.feed({buf.data(), static_cast<std::size_t>(n)}, out);
-    return out;
-  }
-
- private:
-  int fd_;
-};
-
-std::vector<std::byte> request_datagram(std::uint64_t id, const Message& m) {
-  std::vector<std::byte> d;
-  wire::write_single_fragment(d, m, Message{}, id);
-  return d;
 }
 
 TEST(UdpAtMostOnce, ARepeatedDatagramIsAnsweredFromTheCacheNotHandledTwice) {

@@ -7,7 +7,7 @@ mkdir -p "$out"
 awk '/^```cpp$/ { inside = 1; next } /^```$/ { if (inside) exit } inside' "$readme" \
   >"$out/quick_start.cpp"
 grep -q "int main" "$out/quick_start.cpp"
-"$cxx" -std=c++20 -O1 -I"$include" "$out/quick_start.cpp" "$library" -lpthread \
+"$cxx" -std=c++20 -O1 -I"$include" "$out/quick_start.cpp" "$library" -lsodium -lpthread \
   -o "$out/quick_start"
 got=$("$out/quick_start")
 if [[ "$got" != "hello world" ]]; then

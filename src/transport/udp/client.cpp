@@ -1,10 +1,13 @@
 // udp:// client link (transport layer): requests at most once. A request the server has not
 // answered is sent again (after 100 ms, doubling to 1 s, for 30 s), always under the same
 // datagram id, so the server's reply cache answers a repeat instead of handling it twice. A
-// message above one datagram fails with message_too_large: nothing is fragmented.
+// message above one datagram fails with message_too_large: nothing is fragmented. A server's
+// challenge (its reply is too large for an address it has not validated) is answered at once:
+// the request goes again with the cookie, as does every datagram after.
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <optional>
 #include <unordered_map>
 
 #include "core/errno_map.hpp"
@@ -53,7 +56,12 @@ class ClientLink final : public Dialled<MessageLink<ClientLink>>, public Datagra
           return errno == EAGAIN ? IoResult{Io::would_block}
                                  : IoResult{Io::error, 0, errc_from_errno(errno)};
         }
-        auto id = decode({datagram_.data(), static_cast<std::size_t>(n)}, assembler_, out);
+        std::span<const std::byte> datagram{datagram_.data(), static_cast<std::size_t>(n)};
+        if (auto challenge = wire::read_challenge(datagram)) {
+          take_challenge(*challenge);
+          continue;
+        }
+        auto id = decode(datagram, assembler_, out);
         if (!id) {
           dropped_.malformed++;
           continue;
@@ -78,8 +86,7 @@ class ClientLink final : public Dialled<MessageLink<ClientLink>>, public Datagra
         p.interval = std::min(p.interval * 2, kLongestRetry);
         p.due = now + p.interval;
         // ECONNREFUSED, EAGAIN: the next retry tries again; a restarted server answers it.
-        (void)sys::send(fd_.get(), p.datagram.data(), p.datagram.size(),
-                        MSG_DONTWAIT | MSG_NOSIGNAL);
+        (void)send_datagram(fd_.get(), p.datagram, cookie());
       }
       ++it;
     }
@@ -107,7 +114,7 @@ class ClientLink final : public Dialled<MessageLink<ClientLink>>, public Datagra
   bool commit_fragment(std::size_t bytes) noexcept {
     std::uint64_t id = next_id_;
     wire::rewrite_request_id(staging_.data(), id);
-    ssize_t n = sys::send(fd_.get(), staging_.data(), bytes, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t n = send_datagram(fd_.get(), {staging_.data(), bytes}, cookie());
     // Full: try again when writable. ECONNREFUSED (nobody listens now): it counts as sent,
     // and its retries find a server that comes.
     if (n < 0 && errno == EAGAIN) return false;
@@ -124,6 +131,17 @@ class ClientLink final : public Dialled<MessageLink<ClientLink>>, public Datagra
   bool failed() const noexcept { return false; }
 
  private:
+  const wire::Cookie* cookie() const noexcept { return cookie_ ? &*cookie_ : nullptr; }
+
+  // The server holds a reply back until we prove our address: its request goes again, with
+  // the cookie, now. A challenge for nothing we wait on (stale, or forged) changes nothing.
+  void take_challenge(const wire::Challenge& challenge) noexcept {
+    auto it = pending_.find(challenge.request_id);
+    if (it == pending_.end()) return;
+    cookie_ = challenge.cookie;
+    (void)send_datagram(fd_.get(), it->second.datagram, cookie());
+  }
+
   struct Pending {
     std::vector<std::byte> datagram;
     Clock::time_point due;
@@ -136,6 +154,7 @@ class ClientLink final : public Dialled<MessageLink<ClientLink>>, public Datagra
   std::vector<std::byte> staging_;   // the datagram being written
   std::uint64_t next_id_ = 1;
   std::unordered_map<std::uint64_t, Pending> pending_;
+  std::optional<wire::Cookie> cookie_;  // the server's for our address, once it gave one
   Dropped dropped_;
   bool skip_read_ = false;
 };

@@ -5,10 +5,13 @@
 // datagram costs nothing. Each published datagram's id is (epoch << 48) | sequence, counted
 // per subscriber: a subscriber learns how many it missed (take_gap), and a new epoch (a
 // restarted publisher, or one that forgot and heard again of this subscriber) starts counting
-// afresh.
+// afresh. The publisher streams only to addresses that proved themselves: a state without the
+// address's cookie is answered with a challenge, and the subscriber sends its state again with
+// the cookie, as it does every time after (wire/datagram_cookie.hpp).
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -57,10 +60,16 @@ class PublisherLink final : public SocketLink {
           if (errno == EAGAIN) return {Io::would_block};
           continue;  // an ICMP error for an earlier datagram: that subscriber is gone
         }
+        auto [datagram, cookie] =
+            wire::split_cookie_trailer({datagram_.data(), static_cast<std::size_t>(n)});
         Message state;
-        if (!decode({datagram_.data(), static_cast<std::size_t>(n)}, assembler_, state) ||
-            state.empty() || state.frame(0).size() != 1 || state.frame(0)[0] != kStateTag) {
+        if (!decode(datagram, assembler_, state) || state.empty() || state.frame(0).size() != 1 ||
+            state.frame(0)[0] != kStateTag) {
           dropped_.malformed++;
+          continue;
+        }
+        if (!cookie || !shared_->cookies.valid(&from, len, *cookie)) {
+          send_challenge(fd(), shared_->cookies, 0, &from, len);
           continue;
         }
         auto [it, fresh] =
@@ -176,7 +185,17 @@ class SubscriberLink final : public Dialled<Link>, public Lossy {
           return errno == EAGAIN ? IoResult{Io::would_block}
                                  : IoResult{Io::error, 0, errc_from_errno(errno)};
         }
-        auto id = decode({datagram_.data(), static_cast<std::size_t>(n)}, assembler_, out);
+        std::span<const std::byte> datagram{datagram_.data(), static_cast<std::size_t>(n)};
+        if (auto challenge = wire::read_challenge(datagram)) {
+          // The publisher wants proof of our address before it sends us anything: at once.
+          cookie_ = challenge->cookie;
+          try {
+            send_state();
+          } catch (const std::bad_alloc&) {
+          }
+          continue;
+        }
+        auto id = decode(datagram, assembler_, out);
         if (!id) continue;
         std::uint64_t epoch = *id >> 48, sequence = *id & kSequenceMask;
         if (epoch != epoch_) {  // a new publisher (or the first): count from here
@@ -215,8 +234,8 @@ class SubscriberLink final : public Dialled<Link>, public Lossy {
     state.add({&kStateTag, 1});
     for (const auto& [topic, count] : topics_.topics()) state.add(topic);
     wire::write_single_fragment(outgoing_, state, Message{}, ++state_id_);
-    if (outgoing_.size() <= kMaxDatagram)
-      (void)sys::send(fd_.get(), outgoing_.data(), outgoing_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (outgoing_.size() + wire::kCookieTrailerBytes <= kMaxDatagram)
+      (void)send_datagram(fd_.get(), outgoing_, cookie_ ? &*cookie_ : nullptr);
     last_state_ = Clock::now();
   }
 
@@ -226,6 +245,7 @@ class SubscriberLink final : public Dialled<Link>, public Lossy {
   std::vector<std::byte> outgoing_;
   wire::Subscriptions topics_;
   std::uint64_t state_id_ = 0;
+  std::optional<wire::Cookie> cookie_;  // the publisher's for our address, once it gave one
   Clock::time_point last_state_{};
   std::uint64_t epoch_ = ~std::uint64_t{0};
   std::uint64_t expected_ = 0;

@@ -5,9 +5,13 @@
 // keyed by (client address, datagram id), so a repeated request gets the kept reply and is not
 // handled twice; one still being handled is ignored. Nothing ever blocks on a client: a reply
 // the kernel cannot take now is dropped, and the client's next retry gets it from the cache.
+// A reply larger than three times its request goes only to an address that proved itself with
+// a cookie; any other gets a challenge carrying its cookie, and the client's repeat with it
+// gets the kept reply (wire/datagram_cookie.hpp).
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -55,7 +59,10 @@ class ServerLink final : public SocketLink {
           continue;  // an ICMP error for an earlier reply: that client is gone
         }
         note_overflow(msg);
-        auto id = decode({datagram_.data(), static_cast<std::size_t>(n)}, assembler_, body_);
+        auto received = static_cast<std::size_t>(n);
+        auto [datagram, cookie] = wire::split_cookie_trailer({datagram_.data(), received});
+        bool validated = cookie && shared_->cookies.valid(&from, msg.msg_namelen, *cookie);
+        auto id = decode(datagram, assembler_, body_);
         if (!id) {
           dropped_.malformed++;
           continue;
@@ -63,12 +70,15 @@ class ServerLink final : public SocketLink {
         std::string key(reinterpret_cast<const char*>(&from), msg.msg_namelen);
         key.append(reinterpret_cast<const char*>(&*id), sizeof *id);
         auto [it, fresh] = kept_.try_emplace(key);
+        Kept& kept = it->second;
+        kept.validated |= validated;
+        kept.request_bytes = std::max(kept.request_bytes, received);
         if (!fresh) {
           // A retry: answer it from the cache, or ignore it while its first copy is handled.
-          if (!it->second.reply.empty()) resend(from, msg.msg_namelen, it->second.reply);
+          if (!kept.reply.empty()) answer(from, msg.msg_namelen, *id, kept);
           continue;
         }
-        it->second.born = now_;
+        kept.born = now_;
         order_.push_back(key);
         trim();  // requests still being handled count against the caps too
         route(out, key);
@@ -105,11 +115,15 @@ class ServerLink final : public SocketLink {
       sockaddr_storage to{};
       std::size_t address_bytes = key.size() - kIdBytes;
       std::memcpy(&to, key.data(), std::min(address_bytes, sizeof to));
-      resend(to, static_cast<socklen_t>(address_bytes), datagram);
       auto it = kept_.find(key);
-      if (it != kept_.end()) {
+      if (it == kept_.end()) {  // forgotten while it was handled: nothing vouches for it
+        Kept unknown;
+        unknown.reply = std::move(datagram);
+        answer(to, static_cast<socklen_t>(address_bytes), id, unknown);
+      } else {
         kept_bytes_ += datagram.size();
         it->second.reply = std::move(datagram);
+        answer(to, static_cast<socklen_t>(address_bytes), id, it->second);
         trim();
       }
     } catch (const std::bad_alloc&) {
@@ -131,8 +145,20 @@ class ServerLink final : public SocketLink {
  private:
   struct Kept {
     Clock::time_point born;
-    std::vector<std::byte> reply;  // empty while the request is being handled
+    std::vector<std::byte> reply;   // empty while the request is being handled
+    std::size_t request_bytes = 0;  // the largest datagram of the request that came
+    bool validated = false;         // a copy came with the address's cookie
   };
+
+  // The kept reply to its client, when its address is validated or the reply is small enough
+  // not to amplify anything; else the challenge that lets the client validate it.
+  void answer(const sockaddr_storage& to, socklen_t len, std::uint64_t id, const Kept& kept) {
+    if (kept.validated || kept.reply.size() <= wire::kUnvalidatedFactor * kept.request_bytes) {
+      resend(to, len, kept.reply);
+    } else {
+      send_challenge(fd(), shared_->cookies, id, &to, len);
+    }
+  }
 
   static void route(Message& out, const std::string& key) {
     out.clear();

@@ -44,6 +44,27 @@ std::optional<std::uint64_t> decode(std::span<const std::byte> datagram,
   return h->request_id;
 }
 
+ssize_t send_datagram(int fd, std::span<const std::byte> datagram, const wire::Cookie* cookie,
+                      const void* to, std::size_t to_length) noexcept {
+  std::byte trailer[wire::kCookieTrailerBytes];
+  iovec iov[2] = {{const_cast<std::byte*>(datagram.data()), datagram.size()},
+                  {trailer, sizeof trailer}};
+  if (cookie != nullptr) wire::write_cookie_trailer(trailer, *cookie);
+  msghdr msg{};
+  msg.msg_name = const_cast<void*>(to);
+  msg.msg_namelen = static_cast<socklen_t>(to_length);
+  msg.msg_iov = iov;
+  msg.msg_iovlen = cookie != nullptr ? 2 : 1;
+  return sys::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+void send_challenge(int fd, const AddressCookies& cookies, std::uint64_t id, const void* to,
+                    std::size_t to_length) noexcept {
+  std::byte challenge[wire::kChallengeBytes];
+  wire::write_challenge(challenge, {id, cookies.cookie_for(to, to_length)});
+  (void)send_datagram(fd, challenge, nullptr, to, to_length);
+}
+
 void raise_receive_buffer(int fd) noexcept {
   // FORCE passes net.core.rmem_max where we have CAP_NET_ADMIN; otherwise the plain option
   // gives what the limit allows.

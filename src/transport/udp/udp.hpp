@@ -16,12 +16,21 @@
 
 #include "core/fd.hpp"
 #include "transport/link.hpp"
+#include "transport/udp/cookies.hpp"
 #include "wire/compact_header.hpp"
 
 namespace ipcx::transport::udp {
 
 inline constexpr std::size_t kMaxDatagram = 65507;  // the IPv4 limit; IPv6's is 20 bytes more
 inline constexpr std::size_t kMaxPayload = kMaxDatagram - wire::kCompactHeaderSize;
+
+// Sends `datagram` (to `to`, on a bound socket; else to the connected peer), followed by the
+// cookie trailer when there is a cookie. The result of sendmsg.
+ssize_t send_datagram(int fd, std::span<const std::byte> datagram, const wire::Cookie* cookie,
+                      const void* to = nullptr, std::size_t to_length = 0) noexcept;
+// Sends the challenge for request `id` to `to` on a bound socket: the cookie of that address.
+void send_challenge(int fd, const AddressCookies& cookies, std::uint64_t id, const void* to,
+                    std::size_t to_length) noexcept;
 
 // The datagram of a message: header then payload, into `out`. false if it does not fit.
 bool encode(std::vector<std::byte>& out, const Message& head, const Message& tail,
@@ -34,10 +43,12 @@ std::optional<std::uint64_t> decode(std::span<const std::byte> datagram,
 void raise_receive_buffer(int fd) noexcept;
 bool is_pubsub(wire::SocketType t) noexcept;
 
-// What the listener and its one link share: the socket, and the eventfd that offers the link.
+// What the listener and its one link share: the socket, the eventfd that offers the link, and
+// the key of the socket's address cookies (kept across links, so a client's cookie stays good).
 struct Shared {
   Fd socket;
   Fd offer;  // readable while a link is to be taken
+  AddressCookies cookies;
   bool taken = false;
   void offer_again() noexcept {
     taken = false;
