@@ -47,6 +47,8 @@ struct ServerOptions {
   // uids admitted on links that carry credentials. Empty: anyone for socket files (the file
   // mode decides), only the server's own uid for abstract sockets.
   std::vector<std::uint32_t> allow_uids;
+  // Server::connect: as ClientOptions::server_uids.
+  std::vector<std::uint32_t> server_uids;
   LogSink log;
   EventSink on_event;  // connection events (ipcx/events.hpp); none when empty
 };
@@ -82,6 +84,11 @@ struct ClientOptions {
   std::chrono::milliseconds reconnect_min = 10ms;
   std::chrono::milliseconds reconnect_max = 1s;
   RequestEnvelope envelope = RequestEnvelope::automatic;
+  // Connecting on a local name (shm://NAME, unix://@name, pipe://, mq://): the uids the server
+  // may run as, checked before a byte is sent (a name can be taken first by any local user).
+  // Empty: our own euid on shm://NAME (its name is derived from it), our euid or root on the
+  // others. A server of any other uid fails the connection with permission_denied, naming both.
+  std::vector<std::uint32_t> server_uids;
   LogSink log;
   EventSink on_event;  // connection events (ipcx/events.hpp); none when empty
 };
@@ -135,6 +142,8 @@ struct SocketOptions {
   // Socket files this socket binds: their mode, and who may connect (as ServerOptions).
   std::uint32_t file_mode = 0600;
   std::vector<std::uint32_t> allow_uids;
+  // connect(): as ClientOptions::server_uids.
+  std::vector<std::uint32_t> server_uids;
   LogSink log;
   EventSink on_event;  // connection events (ipcx/events.hpp); none when empty
 };

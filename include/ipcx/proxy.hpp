@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "ipcx/endpoint.hpp"
 #include "ipcx/options.hpp"
@@ -37,6 +38,7 @@ struct ProxyOptions {
   std::size_t hwm = 1000;
   std::chrono::milliseconds heartbeat = -1ms;  // as ServerOptions::heartbeat, on every side
   std::chrono::milliseconds handshake_timeout = 10s;
+  std::vector<std::uint32_t> server_uids;  // connecting: as ClientOptions::server_uids
   LogSink log;
   EventSink on_event;  // every side's connection events
 };

@@ -94,6 +94,7 @@ transport::LinkOptions Engine::link_options(const Endpoint& ep) const {
   lo.shm_ring_bytes = options_.shm_ring_bytes;
   lo.lossless_publish = options_.lossless;
   lo.announce_request_ids = options_.announce_request_ids;
+  lo.server_uids = options_.server_uids;
   lo.scope = const_cast<transport::SocketScope*>(&scope_);
   return lo;
 }
@@ -239,6 +240,12 @@ void Engine::redial(Peer& peer, Clock::time_point now) {
   auto link = d.mechanism->dial(d.endpoint, options, why);
   if (link && attach(peer, std::move(*link))) return;
   d.last_failure = link ? Errc::resource_exhausted : link.error();
+  if (d.last_failure == Errc::permission_denied) {
+    // The server is not who we expect, or it refused us: counted and told, never retried
+    // quietly.
+    EngineCounters::bump(counters_.rejected);
+    emit(EventKind::refused, peer, why, d.last_failure);
+  }
   d.backoff = d.backoff.count() == 0 ? options_.reconnect_min
                                      : std::min(d.backoff * 2, options_.reconnect_max);
   d.next_attempt = now + d.backoff;

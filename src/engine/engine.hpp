@@ -47,6 +47,7 @@ struct EngineOptions {
   std::size_t shm_ring_bytes = 1u << 20;
   std::uint32_t file_mode = 0600;
   std::vector<std::uint32_t> allow_uids;
+  std::vector<std::uint32_t> server_uids;  // LinkOptions::server_uids
   LogSink log;
   EventSink on_event;
 };

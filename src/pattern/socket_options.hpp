@@ -21,6 +21,7 @@ engine::EngineOptions engine_options(const Options& o, wire::SocketType type, Us
   e.heartbeat = o.heartbeat;
   e.log = o.log;
   e.on_event = o.on_event;
+  e.server_uids = o.server_uids;
   if constexpr (requires { o.reconnect_min; }) {
     e.reconnect_min = o.reconnect_min;
     e.reconnect_max = o.reconnect_max;

@@ -33,6 +33,7 @@
 #include "transport/faults.hpp"
 #include "transport/mechanism.hpp"
 #include "transport/pipe_stream.hpp"
+#include "transport/server_identity.hpp"
 #include "transport/stream_link.hpp"
 #include "transport/test_hooks.hpp"
 #include "wire/rendezvous.hpp"
@@ -212,6 +213,12 @@ Result<std::unique_ptr<Link>> dial_fifo(const Endpoint& ep, const LinkOptions& o
     if (!is_fifo(server.get(), &st)) {
       why = ep.path + " is not a FIFO";
       return unexpected(Errc::bad_endpoint);
+    }
+    // Whoever made the FIFO serves it: it must be someone we expect before it hears from us.
+    if (Errc e = check_server_uid(static_cast<int>(st.st_uid), NameOwner::ours_or_root, options,
+                                  ep.url(), why);
+        e != Errc::ok) {
+      return unexpected(e);
     }
     // Our FIFOs are as open as the server's: owner-only for an owner-only server, readable and
     // writable by the others it admits otherwise, so a server of another uid can open them.

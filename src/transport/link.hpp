@@ -48,6 +48,9 @@ struct LinkOptions {
   bool lossless_publish = false;           // a publisher's shared rings never overwrite
   bool announce_request_ids = false;       // ZMTP: an ipcx Server's READY says it takes them
   bool dialled = false;                    // ZMTP: we connected, so our greeting is staged
+  // A dialling link on a local name: the uids its server may run as (server_identity.hpp).
+  // Empty: the defaults there.
+  std::vector<std::uint32_t> server_uids;
   // Objects the mechanism shares among the links of one socket (a publisher's broadcast ring);
   // owned by the socket, which outlives its links. May be null (then nothing is shared).
   SocketScope* scope = nullptr;

@@ -5,6 +5,7 @@
 
 #include "transport/address.hpp"
 #include "transport/mechanism.hpp"
+#include "transport/server_identity.hpp"
 #include "transport/socket_stream.hpp"
 #include "transport/test_hooks.hpp"
 #include "transport/unix_socket.hpp"
@@ -26,6 +27,11 @@ Result<std::unique_ptr<Link>> dial_unix_stream(const Endpoint& ep, const LinkOpt
     auto fd = start_connect(AF_UNIX, a.sa(), a.len, why);
     if (!fd) return unexpected(fd.error());
     PeerInfo peer = unix_peer(fd->get(), "unix", ep.url());
+    // An abstract name has no file mode: anyone may have bound it first.
+    if (ep.abstract) {
+      Errc e = check_server_uid(peer.uid, NameOwner::ours_or_root, options, ep.url(), why);
+      if (e != Errc::ok) return unexpected(e);
+    }
     return socket_link(std::move(*fd), std::move(peer), options);
   });
 }

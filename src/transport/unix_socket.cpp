@@ -13,6 +13,7 @@
 
 #include "core/errno_map.hpp"
 #include "core/sys.hpp"
+#include "transport/server_identity.hpp"
 #include "wire/zmtp_encoder.hpp"
 
 namespace ipcx::transport {
@@ -156,8 +157,13 @@ Result<std::unique_ptr<Listener>> unix_listener(const Endpoint& bound, std::stri
   return without_throwing<std::unique_ptr<Listener>>(
       why, [&]() -> Result<std::unique_ptr<Listener>> {
         std::function<void()> cleanup;
-        auto fd = listen_unix(unix_address(name, abstract), name, abstract, type, options.file_mode,
-                              &cleanup, why);
+        UnixAddress address = unix_address(name, abstract);
+        auto fd = listen_unix(address, name, abstract, type, options.file_mode, &cleanup, why);
+        if (!fd && fd.error() == Errc::address_in_use && abstract) {
+          // No file to look at: ask the holder who it is.
+          std::string holder = abstract_name_holder(address.sa(), address.len, type, bound.url());
+          if (!holder.empty()) why = holder;
+        }
         if (!fd) return unexpected(fd.error());
         auto peer_of = [scheme = bound.scheme, address = bound.url()](int conn) {
           return unix_peer(conn, scheme, address);

@@ -21,6 +21,7 @@ engine::EngineOptions side_options(const ProxyOptions& o, wire::SocketType type,
   e.spin = std::chrono::microseconds(0);
   e.handshake_timeout = o.handshake_timeout;
   e.heartbeat = o.heartbeat;
+  e.server_uids = o.server_uids;
   e.log = o.log;
   e.on_event = o.on_event;
   return e;

@@ -114,7 +114,7 @@ Result<Reply> Client::receive(std::chrono::milliseconds timeout) {
     if (c.unsent.empty() && c.in_flight.empty()) return unexpected(Errc::would_block);
     if (c.cannot_send() && c.in_flight.empty()) {
       c.unsent.clear();  // every request waiting fails with it
-      return unexpected(Errc::not_supported);
+      return unexpected(c.peer->dial->last_failure);
     }
     if (Clock::now() >= deadline) return unexpected(Errc::timeout);
     c.pump(deadline, false);

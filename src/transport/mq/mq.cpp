@@ -28,6 +28,7 @@
 #include "transport/address.hpp"
 #include "transport/faults.hpp"
 #include "transport/mechanism.hpp"
+#include "transport/server_identity.hpp"
 #include "transport/test_hooks.hpp"
 
 namespace ipcx::transport {
@@ -55,7 +56,13 @@ Result<std::unique_ptr<Link>> dial_mq(const Endpoint& ep, const LinkOptions& opt
     // Our queues are as open as the server's (see fifo.cpp): a server of another uid that
     // admits us can open them.
     struct stat server_st {};
-    ::fstat(server.get(), &server_st);
+    int owner = ::fstat(server.get(), &server_st) == 0 ? static_cast<int>(server_st.st_uid) : -1;
+    // A queue name is anyone's to take: its owner must be someone we expect before it hears
+    // from us.
+    if (Errc e = check_server_uid(owner, NameOwner::ours_or_root, options, ep.url(), why);
+        e != Errc::ok) {
+      return unexpected(e);
+    }
     unsigned mode = 0600 | (server_st.st_mode & 0066);
     wire::Rendezvous hello{static_cast<std::uint32_t>(::getpid()), ++g_serial,
                            static_cast<std::uint8_t>(options.socket_type)};
@@ -91,8 +98,7 @@ Result<std::unique_ptr<Link>> dial_mq(const Endpoint& ep, const LinkOptions& opt
     PeerInfo peer;
     peer.mechanism = "mq";
     peer.address = ep.url();
-    struct stat st {};
-    if (::fstat(server.get(), &st) == 0) peer.uid = static_cast<int>(st.st_uid);
+    peer.uid = owner;
     return make_link(std::move(ends[1]), std::move(ends[0]), std::move(*poller), std::move(peer),
                      options, Fd{}, std::move(made));
   });

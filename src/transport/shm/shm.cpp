@@ -7,6 +7,7 @@
 
 #include "transport/address.hpp"
 #include "transport/mechanism.hpp"
+#include "transport/server_identity.hpp"
 #include "transport/shm/shm_link.hpp"
 #include "transport/socket_stream.hpp"
 #include "transport/test_hooks.hpp"
@@ -58,6 +59,12 @@ Result<std::unique_ptr<Link>> dial_shm(const Endpoint& ep, const LinkOptions& op
     auto fd = start_connect(AF_UNIX, a.sa(), a.len, why, SOCK_SEQPACKET);
     if (!fd) return unexpected(fd.error());
     PeerInfo peer = unix_peer(fd->get(), "shm", ep.url());
+    // The abstract rendezvous is named from our euid, but anyone may have bound it first: its
+    // server must be of that uid before it hears our hello.
+    if (r.abstract) {
+      Errc e = check_server_uid(peer.uid, NameOwner::ours, options, ep.url(), why);
+      if (e != Errc::ok) return unexpected(e);
+    }
     return make_shm_link(std::move(*fd), std::move(peer), options, ShmRole::client);
   });
 }
