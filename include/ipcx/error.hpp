@@ -24,6 +24,9 @@ enum class Errc : int {
   resource_exhausted,  // out of fds, memory, queue space or a configured limit
   cancelled,           // the server stopped before the request was answered
   io_error,            // any other OS failure; the detail names the syscall
+  // CURVE: the server is not the one whose key we hold, our key is not admitted, or the two
+  // sides do not agree on a security mechanism.
+  auth_failed,
 };
 
 const std::error_category& error_category() noexcept;

@@ -60,6 +60,8 @@ std::string_view to_string(Errc code) noexcept {
       return "cancelled";
     case Errc::io_error:
       return "io_error";
+    case Errc::auth_failed:
+      return "auth_failed";
   }
   return "unknown";
 }
