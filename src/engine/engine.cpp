@@ -291,9 +291,9 @@ void Engine::close(Peer& peer, bool fault, std::string_view reason_text, Errc re
   if (fault) {
     std::string who = link.peer().address;
     if (link.peer().pid > 0) who += " pid " + std::to_string(link.peer().pid);
-    // A peer that needs what this build does not speak (a security mechanism) is refused, not
-    // faulty.
-    bool refused = reason == Errc::not_supported;
+    // A peer that needs what this socket does not speak (a security mechanism), or that fails
+    // the CURVE handshake, is refused, not faulty.
+    bool refused = reason == Errc::not_supported || reason == Errc::auth_failed;
     EngineCounters::bump(refused ? counters_.rejected : counters_.peer_faults);
     log((refused ? "ipcx: refused peer " : "ipcx: closed faulty peer ") + who + ": " + why);
   }

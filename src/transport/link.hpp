@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@
 #include "ipcx/result.hpp"
 #include "transport/capabilities.hpp"
 #include "transport/socket_scope.hpp"
+#include "wire/curve.hpp"
 #include "wire/delimiter.hpp"
 #include "wire/socket_type.hpp"
 
@@ -51,6 +53,8 @@ struct LinkOptions {
   // A dialling link on a local name: the uids its server may run as (server_identity.hpp).
   // Empty: the defaults there.
   std::vector<std::uint32_t> server_uids;
+  // ZMTP links: the CURVE mechanism in our role, with our keys; none: NULL.
+  std::optional<wire::CurveConfig> curve;
   // Objects the mechanism shares among the links of one socket (a publisher's broadcast ring);
   // owned by the socket, which outlives its links. May be null (then nothing is shared).
   SocketScope* scope = nullptr;

@@ -21,7 +21,8 @@ class StreamLink final : public Link, public DirectWait, public WholeWrite {
                                   {},
                                   options.max_message_size,
                                   options.announce_request_ids,
-                                  options.dialled}),
+                                  options.dialled,
+                                  options.curve}),
         peer_(stream_->peer()),
         opened_(Clock::now()),
         last_rx_(opened_),
@@ -162,9 +163,9 @@ class StreamLink final : public Link, public DirectWait, public WholeWrite {
                                     : stream_->read_waiting({space, kReadChunk}, wait);
       in_.shrink_back(kReadChunk - (r.status == Io::ok ? r.bytes : 0));
       if (r.status != Io::ok && r.status != Io::would_block && !session_.ready()) {
-        if (std::string why = session_.hangup_reason(); !why.empty()) {
-          fault_ = std::move(why);
-          return {Io::error, 0, Errc::not_supported};
+        if (auto hangup = session_.hangup_reason(); hangup.code != Errc::ok) {
+          fault_ = std::move(hangup.why);
+          return {Io::error, 0, hangup.code};
         }
       }
       if (r.status != Io::ok) {

@@ -28,13 +28,18 @@ void append_property(ByteQueue& out, std::string_view name, std::string_view val
 
 }  // namespace
 
-std::array<std::byte, kGreetingSize> make_greeting() noexcept {
+std::array<std::byte, kGreetingSize> make_greeting(bool curve, bool as_server) noexcept {
   std::array<std::byte, kGreetingSize> g{};
   g[0] = std::byte{0xff};
   g[9] = std::byte{0x7f};
   g[10] = std::byte{3};
   g[11] = std::byte{1};
-  std::memcpy(&g[12], "NULL", 4);
+  if (curve) {
+    std::memcpy(&g[12], "CURVE", 5);
+    g[32] = std::byte{static_cast<unsigned char>(as_server ? 1 : 0)};
+  } else {
+    std::memcpy(&g[12], "NULL", 4);
+  }
   return g;
 }
 
@@ -115,14 +120,19 @@ void encode_command(ByteQueue& out, std::string_view name, std::span<const std::
   out.append(data);
 }
 
-void encode_ready(ByteQueue& out, SocketType type, std::string_view identity, bool request_ids) {
-  ByteQueue props;
-  append_property(props, "Socket-Type", socket_type_name(type));
+void encode_properties(ByteQueue& out, SocketType type, std::string_view identity,
+                       bool request_ids) {
+  append_property(out, "Socket-Type", socket_type_name(type));
   // libzmq sends Identity only from the socket types that route by it.
   if (type == SocketType::req || type == SocketType::dealer || type == SocketType::router) {
-    append_property(props, "Identity", identity);
+    append_property(out, "Identity", identity);
   }
-  if (request_ids) append_property(props, kRequestIdsProperty, "1");
+  if (request_ids) append_property(out, kRequestIdsProperty, "1");
+}
+
+void encode_ready(ByteQueue& out, SocketType type, std::string_view identity, bool request_ids) {
+  ByteQueue props;
+  encode_properties(props, type, identity, request_ids);
   encode_command(out, "READY", props.readable());
 }
 

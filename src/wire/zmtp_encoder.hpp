@@ -13,8 +13,9 @@
 
 namespace ipcx::wire {
 
-// Our 64-byte greeting: version 3.1, NULL mechanism, as-server 0.
-std::array<std::byte, kGreetingSize> make_greeting() noexcept;
+// Our 64-byte greeting: version 3.1, the NULL mechanism (as-server 0), or CURVE with our role.
+std::array<std::byte, kGreetingSize> make_greeting(bool curve = false,
+                                                   bool as_server = false) noexcept;
 
 void encode_frame_header(ByteQueue& out, std::size_t size, std::uint8_t flags);
 // All frames of head, then all frames of tail, as one ZMTP message.
@@ -24,6 +25,10 @@ void encode_command(ByteQueue& out, std::string_view name, std::span<const std::
 // ids (pattern/req_rep/envelope.hpp) in any order; libzmq ignores properties it does not know.
 inline constexpr std::string_view kRequestIdsProperty = "X-Ipcx-Request-Ids";
 
+// The metadata a READY carries (NULL) or the CURVE handshake boxes: Socket-Type, Identity where
+// libzmq sends it, and with `request_ids` the property an ipcx Server announces.
+void encode_properties(ByteQueue& out, SocketType type, std::string_view identity,
+                       bool request_ids);
 // With `request_ids`, also the property an ipcx Server announces (kRequestIdsProperty).
 void encode_ready(ByteQueue& out, SocketType type, std::string_view identity,
                   bool request_ids = false);

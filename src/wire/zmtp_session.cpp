@@ -24,6 +24,10 @@ std::uint8_t octet(std::span<const std::byte> bytes, std::size_t i) {
 }  // namespace
 
 GreetingFault check_greeting(std::span<const std::byte> got) {
+  return check_greeting(got, false, false);
+}
+
+GreetingFault check_greeting(std::span<const std::byte> got, bool curve, bool as_server) {
   constexpr Errc kBad = Errc::protocol_violation;
   // Signature: octet 0 is 0xFF and octet 9 has its low bit set (not a ZMTP 1.0 peer).
   if (got.size() >= 1 && octet(got, 0) != 0xff) return {kBad, "not a ZMTP peer (bad signature)"};
@@ -35,25 +39,45 @@ GreetingFault check_greeting(std::span<const std::byte> got) {
   }
   if (got.size() >= 32) {
     static constexpr char kNull[20] = {'N', 'U', 'L', 'L'};
-    if (std::memcmp(got.data() + 12, kNull, sizeof kNull) != 0) {
+    static constexpr char kCurve[20] = {'C', 'U', 'R', 'V', 'E'};
+    bool peer_null = std::memcmp(got.data() + 12, kNull, sizeof kNull) == 0;
+    bool peer_curve = std::memcmp(got.data() + 12, kCurve, sizeof kCurve) == 0;
+    if (!peer_null && !peer_curve) {
       std::string name(as_text(got.subspan(12, 20)).substr(0, 20));
       name = name.substr(0, name.find('\0'));
       for (char& c : name) {
         if (c < 0x20 || c > 0x7e) c = '?';  // the peer's bytes, about to be logged
       }
       return {Errc::not_supported,
-              "the peer requires security mechanism " + name + " (ipcx speaks NULL only)"};
+              "the peer requires security mechanism " + name + " (ipcx speaks NULL and CURVE)"};
+    }
+    if (peer_curve && !curve) {
+      return {Errc::auth_failed,
+              "the peer requires security mechanism CURVE (this socket has no CURVE keys)"};
+    }
+    if (peer_null && curve) {
+      return {Errc::auth_failed, "the peer does not speak CURVE (its mechanism is NULL)"};
     }
   }
-  if (got.size() >= 33 && octet(got, 32) != 0) return {kBad, "as-server must be 0 for NULL"};
+  if (got.size() >= 33) {
+    bool peer_server = octet(got, 32) != 0;
+    if (!curve && peer_server) return {kBad, "as-server must be 0 for NULL"};
+    if (curve && peer_server == as_server) {
+      return {Errc::auth_failed,
+              as_server ? "both sides are CURVE servers" : "neither side is a CURVE server"};
+    }
+  }
   return {};
 }
 
 ZmtpSession::ZmtpSession(ZmtpConfig config)
     : config_(std::move(config)),
-      decoder_(config_.max_message_size),
+      // Under CURVE each frame travels alone, boxed: the limit is a frame's plus the box.
+      decoder_(config_.max_message_size +
+               (config_.curve ? CurveMechanism::kMessageOverhead : std::size_t{0})),
       subscriber_(config_.type == SocketType::sub || config_.type == SocketType::xsub) {
-  auto greeting = make_greeting();
+  if (config_.curve) curve_ = std::make_unique<CurveMechanism>(*config_.curve);
+  auto greeting = make_greeting(curve_ != nullptr, config_.curve && config_.curve->as_server);
   out_.append(std::span<const std::byte>(greeting).first(kStagedGreeting));
   rest_of_greeting_owed_ = true;
   if (!config_.staged_greeting) send_rest_of_greeting();
@@ -61,22 +85,68 @@ ZmtpSession::ZmtpSession(ZmtpConfig config)
 
 void ZmtpSession::send_rest_of_greeting() {
   rest_of_greeting_owed_ = false;
-  auto greeting = make_greeting();
+  auto greeting = make_greeting(curve_ != nullptr, config_.curve && config_.curve->as_server);
   out_.append(std::span<const std::byte>(greeting).subspan(kStagedGreeting));
-  // NULL sends READY right after the greeting without waiting (37/ZMTP; libzmq does the same).
+  // NULL sends READY right after the greeting without waiting (37/ZMTP; libzmq does the same);
+  // a CURVE client its HELLO.
+  if (curve_) {
+    curve_->start(out_);
+    if (curve_->failed()) fail(curve_->error(), curve_->error_detail());
+    return;
+  }
   encode_ready(out_, config_.type, config_.identity, config_.announce_request_ids);
 }
 
-std::string ZmtpSession::hangup_reason() const {
-  if (state_ != State::greeting || greeting_got_ < kStagedGreeting - 1 || greeting_got_ >= 32) {
+ZmtpSession::Hangup ZmtpSession::hangup_reason() const {
+  if (curve_ && state_ == State::curve_handshake && !config_.curve->as_server) {
+    return {Errc::auth_failed,
+            "the server hung up on our CURVE HELLO: it does not hold the key we expect"};
+  }
+  if (curve_ || state_ != State::greeting || greeting_got_ < kStagedGreeting - 1 ||
+      greeting_got_ >= 32) {
     return {};
   }
-  return "the peer hung up after the start of its greeting, as a ZeroMQ peer that requires "
-         "security mechanism CURVE or PLAIN does on meeting NULL (ipcx speaks NULL only)";
+  return {Errc::auth_failed,
+          "the peer hung up after the start of its greeting, as a ZeroMQ peer that requires "
+          "security mechanism CURVE or PLAIN does on meeting NULL (this socket has no CURVE "
+          "keys)"};
+}
+
+std::optional<CurveKey> ZmtpSession::curve_client_key() const {
+  if (!curve_ || state_ != State::ready || !config_.curve->as_server) return std::nullopt;
+  return curve_->client_key();
+}
+
+void ZmtpSession::become_ready() {
+  state_ = State::ready;
+  clear_ = !curve_;
+  if (curve_) {
+    for (const Message& m : held_messages_) seal_message(m, Message{});
+    held_messages_.clear();
+    held_message_bytes_ = 0;
+    return;
+  }
+  out_.append(held_.readable());
+  held_.clear();
+}
+
+void ZmtpSession::put_command(std::string_view name, std::span<const std::byte> data) {
+  if (!curve_ || state_ != State::ready) {
+    encode_command(out_, name, data);
+    return;
+  }
+  ByteQueue body;
+  body.append_byte(static_cast<std::byte>(name.size()));
+  body.append(std::as_bytes(std::span<const char>(name.data(), name.size())));
+  body.append(data);
+  curve_->seal(out_, body.readable(), 2);  // COMMAND
 }
 
 ZmtpSession::Event ZmtpSession::fail(Errc code, std::string detail) {
   state_ = State::failed;
+  clear_ = false;
+  held_messages_.clear();
+  held_message_bytes_ = 0;
   error_ = code;
   detail_ = std::move(detail);
   held_.clear();
@@ -93,9 +163,21 @@ Result<void> ZmtpSession::send_other(const Message& head, const Message& tail) {
       (config_.type == SocketType::sub || config_.type == SocketType::xsub)) {
     auto sub = subscription_of(head.empty() ? tail : head);
     if (sub.valid) {
-      encode_command(out_, sub.subscribe ? "SUBSCRIBE" : "CANCEL", sub.topic);
+      put_command(sub.subscribe ? "SUBSCRIBE" : "CANCEL", sub.topic);
       return {};
     }
+  }
+  if (curve_) {
+    if (state_ == State::ready) {
+      seal_message(head, tail);
+    } else {
+      Message copy;
+      copy.add_frames(head);
+      copy.add_frames(tail);
+      held_message_bytes_ += copy.bytes();
+      held_messages_.push_back(std::move(copy));
+    }
+    return {};
   }
   encode_message(state_ == State::ready ? out_ : held_, head, tail);
   return {};
@@ -104,7 +186,7 @@ Result<void> ZmtpSession::send_other(const Message& head, const Message& tail) {
 void ZmtpSession::send_ping(std::uint16_t ttl_deciseconds) {
   std::byte ttl[2] = {static_cast<std::byte>(ttl_deciseconds >> 8),
                       static_cast<std::byte>(ttl_deciseconds & 0xff)};
-  encode_command(out_, "PING", ttl);
+  put_command("PING", ttl);
 }
 
 bool ZmtpSession::send_subscription(bool subscribe, std::span<const std::byte> topic) {
@@ -121,14 +203,15 @@ ZmtpSession::Event ZmtpSession::feed_greeting(std::span<const std::byte> in,
   std::memcpy(greeting_.data() + greeting_got_, in.data(), take);
   greeting_got_ += take;
   consumed = take;
-  auto fault = check_greeting(std::span(greeting_).first(greeting_got_));
+  auto fault = check_greeting(std::span(greeting_).first(greeting_got_), curve_ != nullptr,
+                              config_.curve && config_.curve->as_server);
   if (fault.code != Errc::ok) return fail(fault.code, std::move(fault.why));
-  // Octets 12-31 name the peer's mechanism, and it is NULL: now ours may follow.
+  // Octets 12-31 name the peer's mechanism, and it is ours: now the rest of ours may follow.
   if (rest_of_greeting_owed_ && greeting_got_ >= 32) send_rest_of_greeting();
   if (greeting_got_ == kGreetingSize) {
     // A peer at minor 0 speaks 3.0; anything above 3.x is accepted as 3.1 (37/ZMTP).
     peer_minor_ = octet(greeting_, 10) > 3 ? 1 : octet(greeting_, 11);
-    state_ = State::ready_command;
+    state_ = curve_ ? State::curve_handshake : State::ready_command;
   }
   return Event::need_more;
 }
@@ -148,8 +231,23 @@ ZmtpSession::Event ZmtpSession::feed_steps(std::span<const std::byte> in, std::s
         if (state_ == State::failed) return Event::error;
         break;
       }
+      case State::curve_handshake:
       case State::ready_command:
       case State::ready: {
+        if (curve_ && state_ == State::ready) {
+          auto e = decoder_.feed(rest, used, outer_);
+          consumed += used;
+          if (e == ZmtpDecoder::Event::error)
+            return fail(decoder_.error(), decoder_.error_detail());
+          if (e == ZmtpDecoder::Event::command) {
+            return fail(Errc::protocol_violation,
+                        "a command in the clear after the CURVE handshake");
+          }
+          if (e == ZmtpDecoder::Event::message) {
+            if (auto s = on_sealed(outer_, out, envelope); s != Event::need_more) return s;
+          }
+          break;
+        }
         auto e = decoder_.feed(rest, used, out, envelope);
         consumed += used;
         if (e == ZmtpDecoder::Event::error) {
@@ -157,7 +255,9 @@ ZmtpSession::Event ZmtpSession::feed_steps(std::span<const std::byte> in, std::s
         }
         if (e == ZmtpDecoder::Event::command) {
           // A subscription comes back as a message (a PUB's); anything else is handled here.
-          if (auto c = on_command(decoder_.command(), out); c != Event::need_more) {
+          auto c = state_ == State::curve_handshake ? on_curve_command(decoder_.command(), out)
+                                                    : on_command(decoder_.command(), out);
+          if (c != Event::need_more) {
             if (c == Event::message && envelope != nullptr) envelope->clear();  // a subscription
             return c;
           }
@@ -185,7 +285,9 @@ ZmtpSession::Event ZmtpSession::on_command(std::span<const std::byte> body, Mess
     // Also after READY: a peer that accepted our greeting may still refuse our READY.
     std::size_t len = data.empty() ? 0 : std::min<std::size_t>(octet(data, 0), data.size() - 1);
     std::string reason(as_text(data.subspan(data.empty() ? 0 : 1, len)));
-    Errc code = reason == kPermissionDeniedReason ? Errc::permission_denied : Errc::refused;
+    Errc code = reason == kPermissionDeniedReason ? Errc::permission_denied
+                : curve_                          ? Errc::auth_failed
+                                                  : Errc::refused;
     return fail(code, "peer refused the connection: " + reason);
   }
   if (state_ == State::ready_command) {
@@ -242,9 +344,7 @@ ZmtpSession::Event ZmtpSession::on_ready(std::span<const std::byte> props) {
     return fail(Errc::protocol_violation, std::move(reason));
   }
   peer_type_ = *type;
-  state_ = State::ready;
-  out_.append(held_.readable());
-  held_.clear();
+  become_ready();
   return Event::need_more;
 }
 
@@ -254,7 +354,7 @@ ZmtpSession::Event ZmtpSession::on_ping(std::span<const std::byte> data) {
   }
   // The TTL is in tenths of a second, big-endian.
   peer_ttl_ = std::chrono::milliseconds(100 * ((octet(data, 0) << 8) | octet(data, 1)));
-  encode_command(out_, "PONG", data.subspan(2));
+  put_command("PONG", data.subspan(2));
   return Event::need_more;
 }
 

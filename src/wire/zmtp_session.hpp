@@ -1,14 +1,19 @@
-// ZMTP 3.1 session (wire layer): the whole NULL-mechanism connection as a sans-I/O machine.
-// Bytes from the peer go in through feed(); bytes for the peer come out of output(). It sends
-// greeting and READY at once, validates the peer's greeting (37/ZMTP "Greeting") and READY
-// (socket-type pairing), answers PING with PONG, and holds outgoing messages until the peer's
-// READY arrives, so no message leaves before the peer has accepted the connection. A PUB or
+// ZMTP 3.1 session (wire layer): the whole connection as a sans-I/O machine, under the NULL or
+// the CURVE mechanism. Bytes from the peer go in through feed(); bytes for the peer come out of
+// output(). Under NULL it sends greeting and READY at once; under CURVE it runs the handshake
+// (wire/curve.hpp), which carries the same properties, then boxes every frame. It validates the
+// peer's greeting (37/ZMTP "Greeting", the mechanism and the CURVE roles) and properties
+// (socket-type pairing), answers PING with PONG, and holds outgoing messages until the
+// handshake is done, so no message leaves before the peer has accepted the connection. A PUB or
 // XPUB session hands SUBSCRIBE and CANCEL commands up as messages in the 3.0 form
 // ([0x01 or 0x00][topic]), so its owner sees one form whichever its subscribers speak.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -16,6 +21,7 @@
 #include "ipcx/message.hpp"
 #include "ipcx/result.hpp"
 #include "wire/byte_queue.hpp"
+#include "wire/curve.hpp"
 #include "wire/socket_type.hpp"
 #include "wire/zmtp_decoder.hpp"
 #include "wire/zmtp_encoder.hpp"
@@ -33,6 +39,8 @@ struct ZmtpConfig {
   // does not expect; this way we learn which one it wanted. It delays nothing: our READY could
   // only be answered once the peer's greeting had come anyway.
   bool staged_greeting = false;
+  // The CURVE mechanism, with our role and keys; none: NULL.
+  std::optional<CurveConfig> curve = std::nullopt;
 };
 
 class ZmtpSession {
@@ -52,8 +60,8 @@ class ZmtpSession {
   // With `envelope`: split as ZmtpDecoder::feed does.
   Event feed(std::span<const std::byte> in, std::size_t& consumed, Message& out,
              Message* envelope = nullptr) {
-    // Established, a whole message at the front: the usual case, inline.
-    if (state_ == State::ready && (consumed = decoder_.try_whole(in, out, envelope)) != 0) {
+    // Established in the clear, a whole message at the front: the usual case, inline.
+    if (clear_ && (consumed = decoder_.try_whole(in, out, envelope)) != 0) {
       return Event::message;
     }
     return feed_steps(in, consumed, out, envelope);
@@ -65,11 +73,10 @@ class ZmtpSession {
     if (send_plain(head, tail)) return {};
     return send_other(head, tail);
   }
-  // send()'s usual case alone: established, not a SUB (whose messages are commands), within
-  // the limit. True when encoded; false, with nothing done, otherwise.
+  // send()'s usual case alone: established in the clear, not a SUB (whose messages are
+  // commands), within the limit. True when encoded; false, with nothing done, otherwise.
   bool send_plain(const Message& head, const Message& tail) {
-    if (state_ != State::ready || subscriber_ ||
-        head.bytes() + tail.bytes() > config_.max_message_size) {
+    if (!clear_ || subscriber_ || head.bytes() + tail.bytes() > config_.max_message_size) {
       return false;
     }
     encode_message(out_, head, tail);
@@ -86,7 +93,9 @@ class ZmtpSession {
   // Bytes waiting to be written to the peer; the caller consume()s what it wrote.
   ByteQueue& output() noexcept { return out_; }
   const ByteQueue& output() const noexcept { return out_; }
-  std::size_t queued_bytes() const noexcept { return out_.size() + held_.size(); }
+  std::size_t queued_bytes() const noexcept {
+    return out_.size() + held_.size() + held_message_bytes_;
+  }
 
   bool ready() const noexcept { return state_ == State::ready; }
   bool failed() const noexcept { return state_ == State::failed; }
@@ -98,16 +107,31 @@ class ZmtpSession {
   // The TTL of the peer's last PING (37/ZMTP): close the connection after this long without
   // traffic from the peer. 0: none asked for.
   std::chrono::milliseconds peer_ttl() const noexcept { return peer_ttl_; }
-  // Why a peer that hung up during its greeting did so, when that tells something: a libzmq
+  // Why a peer that hung up during the handshake did so, when that tells something: a libzmq
   // peer that sent only its signature and version hangs up on our NULL mechanism when it needs
-  // CURVE or PLAIN. Empty otherwise.
-  std::string hangup_reason() const;
+  // CURVE or PLAIN; a libzmq CURVE server hangs up on a HELLO sealed for another key. Empty
+  // reason otherwise.
+  struct Hangup {
+    Errc code = Errc::ok;
+    std::string why;
+  };
+  Hangup hangup_reason() const;
+  // Under CURVE, once ready on the server's side: the client's long-term public key.
+  std::optional<CurveKey> curve_client_key() const;
   // Whether the peer's READY carried kRequestIdsProperty.
   bool peer_takes_request_ids() const noexcept { return peer_request_ids_; }
 
  private:
-  enum class State : std::uint8_t { greeting, ready_command, ready, failed };
+  enum class State : std::uint8_t { greeting, ready_command, curve_handshake, ready, failed };
   Event fail(Errc code, std::string detail);
+  void become_ready();
+  // Writes a command: in the clear, or boxed once CURVE is established.
+  void put_command(std::string_view name, std::span<const std::byte> data);
+  // ---- CURVE (zmtp_curve_session.cpp)
+  Event on_curve_command(std::span<const std::byte> body, Message& out);
+  Event on_sealed(const Message& outer, Message& out, Message* envelope);
+  void seal_message(const Message& head, const Message& tail);
+  ByteQueue our_properties() const;
   Event feed_steps(std::span<const std::byte> in, std::size_t& consumed, Message& out,
                    Message* envelope);
   Result<void> send_other(const Message& head, const Message& tail);
@@ -119,12 +143,19 @@ class ZmtpSession {
 
   ZmtpConfig config_;
   State state_ = State::greeting;
+  bool clear_ = false;  // ready under NULL: frames go in and out as they are
   std::array<std::byte, kGreetingSize> greeting_{};
   std::size_t greeting_got_ = 0;
   bool rest_of_greeting_owed_ = false;  // staged_greeting: octets 11-63 and READY
   ZmtpDecoder decoder_;
   ByteQueue out_;
-  ByteQueue held_;  // messages sent before the peer's READY
+  ByteQueue held_;  // NULL: messages sent before the peer's READY, encoded
+  std::unique_ptr<CurveMechanism> curve_;
+  std::deque<Message> held_messages_;  // CURVE: messages sent before the handshake was done
+  std::size_t held_message_bytes_ = 0;
+  Message opening_;               // CURVE: the frames of a message being received
+  std::vector<std::byte> frame_;  // CURVE: a frame just opened
+  Message outer_;                 // CURVE: an outer frame just decoded
   SocketType peer_type_ = SocketType::pair;
   std::string peer_identity_;
   bool peer_request_ids_ = false;
@@ -144,5 +175,8 @@ struct GreetingFault {
   std::string why;
 };
 GreetingFault check_greeting(std::span<const std::byte> got);
+// The same for a socket whose own mechanism is CURVE (`curve`) in the role `as_server`: a peer
+// of another mechanism, or of the same CURVE role, is auth_failed.
+GreetingFault check_greeting(std::span<const std::byte> got, bool curve, bool as_server);
 
 }  // namespace ipcx::wire

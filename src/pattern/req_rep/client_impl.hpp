@@ -36,12 +36,13 @@ struct Client::Impl final : detail::ViewLender, engine::PeerEvents {
   // A spawned child's connection is made once: after it is gone nothing can reconnect.
   bool child_gone() const noexcept { return child && !peer->link; }
   // The last attempt failed in a way no retry mends (the server requires a security mechanism
-  // this build does not speak, or it is not who we expect, or it refused our uid): what waits
-  // to be sent fails now, not at its deadline.
+  // this socket does not speak, it is not who we expect, it refused our uid, or the CURVE
+  // handshake failed): what waits to be sent fails now, not at its deadline.
   bool cannot_send() const noexcept {
     if (peer->link || !peer->dial) return false;
     Errc last = peer->dial->last_failure;
-    return last == Errc::not_supported || last == Errc::permission_denied;
+    return last == Errc::not_supported || last == Errc::permission_denied ||
+           last == Errc::auth_failed;
   }
   const Message& head_for(RequestId id) {
     if (plain) return plain_head;

@@ -86,20 +86,21 @@ TEST(ZmtpSession, AStagedGreetingLearnsWhichMechanismThePeerRequires) {
   std::memcpy(&curve[12], "CURVE", 5);
   std::size_t used = 0;
   EXPECT_EQ(dealer.feed(curve, used), Event::error);
-  EXPECT_EQ(dealer.error(), Errc::not_supported);
+  EXPECT_EQ(dealer.error(), Errc::auth_failed);
   EXPECT_NE(dealer.error_detail().find("requires security mechanism CURVE"), std::string::npos);
   EXPECT_TRUE(dealer.output().empty());  // nothing of ours beyond the version went out
 }
 
 TEST(ZmtpSession, AHangupAfterTheSignatureIsExplained) {
   ZmtpSession router({SocketType::router, "", 1 << 20});
-  EXPECT_EQ(router.hangup_reason(), "");  // nothing came: nothing to tell
+  EXPECT_EQ(router.hangup_reason().why, "");  // nothing came: nothing to tell
   auto g = make_greeting();
   std::size_t used = 0;
   router.feed(std::span(g).first(10), used);
-  EXPECT_NE(router.hangup_reason().find("CURVE or PLAIN"), std::string::npos);
+  EXPECT_EQ(router.hangup_reason().code, Errc::auth_failed);
+  EXPECT_NE(router.hangup_reason().why.find("CURVE or PLAIN"), std::string::npos);
   router.feed(std::span(g).subspan(10), used);
-  EXPECT_EQ(router.hangup_reason(), "");  // a whole NULL greeting came: some other reason
+  EXPECT_EQ(router.hangup_reason().why, "");  // a whole NULL greeting came: some other reason
 }
 
 TEST(ZmtpSession, IllegalPairingIsRefusedWithAnErrorCommand) {
@@ -163,7 +164,12 @@ TEST(ZmtpSession, GreetingFaults) {
             std::string::npos);
   auto curve = make_greeting();
   std::memcpy(&curve[12], "CURVE", 5);
-  EXPECT_EQ(check_greeting(curve).code, Errc::not_supported);  // no fault of the peer's
+  // No fault of the peer's: a socket without CURVE keys meets a CURVE peer.
+  EXPECT_EQ(check_greeting(curve).code, Errc::auth_failed);
+  EXPECT_EQ(check_greeting(make_greeting(), true, false).code, Errc::auth_failed);  // and back
+  auto curve_client = make_greeting(true, false);
+  EXPECT_EQ(check_greeting(curve_client, true, false).code, Errc::auth_failed);  // two clients
+  EXPECT_EQ(check_greeting(curve_client, true, true).code, Errc::ok);
   auto bad = curve;
   bad[0] = std::byte{0x01};
   EXPECT_EQ(check_greeting(bad).code, Errc::protocol_violation);
@@ -228,6 +234,92 @@ TEST(ZmtpSession, MalformedReadyProperties) {
     EXPECT_EQ(b.feed(in.readable(), used), Event::error);
     EXPECT_EQ(b.error(), Errc::protocol_violation);
   }
+}
+
+}  // namespace
+}  // namespace ipcx::wire
+
+namespace ipcx::wire {
+namespace {
+
+// Two sessions under CURVE: the handshake carries the properties, then every message, its
+// frames, a PING and a subscription travel boxed; nothing readable crosses the wire.
+struct CurvePair {
+  CurveKeyPair server_keys = curve_key_pair();
+  ZmtpConfig server_config(SocketType type) {
+    ZmtpConfig c{type, "", 1 << 20};
+    c.curve = CurveConfig{};
+    c.curve->as_server = true;
+    c.curve->server_public = server_keys.public_key;
+    c.curve->ours = server_keys;
+    c.curve->have_ours = true;
+    return c;
+  }
+  ZmtpConfig client_config(SocketType type, CurveKey expected) {
+    ZmtpConfig c{type, "", 1 << 20};
+    c.curve = CurveConfig{};
+    c.curve->server_public = expected;
+    return c;
+  }
+};
+
+std::string wire_text(ZmtpSession& s) {
+  auto r = s.output().readable();
+  return std::string(reinterpret_cast<const char*>(r.data()), r.size());
+}
+
+TEST(ZmtpSessionCurve, MessagesPingsAndSubscriptionsTravelBoxed) {
+  CurvePair keys;
+  ZmtpSession router(keys.server_config(SocketType::router));
+  ZmtpSession dealer(keys.client_config(SocketType::dealer, keys.server_keys.public_key));
+  ASSERT_TRUE(dealer.send(Message{"", "early secret"}, Message{}));  // held until ready
+  for (int i = 0; i < 4 && !(router.ready() && dealer.ready()); ++i) {
+    EXPECT_EQ(wire_text(dealer).find("secret"), std::string::npos);
+    pump(dealer, router);
+    pump(router, dealer);
+  }
+  ASSERT_TRUE(router.ready() && dealer.ready()) << router.error_detail() << dealer.error_detail();
+  EXPECT_EQ(router.peer_type(), SocketType::dealer);
+  ASSERT_TRUE(router.curve_client_key());
+  EXPECT_EQ(wire_text(dealer).find("secret"), std::string::npos);
+  auto got = pump(dealer, router);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], (Message{"", "early secret"}));
+  ASSERT_TRUE(router.send(Message{"a", "", "reply secret"}, Message{}));
+  router.send_ping(30);
+  EXPECT_EQ(wire_text(router).find("secret"), std::string::npos);
+  EXPECT_EQ(wire_text(router).find("PING"), std::string::npos);
+  got = pump(router, dealer);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], (Message{"a", "", "reply secret"}));
+  EXPECT_EQ(dealer.peer_ttl(), std::chrono::milliseconds(3000));
+  EXPECT_FALSE(dealer.output().empty());  // the PONG, boxed
+  pump(dealer, router);
+  EXPECT_FALSE(router.failed());
+
+  ZmtpSession pub(keys.server_config(SocketType::pub));
+  ZmtpSession sub(keys.client_config(SocketType::sub, keys.server_keys.public_key));
+  for (int i = 0; i < 4; ++i) {
+    pump(sub, pub);
+    pump(pub, sub);
+  }
+  ASSERT_TRUE(sub.ready() && pub.ready());
+  ASSERT_TRUE(sub.send(Message{"\x01weather"}, Message{}));
+  got = pump(sub, pub);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], Message{"\x01weather"});
+}
+
+TEST(ZmtpSessionCurve, AWrongServerKeyIsAuthFailedAndNothingIsSent) {
+  CurvePair keys;
+  ZmtpSession router(keys.server_config(SocketType::router));
+  ZmtpSession dealer(keys.client_config(SocketType::dealer, curve_key_pair().public_key));
+  ASSERT_TRUE(dealer.send(Message{"", "secret"}, Message{}));
+  Event last = Event::need_more;
+  pump(dealer, router, &last);
+  EXPECT_EQ(last, Event::error);
+  EXPECT_EQ(router.error(), Errc::auth_failed);
+  EXPECT_EQ(wire_text(dealer).find("secret"), std::string::npos);
 }
 
 }  // namespace
