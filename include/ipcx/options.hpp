@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ipcx/events.hpp"
+#include "ipcx/security.hpp"
 
 namespace ipcx {
 
@@ -49,6 +50,7 @@ struct ServerOptions {
   std::vector<std::uint32_t> allow_uids;
   // Server::connect: as ClientOptions::server_uids.
   std::vector<std::uint32_t> server_uids;
+  Security security;  // CURVE (ipcx/security.hpp); none: NULL
   LogSink log;
   EventSink on_event;  // connection events (ipcx/events.hpp); none when empty
 };
@@ -89,6 +91,7 @@ struct ClientOptions {
   // Empty: our own euid on shm://NAME (its name is derived from it), our euid or root on the
   // others. A server of any other uid fails the connection with permission_denied, naming both.
   std::vector<std::uint32_t> server_uids;
+  Security security;  // CURVE (ipcx/security.hpp); none: NULL
   LogSink log;
   EventSink on_event;  // connection events (ipcx/events.hpp); none when empty
 };
@@ -144,6 +147,7 @@ struct SocketOptions {
   std::vector<std::uint32_t> allow_uids;
   // connect(): as ClientOptions::server_uids.
   std::vector<std::uint32_t> server_uids;
+  Security security;  // CURVE (ipcx/security.hpp); none: NULL
   LogSink log;
   EventSink on_event;  // connection events (ipcx/events.hpp); none when empty
 };

@@ -13,6 +13,8 @@ struct PeerInfo {
   int uid = -1;
   int gid = -1;
   std::string address;  // "127.0.0.1:40312", a socket path, or "" for unnamed peers
+  // A CURVE client's long-term public key (Z85), as a CURVE server saw it; "" otherwise.
+  std::string curve_key;
 };
 
 }  // namespace ipcx

@@ -21,6 +21,7 @@
 
 #include "ipcx/endpoint.hpp"
 #include "ipcx/options.hpp"
+#include "ipcx/security.hpp"
 
 namespace ipcx {
 
@@ -39,6 +40,10 @@ struct ProxyOptions {
   std::chrono::milliseconds heartbeat = -1ms;  // as ServerOptions::heartbeat, on every side
   std::chrono::milliseconds handshake_timeout = 10s;
   std::vector<std::uint32_t> server_uids;  // connecting: as ClientOptions::server_uids
+  // Each side's CURVE role and keys (ipcx/security.hpp); the capture socket takes the
+  // frontend's.
+  Security frontend_security;
+  Security backend_security;
   LogSink log;
   EventSink on_event;  // every side's connection events
 };

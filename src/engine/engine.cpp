@@ -30,6 +30,7 @@ void erase_one(std::vector<T*>& list, T* item) {
 Engine::Engine(EngineOptions options, PeerEvents* events)
     : options_(std::move(options)),
       events_(events),
+      curve_(pattern::curve_setup(options_.security)),
       events_set_(options_.cross_thread),
       tick_period_(tick_period_of(options_)) {
   next_tick_ = Clock::now() + tick_period_;
@@ -95,13 +96,25 @@ transport::LinkOptions Engine::link_options(const Endpoint& ep) const {
   lo.lossless_publish = options_.lossless;
   lo.announce_request_ids = options_.announce_request_ids;
   lo.server_uids = options_.server_uids;
+  lo.curve = curve_.config;
+  lo.curve_admit = curve_.admit;
   lo.scope = const_cast<transport::SocketScope*>(&scope_);
   return lo;
+}
+
+void Engine::check_security(const Endpoint& ep, const transport::Mechanism& mechanism) const {
+  if (!options_.security.enabled()) return;
+  if (!curve_.fault.empty()) throw Error(Errc::auth_failed, ep.url(), curve_.fault);
+  if (!mechanism.info.caps.zeromq) {
+    throw Error(Errc::not_supported, ep.url(),
+                "CURVE runs on tcp:// and unix:// only; " + ep.scheme + ":// cannot carry it");
+  }
 }
 
 Endpoint Engine::bind(std::string_view url) {
   Endpoint ep = Endpoint::parse(url);
   const auto& mechanism = pattern::mechanism_for(ep, use(false));
+  check_security(ep, mechanism);
   transport::ListenOptions lo;
   lo.link = link_options(ep);
   lo.file_mode = options_.file_mode;
@@ -120,6 +133,7 @@ Peer& Engine::connect(std::string_view url, bool lazy) {
   auto dial = std::make_unique<Dial>();
   dial->endpoint = Endpoint::parse(url);
   dial->mechanism = &pattern::mechanism_for(dial->endpoint, use(true));
+  check_security(dial->endpoint, *dial->mechanism);
   Peer& peer = add_peer(nullptr, std::move(dial));
   if (!lazy) redial(peer, Clock::now());
   return peer;

@@ -20,6 +20,7 @@
 #include "core/spin.hpp"
 #include "engine/peer.hpp"
 #include "ipcx/options.hpp"
+#include "pattern/security.hpp"
 #include "pattern/setup.hpp"
 #include "transport/socket_scope.hpp"
 
@@ -48,6 +49,7 @@ struct EngineOptions {
   std::uint32_t file_mode = 0600;
   std::vector<std::uint32_t> allow_uids;
   std::vector<std::uint32_t> server_uids;  // LinkOptions::server_uids
+  Security security;                       // CURVE on the links that carry ZMTP
   LogSink log;
   EventSink on_event;
 };
@@ -354,8 +356,12 @@ class Engine {
             Errc error = Errc::ok) const;
   void emit_refused(const Bound& bound, std::string_view reason, Errc error) const;
 
+  // Refuses CURVE on a mechanism that cannot carry it, or with keys that do not decode.
+  void check_security(const Endpoint& ep, const transport::Mechanism& mechanism) const;
+
   EngineOptions options_;
   PeerEvents* events_;
+  pattern::CurveSetup curve_;  // from options_.security, decoded once
   EventSet events_set_;
   transport::SocketScope scope_;
   std::vector<std::unique_ptr<Bound>> bound_;

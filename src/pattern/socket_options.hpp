@@ -22,6 +22,7 @@ engine::EngineOptions engine_options(const Options& o, wire::SocketType type, Us
   e.log = o.log;
   e.on_event = o.on_event;
   e.server_uids = o.server_uids;
+  e.security = o.security;
   if constexpr (requires { o.reconnect_min; }) {
     e.reconnect_min = o.reconnect_min;
     e.reconnect_max = o.reconnect_max;

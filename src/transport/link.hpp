@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -55,6 +56,8 @@ struct LinkOptions {
   std::vector<std::uint32_t> server_uids;
   // ZMTP links: the CURVE mechanism in our role, with our keys; none: NULL.
   std::optional<wire::CurveConfig> curve;
+  // CURVE server: whether a client's long-term key, from this peer, is admitted.
+  std::function<bool(const wire::CurveKey&, const PeerInfo&)> curve_admit;
   // Objects the mechanism shares among the links of one socket (a publisher's broadcast ring);
   // owned by the socket, which outlives its links. May be null (then nothing is shared).
   SocketScope* scope = nullptr;

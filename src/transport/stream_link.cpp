@@ -22,7 +22,7 @@ class StreamLink final : public Link, public DirectWait, public WholeWrite {
                                   options.max_message_size,
                                   options.announce_request_ids,
                                   options.dialled,
-                                  options.curve}),
+                                  curve_for(options, stream_->peer())}),
         peer_(stream_->peer()),
         opened_(Clock::now()),
         last_rx_(opened_),
@@ -141,10 +141,28 @@ class StreamLink final : public Link, public DirectWait, public WholeWrite {
     return true;
   }
   void close() noexcept override { stream_.reset(); }
-  const PeerInfo& peer() const noexcept override { return peer_; }
+  const PeerInfo& peer() const noexcept override {
+    // A CURVE client's key is known once the handshake is done.
+    if (peer_.curve_key.empty() && session_.ready()) {
+      if (auto key = session_.curve_client_key()) peer_.curve_key = wire::z85_key(*key);
+    }
+    return peer_;
+  }
   std::string_view fault() const noexcept override { return fault_; }
 
  private:
+  // The session's CURVE settings: a server's admission asks about this peer.
+  static std::optional<wire::CurveConfig> curve_for(const LinkOptions& options,
+                                                    const PeerInfo& peer) {
+    std::optional<wire::CurveConfig> curve = options.curve;
+    if (curve && curve->as_server && options.curve_admit) {
+      curve->admit = [admit = options.curve_admit, peer](const wire::CurveKey& key) {
+        return admit(key, peer);
+      };
+    }
+    return curve;
+  }
+
   // With `wait` (DirectWait), the read blocks for up to that long.
   IoResult receive(Message& out, Message* envelope,
                    std::chrono::milliseconds wait = std::chrono::milliseconds(-1)) noexcept {
@@ -214,7 +232,7 @@ class StreamLink final : public Link, public DirectWait, public WholeWrite {
   LinkOptions options_;
   wire::ZmtpSession session_;
   wire::ByteQueue in_;
-  PeerInfo peer_;
+  mutable PeerInfo peer_;
   Clock::time_point opened_;
   Clock::time_point last_rx_;
   Clock::time_point last_ping_;

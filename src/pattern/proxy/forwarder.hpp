@@ -21,7 +21,7 @@ struct Counters {
 
 // An engine for one side of the proxy; `reader` as EngineOptions::reader.
 engine::EngineOptions side_options(const ProxyOptions& options, wire::SocketType type,
-                                   Use::Kind use, bool reader);
+                                   Use::Kind use, bool reader, const Security& security);
 
 class Capture {
  public:

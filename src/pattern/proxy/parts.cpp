@@ -5,7 +5,7 @@
 namespace ipcx::pattern::proxy {
 
 engine::EngineOptions side_options(const ProxyOptions& o, wire::SocketType type, Use::Kind use,
-                                   bool reader) {
+                                   bool reader, const Security& security) {
   engine::EngineOptions e;
   e.type = type;
   e.use = use;
@@ -22,6 +22,7 @@ engine::EngineOptions side_options(const ProxyOptions& o, wire::SocketType type,
   e.handshake_timeout = o.handshake_timeout;
   e.heartbeat = o.heartbeat;
   e.server_uids = o.server_uids;
+  e.security = security;
   e.log = o.log;
   e.on_event = o.on_event;
   return e;
@@ -32,7 +33,8 @@ Capture::Capture(const ProxyOptions& options, Counters& counters)
 
 Publishing& Capture::socket() {
   if (!socket_) {
-    auto e = side_options(options_, wire::SocketType::pub, Use::Kind::publish_subscribe, false);
+    auto e = side_options(options_, wire::SocketType::pub, Use::Kind::publish_subscribe, false,
+                          options_.frontend_security);
     // A copy that cannot go out at once is not worth holding the proxy for.
     socket_ = std::make_unique<Publishing>(std::move(e), std::chrono::milliseconds(0));
   }

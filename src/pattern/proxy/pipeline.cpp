@@ -10,9 +10,11 @@ class Pipeline final : public Forwarder {
  public:
   explicit Pipeline(Context context)
       : context_(context),
-        front_(side_options(context.options, wire::SocketType::pull, Use::Kind::push_pull, true),
+        front_(side_options(context.options, wire::SocketType::pull, Use::Kind::push_pull, true,
+                            context.options.frontend_security),
                nullptr),
-        back_(side_options(context.options, wire::SocketType::push, Use::Kind::push_pull, false),
+        back_(side_options(context.options, wire::SocketType::push, Use::Kind::push_pull, false,
+                           context.options.backend_security),
               nullptr),
         dealing_(back_, context) {}
 

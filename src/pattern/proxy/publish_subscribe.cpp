@@ -12,9 +12,9 @@ class PublishSubscribe final : public Forwarder {
   explicit PublishSubscribe(Context context)
       : context_(context),
         front_(side_options(context.options, wire::SocketType::sub, Use::Kind::publish_subscribe,
-                            true)),
+                            true, context.options.frontend_security)),
         back_(side_options(context.options, wire::SocketType::pub, Use::Kind::publish_subscribe,
-                           false),
+                           false, context.options.backend_security),
               std::chrono::milliseconds(0),
               [this](bool subscribe, std::string_view topic) { upstream(subscribe, topic); }) {}
 

@@ -28,7 +28,8 @@ std::optional<std::uint64_t> route_of(std::span<const std::byte> frame) {
 }
 
 engine::EngineOptions frontend_options(const ProxyOptions& o) {
-  auto e = side_options(o, wire::SocketType::router, Use::Kind::request_reply, true);
+  auto e = side_options(o, wire::SocketType::router, Use::Kind::request_reply, true,
+                        o.frontend_security);
   // Clients behind the proxy keep their request ids: the workers (ipcx Servers, or REP sockets
   // echoing every envelope frame) answer them, so the frontend may announce that it takes them.
   e.announce_request_ids = true;
@@ -40,9 +41,9 @@ class RequestReply final : public Forwarder {
   explicit RequestReply(Context context)
       : context_(context),
         front_(frontend_options(context.options), nullptr),
-        back_(
-            side_options(context.options, wire::SocketType::dealer, Use::Kind::request_reply, true),
-            nullptr),
+        back_(side_options(context.options, wire::SocketType::dealer, Use::Kind::request_reply,
+                           true, context.options.backend_security),
+              nullptr),
         dealing_(back_, context) {}
 
   engine::Engine& frontend() noexcept override { return front_; }
