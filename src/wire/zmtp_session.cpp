@@ -23,11 +23,9 @@ std::uint8_t octet(std::span<const std::byte> bytes, std::size_t i) {
 
 }  // namespace
 
-GreetingFault check_greeting(std::span<const std::byte> got) {
-  return check_greeting(got, false, false);
-}
+GreetingFault check_greeting(std::span<const std::byte> got) { return check_greeting(got, false); }
 
-GreetingFault check_greeting(std::span<const std::byte> got, bool curve, bool as_server) {
+GreetingFault check_greeting(std::span<const std::byte> got, bool curve) {
   constexpr Errc kBad = Errc::protocol_violation;
   // Signature: octet 0 is 0xFF and octet 9 has its low bit set (not a ZMTP 1.0 peer).
   if (got.size() >= 1 && octet(got, 0) != 0xff) return {kBad, "not a ZMTP peer (bad signature)"};
@@ -59,13 +57,10 @@ GreetingFault check_greeting(std::span<const std::byte> got, bool curve, bool as
       return {Errc::auth_failed, "the peer does not speak CURVE (its mechanism is NULL)"};
     }
   }
-  if (got.size() >= 33) {
-    bool peer_server = octet(got, 32) != 0;
-    if (!curve && peer_server) return {kBad, "as-server must be 0 for NULL"};
-    if (curve && peer_server == as_server) {
-      return {Errc::auth_failed,
-              as_server ? "both sides are CURVE servers" : "neither side is a CURVE server"};
-    }
+  // libzmq sends as-server 0 whatever its CURVE role and reads the role from its own options
+  // alone; so do we, and the handshake shows a pairing of two clients or two servers.
+  if (got.size() >= 33 && !curve && octet(got, 32) != 0) {
+    return {kBad, "as-server must be 0 for NULL"};
   }
   return {};
 }
@@ -203,8 +198,7 @@ ZmtpSession::Event ZmtpSession::feed_greeting(std::span<const std::byte> in,
   std::memcpy(greeting_.data() + greeting_got_, in.data(), take);
   greeting_got_ += take;
   consumed = take;
-  auto fault = check_greeting(std::span(greeting_).first(greeting_got_), curve_ != nullptr,
-                              config_.curve && config_.curve->as_server);
+  auto fault = check_greeting(std::span(greeting_).first(greeting_got_), curve_ != nullptr);
   if (fault.code != Errc::ok) return fail(fault.code, std::move(fault.why));
   // Octets 12-31 name the peer's mechanism, and it is ours: now the rest of ours may follow.
   if (rest_of_greeting_owed_ && greeting_got_ >= 32) send_rest_of_greeting();

@@ -175,8 +175,8 @@ struct GreetingFault {
   std::string why;
 };
 GreetingFault check_greeting(std::span<const std::byte> got);
-// The same for a socket whose own mechanism is CURVE (`curve`) in the role `as_server`: a peer
-// of another mechanism, or of the same CURVE role, is auth_failed.
-GreetingFault check_greeting(std::span<const std::byte> got, bool curve, bool as_server);
+// The same for a socket whose own mechanism is CURVE (`curve`): a peer of another mechanism is
+// auth_failed. The as-server octet is not checked under CURVE: libzmq always sends 0.
+GreetingFault check_greeting(std::span<const std::byte> got, bool curve);
 
 }  // namespace ipcx::wire

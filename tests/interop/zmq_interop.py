@@ -11,13 +11,15 @@ subscriptions forwarded upstream. one_way_cases: ipcx push/pull trade messages w
 binding and connecting (and deal evenly to two PULLs whatever their handshakes' timing); ipcx
 pub/sub with libzmq SUB/PUB, subscribing and unsubscribing while messages flow; `ipcx pub
 --frames 1` feeds a SUB that expects single frames. liveness_cases: heartbeats both ways, and
-CURVE and PLAIN peers refused with a reason."""
+CURVE and PLAIN peers refused with a reason. curve_cases: CURVE both ways (REQ, DEALER, REP,
+ROUTER, PUB, PULL), an unlisted client key refused, a wrong server key failing fast."""
 
 import inspect
 import shutil
 import sys
 import tempfile
 
+import curve_cases
 import liveness_cases
 import one_way_cases
 import proxy_cases
@@ -25,7 +27,7 @@ import req_rep_cases
 
 # Every function a case module defines that takes (ipcx, tmp).
 CASES = {name: f
-         for module in (req_rep_cases, one_way_cases, proxy_cases, liveness_cases)
+         for module in (req_rep_cases, one_way_cases, proxy_cases, liveness_cases, curve_cases)
          for name, f in inspect.getmembers(module, inspect.isfunction)
          if f.__module__ == module.__name__ and list(inspect.signature(f).parameters) ==
          ["ipcx", "tmp"]}

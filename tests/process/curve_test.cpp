@@ -12,9 +12,9 @@
 
 #include "ipcx/ipcx.hpp"
 #include "support/child.hpp"
+#include "support/leftovers.hpp"
 #include "support/mechanisms.hpp"
 #include "support/temp_dir.hpp"
-#include "support/leftovers.hpp"
 
 namespace ipcx {
 namespace {

@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "ipcx/client.hpp"
+#include "security_cli.hpp"
 
 namespace ipcx::cli {
 namespace {
@@ -20,6 +21,7 @@ struct CallSettings {
   bool hex = false;
   bool plain = false;      // force the REQ envelope
   long heartbeat_ms = -1;  // -1: the library default (5 s over tcp://)
+  CurveSettings curve;
 };
 
 bool printable(std::string_view text) {
@@ -81,6 +83,9 @@ int call(const CallSettings& cfg) {
     if (cfg.spin_us >= 0) options.spin = std::chrono::microseconds(cfg.spin_us);
     if (cfg.plain) options.envelope = RequestEnvelope::plain;
     options.heartbeat = std::chrono::milliseconds(cfg.heartbeat_ms);
+    auto security = security_of(cfg.curve);
+    if (!security) return kExitUsage;
+    options.security = std::move(*security);
     // What the library noticed on the way (a refusal's reason, connect failures), printed only
     // if the call fails: the last line usually says why.
     auto last_log = std::make_shared<std::string>();
@@ -119,6 +124,7 @@ Runner add_call(CLI::App& app) {
   cmd->add_option("--spin-us", cfg->spin_us, "Poll this long before sleeping (default 50)");
   cmd->add_flag("--hex", cfg->hex, "Print every part in hex");
   cmd->add_option("--heartbeat", cfg->heartbeat_ms, kHeartbeatHelp);
+  add_curve_options(cmd, cfg->curve);
   cmd->add_flag("--plain", cfg->plain,
                 "Send what a libzmq REQ sends, [\"\"][parts], even to a peer that takes ipcx "
                 "request ids");

@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "ipcx/version.hpp"
+#include "security_cli.hpp"
 
 int main(int argc, char** argv) {
   // The tool handles a vanished peer as an error; ignoring SIGPIPE (the library would shield
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   ipcx::cli::Runner tour = ipcx::cli::add_tour(app);
   ipcx::cli::Runner bench = ipcx::cli::add_bench(app);
   ipcx::cli::Runner proxy = ipcx::cli::add_proxy(app);
+  ipcx::cli::Runner keygen = ipcx::cli::add_keygen(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -38,5 +40,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("tour")) return tour();
   if (app.got_subcommand("bench")) return bench();
   if (app.got_subcommand("proxy")) return proxy();
+  if (app.got_subcommand("keygen")) return keygen();
   return ipcx::cli::kExitUsage;
 }

@@ -15,6 +15,7 @@
 #include "ipcx/error.hpp"
 #include "ipcx/pipeline.hpp"
 #include "ipcx/pubsub.hpp"
+#include "security_cli.hpp"
 
 namespace ipcx::cli {
 namespace {
@@ -31,12 +32,17 @@ struct PipeSettings {
   long heartbeat_ms = -1;           // SocketOptions::heartbeat; -1: the default
   int frames = 2;                   // pub: frames per message, [topic][body] or one
   std::string separator = " ";      // pull, sub: printed between a message's frames
+  CurveSettings curve;
 };
 
-SocketOptions socket_options(const PipeSettings& cfg) {
+// nullopt (after saying why) when the CURVE settings cannot be used.
+std::optional<SocketOptions> socket_options(const PipeSettings& cfg) {
   SocketOptions options;
   options.batch_bytes = cfg.batch_bytes;
   options.heartbeat = std::chrono::milliseconds(cfg.heartbeat_ms);
+  auto security = security_of(cfg.curve);
+  if (!security) return std::nullopt;
+  options.security = std::move(*security);
   return options;
 }
 
@@ -62,7 +68,9 @@ std::chrono::milliseconds timeout_of(const PipeSettings& cfg) {
 }
 
 int push(const PipeSettings& cfg) {
-  Pusher pusher(socket_options(cfg));
+  auto options = socket_options(cfg);
+  if (!options) return kExitUsage;
+  Pusher pusher(*options);
   if (!attach(pusher, cfg)) return kExitUsage;
   std::string line;
   while (std::getline(std::cin, line)) {
@@ -100,13 +108,17 @@ int print_messages(Socket& socket, const PipeSettings& cfg, const char* name) {
 }
 
 int pull(const PipeSettings& cfg) {
-  Puller puller(socket_options(cfg));
+  auto options = socket_options(cfg);
+  if (!options) return kExitUsage;
+  Puller puller(*options);
   if (!attach(puller, cfg, std::cerr)) return kExitUsage;
   return print_messages(puller, cfg, "pull");
 }
 
 int sub(const PipeSettings& cfg) {
-  Subscriber subscriber(socket_options(cfg));
+  auto options = socket_options(cfg);
+  if (!options) return kExitUsage;
+  Subscriber subscriber(*options);
   if (!attach(subscriber, cfg, std::cerr)) return kExitUsage;
   if (cfg.topics.empty()) subscriber.subscribe("");
   for (const auto& t : cfg.topics) subscriber.subscribe(t);
@@ -114,7 +126,9 @@ int sub(const PipeSettings& cfg) {
 }
 
 int pub(const PipeSettings& cfg) {
-  Publisher publisher(socket_options(cfg));
+  auto options = socket_options(cfg);
+  if (!options) return kExitUsage;
+  Publisher publisher(*options);
   if (!attach(publisher, cfg)) return kExitUsage;
   if (cfg.topics.size() > 1) {
     std::cerr << "ipcx pub: one --topic at most\n";
@@ -183,6 +197,7 @@ void add_common(CLI::App* cmd, PipeSettings& cfg) {
   cmd->add_option("--timeout", cfg.timeout_ms,
                   "Milliseconds to wait per message (default: no limit)");
   cmd->add_option("--heartbeat", cfg.heartbeat_ms, kHeartbeatHelp);
+  add_curve_options(cmd, cfg.curve);
 }
 
 void add_separator(CLI::App* cmd, PipeSettings& cfg) {

@@ -14,6 +14,7 @@
 
 #include "commands.hpp"
 #include "ipcx/error.hpp"
+#include "security_cli.hpp"
 
 namespace ipcx::cli {
 namespace {
@@ -25,6 +26,8 @@ struct ProxySettings {
   std::vector<std::string> captures;
   long heartbeat_ms = -1;
   bool events = false;
+  CurveSettings frontend_curve;
+  CurveSettings backend_curve;
 };
 
 // Binds or connects one endpoint of one side; returns the bound endpoint, if it bound.
@@ -56,6 +59,11 @@ int proxy(const ProxySettings& cfg) {
   options.heartbeat = std::chrono::milliseconds(cfg.heartbeat_ms);
   options.log = [](std::string_view line) { std::cerr << line << '\n'; };
   if (cfg.events) options.on_event = print_event;
+  auto front_security = security_of(cfg.frontend_curve);
+  auto back_security = security_of(cfg.backend_curve);
+  if (!front_security || !back_security) return kExitUsage;
+  options.frontend_security = std::move(*front_security);
+  options.backend_security = std::move(*back_security);
   Proxy proxy(options);
   try {
     std::vector<Endpoint> bound;
@@ -107,6 +115,8 @@ Runner add_proxy(CLI::App& app) {
                   "A publisher that gets a copy of every message forwarded (repeatable): @URL "
                   "binds, >URL connects, URL binds");
   cmd->add_option("--heartbeat", cfg->heartbeat_ms, kHeartbeatHelp);
+  add_curve_options(cmd, cfg->frontend_curve, "frontend-");
+  add_curve_options(cmd, cfg->backend_curve, "backend-");
   cmd->add_flag("--events", cfg->events,
                 "Print a line per connection event on stderr: event KIND ENDPOINT PEER [REASON]");
   return [cfg] { return proxy(*cfg); };

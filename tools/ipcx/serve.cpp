@@ -16,6 +16,7 @@
 #include "commands.hpp"
 #include "ipcx/server.hpp"
 #include "kv_store.hpp"
+#include "security_cli.hpp"
 
 namespace ipcx::cli {
 namespace {
@@ -28,6 +29,7 @@ struct ServeSettings {
   long spin_us = -1;  // -1: the library default
   long handshake_timeout_ms = 10000;
   long heartbeat_ms = -1;  // -1: the library default (5 s over tcp://)
+  CurveSettings curve;
   std::size_t max_message_size = 64u << 20;
   std::size_t max_connections = 1024;
   bool print_stats = false;
@@ -99,6 +101,9 @@ int serve(const ServeSettings& cfg) {
   if (cfg.spin_us >= 0) options.spin = std::chrono::microseconds(cfg.spin_us);
   options.handshake_timeout = std::chrono::milliseconds(cfg.handshake_timeout_ms);
   options.heartbeat = std::chrono::milliseconds(cfg.heartbeat_ms);
+  auto security = security_of(cfg.curve);
+  if (!security) return kExitUsage;
+  options.security = std::move(*security);
   options.max_message_size = cfg.max_message_size;
   options.max_connections = cfg.max_connections;
   auto sink = std::make_shared<RateLimitedStderr>();
@@ -141,6 +146,7 @@ Runner add_serve(CLI::App& app) {
   cmd->add_option("--spin-us", cfg->spin_us, "Poll this long before sleeping (default 50)");
   cmd->add_option("--handshake-timeout", cfg->handshake_timeout_ms, "Milliseconds");
   cmd->add_option("--heartbeat", cfg->heartbeat_ms, kHeartbeatHelp);
+  add_curve_options(cmd, cfg->curve);
   cmd->add_option("--max-message-size", cfg->max_message_size, "Bytes per request");
   cmd->add_option("--max-connections", cfg->max_connections, "Open connections at most");
   cmd->add_flag("--stats", cfg->print_stats, "Print counters to stderr on exit");

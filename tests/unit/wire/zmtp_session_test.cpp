@@ -166,10 +166,9 @@ TEST(ZmtpSession, GreetingFaults) {
   std::memcpy(&curve[12], "CURVE", 5);
   // No fault of the peer's: a socket without CURVE keys meets a CURVE peer.
   EXPECT_EQ(check_greeting(curve).code, Errc::auth_failed);
-  EXPECT_EQ(check_greeting(make_greeting(), true, false).code, Errc::auth_failed);  // and back
-  auto curve_client = make_greeting(true, false);
-  EXPECT_EQ(check_greeting(curve_client, true, false).code, Errc::auth_failed);  // two clients
-  EXPECT_EQ(check_greeting(curve_client, true, true).code, Errc::ok);
+  EXPECT_EQ(check_greeting(make_greeting(), true).code, Errc::auth_failed);  // and back
+  // libzmq's CURVE server says as-server 0: the role is not read from the greeting.
+  EXPECT_EQ(check_greeting(make_greeting(true, false), true).code, Errc::ok);
   auto bad = curve;
   bad[0] = std::byte{0x01};
   EXPECT_EQ(check_greeting(bad).code, Errc::protocol_violation);
