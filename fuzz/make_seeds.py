@@ -100,6 +100,22 @@ write("datagram_cookie", "trailed", compact([b"", b"get"], request_id=7)[0] + b"
       + bytes(range(16)))
 write("datagram_cookie", "plain", compact([b"", b"get"], request_id=7)[0])
 
+# CURVE: a server session fed a CURVE greeting and a short HELLO; a client the same with a
+# WELCOME; message deliveries in order, replayed, reordered, and one altered.
+def curve_greeting(as_server):
+    g = bytearray(greeting())
+    g[12:16] = b"\0\0\0\0"
+    g[12:17] = b"CURVE"
+    g[32] = as_server
+    return bytes(g)
+
+write("curve", "server", bytes([0, 7]) + curve_greeting(0) + command(b"HELLO", b"\x01\x00" + b"\0" * 192))
+write("curve", "client", bytes([1, 7]) + curve_greeting(1) + command(b"WELCOME", b"\0" * 160))
+write("curve", "in_order", bytes([2]) + bytes(range(8)))
+write("curve", "replayed", bytes([2, 0, 1, 1, 2]))
+write("curve", "reordered", bytes([2, 3, 1, 4]))
+write("curve", "altered", bytes([2, 0, 0x81, 20, 2]))
+
 # Ring: tail (u64), 8 unused bytes, then the data region.
 def records(fragments):
     data = b""

@@ -3,7 +3,8 @@
 // its raw floor and, where built in, the peer libraries, on two CPUs and on one. `ipcx bench
 // throughput ...` runs only the throughput part, and `ipcx bench fanout ...` publish/subscribe
 // fan-out (ipcx_bench_fanout), `ipcx bench instructions ...` user-space instructions per call
-// under callgrind (ipcx_bench_instructions). Each harness is its own program so that the
+// under callgrind (ipcx_bench_instructions), `ipcx bench curve ...` what CURVE costs
+// (ipcx_bench_curve). Each harness is its own program so that the
 // tool does not link the peers; this finds it beside the build tree's CLI or in the installed
 // libexec directory, and replaces this process with it.
 #include <signal.h>
@@ -34,7 +35,8 @@ std::string find_harness(const std::string& name) {
 
 int bench(std::vector<std::string> args) {
   std::string name = "ipcx_bench_latency";
-  if (!args.empty() && (args.front() == "fanout" || args.front() == "instructions")) {
+  if (!args.empty() && (args.front() == "fanout" || args.front() == "instructions" ||
+                        args.front() == "curve")) {
     name = "ipcx_bench_" + args.front();
     args.erase(args.begin());
   } else if (!args.empty() && args.front() == "throughput") {
@@ -81,7 +83,8 @@ Runner add_bench(CLI::App& app) {
       "[--mechanism M] [--subscribers N]`: pub/sub; `ipcx bench instructions [--mechanism M,...] "
       "[--calls N1,N2] [--json F] [--keep DIR] [--pattern call|push]`: instructions per call "
       "(or pushed message) under callgrind, spinning "
-      "off (--keep leaves the callgrind files in DIR).");
+      "off (--keep leaves the callgrind files in DIR). `ipcx bench curve [--count N] "
+      "[--messages N] [--json F] [--quick]`: CURVE on tcp against libsodium alone and libzmq.");
   return [cmd, args] { return bench(cmd->remaining()); };
 }
 
