@@ -2,8 +2,9 @@
 // server in a child process serves a client that holds its key and whose key it admits, and its
 // handler sees the client's key; a wrong server key, a client key not admitted and a client
 // without CURVE all fail with auth_failed, not at the call's deadline; push/pull and
-// publish/subscribe run under CURVE too. CURVE on a mechanism that cannot carry it, and a
-// malformed key, are refused when binding or connecting.
+// publish/subscribe run under CURVE too; a proxy's CURVE frontend guards a service on shm.
+// CURVE on a mechanism that cannot carry it, and a malformed key, are refused when binding or
+// connecting.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include "support/child.hpp"
 #include "support/leftovers.hpp"
 #include "support/mechanisms.hpp"
+#include "support/server_child.hpp"
 #include "support/temp_dir.hpp"
 
 namespace ipcx {
@@ -132,6 +134,34 @@ INSTANTIATE_TEST_SUITE_P(Registry, Curve,
                            return c.zeromq && c.reach == Reach::url;
                          })),
                          test::SchemeName());
+
+// The picture with security: a service on shm (NULL, local) behind a proxy whose tcp
+// frontend is a CURVE server; an admitted CURVE client is served, one without CURVE is not.
+TEST(CurveProxy, ACurveFrontendGuardsAServiceOnShm) {
+  test::TempDir dir;
+  std::string url = test::private_url("shm", dir, "guarded");
+  Child worker = test::echo_server(url);
+  ASSERT_EQ(worker.read_line(30s).value_or("nothing"), "bound");
+  auto server_keys = curve_key_pair();
+  auto client_keys = curve_key_pair();
+  ProxyOptions options;
+  options.frontend_security.curve_secret_key = server_keys.secret_key;
+  options.frontend_security.curve_allow = {client_keys.public_key};
+  Proxy proxy(options);
+  std::string front = proxy.bind_frontend("tcp://127.0.0.1:0").url();
+  proxy.connect_backend(url);
+  proxy.start();
+  ClientOptions admitted;
+  admitted.security.curve_server_key = server_keys.public_key;
+  admitted.security.curve_secret_key = client_keys.secret_key;
+  Client client(front, admitted);
+  auto reply = client.call(Message{"through"}, 60s);
+  ASSERT_TRUE(reply) << to_string(reply.error());
+  EXPECT_EQ(reply->text(0), "through");
+  Client outsider(front);
+  EXPECT_EQ(outsider.call(Message{"let me in"}, 120s).error(), Errc::auth_failed);
+  proxy.stop();
+}
 
 TEST(CurveSetup, MechanismsWithoutCurveAndMalformedKeysAreRefused) {
   test::TempDir dir;
