@@ -35,8 +35,8 @@ std::string find_harness(const std::string& name) {
 
 int bench(std::vector<std::string> args) {
   std::string name = "ipcx_bench_latency";
-  if (!args.empty() && (args.front() == "fanout" || args.front() == "instructions" ||
-                        args.front() == "curve")) {
+  if (!args.empty() &&
+      (args.front() == "fanout" || args.front() == "instructions" || args.front() == "curve")) {
     name = "ipcx_bench_" + args.front();
     args.erase(args.begin());
   } else if (!args.empty() && args.front() == "throughput") {
