@@ -172,6 +172,29 @@ TEST(CurveMechanism, ReplayedReorderedAndAlteredMessagesAreRefused) {
   }
 }
 
+TEST(CurveMechanism, MalformedMessagesAreRefused) {
+  auto refused = [](auto mutate, const char* what) {
+    Pair p;
+    ASSERT_TRUE(p.handshake());
+    p.client.seal(p.to_server, bytes("body"), 0);
+    auto boxed = frames_of(p.to_server, nullptr)[0];
+    mutate(p, boxed);
+    std::vector<std::byte> frame;
+    std::uint8_t flags = 0;
+    EXPECT_FALSE(p.server.open(boxed, frame, flags)) << what;
+    EXPECT_EQ(p.server.error(), Errc::protocol_violation) << what;
+  };
+  refused([](Pair&, std::vector<std::byte>& b) { b.resize(32); }, "shorter than a MESSAGE");
+  refused([](Pair&, std::vector<std::byte>& b) { b[1] = std::byte{'m'}; }, "not named MESSAGE");
+  refused([](Pair&, std::vector<std::byte>& b) { b[15] ^= std::byte{1}; }, "another nonce");
+  refused(
+      [](Pair& p, std::vector<std::byte>& b) {
+        p.client.seal(p.to_server, bytes("body"), 4);  // a reserved flag, boxed genuinely
+        b = frames_of(p.to_server, nullptr)[0];
+      },
+      "a reserved flag");
+}
+
 TEST(CurveMechanism, AWrongServerKeyFailsAtTheServersFirstCommand) {
   Pair p;
   CurveConfig wrong = p.client_config();
