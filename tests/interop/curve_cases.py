@@ -83,6 +83,7 @@ def ipcx_curve_client_calls_zmq_curve_servers(ipcx, tmp):
         for kind in (zmq.REP, zmq.ROUTER):
             s = ctx.socket(kind)
             s.setsockopt(zmq.LINGER, 0)
+            s.setsockopt(zmq.RCVTIMEO, 20000)  # a failing client must fail the case, not hang it
             s.curve_server, s.curve_secretkey = True, server_secret
             s.bind("tcp://127.0.0.1:*")
             url = s.getsockopt(zmq.LAST_ENDPOINT).decode()
