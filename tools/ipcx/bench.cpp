@@ -35,8 +35,8 @@ std::string find_harness(const std::string& name) {
 
 int bench(std::vector<std::string> args) {
   std::string name = "ipcx_bench_latency";
-  if (!args.empty() &&
-      (args.front() == "fanout" || args.front() == "instructions" || args.front() == "curve")) {
+  if (!args.empty() && (args.front() == "fanout" || args.front() == "instructions" ||
+                        args.front() == "curve" || args.front() == "scale")) {
     name = "ipcx_bench_" + args.front();
     args.erase(args.begin());
   } else if (!args.empty() && args.front() == "throughput") {
@@ -84,7 +84,9 @@ Runner add_bench(CLI::App& app) {
       "[--calls N1,N2] [--json F] [--keep DIR] [--pattern call|push]`: instructions per call "
       "(or pushed message) under callgrind, spinning "
       "off (--keep leaves the callgrind files in DIR). `ipcx bench curve [--count N] "
-      "[--messages N] [--json F] [--quick]`: CURVE on tcp against libsodium alone and libzmq.");
+      "[--messages N] [--json F] [--quick]`: CURVE on tcp against libsodium alone and libzmq. "
+      "`ipcx bench scale [--mechanism M,...] [--clients N] [--processes P] [--pipeline K] "
+      "[--seconds S] [--json F]`: many clients on one server.");
   return [cmd, args] { return bench(cmd->remaining()); };
 }
 
