@@ -70,7 +70,7 @@ void messages(const std::uint8_t* data, std::size_t size) {
   }
   int highest_taken = -1;
   bool refused = false;
-  std::vector<std::byte> frame;
+  std::span<const std::byte> frame;
   for (std::size_t at = 0; at < size; ++at) {
     int which = data[at] & 7;
     bool flip = (data[at] & 0x80) != 0 && at + 1 < size;

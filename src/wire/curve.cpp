@@ -348,7 +348,7 @@ void CurveMechanism::seal(ByteQueue& out, std::span<const std::byte> frame, std:
   crypto_box_easy_afternm(u(m + 16), scratch_.data(), plain_size, nonce.bytes, shared_.data());
 }
 
-bool CurveMechanism::open(std::span<const std::byte> body, std::vector<std::byte>& frame,
+bool CurveMechanism::open(std::span<const std::byte> body, std::span<const std::byte>& frame,
                           std::uint8_t& flags) {
   if (state_ != State::ready) return false;
   if (body.size() < kMessageOverhead || std::memcmp(body.data(), kMessageName, 8) != 0) {
@@ -374,8 +374,7 @@ bool CurveMechanism::open(std::span<const std::byte> body, std::vector<std::byte
     return false;
   }
   peer_nonce_ = n;
-  frame.assign(reinterpret_cast<const std::byte*>(scratch_.data()) + 1,
-               reinterpret_cast<const std::byte*>(scratch_.data()) + plain_size);
+  frame = {reinterpret_cast<const std::byte*>(scratch_.data()) + 1, plain_size - 1};
   return true;
 }
 

@@ -60,17 +60,17 @@ class CurveMechanism {
   // handshake is done and peer_metadata() holds the peer's properties.
   Step on_command(std::span<const std::byte> body, std::span<const std::byte> metadata,
                   ByteQueue& out);
-  bool ready() const noexcept { return state_ == State::ready; }
   std::span<const std::byte> peer_metadata() const noexcept { return peer_metadata_; }
   // Server, once ready: the client's long-term public key.
   const CurveKey& client_key() const noexcept { return client_long_; }
 
   // One frame, boxed in a MESSAGE, as a ZMTP frame into `out`. flags: bit 0 MORE, bit 1 COMMAND.
   void seal(ByteQueue& out, std::span<const std::byte> frame, std::uint8_t flags);
-  // Opens a MESSAGE body: the frame into `frame`, its flags into `flags`. False, with error()
-  // set, for anything but a well-formed MESSAGE whose nonce is above the last and whose box
-  // opens.
-  bool open(std::span<const std::byte> body, std::vector<std::byte>& frame, std::uint8_t& flags);
+  // Opens a MESSAGE body: `frame` views the opened frame (valid until the next call), `flags`
+  // receives its flags. False, with error() set, for anything but a well-formed MESSAGE whose
+  // nonce is above the last and whose box opens.
+  bool open(std::span<const std::byte> body, std::span<const std::byte>& frame,
+            std::uint8_t& flags);
 
   Errc error() const noexcept { return error_; }
   const std::string& error_detail() const noexcept { return detail_; }

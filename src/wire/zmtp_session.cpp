@@ -23,8 +23,6 @@ std::uint8_t octet(std::span<const std::byte> bytes, std::size_t i) {
 
 }  // namespace
 
-GreetingFault check_greeting(std::span<const std::byte> got) { return check_greeting(got, false); }
-
 GreetingFault check_greeting(std::span<const std::byte> got, bool curve) {
   constexpr Errc kBad = Errc::protocol_violation;
   // Signature: octet 0 is 0xFF and octet 9 has its low bit set (not a ZMTP 1.0 peer).
@@ -130,6 +128,8 @@ void ZmtpSession::put_command(std::string_view name, std::span<const std::byte> 
     encode_command(out_, name, data);
     return;
   }
+  // Copied before sealing: `data` may view the mechanism's buffer (a PING's context, answered
+  // from the opened frame), which seal() reuses.
   ByteQueue body;
   body.append_byte(static_cast<std::byte>(name.size()));
   body.append(std::as_bytes(std::span<const char>(name.data(), name.size())));

@@ -2,7 +2,7 @@
 // the CURVE mechanism. Bytes from the peer go in through feed(); bytes for the peer come out of
 // output(). Under NULL it sends greeting and READY at once; under CURVE it runs the handshake
 // (wire/curve.hpp), which carries the same properties, then boxes every frame. It validates the
-// peer's greeting (37/ZMTP "Greeting", the mechanism and the CURVE roles) and properties
+// peer's greeting (37/ZMTP "Greeting", its mechanism against ours) and properties
 // (socket-type pairing), answers PING with PONG, and holds outgoing messages until the
 // handshake is done, so no message leaves before the peer has accepted the connection. A PUB or
 // XPUB session hands SUBSCRIBE and CANCEL commands up as messages in the 3.0 form
@@ -153,9 +153,8 @@ class ZmtpSession {
   std::unique_ptr<CurveMechanism> curve_;
   std::deque<Message> held_messages_;  // CURVE: messages sent before the handshake was done
   std::size_t held_message_bytes_ = 0;
-  Message opening_;               // CURVE: the frames of a message being received
-  std::vector<std::byte> frame_;  // CURVE: a frame just opened
-  Message outer_;                 // CURVE: an outer frame just decoded
+  Message opening_;  // CURVE: the frames of a message being received
+  Message outer_;    // CURVE: an outer frame just decoded
   SocketType peer_type_ = SocketType::pair;
   std::string peer_identity_;
   bool peer_request_ids_ = false;
@@ -174,9 +173,9 @@ struct GreetingFault {
   Errc code = Errc::ok;
   std::string why;
 };
-GreetingFault check_greeting(std::span<const std::byte> got);
-// The same for a socket whose own mechanism is CURVE (`curve`): a peer of another mechanism is
-// auth_failed. The as-server octet is not checked under CURVE: libzmq always sends 0.
-GreetingFault check_greeting(std::span<const std::byte> got, bool curve);
+// With `curve`, for a socket whose own mechanism is CURVE: a peer of the other of NULL and CURVE
+// is auth_failed either way. The as-server octet is not checked under CURVE: libzmq always
+// sends 0.
+GreetingFault check_greeting(std::span<const std::byte> got, bool curve = false);
 
 }  // namespace ipcx::wire
