@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -61,7 +62,6 @@ class ServerLink final : public SocketLink {
         note_overflow(msg);
         auto received = static_cast<std::size_t>(n);
         auto [datagram, cookie] = wire::split_cookie_trailer({datagram_.data(), received});
-        bool validated = cookie && shared_->cookies.valid(&from, msg.msg_namelen, *cookie);
         auto id = decode(datagram, assembler_, body_);
         if (!id) {
           dropped_.malformed++;
@@ -71,7 +71,7 @@ class ServerLink final : public SocketLink {
         key.append(reinterpret_cast<const char*>(&*id), sizeof *id);
         auto [it, fresh] = kept_.try_emplace(key);
         Kept& kept = it->second;
-        kept.validated |= validated;
+        if (cookie) kept.cookie = *cookie;  // judged only if a large reply needs it
         kept.request_bytes = std::max(kept.request_bytes, received);
         if (!fresh) {
           // A retry: answer it from the cache, or ignore it while its first copy is handled.
@@ -145,15 +145,16 @@ class ServerLink final : public SocketLink {
  private:
   struct Kept {
     Clock::time_point born;
-    std::vector<std::byte> reply;   // empty while the request is being handled
-    std::size_t request_bytes = 0;  // the largest datagram of the request that came
-    bool validated = false;         // a copy came with the address's cookie
+    std::vector<std::byte> reply;        // empty while the request is being handled
+    std::size_t request_bytes = 0;       // the largest datagram of the request that came
+    std::optional<wire::Cookie> cookie;  // the last one a copy of the request carried
   };
 
   // The kept reply to its client, when its address is validated or the reply is small enough
   // not to amplify anything; else the challenge that lets the client validate it.
   void answer(const sockaddr_storage& to, socklen_t len, std::uint64_t id, const Kept& kept) {
-    if (kept.validated || kept.reply.size() <= wire::kUnvalidatedFactor * kept.request_bytes) {
+    bool small = kept.reply.size() <= wire::kUnvalidatedFactor * kept.request_bytes;
+    if (small || (kept.cookie && shared_->cookies.valid(&to, len, *kept.cookie))) {
       resend(to, len, kept.reply);
     } else {
       send_challenge(fd(), shared_->cookies, id, &to, len);
