@@ -92,11 +92,10 @@ struct Channel {
   }
 };
 
-// One client process's part: `make` connects its share, `call_all` makes one call on each
-// (timed), `burst` sends a 64 KiB message on each and waits for every reply, `run_for` keeps
-// every connection busy with `pipeline` calls in flight and returns how many completed.
+// One client process's part: `call_all` connects each of its share and makes one call on it
+// (timed together), `burst` sends a 64 KiB message on each and waits for every reply, `run_for`
+// keeps every connection busy with `pipeline` calls in flight and returns how many completed.
 struct ClientSide {
-  std::function<void()> make;
   std::function<std::vector<double>()> call_all;
   std::function<void()> burst;
   std::function<long(double seconds)> run_for;
@@ -112,12 +111,30 @@ struct Row {
   double calls_per_s = 0;
 };
 
+// A server process (its descriptor limit raised) that runs `serve`, which binds, writes the URL
+// it bound to `url_fd` as a line, and serves until killed; returns its pid and that URL.
+pid_t fork_server(const std::function<void(int url_fd)>& serve, std::string& url) {
+  int fds[2];
+  if (::pipe(fds) != 0) std::abort();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    raise_fd_limit();
+    ::close(fds[0]);
+    serve(fds[1]);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  url = Channel::get(fds[0]);
+  ::close(fds[0]);
+  return pid;
+}
+
 Row run(const std::string& impl, const std::string& mech, const Settings& s,
-        const std::function<pid_t(std::string& url)>& start_server,
+        const std::function<void(int url_fd)>& serve,
         const std::function<ClientSide(const std::string& url, int count)>& client_side) {
   Row row{impl, mech, s.clients};
   std::string url;
-  pid_t server = start_server(url);
+  pid_t server = fork_server(serve, url);
   ::usleep(200000);
   long server_base_kib = rss_kib(server), server_base_fds = fd_count(server);
   row.server_idle_kib = static_cast<double>(server_base_kib);
@@ -133,10 +150,7 @@ Row run(const std::string& impl, const std::string& mech, const Settings& s,
       ClientSide side = client_side(url, share);
       for (;;) {
         std::string cmd = Channel::get(ch.to_child[0]);
-        if (cmd == "make") {
-          side.make();
-          Channel::put(ch.to_parent[1], "ok");
-        } else if (cmd == "call") {
+        if (cmd == "call") {
           std::ostringstream out;
           for (double us : side.call_all()) out << us << ' ';
           Channel::put(ch.to_parent[1], out.str());
@@ -163,7 +177,6 @@ Row run(const std::string& impl, const std::string& mech, const Settings& s,
     for (auto& ch : channels) answers.push_back(Channel::get(ch.to_parent[0]));
     return answers;
   };
-  all("make");
   std::vector<double> connect_us;
   for (const auto& line : all("call")) {
     std::istringstream in(line);
@@ -200,32 +213,20 @@ Row run(const std::string& impl, const std::string& mech, const Settings& s,
 }
 
 Row run_ipcx(const std::string& mech, const Settings& s) {
-  auto start_server = [&](std::string& url) {
-    int fds[2];
-    if (::pipe(fds) != 0) std::abort();
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      raise_fd_limit();
-      ipcx::ServerOptions o;
-      o.max_connections = static_cast<std::size_t>(s.clients) + 100;
-      ipcx::Server server(o);
-      server.on_request([](ipcx::Request& r) { r.reply(r.body()); });
-      std::string where = mech == "tcp"    ? "tcp://127.0.0.1:0"
-                          : mech == "unix" ? "unix:///tmp/ipcx-scale-" + std::to_string(::getpid())
-                                           : "shm://ipcx-scale-" + std::to_string(::getpid());
-      Channel::put(fds[1], server.bind(where).url());
-      server.run();
-      ::_exit(0);
-    }
-    ::close(fds[1]);
-    url = Channel::get(fds[0]);
-    ::close(fds[0]);
-    return pid;
+  auto serve = [&](int url_fd) {
+    ipcx::ServerOptions o;
+    o.max_connections = static_cast<std::size_t>(s.clients) + 100;
+    ipcx::Server server(o);
+    server.on_request([](ipcx::Request& r) { r.reply(r.body()); });
+    std::string where = mech == "tcp"    ? "tcp://127.0.0.1:0"
+                        : mech == "unix" ? "unix:///tmp/ipcx-scale-" + std::to_string(::getpid())
+                                         : "shm://ipcx-scale-" + std::to_string(::getpid());
+    Channel::put(url_fd, server.bind(where).url());
+    server.run();
   };
   auto client_side = [&](const std::string& url, int count) {
     auto clients = std::make_shared<std::vector<std::unique_ptr<ipcx::Client>>>();
     ClientSide side;
-    side.make = [] {};  // connecting is timed with the first call
     side.call_all = [clients, url, count] {
       std::vector<double> us;
       ipcx::ClientOptions o;
@@ -260,50 +261,40 @@ Row run_ipcx(const std::string& mech, const Settings& s) {
     };
     return side;
   };
-  return run("ipcx", mech, s, start_server, client_side);
+  return run("ipcx", mech, s, serve, client_side);
 }
 
 #ifdef IPCX_BENCH_ZMQ
 // libzmq: a ROUTER echoing every message whole, and DEALER clients sending [""][body].
 Row run_zmq(const std::string& mech, const Settings& s) {
-  auto start_server = [&](std::string& url) {
-    int fds[2];
-    if (::pipe(fds) != 0) std::abort();
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      raise_fd_limit();
-      void* ctx = zmq_ctx_new();
-      zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, s.clients + 100);
-      void* router = zmq_socket(ctx, ZMQ_ROUTER);
-      int zero = 0;
-      zmq_setsockopt(router, ZMQ_SNDHWM, &zero, sizeof zero);
-      zmq_setsockopt(router, ZMQ_RCVHWM, &zero, sizeof zero);
-      std::string where = mech == "tcp" ? "tcp://127.0.0.1:*"
-                                        : "ipc:///tmp/ipcx-scale-zmq-" + std::to_string(::getpid());
-      zmq_bind(router, where.c_str());
-      char endpoint[256];
-      std::size_t len = sizeof endpoint;
-      zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, endpoint, &len);
-      Channel::put(fds[1], endpoint);
-      std::vector<zmq_msg_t> parts;
-      for (;;) {
-        int more = 1;
-        while (more) {
-          parts.emplace_back();
-          zmq_msg_init(&parts.back());
-          if (zmq_msg_recv(&parts.back(), router, 0) < 0) ::_exit(0);
-          more = zmq_msg_more(&parts.back());
-        }
-        for (std::size_t i = 0; i < parts.size(); ++i) {
-          zmq_msg_send(&parts[i], router, i + 1 < parts.size() ? ZMQ_SNDMORE : 0);
-        }
-        parts.clear();
+  auto serve = [&](int url_fd) {
+    void* ctx = zmq_ctx_new();
+    zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, s.clients + 100);
+    void* router = zmq_socket(ctx, ZMQ_ROUTER);
+    int zero = 0;
+    zmq_setsockopt(router, ZMQ_SNDHWM, &zero, sizeof zero);
+    zmq_setsockopt(router, ZMQ_RCVHWM, &zero, sizeof zero);
+    std::string where = mech == "tcp" ? "tcp://127.0.0.1:*"
+                                      : "ipc:///tmp/ipcx-scale-zmq-" + std::to_string(::getpid());
+    zmq_bind(router, where.c_str());
+    char endpoint[256];
+    std::size_t len = sizeof endpoint;
+    zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, endpoint, &len);
+    Channel::put(url_fd, endpoint);
+    std::vector<zmq_msg_t> parts;
+    for (;;) {
+      int more = 1;
+      while (more) {
+        parts.emplace_back();
+        zmq_msg_init(&parts.back());
+        if (zmq_msg_recv(&parts.back(), router, 0) < 0) return;
+        more = zmq_msg_more(&parts.back());
       }
+      for (std::size_t i = 0; i < parts.size(); ++i) {
+        zmq_msg_send(&parts[i], router, i + 1 < parts.size() ? ZMQ_SNDMORE : 0);
+      }
+      parts.clear();
     }
-    ::close(fds[1]);
-    url = Channel::get(fds[0]);
-    ::close(fds[0]);
-    return pid;
   };
   auto client_side = [&](const std::string& url, int count) {
     struct State {
@@ -313,7 +304,6 @@ Row run_zmq(const std::string& mech, const Settings& s) {
     auto st = std::make_shared<State>();
     zmq_ctx_set(st->ctx, ZMQ_MAX_SOCKETS, count + 100);
     ClientSide side;
-    side.make = [] {};
     side.call_all = [st, url, count] {
       std::vector<double> us;
       char buf[128];
@@ -365,7 +355,7 @@ Row run_zmq(const std::string& mech, const Settings& s) {
     };
     return side;
   };
-  return run("zmq", mech, s, start_server, client_side);
+  return run("zmq", mech, s, serve, client_side);
 }
 #endif
 
