@@ -204,12 +204,7 @@ TEST(UdpAtMostOnce, ARepeatedDatagramIsAnsweredFromTheCacheNotHandledTwice) {
   Endpoint bound = server.bind("udp://127.0.0.1:0");
   server.start();
   RawUdp raw(bound.port);
-  // An ipcx request: [request id frame][empty delimiter][body].
-  Message request;
-  std::byte id_frame[5] = {std::byte{1}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{7}};
-  request.add(id_frame);
-  request.add(std::span<const std::byte>{});
-  request.add("increment");
+  Message request = test::client_request({"increment"});
   auto datagram = request_datagram(42, request);
   raw.send(datagram);
   Message first = raw.receive();

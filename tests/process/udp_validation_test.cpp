@@ -18,18 +18,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::Child;
+using test::client_request;
 using test::RawUdp;
 using test::request_datagram;
-
-// [request id frame][empty delimiter][frames...], as an ipcx Client sends a request.
-Message request(std::initializer_list<std::string_view> frames) {
-  Message m;
-  std::byte id_frame[5] = {std::byte{1}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{9}};
-  m.add(id_frame);
-  m.add(std::span<const std::byte>{});
-  for (auto f : frames) m.add(f);
-  return m;
-}
 
 std::vector<std::byte> with_trailer(std::vector<std::byte> d, const wire::Cookie& cookie) {
   std::size_t at = d.size();
@@ -57,7 +48,7 @@ TEST(UdpValidation, ALargeReplyWaitsUntilTheAddressProvesItself) {
   EXPECT_EQ(got->text(0), value);
 
   RawUdp raw(port_of(url));
-  auto get = request_datagram(1, request({"get", "big"}));
+  auto get = request_datagram(1, client_request({"get", "big"}));
   raw.send(get);
   auto answer = raw.receive_bytes();
   ASSERT_TRUE(answer);
@@ -85,7 +76,7 @@ TEST(UdpValidation, ALargeReplyWaitsUntilTheAddressProvesItself) {
   EXPECT_EQ(reply.text(2), value);
 
   // Small replies need no proof: at most three times the request.
-  raw.send(request_datagram(2, request({"get", "none"})));
+  raw.send(request_datagram(2, client_request({"get", "none"})));
   Message small = raw.receive();
   ASSERT_EQ(small.size(), 3u);
   EXPECT_EQ(small.text(2).rfind("ERR", 0), 0u);

@@ -9,7 +9,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "ipcx/message.hpp"
@@ -55,6 +57,16 @@ class RawUdp {
  private:
   int fd_;
 };
+
+// [request id frame][empty delimiter][frames...]: what an ipcx Client sends as a request.
+inline Message client_request(std::initializer_list<std::string_view> frames) {
+  Message m;
+  std::byte id_frame[5] = {std::byte{1}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{7}};
+  m.add(id_frame);
+  m.add(std::span<const std::byte>{});
+  for (auto f : frames) m.add(f);
+  return m;
+}
 
 // A message as one datagram under request id `id`, as a client's link sends it.
 inline std::vector<std::byte> request_datagram(std::uint64_t id, const Message& m) {
