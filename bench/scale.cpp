@@ -4,7 +4,6 @@
 // messages on every connection has drained), connect + first call times, and the aggregate
 // request rate with every client active at once, each pipelining a few 64-byte calls; beside
 // libzmq (a ROUTER server, N DEALER clients) on ipc and tcp in the same run.
-#include <dirent.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "stats.hpp"
+#include "support/fd_count.hpp"
 #ifdef IPCX_BENCH_ZMQ
 #include <zmq.h>
 #endif
@@ -49,28 +49,9 @@ void raise_fd_limit() {
   }
 }
 
-long rss_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      long kib = 0;
-      in >> kib;
-      return kib;
-    }
-    in.ignore(1 << 16, '\n');
-  }
-  return 0;
-}
-
+long rss_kib(pid_t pid) { return ipcx::test::resident_kib(std::to_string(pid)); }
 long fd_count(pid_t pid) {
-  long n = 0;
-  std::string path = "/proc/" + std::to_string(pid) + "/fd";
-  if (DIR* d = ::opendir(path.c_str())) {
-    while (dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
-    ::closedir(d);
-  }
-  return n;
+  return static_cast<long>(ipcx::test::open_fd_count(std::to_string(pid)));
 }
 
 // A line-oriented channel to a child process: the parent writes commands, the child answers.

@@ -1,4 +1,5 @@
-// Open-descriptor and memory readings of this process (test support), for leak checks.
+// Open-descriptor and memory readings of this process, or of another by pid (test support, and
+// `ipcx bench scale`), for leak checks and per-connection costs.
 #pragma once
 
 #include <filesystem>
@@ -7,15 +8,18 @@
 
 namespace ipcx::test {
 
-inline std::size_t open_fd_count() {
+inline std::size_t open_fd_count(const std::string& pid = "self") {
   std::size_t n = 0;
-  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  std::error_code ec;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/" + pid + "/fd", ec)) {
+    ++n;
+  }
   return n;
 }
 
 // Resident set size in KiB.
-inline long resident_kib() {
-  std::ifstream status("/proc/self/status");
+inline long resident_kib(const std::string& pid = "self") {
+  std::ifstream status("/proc/" + pid + "/status");
   std::string key;
   while (status >> key) {
     if (key == "VmRSS:") {
