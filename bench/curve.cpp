@@ -131,7 +131,6 @@ double ipcx_rtt(int count, std::size_t size, bool curve, bool spin, int server_c
   }
   ipcx::Client client("tcp://127.0.0.1:" + std::to_string(port), o);
   ipcx::Message request{std::string(size, 'x')};
-  ipcx::Message reply;
   double p50 = time_calls(count, [&] {
     auto r = client.call(request, 10s);
     if (!r) std::abort();
