@@ -9,13 +9,17 @@
 #include "core/errno_map.hpp"
 
 namespace ipcx {
-EventSet::EventSet(bool cross_thread)
-    : epoll_(sys::epoll_create()), timer_fd_(sys::timerfd_create()) {
+namespace {
+// Arms of the alarm before the set takes a timerfd for it: a set that keeps sleeping on its
+// alarm (an engine that serves) gets one within a few ticks.
+constexpr unsigned kArmsBeforeTimer = 8;
+}  // namespace
+
+EventSet::EventSet(bool cross_thread) : epoll_(sys::epoll_create()) {
   if (cross_thread) wake_fd_.reset(sys::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!epoll_ || !timer_fd_ || (cross_thread && !wake_fd_) ||
-      !add(timer_fd_.get(), EPOLLIN, const_cast<void*>(timer_tag())) ||
+  if (!epoll_ || (cross_thread && !wake_fd_) ||
       (cross_thread && !add(wake_fd_.get(), EPOLLIN, const_cast<void*>(wake_tag())))) {
-    throw Error(errc_from_errno(errno), "", "cannot create an event set (epoll/eventfd/timerfd)");
+    throw Error(errc_from_errno(errno), "", "cannot create an event set (epoll/eventfd)");
   }
   events_.resize(64);
 }
@@ -38,9 +42,20 @@ void EventSet::remove(int fd) noexcept { sys::epoll_ctl(epoll_.get(), EPOLL_CTL_
 
 void EventSet::arm(Clock::time_point when) noexcept {
   alarm_ = when;
+  if (!timer_fd_) {
+    if (when == Clock::time_point::max() || ++arms_ <= kArmsBeforeTimer) return;
+    // Failing, the alarm simply stays with epoll_wait's timeout.
+    Fd timer(sys::timerfd_create());
+    if (!timer || !add(timer.get(), EPOLLIN, const_cast<void*>(timer_tag()))) return;
+    timer_fd_ = std::move(timer);
+  }
   // steady_clock is CLOCK_MONOTONIC on Linux, so its epoch is the timerfd's.
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(when.time_since_epoch()).count();
   sys::timerfd_arm(timer_fd_.get(), when == Clock::time_point::max() ? 0 : std::max<long>(ns, 1));
+}
+
+void EventSet::note_alarm_passed() noexcept {
+  if (Clock::now() >= alarm_) alarm_ = Clock::time_point::max();
 }
 
 int EventSet::timeout_until(Clock::time_point deadline) const noexcept {

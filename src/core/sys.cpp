@@ -186,11 +186,9 @@ int fcntl(int fd, int command, int arg) noexcept {
   if (injected(Call::fcntl)) return -1;
   return ::fcntl(fd, command, arg);
 }
-void* mmap(std::size_t length, int prot, int fd) noexcept {
+void* mmap(std::size_t length, int prot, int fd, bool populate) noexcept {
   if (injected(Call::mmap)) return MAP_FAILED;
-  // Populated up front: otherwise the first lap through a fresh ring takes a page fault
-  // every few dozen messages, microseconds each on a VM.
-  return ::mmap(nullptr, length, prot, MAP_SHARED | MAP_POPULATE, fd, 0);
+  return ::mmap(nullptr, length, prot, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
 }
 int munmap(void* address, std::size_t length) noexcept { return ::munmap(address, length); }
 int unlink(const char* path) noexcept {

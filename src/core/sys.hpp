@@ -125,8 +125,10 @@ ssize_t recvmsg(int fd, msghdr* msg, int flags) noexcept;
 int memfd_create(const char* name, unsigned flags) noexcept;
 int ftruncate(int fd, off_t length) noexcept;
 int fcntl(int fd, int command, int arg) noexcept;
-// MAP_FAILED (with errno) on failure, as mmap.
-void* mmap(std::size_t length, int prot, int fd) noexcept;  // MAP_SHARED|MAP_POPULATE, offset 0
+// MAP_SHARED at offset 0; MAP_FAILED (with errno) on failure, as mmap. `populate`: every page
+// resident at once (MAP_POPULATE), so that nothing faults on first use; memory that may be used
+// sparingly (a link's rings) is mapped without and backed where it is written.
+void* mmap(std::size_t length, int prot, int fd, bool populate = true) noexcept;
 int munmap(void* address, std::size_t length) noexcept;
 int unlink(const char* path) noexcept;
 // Adds O_CLOEXEC.

@@ -121,7 +121,10 @@ void Engine::trim(Peer& peer) noexcept {
 }
 
 void Engine::watch(Peer& peer, bool want_write) noexcept {
-  std::uint32_t events = (peer.paused ? 0u : EPOLLIN) | (want_write ? EPOLLOUT : 0u);
+  // A polled link learns of room as it learns of data, by a doorbell that makes its fd
+  // readable; its fd (a socket that is always writable) must not be watched for writing.
+  bool out = want_write && peer.polled() == nullptr;
+  std::uint32_t events = (peer.paused ? 0u : EPOLLIN) | (out ? EPOLLOUT : 0u);
   // Only on change: polled links are served many times a microsecond, and an epoll_ctl per
   // serve cost more than a ring round trip.
   if (events == peer.interest || !peer.link) return;

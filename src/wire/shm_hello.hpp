@@ -14,7 +14,7 @@ inline constexpr std::uint32_t kShmHelloMagic = 0x49584853;  // "SHXI" as little
 // 2: the hello carries the sender's socket type, so illegal pairings are refused as in ZMTP.
 // 3: publishers offer a broadcast ring; pub/sub links' own rings are the smallest size.
 // 4: the hello carries flags (kShmFenceBeforeSleep).
-inline constexpr std::uint16_t kShmVersion = 4;
+inline constexpr std::uint16_t kShmVersion = 5;
 inline constexpr std::size_t kShmHelloSize = 16;
 
 // permission_refused: the server's credential check does not admit the client's uid.

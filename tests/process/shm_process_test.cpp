@@ -5,7 +5,6 @@
 // Nothing may hang, crash or leak.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -74,7 +73,7 @@ TEST(ShmProcess, ServerKilledMidCallThenRestarted) {
     ASSERT_TRUE(reply) << to_string(reply.error());
     EXPECT_EQ(*reply, Message{"again"});
   }
-  // Client, links, memfd mappings and eventfds are all gone with their owners.
+  // Client, links and memfd mappings are all gone with their owners.
   EXPECT_EQ(test::open_fd_count(), fds_before);
 }
 
@@ -128,7 +127,8 @@ struct RawShmClient {
   int sock = -1;
   void* map = nullptr;
   std::size_t map_size = 0;
-  int fds[3] = {-1, -1, -1};
+  std::size_t capacity = 0;
+  int memfd = -1;
 
   explicit RawShmClient(const std::string& name, wire::SocketType type = wire::SocketType::dealer) {
     sock = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -141,31 +141,31 @@ struct RawShmClient {
     ::send(sock, hello, sizeof hello, MSG_NOSIGNAL);
     std::byte answer[wire::kShmHelloSize];
     iovec iov{answer, sizeof answer};
-    alignas(cmsghdr) char control[CMSG_SPACE(3 * sizeof(int))];
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
     if (::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != sizeof answer) return;
-    std::memcpy(fds, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof fds);
+    std::memcpy(&memfd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof memfd);
     auto h = wire::read_shm_hello(answer);
-    map_size = 2 * transport::kRingBytesFor(h->ring_bytes);
-    map = ::mmap(nullptr, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+    capacity = h->ring_bytes;
+    map_size = transport::ring_pair_bytes(capacity);
+    map = ::mmap(nullptr, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
   }
   ~RawShmClient() {
     if (map) ::munmap(map, map_size);
-    for (int fd : fds) ::close(fd);
+    ::close(memfd);
     ::close(sock);
   }
-  transport::RingControl* request_ring() { return static_cast<transport::RingControl*>(map); }
+  transport::RingControl* request_ring() { return transport::ring_control(map, 0); }
+  std::byte* request_data() { return transport::ring_data(map, capacity, 0); }
   // Ours: where a subscriber keeps its broadcast position.
-  transport::RingControl* reply_ring() {
-    return reinterpret_cast<transport::RingControl*>(static_cast<std::byte*>(map) + map_size / 2);
-  }
+  transport::RingControl* reply_ring() { return transport::ring_control(map, 1); }
   void ring_server() {
-    std::uint64_t one = 1;
-    (void)::write(fds[2], &one, sizeof one);
+    char bell = 1;
+    (void)::send(sock, &bell, 1, MSG_NOSIGNAL);
   }
 };
 
@@ -193,14 +193,14 @@ TEST(ShmHostile, GarbageInTheRingClosesThatLinkOnly) {
   attack([](RawShmClient& c) { c.request_ring()->tail.store(std::uint64_t{1} << 40); });
   // A record length past the end of the ring.
   attack([](RawShmClient& c) {
-    auto* data = reinterpret_cast<std::byte*>(c.request_ring() + 1);
+    auto* data = c.request_data();
     std::uint32_t len = 0x7fffffff;
     std::memcpy(data, &len, 4);
     c.request_ring()->tail.store(64);
   });
   // A plausible record whose fragment header is garbage.
   attack([](RawShmClient& c) {
-    auto* data = reinterpret_cast<std::byte*>(c.request_ring() + 1);
+    auto* data = c.request_data();
     std::uint32_t len = 40;
     std::memcpy(data, &len, 4);
     std::memset(data + 4, 0xab, 40);
@@ -222,7 +222,7 @@ void hostile_server(const std::string& name, bool seal, std::size_t size) {
   int memfd = ::memfd_create("hostile", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   (void)::ftruncate(memfd, static_cast<off_t>(size));
   if (seal) ::fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
-  int fds[3] = {memfd, ::eventfd(0, 0), ::eventfd(0, 0)};
+  int fds[1] = {memfd};
   wire::write_shm_hello(hello, {wire::kShmVersion, wire::ShmStatus::ok, 1u << 20,
                                 static_cast<std::uint8_t>(wire::SocketType::router) + 1});
   iovec iov{hello, sizeof hello};
@@ -242,7 +242,7 @@ void hostile_server(const std::string& name, bool seal, std::size_t size) {
 }
 
 TEST(ShmHostile, UnsealedOrUndersizedMemoryIsRefused) {
-  std::size_t right = 2 * transport::kRingBytesFor(1u << 20);
+  std::size_t right = transport::ring_pair_bytes(1u << 20);
   for (auto [seal, size] : {std::pair{false, right}, std::pair{true, right / 2}}) {
     std::string name = unique_name("hostile");
     Child evil = Child::fork([name, seal, size] {

@@ -12,6 +12,7 @@
 #include "core/errno_map.hpp"
 #include "core/sys.hpp"
 #include "transport/faults.hpp"
+#include "transport/shm/rendezvous.hpp"
 #include "transport/shm/shm_link.hpp"
 #include "wire/compact_header.hpp"
 
@@ -102,8 +103,7 @@ void BroadcastSource::wake_sleepers() noexcept {
     auto& sleeping = seat->control->consumer_sleeping;
     if (sleeping.load(std::memory_order_relaxed) == 0) continue;
     if (sleeping.exchange(0, std::memory_order_relaxed) == 0) continue;
-    std::uint64_t one = 1;
-    [[maybe_unused]] auto n = sys::write(seat->bell, &one, sizeof one);
+    ring_shm_doorbell(seat->bell);
   }
 }
 

@@ -27,7 +27,7 @@ class BroadcastSource final : public BroadcastGroup {
     // The subscriber's incoming-ring control: consumer_sleeping, broadcast_cursor and
     // producer_waiting are what the broadcast uses.
     RingControl* control = nullptr;
-    int bell = -1;
+    int bell = -1;        // the subscriber link's socket, rung with ring_shm_doorbell()
     bool faulty = false;  // it reported an impossible position: its link closes itself
   };
 

@@ -1,10 +1,10 @@
 // ShmLink's handshake (transport layer, shm://): the hellos on the seqpacket socket, the server
-// making and sealing the memfd and its doorbells, the client checking the seals and size before
-// it maps anything, and both mapping their rings. docs/PROTOCOL.md specifies the hellos.
+// making and sealing the memfd, the client checking the seals and size before it maps anything,
+// and both mapping their rings; then the doorbells on the same socket. docs/PROTOCOL.md
+// specifies the hellos.
 #include "transport/shm/rendezvous.hpp"
 
 #include <fcntl.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -59,6 +59,21 @@ Received receive_rendezvous(int socket, std::span<std::byte> into, std::span<Fd>
   }
   r.truncated = (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) != 0;
   return r;
+}
+
+void ring_shm_doorbell(int socket) noexcept {
+  char bell = 1;
+  [[maybe_unused]] auto n = sys::send(socket, &bell, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+Doorbells take_shm_doorbells(int socket) noexcept {
+  // One at a time: a peer rings once per sleep of ours, rarely twice (new records, room freed),
+  // and a second doorbell left waiting only ends the next sleep early, where it is taken.
+  char bytes[2];
+  ssize_t n = sys::recv(socket, bytes, sizeof bytes, MSG_DONTWAIT);
+  if (n == 1) return Doorbells::rung;
+  if (n < 0) return errno == EAGAIN ? Doorbells::none : Doorbells::closed;
+  return n == 0 ? Doorbells::closed : Doorbells::foreign;  // we never send an empty message
 }
 
 wire::ShmHello ShmLink::our_hello(wire::ShmStatus status, std::uint64_t ring_bytes) const noexcept {
@@ -140,19 +155,15 @@ IoResult ShmLink::server_answer(const wire::ShmHello& hello) noexcept {
   }
   capacity_ =
       shm_ring_capacity(publish_subscribe(options_.socket_type) ? 0 : options_.shm_ring_bytes);
-  std::size_t total = 2 * kRingBytesFor(capacity_);
+  std::size_t total = ring_pair_bytes(capacity_);
   Fd memfd(sys::memfd_create("ipcx-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!memfd || sys::ftruncate(memfd.get(), static_cast<off_t>(total)) != 0 ||
       sys::fcntl(memfd.get(), F_ADD_SEALS, static_cast<int>(kRequiredSeals)) != 0) {
     return fail(errc_from_errno(errno), describe_errno("memfd", errno));
   }
-  own_bell_.reset(sys::eventfd(0, EFD_NONBLOCK));
-  peer_bell_.reset(sys::eventfd(0, EFD_NONBLOCK));
-  if (!own_bell_ || !peer_bell_) return fail(errc_from_errno(errno), "eventfd failed");
   if (auto r = map_rings(memfd.get(), capacity_, hello); r.status != Io::ok) return r;
-  // The client sleeps on what is our peer bell, and rings what is our own.
-  int fds[3] = {memfd.get(), peer_bell_.get(), own_bell_.get()};
-  if (!send_hello(our_hello(wire::ShmStatus::ok, capacity_), fds, 3)) {
+  int fds[1] = {memfd.get()};
+  if (!send_hello(our_hello(wire::ShmStatus::ok, capacity_), fds, 1)) {
     return fail(Errc::peer_closed, describe_errno("sending the shm hello", errno));
   }
   return offer_broadcast();
@@ -171,8 +182,8 @@ IoResult ShmLink::client_accept(const wire::ShmHello& hello, Fd* fds, int nfds) 
     return fail(Errc::refused, "the server's socket type does not talk to " +
                                    std::string(wire::socket_type_name(options_.socket_type)));
   }
-  if (hello.status != wire::ShmStatus::ok || nfds != 3) {
-    return fail(Errc::protocol_violation, "shm hello without its three descriptors");
+  if (hello.status != wire::ShmStatus::ok || nfds != 1) {
+    return fail(Errc::protocol_violation, "shm hello without exactly its memory's descriptor");
   }
   if (auto why = pairing_fault(hello.socket_type); !why.empty()) {
     return fail(Errc::refused, why);
@@ -189,33 +200,30 @@ IoResult ShmLink::client_accept(const wire::ShmHello& hello, Fd* fds, int nfds) 
     return fail(Errc::protocol_violation, "shm memory is not sealed against resizing");
   }
   if (::fstat(fds[0].get(), &st) != 0 ||
-      static_cast<std::size_t>(st.st_size) != 2 * kRingBytesFor(capacity)) {
+      static_cast<std::size_t>(st.st_size) != ring_pair_bytes(capacity)) {
     return fail(Errc::protocol_violation, "shm memory has the wrong size");
   }
-  own_bell_ = std::move(fds[1]);
-  peer_bell_ = std::move(fds[2]);
   if (auto r = map_rings(fds[0].get(), capacity, hello); r.status != Io::ok) return r;
   return offer_broadcast();
 }
 
 IoResult ShmLink::map_rings(int memfd, std::size_t capacity, const wire::ShmHello& peer) noexcept {
-  map_size_ = 2 * kRingBytesFor(capacity);
-  void* map = sys::mmap(map_size_, PROT_READ | PROT_WRITE, memfd);
+  map_size_ = ring_pair_bytes(capacity);
+  // Not populated: a page is backed where a record is first written, so an idle link holds a
+  // few pages rather than its whole rings (docs/decisions/0016-shm-rings-backed-where-written.md).
+  void* map = sys::mmap(map_size_, PROT_READ | PROT_WRITE, memfd, false);
   if (map == MAP_FAILED) return fail(errc_from_errno(errno), describe_errno("mmap", errno));
   map_ = map;
   capacity_ = capacity;
-  auto* base = static_cast<std::byte*>(map_);
-  auto ring = [&](int i) { return base + static_cast<std::size_t>(i) * kRingBytesFor(capacity); };
   // Ring 0 carries requests (client to server), ring 1 replies.
   int in = role_ == ShmRole::server ? 0 : 1;
-  rx_control_ = reinterpret_cast<RingControl*>(ring(in));
-  tx_control_ = reinterpret_cast<RingControl*>(ring(1 - in));
-  rx_ = RingReader(rx_control_, ring(in) + sizeof(RingControl), capacity);
-  tx_ = RingWriter(tx_control_, ring(1 - in) + sizeof(RingControl), capacity);
+  rx_control_ = ring_control(map_, in);
+  tx_control_ = ring_control(map_, 1 - in);
+  rx_ = RingReader(rx_control_, ring_data(map_, capacity, in), capacity);
+  tx_ = RingWriter(tx_control_, ring_data(map_, capacity, 1 - in), capacity);
   if ((peer.flags & wire::kShmFenceBeforeSleep) != 0 && join_remote_fences()) {
     tx_.rely_on_consumer_fences();
   }
-  if (!watch(own_bell_.get())) return fail(errc_from_errno(errno), "cannot watch the doorbell");
   state_ = State::ready;
   return {Io::ok};
 }

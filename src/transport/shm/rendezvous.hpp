@@ -1,10 +1,12 @@
-// The shm rendezvous on its seqpacket socket (transport layer, shm://): reading one message and
-// the descriptors that came with it, each owned at once so that none can leak.
+// The shm link's seqpacket socket (transport layer, shm://): reading one rendezvous message and
+// the descriptors that came with it, each owned at once so that none can leak; and, after the
+// rendezvous, the doorbells: one-byte messages each side sends to wake the other.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 
 #include "core/fd.hpp"
@@ -19,5 +21,18 @@ struct Received {
   bool truncated = false;
 };
 Received receive_rendezvous(int socket, std::span<std::byte> into, std::span<Fd> fds) noexcept;
+
+// Wakes the peer sleeping on its end of `socket`. Never blocks: a full socket holds doorbells
+// the peer has not taken yet, which wake it as well.
+void ring_shm_doorbell(int socket) noexcept;
+
+// Takes a doorbell waiting on `socket`, without blocking.
+enum class Doorbells : std::uint8_t {
+  none,     // nothing was waiting
+  rung,     // a doorbell
+  closed,   // the peer closed (or the socket failed)
+  foreign,  // a message that is not a doorbell: a violation
+};
+Doorbells take_shm_doorbells(int socket) noexcept;
 
 }  // namespace ipcx::transport

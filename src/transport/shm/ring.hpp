@@ -21,7 +21,13 @@ struct RingControl {
   // sub), written by the subscriber, read by a publisher that must not lap it. Beside `head`
   // because it is used the same way.
   std::atomic<std::uint64_t> broadcast_cursor;
+  // Set by the consumer while it gives pages back (RingReader::give_back); a producer about to
+  // write past writer_reach waits for it to clear. Read with `head`, on the same line.
+  std::atomic<std::uint32_t> reclaiming;
   alignas(64) std::atomic<std::uint64_t> tail;  // producer's position, written by the producer
+  // The position up to which the producer may write without looking at `reclaiming` again: the
+  // end of the chunk its last record reached. The consumer gives back nothing before it.
+  std::atomic<std::uint64_t> writer_reach;
   alignas(64) std::atomic<std::uint32_t> consumer_sleeping;  // set by the consumer, cleared by both
   alignas(64) std::atomic<std::uint32_t> producer_waiting;   // set by the producer, cleared by both
   // With producer_waiting, on a subscriber's incoming ring: the broadcast position past which
@@ -33,9 +39,24 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 
 inline constexpr std::uint32_t kRingWrap = 0xffffffffu;  // "continue at the ring's start"
 inline constexpr std::size_t kRecordAlign = 8;
-inline constexpr std::size_t kRingBytesFor(std::size_t capacity) {
-  return sizeof(RingControl) + capacity;
+
+// The memory of one link: both controls on the first page, then each ring's data, page
+// aligned, so that data pages can be given back without touching a control.
+inline constexpr std::size_t kRingControlPage = 4096;
+inline constexpr std::size_t ring_pair_bytes(std::size_t capacity) {
+  return kRingControlPage + 2 * capacity;
 }
+inline RingControl* ring_control(void* base, int ring) noexcept {
+  return static_cast<RingControl*>(base) + ring;
+}
+inline std::byte* ring_data(void* base, std::size_t capacity, int ring) noexcept {
+  return static_cast<std::byte*>(base) + kRingControlPage +
+         static_cast<std::size_t>(ring) * capacity;
+}
+
+// The producer moves into the ring a chunk at a time (see RingWriter::reserve_slow): the unit
+// in which it looks at the consumer, starts again at the ring's start, and pages are given back.
+inline constexpr std::size_t kRingChunk = 16 * 1024;
 
 inline std::size_t record_size(std::size_t body) {
   return (4 + body + kRecordAlign - 1) & ~(kRecordAlign - 1);
@@ -43,6 +64,12 @@ inline std::size_t record_size(std::size_t body) {
 
 // The largest record body a ring of this capacity carries; larger messages are fragmented.
 inline std::size_t max_record_body(std::size_t capacity) { return capacity / 4 - 8; }
+
+// Gives back to the kernel the whole pages of ring `data` that positions [from, to) cover
+// (to - from <= capacity): both processes then hold them no more, and a later write faults a
+// fresh zeroed page in.
+void give_back_pages(const std::byte* data, std::size_t capacity, std::uint64_t from,
+                     std::uint64_t to) noexcept;
 
 class RingWriter {
  public:
@@ -54,27 +81,11 @@ class RingWriter {
   // now. *corrupt is set when the consumer's index is impossible.
   std::byte* reserve(std::size_t body, bool* corrupt) noexcept {
     std::size_t need = record_size(body);
+    // limit_ is the nearer of the room the consumer's last known index leaves and the end of
+    // the chunk we announced: everything else (reading the consumer's index, which is its
+    // cache line; wrapping; entering a new chunk) is reserve_slow()'s.
+    if (tail_ + need > limit_) return reserve_slow(body, corrupt);
     std::size_t at = tail_ & (capacity_ - 1);
-    std::size_t to_end = capacity_ - at;
-    std::size_t want = need > to_end ? to_end + need : need;
-    // The consumer's index is read only when the last one we read leaves too little room: it
-    // is the consumer's cache line, and reading it on every message would pull that line
-    // across CPUs each time.
-    if (capacity_ - (tail_ - known_head_) < want) {
-      std::uint64_t head = control_->head.load(std::memory_order_acquire);
-      if (head > tail_ || tail_ - head > capacity_ || head < known_head_) {
-        *corrupt = true;
-        return nullptr;
-      }
-      known_head_ = head;
-      if (capacity_ - (tail_ - head) < want) return nullptr;
-    }
-    if (need > to_end) {  // does not fit before the end: wrap, wasting the rest
-      std::uint32_t wrap = kRingWrap;
-      std::memcpy(data_ + at, &wrap, 4);
-      tail_ += to_end;
-      at = 0;
-    }
     std::uint32_t len = static_cast<std::uint32_t>(body);
     std::memcpy(data_ + at, &len, 4);
     pending_ = need;
@@ -83,6 +94,10 @@ class RingWriter {
     if (prefetch_) prefetch_ring_ahead(data_, capacity_, at, need);
     return data_ + at + 4;
   }
+
+  // Gives back the pages of our ring outside what is unread and the chunk we write in.
+  void give_back() noexcept;
+  std::uint64_t position() const noexcept { return tail_; }
 
   // Only when the consumer promised remote fences before it sleeps and this process is
   // registered to receive them (join_remote_fences()).
@@ -123,11 +138,16 @@ class RingWriter {
   }
 
  private:
+  // Everything reserve() does not: see ring.cpp.
+  [[gnu::noinline]] std::byte* reserve_slow(std::size_t body, bool* corrupt) noexcept;
+
   RingControl* control_ = nullptr;
   std::byte* data_ = nullptr;
   std::size_t capacity_ = 0;
   std::uint64_t tail_ = 0;        // ours; the shared copy is only for the consumer
   std::uint64_t known_head_ = 0;  // the consumer's index when we last read it
+  std::uint64_t reach_ = 0;       // what we last announced in writer_reach
+  std::uint64_t limit_ = 0;       // reserve() goes to reserve_slow() past this
   std::size_t pending_ = 0;
   bool consumer_fences_for_us_ = false;
   bool prefetch_ = false;
@@ -183,6 +203,11 @@ class RingReader {
     current_ = 0;
     control_->head.store(head_, std::memory_order_release);
   }
+
+  // Gives back the pages of the ring that hold nothing unread and that the producer cannot
+  // be writing (it announces each chunk before it enters it, and waits while we work).
+  void give_back() noexcept;
+  std::uint64_t position() const noexcept { return head_; }
 
   // After release: whether the producer waits for room (then ring its doorbell).
   bool producer_needs_wake() noexcept {

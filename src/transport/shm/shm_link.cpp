@@ -1,7 +1,6 @@
 // ShmLink (transport layer, shm://): ring I/O, doorbells, loans and views. See shm_link.hpp.
 #include "transport/shm/shm_link.hpp"
 
-#include <sys/epoll.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include "core/errno_map.hpp"
 #include "core/remote_fence.hpp"
 #include "transport/faults.hpp"
+#include "transport/shm/rendezvous.hpp"
 
 namespace ipcx::transport {
 namespace {
@@ -50,12 +50,6 @@ ShmLink::ShmLink(Fd socket, PeerInfo peer, const LinkOptions& options, ShmRole r
   if (!publishes(options.socket_type) && !expects_offer_) extensions_.direct_wait = this;
   if (publishes(options.socket_type)) extensions_.broadcasting = this;
   if (expects_offer_) extensions_.lossy = this;
-  epoll_.reset(sys::epoll_create());
-  // A link whose fd() is -1 would be polled in a busy loop: fail it now instead.
-  if (!epoll_ || !watch(socket_.get())) {
-    fail(errc_from_errno(errno), describe_errno("epoll for the shm link", errno));
-    return;
-  }
   if (publishes(options.socket_type) && options.scope != nullptr) {
     // One broadcast ring per publishing socket, made by its first shm link.
     auto& slot = options.scope->slot(&kBroadcastKey);
@@ -80,12 +74,6 @@ ShmLink::ShmLink(Fd socket, PeerInfo peer, const LinkOptions& options, ShmRole r
 ShmLink::~ShmLink() {
   lent_ = viewing_ = false;  // nothing points into the memory any more
   close();
-}
-
-bool ShmLink::watch(int fd) noexcept {
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  return sys::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
 void ShmLink::release_record(std::size_t bytes) noexcept {
@@ -289,21 +277,31 @@ void ShmLink::release_view() noexcept {
 }
 
 void ShmLink::drain_doorbell() noexcept {
-  // A silent doorbell means the wake came from the socket: a peer that went away.
   armed_ = false;
-  std::uint64_t count = 0;
-  if (sys::read(own_bell_.get(), &count, sizeof count) != sizeof count) check_socket();
+  check_socket();
 }
 
 void ShmLink::check_socket() noexcept {
   empty_polls_ = 0;
-  char byte;
-  ssize_t n = sys::recv(socket_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0 || (n < 0 && errno != EAGAIN)) peer_gone_ = true;
-  if (n > 0 && expects_offer_ && bc_map_ == nullptr) return;  // the offer: the next recv() takes it
-  if (n > 0) {
-    fail(Errc::protocol_violation, "data on the shm socket after the handshake");
-    peer_gone_ = true;
+  if (expects_offer_ && bc_map_ == nullptr) {
+    // A subscriber before its publisher's offer: only the offer may come, and the next recv()
+    // takes it. Nothing rings us before it.
+    char byte;
+    ssize_t n = sys::recv(socket_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN)) peer_gone_ = true;
+    return;
+  }
+  switch (take_shm_doorbells(socket_.get())) {
+    case Doorbells::none:
+    case Doorbells::rung:
+      return;
+    case Doorbells::closed:
+      peer_gone_ = true;
+      return;
+    case Doorbells::foreign:
+      fail(Errc::protocol_violation, "a message on the shm socket that is not a doorbell");
+      peer_gone_ = true;
+      return;
   }
 }
 
@@ -348,13 +346,13 @@ IoResult ShmLink::wait_recv_split(Message& envelope, Message& out,
     auto r = receive(out, &envelope);
     if (r.status != Io::would_block || state_ != State::ready) return r;
   }
-  // The same steps as an engine's sleep on this link alone: arm the doorbell, wait on it and
-  // the socket (our epoll set), disarm.
+  // The same steps as an engine's sleep on this link alone: arm the doorbell, wait on the
+  // socket (doorbells and hang-ups alike), disarm.
   if (prepare_sleep()) {
-    epoll_event ready{};
-    // Clamped: a timeout of weeks would overflow the int epoll takes into "forever".
+    pollfd ready{socket_.get(), POLLIN, 0};
+    // Clamped: a timeout of weeks would overflow the int poll takes into "forever".
     auto ms = std::clamp<std::int64_t>(timeout.count(), 1, std::int64_t{1} << 30);
-    (void)sys::epoll_wait(epoll_.get(), &ready, 1, static_cast<int>(ms));
+    (void)sys::poll(&ready, 1, static_cast<int>(ms));
   }
   end_sleep();
   // Woken, the reply is usually there whole: read straight from the ring. The doorbell is
@@ -372,7 +370,27 @@ IoResult ShmLink::tick(Clock::time_point now) noexcept {
   if (state_ == State::handshake && now - opened_ > options_.handshake_timeout) {
     return fail(Errc::timeout, "shm handshake timed out");
   }
+  if (state_ == State::ready) give_back_idle_pages();
   return {Io::ok};
+}
+
+void ShmLink::give_back_idle_pages() noexcept {
+  // Still for a whole tick, and more than a chunk has passed through since pages were last
+  // given back: a burst is over, and what it touched is given back. Steady traffic never
+  // waits here, so it never pays for faulting pages in again. Each ring is ours to give back
+  // from either end: as its writer, or as its reader under the announce-and-look rule.
+  std::uint64_t in = rx_.position();
+  if (in == rx_mark_ && in - rx_given_ > kRingChunk && !viewing_ && rx_.empty()) {
+    rx_.give_back();
+    rx_given_ = in;
+  }
+  rx_mark_ = in;
+  std::uint64_t out = tx_.position();
+  if (out == tx_mark_ && out - tx_given_ > kRingChunk && !lent_) {
+    tx_.give_back();
+    tx_given_ = out;
+  }
+  tx_mark_ = out;
 }
 
 void ShmLink::close() noexcept {
@@ -387,9 +405,6 @@ void ShmLink::close() noexcept {
   rx_ = RingReader();
   tx_ = RingWriter();
   socket_.reset();
-  epoll_.reset();
-  own_bell_.reset();
-  peer_bell_.reset();
   state_ = State::failed;
 }
 

@@ -1,6 +1,7 @@
 // ShmLink (transport layer, shm://): one shared-memory connection. A seqpacket Unix socket
-// carries the rendezvous (hellos, then the memfd and two eventfds by SCM_RIGHTS) and afterwards
-// only tells liveness; messages travel through two rings in the memfd, in compact fragments.
+// carries the rendezvous (hellos, then the memfd by SCM_RIGHTS) and afterwards is the doorbell
+// each side rings for the other and the sign of liveness; messages travel through two rings in
+// the memfd, in compact fragments. The socket is the link's only descriptor.
 // The layout, hellos and fragment encoding are specified in docs/PROTOCOL.md. Its code is
 // split by concern: shm_link.cpp (ring I/O, doorbells, loans and views), rendezvous.cpp (the
 // handshake), subscriber.cpp (publish/subscribe over the publisher's broadcast ring).
@@ -14,6 +15,7 @@
 #include "transport/message_link.hpp"
 #include "transport/shm/broadcast_ring.hpp"
 #include "transport/shm/broadcast_source.hpp"
+#include "transport/shm/rendezvous.hpp"
 #include "transport/shm/ring.hpp"
 #include "wire/shm_hello.hpp"
 
@@ -41,7 +43,7 @@ class ShmLink final : public MessageLink<ShmLink>,
   ShmLink(Fd socket, PeerInfo peer, const LinkOptions& options, ShmRole role);
   ~ShmLink() override;
 
-  int fd() const noexcept override { return epoll_.get(); }
+  int fd() const noexcept override { return socket_.get(); }
   bool established() const noexcept override { return state_ == State::ready; }
   const PeerInfo& peer() const noexcept override { return peer_; }
   std::string_view fault() const noexcept override { return fault_; }
@@ -104,7 +106,6 @@ class ShmLink final : public MessageLink<ShmLink>,
     state_ = State::failed;
     return {Io::error, 0, code};
   }
-  bool watch(int fd) noexcept;
   // An established request/reply or pipeline ring with its head record free to read (not lent
   // out, no broadcast batch or subscription in the way): what read_whole() and view() serve.
   bool plain_ring() const noexcept {
@@ -112,10 +113,8 @@ class ShmLink final : public MessageLink<ShmLink>,
            bc_map_ == nullptr && !expects_offer_ && !seated_;
   }
   IoResult receive(Message& out, Message* envelope) noexcept;
-  void ring_peer() noexcept {
-    std::uint64_t one = 1;
-    [[maybe_unused]] auto n = sys::write(peer_bell_.get(), &one, sizeof one);
-  }
+  void ring_peer() noexcept { ring_shm_doorbell(socket_.get()); }
+  // Takes the doorbells waiting on the socket, and notes a peer that closed.
   void check_socket() noexcept;
 
   // rendezvous.cpp
@@ -147,11 +146,11 @@ class ShmLink final : public MessageLink<ShmLink>,
   void release_record(std::size_t bytes) noexcept;
   void drain_doorbell() noexcept;
   void wake_waiting_producer() noexcept;
+  // At a tick: gives back ring pages that a burst touched once both rings have been still for
+  // a whole tick.
+  void give_back_idle_pages() noexcept;
 
   Fd socket_;
-  Fd epoll_;
-  Fd own_bell_;   // we sleep on it
-  Fd peer_bell_;  // we ring it
   PeerInfo peer_;
   LinkOptions options_;
   ShmRole role_;
@@ -166,6 +165,8 @@ class ShmLink final : public MessageLink<ShmLink>,
   bool lent_ = false;     // a record is reserved for a loan: nothing else may be written
   bool viewing_ = false;  // the record at our head is lent out as a view: nothing is read
   int empty_polls_ = 0;
+  // Ring positions at the last tick, and where pages were last given back.
+  std::uint64_t rx_mark_ = 0, rx_given_ = 0, tx_mark_ = 0, tx_given_ = 0;
   unsigned releases_unchecked_ = 0;    // records freed since we last asked about a waiting peer
   std::size_t bytes_unchecked_ = 0;    // and their bytes
   std::size_t viewed_bytes_ = 0;       // the size of the record lent out as a view

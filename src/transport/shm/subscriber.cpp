@@ -31,7 +31,7 @@ IoResult ShmLink::offer_broadcast() noexcept {
     return fail(Errc::peer_closed, describe_errno("offering the broadcast ring", errno));
   }
   seat_.control = tx_control_;
-  seat_.bell = peer_bell_.get();
+  seat_.bell = socket_.get();
   try {
     source->join(&seat_);
   } catch (const std::bad_alloc&) {
