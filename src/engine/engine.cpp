@@ -177,6 +177,7 @@ bool Engine::attach(Peer& peer, std::unique_ptr<transport::Link> link) {
   peer.readable = true;  // a first read drives the handshake
   if (peer.dial) --unlinked_;
   const auto& ext = peer.link->extensions();
+  peer.parked = false;
   if (ext.polled != nullptr) polled_.push_back(&peer);
   if (ext.timed != nullptr) timed_.push_back(&peer);
   if (ext.gathers_writes) ++gathering_;
@@ -319,7 +320,8 @@ void Engine::close(Peer& peer, bool fault, std::string_view reason_text, Errc re
   EngineCounters::bump(counters_.open, std::int64_t{-1});
   events_set_.remove(link.fd());
   link.close();
-  if (peer.polled() != nullptr) erase_one(polled_, &peer);
+  if (peer.polled() != nullptr && !peer.parked) erase_one(polled_, &peer);
+  peer.parked = false;
   if (link.extensions().timed != nullptr) erase_one(timed_, &peer);
   if (link.extensions().gathers_writes) --gathering_;
   if (!peer.backlog.empty() && !peer.announced) --handshakes_waited_on_;

@@ -319,6 +319,10 @@ class Engine {
   void free_closed();
   void write_dirty();
   void poll_each_ring();
+  // At a full tick: polled links with nothing moving leave the polled list, armed (park()).
+  void park_still_rings();
+  // A parked link's fd() reported: it is polled again.
+  void unpark(Peer& peer);
   // For links to or from `ep`: the automatic heartbeat resolved for its mechanism.
   transport::LinkOptions link_options(const Endpoint& ep) const;
   pattern::Use use(bool dial) const;
@@ -369,9 +373,11 @@ class Engine {
   std::unordered_map<std::uint64_t, Peer*> by_id_;
   std::vector<Peer*> dialled_;  // peers with a Dial
   std::size_t unlinked_ = 0;    // dialled peers without a link: progress() redials only then
-  std::vector<Peer*> polled_;   // peers whose link is polled memory
-  std::vector<Peer*> timed_;    // peers whose link has timed work of its own
-  std::deque<Peer*> ready_;     // readable peers, in turn
+  std::vector<Peer*> polled_;   // peers whose link is polled memory, less those parked
+  static constexpr unsigned kSleepsPerParking = 32;
+  unsigned sleeps_ = 0;
+  std::vector<Peer*> timed_;  // peers whose link has timed work of its own
+  std::deque<Peer*> ready_;   // readable peers, in turn
   std::vector<Peer*> dirty_;
   std::vector<Peer*> flushing_;
   std::vector<Peer*> graveyard_;

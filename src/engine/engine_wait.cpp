@@ -20,6 +20,7 @@ using transport::Io;
     }
     auto* peer = static_cast<Peer*>(e.data.ptr);
     if (peer->closed || !peer->link) continue;
+    if (peer->parked) unpark(*peer);
     if (peer->paused) {
       // Not read for backpressure; a hang-up still ends it.
       if ((e.events & (EPOLLHUP | EPOLLERR)) != 0) close(*peer, false, "peer hung up");
@@ -75,6 +76,7 @@ void Engine::tick(Clock::time_point now) {
       Peer& p = *peers_[i];
       if (!p.closed && p.link) tick_one(p);
     }
+    if (!polled_.empty()) park_still_rings();
   } else {
     for (std::size_t i = 0; i < timed_.size();) {
       Peer& p = *timed_[i];
@@ -115,7 +117,29 @@ int Engine::sleep(Clock::time_point deadline) {
   for (Peer* p : polled_) p->polled()->end_sleep();
   // What arrived on a ring without a doorbell (we said we slept only from the arming on).
   poll_rings();
+  // Besides each full tick: a server taking many new connections parks the ones that went
+  // quiet within a few dozen sleeps, not a second later.
+  if (++sleeps_ % kSleepsPerParking == 0 && !polled_.empty()) park_still_rings();
   return taken;
+}
+
+void Engine::park_still_rings() {
+  std::size_t kept = 0;
+  for (Peer* p : polled_) {
+    // A queued one may park too: its read finds the ring empty, and its doorbell stays armed.
+    if (!p->paused && p->link->established() && p->polled()->park()) {
+      p->parked = true;
+      continue;
+    }
+    polled_[kept++] = p;
+  }
+  polled_.resize(kept);
+}
+
+void Engine::unpark(Peer& peer) {
+  peer.parked = false;
+  polled_.push_back(&peer);
+  peer.polled()->end_sleep();
 }
 
 void Engine::arm_for_outside_wait() {

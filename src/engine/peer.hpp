@@ -47,6 +47,7 @@ struct Peer {
   // Engine bookkeeping.
   bool readable = false;       // worth a recv(): epoll said so, or a polled ring is not quiet
   bool queued = false;         // in the engine's ready queue
+  bool parked = false;         // a polled link left armed, out of the polled list (Polled::park)
   bool announced = false;      // on_ready() was called for the current link
   bool paused = false;         // not read, for backpressure
   bool dirty = false;          // listed for the end-of-turn flush

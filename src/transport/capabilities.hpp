@@ -27,6 +27,12 @@ class Polled {
   // and no bookkeeping due: spin loops poll rings many times a microsecond, and a full recv()
   // per poll costs several times the ring check.
   virtual bool quiet() noexcept = 0;
+  // Called now and then (at the owner's ticks, every few dozen sleeps). True when nothing has
+  // moved through the link since the last call and it is now armed to ring its doorbell, making
+  // fd() readable, when anything comes: the owner stops polling it (and arming it before each
+  // sleep) until fd() reports, then calls end_sleep() and polls it again. A server's idle
+  // connections then cost its spin loop and its sleeps nothing.
+  virtual bool park() noexcept = 0;
 
  protected:
   ~Polled() = default;

@@ -1,13 +1,15 @@
 // Many shm clients on one `ipcx serve`: 2,000 Clients in this process, each served twice, while
 // the server's resident memory and descriptors grow by what an idle connection may cost (a few
-// pages of ring, one socket), not by its rings' full size. Not timed; skipped under sanitizers,
-// whose shadow memory and quarantines make resident figures meaningless.
+// pages of ring, one socket), not by its rings' full size (not timed; skipped under sanitizers,
+// whose shadow memory and quarantines make resident figures meaningless); and idle links that
+// the server parked are woken by their clients' next calls.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ipcx/ipcx.hpp"
@@ -74,6 +76,37 @@ TEST(ShmManyClients, TwoThousandClientsAreServedAndTheServerStaysSmall) {
   // One socket per connection, nothing more.
   EXPECT_EQ(grown_fds, static_cast<std::size_t>(kClients - 1));
 
+  clients.clear();
+  server.kill(SIGTERM);
+  EXPECT_EQ(server.wait(), 0);
+}
+
+// A server stops polling a link that has been still for a tick (it parks it, armed): each
+// client's next call must still wake it, on every connection, with the server sleeping or
+// spinning on the others. The pause is longer than the server's tick (a second by default).
+TEST(ShmManyClients, ClientsStillLongEnoughToBeParkedAreAnsweredWhenTheyCallAgain) {
+  std::string url = "shm://parked-" + std::to_string(::getpid());
+  Child server = Child::exec({IPCX_CLI_PATH, "serve", "--bind", url, "--handler", "echo"});
+  auto bound = server.read_line();
+  ASSERT_TRUE(bound && bound->rfind("bound ", 0) == 0) << bound.value_or("(nothing)");
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 50; ++i) {
+    ClientOptions options;
+    options.spin = i % 2 == 0 ? 0us : 50us;
+    clients.push_back(std::make_unique<Client>(url, options));
+    ASSERT_TRUE(clients.back()->call(Message{"first"}, 10s));
+  }
+  for (int round = 0; round < 2; ++round) {
+    std::this_thread::sleep_for(2500ms);
+    // One client keeps the server busy while the others wake their parked links.
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+      std::string body = "round " + std::to_string(round) + " client " + std::to_string(i);
+      auto reply = clients[i]->call(Message{body}, 10s);
+      ASSERT_TRUE(reply) << body << ": " << to_string(reply.error());
+      ASSERT_EQ(reply->text(0), body);
+      ASSERT_TRUE(clients[0]->call(Message{"busy"}, 10s));
+    }
+  }
   clients.clear();
   server.kill(SIGTERM);
   EXPECT_EQ(server.wait(), 0);

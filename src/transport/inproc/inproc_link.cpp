@@ -140,6 +140,9 @@ class InprocLink final : public Link, public Polled {
     return true;
   }
 
+  // Threads of one process are few: always polled.
+  bool park() noexcept override { return false; }
+
   void end_sleep() noexcept override {
     if (!channel_) return;
     Direction& in = channel_->incoming(side_);

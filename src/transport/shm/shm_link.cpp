@@ -170,6 +170,16 @@ bool ShmLink::quiet() noexcept {
   return rx_.empty();
 }
 
+bool ShmLink::park() noexcept {
+  std::uint64_t in = rx_.position();
+  bool still = in == park_mark_;
+  park_mark_ = in;
+  // Only a plain request/reply or pipeline ring with nothing of ours waiting: a publisher's
+  // seat and a subscriber's broadcast ring are read on other terms.
+  if (!still || !plain_ring() || wants_write() || lent_ || peer_gone_) return false;
+  return prepare_sleep();
+}
+
 bool ShmLink::read_whole(Message& out, Message* envelope) noexcept {
   // An empty ring is left to receive(), which drains the doorbell and checks liveness then.
   if (!plain_ring()) return false;

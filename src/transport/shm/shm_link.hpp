@@ -66,6 +66,7 @@ class ShmLink final : public MessageLink<ShmLink>,
   bool prepare_sleep() noexcept override;
   void end_sleep() noexcept override;
   bool quiet() noexcept override;
+  bool park() noexcept override;
   // ZeroCopy
   std::span<std::byte> loan(const Message& head, std::size_t bytes) noexcept override;
   bool commit_loan() noexcept override;
@@ -167,6 +168,7 @@ class ShmLink final : public MessageLink<ShmLink>,
   int empty_polls_ = 0;
   // Ring positions at the last tick, and where pages were last given back.
   std::uint64_t rx_mark_ = 0, rx_given_ = 0, tx_mark_ = 0, tx_given_ = 0;
+  std::uint64_t park_mark_ = ~std::uint64_t{0};  // rx position at the last park()
   unsigned releases_unchecked_ = 0;    // records freed since we last asked about a waiting peer
   std::size_t bytes_unchecked_ = 0;    // and their bytes
   std::size_t viewed_bytes_ = 0;       // the size of the record lent out as a view
