@@ -125,6 +125,7 @@ void Engine::watch(Peer& peer, bool want_write) noexcept {
   // readable; its fd (a socket that is always writable) must not be watched for writing.
   bool out = want_write && peer.polled() == nullptr;
   std::uint32_t events = (peer.paused ? 0u : EPOLLIN) | (out ? EPOLLOUT : 0u);
+  if (peer.link && peer.link->extensions().doorbell_edges) events |= EPOLLET | EPOLLRDHUP;
   // Only on change: polled links are served many times a microsecond, and an epoll_ctl per
   // serve cost more than a ring round trip.
   if (events == peer.interest || !peer.link) return;

@@ -21,6 +21,9 @@ using transport::Io;
     auto* peer = static_cast<Peer*>(e.data.ptr);
     if (peer->closed || !peer->link) continue;
     if (peer->parked) unpark(*peer);
+    if ((e.events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) != 0 && peer->polled() != nullptr) {
+      peer->polled()->hung_up();
+    }
     if (peer->paused) {
       // Not read for backpressure; a hang-up still ends it.
       if ((e.events & (EPOLLHUP | EPOLLERR)) != 0) close(*peer, false, "peer hung up");

@@ -1,7 +1,10 @@
 // ShmLink (transport layer, shm://): ring I/O, doorbells, loans and views. See shm_link.hpp.
 #include "transport/shm/shm_link.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -47,6 +50,7 @@ ShmLink::ShmLink(Fd socket, PeerInfo peer, const LinkOptions& options, ShmRole r
   extensions_.zero_copy = this;
   extensions_.whole_write = this;
   extensions_.whole_read = this;
+  extensions_.doorbell_edges = true;
   if (!publishes(options.socket_type) && !expects_offer_) extensions_.direct_wait = this;
   if (publishes(options.socket_type)) extensions_.broadcasting = this;
   if (expects_offer_) extensions_.lossy = this;
@@ -170,6 +174,10 @@ bool ShmLink::quiet() noexcept {
   return rx_.empty();
 }
 
+void ShmLink::hung_up() noexcept {
+  if (state_ == State::ready) check_socket();  // takes the doorbells before the end of file
+}
+
 bool ShmLink::park() noexcept {
   std::uint64_t in = rx_.position();
   bool still = in == park_mark_;
@@ -287,8 +295,10 @@ void ShmLink::release_view() noexcept {
 }
 
 void ShmLink::drain_doorbell() noexcept {
+  // The engine watches the socket edge-triggered: a doorbell left in it wakes nobody again, so
+  // they are taken a batch at a time (prepare_sleep()), and a hang-up behind them is reported
+  // by the engine (hung_up()). One syscall less per wake.
   armed_ = false;
-  check_socket();
 }
 
 void ShmLink::check_socket() noexcept {
@@ -301,17 +311,21 @@ void ShmLink::check_socket() noexcept {
     if (n == 0 || (n < 0 && errno != EAGAIN)) peer_gone_ = true;
     return;
   }
-  switch (take_shm_doorbells(socket_.get())) {
-    case Doorbells::none:
-    case Doorbells::rung:
-      return;
-    case Doorbells::closed:
-      peer_gone_ = true;
-      return;
-    case Doorbells::foreign:
-      fail(Errc::protocol_violation, "a message on the shm socket that is not a doorbell");
-      peer_gone_ = true;
-      return;
+  arms_since_drain_ = 0;
+  for (;;) {
+    switch (take_shm_doorbells(socket_.get())) {
+      case Doorbells::none:
+        return;
+      case Doorbells::rung:
+        continue;
+      case Doorbells::closed:
+        peer_gone_ = true;
+        return;
+      case Doorbells::foreign:
+        fail(Errc::protocol_violation, "a message on the shm socket that is not a doorbell");
+        peer_gone_ = true;
+        return;
+    }
   }
 }
 
@@ -322,8 +336,11 @@ bool ShmLink::prepare_sleep() noexcept {
   // Still armed from the last sleep: a read that emptied the ring said so (take_drained())
   // instead of reading once more to find nothing, and left the doorbell to us. Emptied now,
   // it cannot wake the coming sleep at once.
-  if (armed_) {
-    drain_doorbell();
+  if (armed_) drain_doorbell();
+  // A peer rings at most twice per arming (records, room): emptied every few dozen, the socket
+  // never holds more than a few doorbells.
+  if (++arms_since_drain_ >= kArmsPerDrain) {
+    check_socket();
     if (peer_gone_ || state_ != State::ready) return false;
   }
   if (releases_unchecked_ > 0 || bc_unchecked_ > 0) wake_waiting_producer();
@@ -358,17 +375,67 @@ IoResult ShmLink::wait_recv_split(Message& envelope, Message& out,
   }
   // The same steps as an engine's sleep on this link alone: arm the doorbell, wait on the
   // socket (doorbells and hang-ups alike), disarm.
-  if (prepare_sleep()) {
-    pollfd ready{socket_.get(), POLLIN, 0};
-    // Clamped: a timeout of weeks would overflow the int poll takes into "forever".
-    auto ms = std::clamp<std::int64_t>(timeout.count(), 1, std::int64_t{1} << 30);
-    (void)sys::poll(&ready, 1, static_cast<int>(ms));
-  }
+  if (prepare_sleep()) wait_for_doorbell(timeout);
   end_sleep();
   // Woken, the reply is usually there whole: read straight from the ring. The doorbell is
   // drained by the next read that finds the ring empty, or before the next sleep.
   if (read_whole(out, &envelope)) return {Io::ok, out.bytes()};
   return receive(out, &envelope);
+}
+
+void ShmLink::wait_for_doorbell(std::chrono::milliseconds timeout) noexcept {
+  // Clamped: a timeout of weeks would overflow the int poll takes into "forever".
+  auto ms = std::clamp<std::int64_t>(timeout.count(), 1, std::int64_t{1} << 30);
+  if (expects_offer_ && bc_map_ == nullptr) {  // the offer must be left for take_offer()
+    pollfd ready{socket_.get(), POLLIN, 0};
+    (void)sys::poll(&ready, 1, static_cast<int>(ms));
+    return;
+  }
+  // A blocking read of the socket waits and takes the doorbell (or sees the hang-up) in one
+  // syscall, where poll then read took two: on one CPU that is what a sleeping round trip
+  // costs beyond the eventfd floor. Every other use of the socket passes MSG_DONTWAIT.
+  // Doorbells left from sleeps on the engine would end this wait at once: take them first.
+  if (arms_since_drain_ > 1) {
+    check_socket();
+    if (peer_gone_ || state_ != State::ready) return;
+  }
+  if (!blocking_socket_) {
+    int flags = sys::fcntl(socket_.get(), F_GETFL, 0);
+    blocking_socket_ = flags >= 0 && sys::fcntl(socket_.get(), F_SETFL, flags & ~O_NONBLOCK) == 0;
+    if (!blocking_socket_) {
+      pollfd ready{socket_.get(), POLLIN, 0};
+      (void)sys::poll(&ready, 1, static_cast<int>(ms));
+      return;
+    }
+  }
+  // SO_RCVTIMEO is set only when the wait must end sooner than it says, and then to a power of
+  // two below what is left: repeated calls with one timeout set it once. Waking early only
+  // sends the caller round again.
+  if (receive_timeout_ms_ > ms) {
+    std::int64_t set = 1;
+    while (set * 2 <= ms) set *= 2;
+    timeval tv{static_cast<time_t>(set / 1000), static_cast<suseconds_t>((set % 1000) * 1000)};
+    if (sys::setsockopt(socket_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) {
+      pollfd ready{socket_.get(), POLLIN, 0};
+      (void)sys::poll(&ready, 1, static_cast<int>(ms));
+      return;
+    }
+    receive_timeout_ms_ = set;
+  }
+  // Not sys::recv, which retries EINTR: a signal returns the thread to its caller, as poll does.
+  char bytes[2];
+  ssize_t n = ::recv(socket_.get(), bytes, sizeof bytes, 0);
+  if (n == 1) {
+    armed_ = false;  // the doorbell is taken
+    arms_since_drain_ = 0;
+  } else if (n == 0) {
+    peer_gone_ = true;
+  } else if (n > 1) {
+    fail(Errc::protocol_violation, "a message on the shm socket that is not a doorbell");
+    peer_gone_ = true;
+  } else if (errno != EAGAIN && errno != EINTR) {
+    peer_gone_ = true;
+  }
 }
 
 void ShmLink::end_sleep() noexcept {

@@ -67,6 +67,7 @@ class ShmLink final : public MessageLink<ShmLink>,
   void end_sleep() noexcept override;
   bool quiet() noexcept override;
   bool park() noexcept override;
+  void hung_up() noexcept override;
   // ZeroCopy
   std::span<std::byte> loan(const Message& head, std::size_t bytes) noexcept override;
   bool commit_loan() noexcept override;
@@ -117,6 +118,8 @@ class ShmLink final : public MessageLink<ShmLink>,
   void ring_peer() noexcept { ring_shm_doorbell(socket_.get()); }
   // Takes the doorbells waiting on the socket, and notes a peer that closed.
   void check_socket() noexcept;
+  // DirectWait's sleep, once armed: until a doorbell, a hang-up or about `timeout`.
+  void wait_for_doorbell(std::chrono::milliseconds timeout) noexcept;
 
   // rendezvous.cpp
   bool send_hello(const wire::ShmHello& hello, const int* fds = nullptr, int nfds = 0) noexcept;
@@ -162,7 +165,11 @@ class ShmLink final : public MessageLink<ShmLink>,
   RingReader rx_;
   RingWriter tx_;
   bool peer_gone_ = false;
-  bool armed_ = false;    // we told the peer we sleep; the doorbell may hold a count
+  bool armed_ = false;            // we told the peer we sleep; a doorbell may be waiting
+  bool blocking_socket_ = false;  // O_NONBLOCK cleared, for wait_for_doorbell()
+  static constexpr unsigned kArmsPerDrain = 16;
+  unsigned arms_since_drain_ = 0;  // armings since the socket was last emptied of doorbells
+  std::int64_t receive_timeout_ms_ = std::int64_t{1} << 62;  // SO_RCVTIMEO as last set
   bool lent_ = false;     // a record is reserved for a loan: nothing else may be written
   bool viewing_ = false;  // the record at our head is lent out as a view: nothing is read
   int empty_polls_ = 0;
