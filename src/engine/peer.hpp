@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "core/lazy_deque.hpp"
 #include "ipcx/endpoint.hpp"
 #include "ipcx/message.hpp"
 #include "transport/link.hpp"
@@ -54,10 +55,10 @@ struct Peer {
   bool closed = false;         // gone: reaped after this turn (accepted peers only)
   std::uint32_t interest = 0;  // what the event set watches its link's fd for
   // High-water accounting: encoded sizes of messages offer()ed and not yet written.
-  std::deque<std::size_t> sizes;
+  LazyDeque<std::size_t> sizes;
   std::size_t sizes_sum = 0;
   // Messages dealt while the link could not take them (none yet, or still in its handshake).
-  std::deque<Message> backlog;
+  LazyDeque<Message> backlog;
   std::size_t backlog_bytes = 0;
   // Loans and views pointing into the link's memory: a link closed meanwhile is held, not freed.
   int lent = 0;
