@@ -73,8 +73,10 @@ TEST(ShmManyClients, TwoThousandClientsAreServedAndTheServerStaysSmall) {
   RecordProperty("server_kib_per_connection", std::to_string(grown_kib / (kClients - 1)));
   EXPECT_LT(grown_kib, kBoundKibPerConnection * (kClients - 1))
       << "the server grew by " << grown_kib / (kClients - 1) << " KiB per connection";
-  // One socket per connection, nothing more.
-  EXPECT_EQ(grown_fds, static_cast<std::size_t>(kClients - 1));
+  // One socket per connection, nothing more (the server may meanwhile have taken the timerfd
+  // its engine uses once it has ticked a few times).
+  EXPECT_GE(grown_fds, static_cast<std::size_t>(kClients - 1));
+  EXPECT_LE(grown_fds, static_cast<std::size_t>(kClients));
 
   clients.clear();
   server.kill(SIGTERM);

@@ -394,10 +394,12 @@ void ShmLink::wait_for_doorbell(std::chrono::milliseconds timeout) noexcept {
   // A blocking read of the socket waits and takes the doorbell (or sees the hang-up) in one
   // syscall, where poll then read took two: on one CPU that is what a sleeping round trip
   // costs beyond the eventfd floor. Every other use of the socket passes MSG_DONTWAIT.
-  // Doorbells left from sleeps on the engine would end this wait at once: take them first.
+  // Doorbells left from sleeps on the engine would end this wait at once: take them, and
+  // return without sleeping, since the one for this arming may have been among them (the
+  // caller reads the ring, and arms again).
   if (arms_since_drain_ > 1) {
     check_socket();
-    if (peer_gone_ || state_ != State::ready) return;
+    return;
   }
   if (!blocking_socket_) {
     int flags = sys::fcntl(socket_.get(), F_GETFL, 0);
