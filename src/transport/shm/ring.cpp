@@ -89,8 +89,8 @@ void RingWriter::give_back() noexcept {
   if (reach_ - head < capacity_) give_back_pages(data_, capacity_, reach_, head + capacity_);
 }
 
-void RingReader::give_back() noexcept {
-  if (control_ == nullptr) return;
+bool RingReader::give_back() noexcept {
+  if (control_ == nullptr) return false;
   control_->reclaiming.store(1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_seq_cst);
   std::uint64_t reach = control_->writer_reach.load(std::memory_order_relaxed);
@@ -101,6 +101,8 @@ void RingReader::give_back() noexcept {
     give_back_pages(data_, capacity_, reach, head_ + capacity_);
   }
   control_->reclaiming.store(0, std::memory_order_release);
+  // A producer that found `reclaiming` set went to sleep on it (prepare_wait()).
+  return producer_needs_wake();
 }
 
 }  // namespace ipcx::transport

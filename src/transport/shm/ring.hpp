@@ -127,12 +127,15 @@ class RingWriter {
     return control_->consumer_sleeping.exchange(0, std::memory_order_relaxed) != 0;
   }
 
-  // The producer is about to sleep waiting for room; false if room appeared meanwhile.
+  // The producer is about to sleep waiting for room; false if room appeared meanwhile. Room
+  // the consumer is giving pages back from is none yet: it rings when it is done (give_back()),
+  // so a producer kept out of a new chunk sleeps instead of spinning, however long that takes.
   bool prepare_wait(std::size_t body) noexcept {
     control_->producer_waiting.store(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     std::uint64_t head = control_->head.load(std::memory_order_relaxed);
-    bool room = head <= tail_ && capacity_ - (tail_ - head) >= 2 * record_size(body);
+    bool room = head <= tail_ && capacity_ - (tail_ - head) >= 2 * record_size(body) &&
+                control_->reclaiming.load(std::memory_order_relaxed) == 0;
     if (room) control_->producer_waiting.store(0, std::memory_order_relaxed);
     return !room;
   }
@@ -205,8 +208,9 @@ class RingReader {
   }
 
   // Gives back the pages of the ring that hold nothing unread and that the producer cannot
-  // be writing (it announces each chunk before it enters it, and waits while we work).
-  void give_back() noexcept;
+  // be writing (it announces each chunk before it enters it, and waits while we work). True
+  // when the producer sleeps waiting for us: ring its doorbell.
+  bool give_back() noexcept;
   std::uint64_t position() const noexcept { return head_; }
 
   // After release: whether the producer waits for room (then ring its doorbell).

@@ -460,7 +460,7 @@ void ShmLink::give_back_idle_pages() noexcept {
   // from either end: as its writer, or as its reader under the announce-and-look rule.
   std::uint64_t in = rx_.position();
   if (in == rx_mark_ && in - rx_given_ > kRingChunk && !viewing_ && rx_.empty()) {
-    rx_.give_back();
+    if (rx_.give_back()) ring_peer();
     rx_given_ = in;
   }
   rx_mark_ = in;

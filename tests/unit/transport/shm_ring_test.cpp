@@ -305,7 +305,11 @@ TEST(ShmRingPages, AWriterEntersNoNewChunkWhileItsReaderGivesPagesBack) {
   // Past it: refused, without calling the ring corrupt, until the reader is done.
   EXPECT_EQ(r.writer.reserve(kRingChunk, &corrupt), nullptr);
   EXPECT_FALSE(corrupt);
-  r.control->reclaiming.store(0);
+  // It sleeps on it rather than spinning, and the reader's give-back rings it.
+  EXPECT_TRUE(r.writer.prepare_wait(kRingChunk));
+  EXPECT_EQ(r.control->producer_waiting.load(), 1u);
+  EXPECT_TRUE(r.reader.give_back());
+  EXPECT_EQ(r.control->reclaiming.load(), 0u);
   EXPECT_NE(r.writer.reserve(kRingChunk, &corrupt), nullptr);
   r.writer.commit();
   EXPECT_GE(r.control->writer_reach.load(), 2 * kRingChunk);
