@@ -166,14 +166,14 @@ Peer& Engine::add_peer(std::unique_ptr<transport::Link> link, std::unique_ptr<Di
 // Gives the peer a link: watched, listed where its capabilities say, and our greeting written
 // at once, so the peer's handshake does not wait for our next send.
 bool Engine::attach(Peer& peer, std::unique_ptr<transport::Link> link) {
-  std::uint32_t edges = link->extensions().doorbell_edges ? EPOLLET | EPOLLRDHUP : 0u;
-  if (!events_set_.add(link->fd(), EPOLLIN | edges, &peer)) {
+  std::uint32_t events = read_events(*link);
+  if (!events_set_.add(link->fd(), events, &peer)) {
     link->close();
     return false;
   }
   peer.link = std::move(link);
   EngineCounters::bump(counters_.open, std::int64_t{1});
-  peer.interest = EPOLLIN | edges;
+  peer.interest = events;
   peer.announced = false;
   peer.readable = true;  // a first read drives the handshake
   if (peer.dial) --unlinked_;

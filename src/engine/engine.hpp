@@ -319,10 +319,15 @@ class Engine {
   void free_closed();
   void write_dirty();
   void poll_each_ring();
-  // At a full tick: polled links with nothing moving leave the polled list, armed (park()).
+  // At each full tick and every kSleepsPerParking sleeps: polled links with nothing moving
+  // leave the polled list, armed (park()).
   void park_still_rings();
   // A parked link's fd() reported: it is polled again.
   void unpark(Peer& peer);
+  // EPOLLIN plus what the link's kind of fd asks for (edge-triggered doorbells).
+  static std::uint32_t read_events(const transport::Link& link) noexcept {
+    return EPOLLIN | (link.extensions().doorbell_edges ? EPOLLET | EPOLLRDHUP : 0u);
+  }
   // For links to or from `ep`: the automatic heartbeat resolved for its mechanism.
   transport::LinkOptions link_options(const Endpoint& ep) const;
   pattern::Use use(bool dial) const;

@@ -123,12 +123,14 @@ void Engine::trim(Peer& peer) noexcept {
 void Engine::watch(Peer& peer, bool want_write) noexcept {
   // A polled link learns of room as it learns of data, by a doorbell that makes its fd
   // readable; its fd (a socket that is always writable) must not be watched for writing.
+  if (!peer.link) return;
   bool out = want_write && peer.polled() == nullptr;
-  std::uint32_t events = (peer.paused ? 0u : EPOLLIN) | (out ? EPOLLOUT : 0u);
-  if (peer.link && peer.link->extensions().doorbell_edges) events |= EPOLLET | EPOLLRDHUP;
+  std::uint32_t events = read_events(*peer.link);
+  if (peer.paused) events &= ~std::uint32_t{EPOLLIN};
+  if (out) events |= EPOLLOUT;
   // Only on change: polled links are served many times a microsecond, and an epoll_ctl per
   // serve cost more than a ring round trip.
-  if (events == peer.interest || !peer.link) return;
+  if (events == peer.interest) return;
   if (events_set_.modify(peer.link->fd(), events, &peer)) peer.interest = events;
 }
 

@@ -21,8 +21,8 @@ using transport::Io;
     auto* peer = static_cast<Peer*>(e.data.ptr);
     if (peer->closed || !peer->link) continue;
     if (peer->parked) unpark(*peer);
-    if ((e.events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) != 0 && peer->polled() != nullptr) {
-      peer->polled()->hung_up();
+    if (peer->polled() != nullptr) {
+      peer->polled()->reported((e.events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) != 0);
     }
     if (peer->paused) {
       // Not read for backpressure; a hang-up still ends it.

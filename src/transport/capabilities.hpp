@@ -33,8 +33,8 @@ class Polled {
   // sleep) until fd() reports, then calls end_sleep() and polls it again. A server's idle
   // connections then cost its spin loop and its sleeps nothing.
   virtual bool park() noexcept = 0;
-  // With doorbell_edges: the owner's wait reported fd() hung up or failed.
-  virtual void hung_up() noexcept {}
+  // With doorbell_edges: the owner's wait reported fd(), hung up (or failed) or not.
+  virtual void reported(bool hung_up) noexcept { (void)hung_up; }
 
  protected:
   ~Polled() = default;
@@ -181,7 +181,8 @@ struct Extensions {
   // leaves in far fewer writes. Links that write a syscall per message, or none, say false.
   bool gathers_writes = false;
   // fd() is a doorbell: watch it edge-triggered (each ring is a new edge) and tell the Polled
-  // link of a hang-up (hung_up()), so that it need not empty the doorbell after every wake.
+  // link what each wait reported (reported()), so that it need not empty the doorbell after
+  // every wake.
   bool doorbell_edges = false;
 };
 

@@ -208,6 +208,39 @@ TEST(ShmHostile, GarbageInTheRingClosesThatLinkOnly) {
   });
 }
 
+// After the handshake only one-byte doorbells may travel on the socket. A flood of them is
+// taken in batches and harms nobody; anything else closes that link only, as a violation.
+TEST(ShmHostile, OnlyDoorbellsMayFollowTheHandshakeOnTheSocket) {
+  std::string name = unique_name("socket");
+  ServerOptions options;
+  options.spin = 0us;
+  Server server(options);
+  server.on_request([](Request& r) { r.reply(r.body()); });
+  server.bind("shm://" + name);
+  server.start();
+  Client good("shm://" + name);
+  ASSERT_TRUE(good.call(Message{"before"}, 10s));
+  auto faults = server.stats().peer_faults;
+  {
+    RawShmClient flood(name);
+    ASSERT_NE(flood.map, nullptr);
+    char bell = 1;
+    for (int i = 0; i < 10000; ++i) {
+      if (::send(flood.sock, &bell, 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1) break;  // full: fine
+    }
+    ASSERT_TRUE(good.call(Message{"during the flood"}, 10s));
+    EXPECT_EQ(server.stats().peer_faults, faults);
+    RawShmClient liar(name);
+    ASSERT_NE(liar.map, nullptr);
+    const char not_a_bell[] = "hello";
+    ASSERT_EQ(::send(liar.sock, not_a_bell, sizeof not_a_bell, MSG_NOSIGNAL),
+              static_cast<ssize_t>(sizeof not_a_bell));
+    EXPECT_TRUE(eventually([&] { return server.stats().peer_faults == faults + 1; }));
+    ASSERT_TRUE(good.call(Message{"still served"}, 10s));
+  }
+  EXPECT_EQ(server.stats().peer_faults, faults + 1);
+}
+
 // A hostile server: accepts one shm client and hands it a memfd that is unsealed or too small.
 void hostile_server(const std::string& name, bool seal, std::size_t size) {
   int listener = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);

@@ -66,13 +66,13 @@ void ring_shm_doorbell(int socket) noexcept {
   [[maybe_unused]] auto n = sys::send(socket, &bell, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-Doorbells take_shm_doorbells(int socket) noexcept {
-  // One at a time: a peer rings once per sleep of ours, rarely twice (new records, room freed),
-  // and a second doorbell left waiting only ends the next sleep early, where it is taken.
+Doorbells take_shm_doorbell(int socket, bool wait) noexcept {
+  // Waiting, not sys::recv, which retries EINTR: a signal returns the thread to its caller.
   char bytes[2];
-  ssize_t n = sys::recv(socket, bytes, sizeof bytes, MSG_DONTWAIT);
+  ssize_t n = wait ? ::recv(socket, bytes, sizeof bytes, 0)
+                   : sys::recv(socket, bytes, sizeof bytes, MSG_DONTWAIT);
   if (n == 1) return Doorbells::rung;
-  if (n < 0) return errno == EAGAIN ? Doorbells::none : Doorbells::closed;
+  if (n < 0) return errno == EAGAIN || errno == EINTR ? Doorbells::none : Doorbells::closed;
   return n == 0 ? Doorbells::closed : Doorbells::foreign;  // we never send an empty message
 }
 

@@ -26,13 +26,14 @@ Received receive_rendezvous(int socket, std::span<std::byte> into, std::span<Fd>
 // the peer has not taken yet, which wake it as well.
 void ring_shm_doorbell(int socket) noexcept;
 
-// Takes a doorbell waiting on `socket`, without blocking.
+// Takes one doorbell from `socket`: one waiting, or with `wait` the next, blocking until it
+// comes, SO_RCVTIMEO passes or a signal arrives (then `none`; the socket must be blocking).
 enum class Doorbells : std::uint8_t {
   none,     // nothing was waiting
   rung,     // a doorbell
   closed,   // the peer closed (or the socket failed)
   foreign,  // a message that is not a doorbell: a violation
 };
-Doorbells take_shm_doorbells(int socket) noexcept;
+Doorbells take_shm_doorbell(int socket, bool wait = false) noexcept;
 
 }  // namespace ipcx::transport

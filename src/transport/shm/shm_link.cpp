@@ -82,6 +82,7 @@ ShmLink::~ShmLink() {
 
 void ShmLink::release_record(std::size_t bytes) noexcept {
   rx_.release();
+  reported_ = false;  // the wake brought records: its doorbell is explained
   bytes_unchecked_ += bytes;
   if (++releases_unchecked_ >= kWakeCheckEvery ||
       bytes_unchecked_ >= (capacity_ >> kWakeCheckBytesShift)) {
@@ -174,8 +175,11 @@ bool ShmLink::quiet() noexcept {
   return rx_.empty();
 }
 
-void ShmLink::hung_up() noexcept {
-  if (state_ == State::ready) check_socket();  // takes the doorbells before the end of file
+void ShmLink::reported(bool hung_up) noexcept {
+  // A hang-up is read at once, past the doorbells before the end of file; anything else is
+  // looked at if the wake finds the ring empty (receive()).
+  if (hung_up && state_ == State::ready) check_socket();
+  reported_ = !hung_up;
 }
 
 bool ShmLink::park() noexcept {
@@ -189,7 +193,7 @@ bool ShmLink::park() noexcept {
 }
 
 bool ShmLink::read_whole(Message& out, Message* envelope) noexcept {
-  // An empty ring is left to receive(), which drains the doorbell and checks liveness then.
+  // An empty ring is left to receive(), which disarms and checks liveness then.
   if (!plain_ring()) return false;
   bool corrupt = false;
   auto record = rx_.peek(&corrupt);  // empty when corrupt: receive() reports it
@@ -257,13 +261,17 @@ IoResult ShmLink::receive(Message& out, Message* envelope) noexcept {
   if ((releases_unchecked_ > 0 || bc_unchecked_ > 0) && (empty_polls_ > 0 || armed_)) {
     wake_waiting_producer();
   }
-  // After a sleep, drain the doorbell; if it was silent, the wake came from the socket (a peer
-  // that went away). While spinning, look at the socket now and then.
+  // After a sleep, disarm. A doorbell left on the socket wakes nobody again (the engine
+  // watches it edge-triggered), so doorbells are taken every kArmsPerDrain armings; but a wake
+  // the engine reported that brought no record is looked at now: it may be a message that is
+  // not a doorbell. While spinning, look at the socket now and then.
   if (armed_) {
-    drain_doorbell();
+    armed_ = false;
+    if (reported_) check_socket();
   } else if (!peer_gone_ && ++empty_polls_ >= kLivenessEvery) {
     check_socket();
   }
+  if (state_ == State::failed) return {Io::error, 0, Errc::protocol_violation};  // the socket
   if (peer_gone_) {
     fault_ = "peer closed the connection";
     return {Io::closed, 0, Errc::peer_closed};
@@ -294,13 +302,6 @@ void ShmLink::release_view() noexcept {
   if (state_ == State::ready) release_record(viewed_bytes_);
 }
 
-void ShmLink::drain_doorbell() noexcept {
-  // The engine watches the socket edge-triggered: a doorbell left in it wakes nobody again, so
-  // they are taken a batch at a time (prepare_sleep()), and a hang-up behind them is reported
-  // by the engine (hung_up()). One syscall less per wake.
-  armed_ = false;
-}
-
 void ShmLink::check_socket() noexcept {
   empty_polls_ = 0;
   if (expects_offer_ && bc_map_ == nullptr) {
@@ -312,21 +313,25 @@ void ShmLink::check_socket() noexcept {
     return;
   }
   arms_since_drain_ = 0;
-  for (;;) {
-    switch (take_shm_doorbells(socket_.get())) {
-      case Doorbells::none:
-        return;
-      case Doorbells::rung:
-        continue;
-      case Doorbells::closed:
-        peer_gone_ = true;
-        return;
-      case Doorbells::foreign:
-        fail(Errc::protocol_violation, "a message on the shm socket that is not a doorbell");
-        peer_gone_ = true;
-        return;
-    }
+  reported_ = false;
+  while (took_doorbell(take_shm_doorbell(socket_.get()))) {
   }
+}
+
+bool ShmLink::took_doorbell(Doorbells what) noexcept {
+  switch (what) {
+    case Doorbells::rung:
+      return true;
+    case Doorbells::none:
+      return false;
+    case Doorbells::closed:
+      peer_gone_ = true;
+      return false;
+    case Doorbells::foreign:  // the link fails: the next receive() reports it as a fault
+      fail(Errc::protocol_violation, "a message on the shm socket that is not a doorbell");
+      return false;
+  }
+  return false;
 }
 
 bool ShmLink::prepare_sleep() noexcept {
@@ -334,9 +339,8 @@ bool ShmLink::prepare_sleep() noexcept {
   // only, rather than finding "data" and spinning.
   if (state_ != State::ready || viewing_) return true;
   // Still armed from the last sleep: a read that emptied the ring said so (take_drained())
-  // instead of reading once more to find nothing, and left the doorbell to us. Emptied now,
-  // it cannot wake the coming sleep at once.
-  if (armed_) drain_doorbell();
+  // instead of reading once more to find nothing.
+  armed_ = false;
   // A peer rings at most twice per arming (records, room): emptied every few dozen, the socket
   // never holds more than a few doorbells.
   if (++arms_since_drain_ >= kArmsPerDrain) {
@@ -365,8 +369,8 @@ bool ShmLink::prepare_sleep() noexcept {
 
 IoResult ShmLink::wait_recv_split(Message& envelope, Message& out,
                                   std::chrono::milliseconds timeout) noexcept {
-  // An established ring is only peeked: an empty one is left to prepare_sleep(), which drains
-  // the doorbell, and a hang-up wakes the sleep at once for the read after it to report.
+  // An established ring is only peeked: an empty one is left to the sleep below, which a
+  // hang-up ends at once for the read after it to report.
   if (plain_ring()) {
     if (read_whole(out, &envelope)) return {Io::ok, out.bytes()};
   } else {
@@ -377,8 +381,7 @@ IoResult ShmLink::wait_recv_split(Message& envelope, Message& out,
   // socket (doorbells and hang-ups alike), disarm.
   if (prepare_sleep()) wait_for_doorbell(timeout);
   end_sleep();
-  // Woken, the reply is usually there whole: read straight from the ring. The doorbell is
-  // drained by the next read that finds the ring empty, or before the next sleep.
+  // Woken, the reply is usually there whole: read straight from the ring.
   if (read_whole(out, &envelope)) return {Io::ok, out.bytes()};
   return receive(out, &envelope);
 }
@@ -386,14 +389,11 @@ IoResult ShmLink::wait_recv_split(Message& envelope, Message& out,
 void ShmLink::wait_for_doorbell(std::chrono::milliseconds timeout) noexcept {
   // Clamped: a timeout of weeks would overflow the int poll takes into "forever".
   auto ms = std::clamp<std::int64_t>(timeout.count(), 1, std::int64_t{1} << 30);
-  if (expects_offer_ && bc_map_ == nullptr) {  // the offer must be left for take_offer()
+  auto poll_socket = [&] {
     pollfd ready{socket_.get(), POLLIN, 0};
     (void)sys::poll(&ready, 1, static_cast<int>(ms));
-    return;
-  }
-  // A blocking read of the socket waits and takes the doorbell (or sees the hang-up) in one
-  // syscall, where poll then read took two: on one CPU that is what a sleeping round trip
-  // costs beyond the eventfd floor. Every other use of the socket passes MSG_DONTWAIT.
+  };
+  if (expects_offer_ && bc_map_ == nullptr) return poll_socket();  // the offer is take_offer()'s
   // Doorbells left from sleeps on the engine would end this wait at once: take them, and
   // return without sleeping, since the one for this arming may have been among them (the
   // caller reads the ring, and arms again).
@@ -401,14 +401,12 @@ void ShmLink::wait_for_doorbell(std::chrono::milliseconds timeout) noexcept {
     check_socket();
     return;
   }
+  // A blocking read of the socket waits and takes the doorbell (or sees the hang-up) in one
+  // syscall, where poll then read took two. Every other use of the socket passes MSG_DONTWAIT.
   if (!blocking_socket_) {
     int flags = sys::fcntl(socket_.get(), F_GETFL, 0);
     blocking_socket_ = flags >= 0 && sys::fcntl(socket_.get(), F_SETFL, flags & ~O_NONBLOCK) == 0;
-    if (!blocking_socket_) {
-      pollfd ready{socket_.get(), POLLIN, 0};
-      (void)sys::poll(&ready, 1, static_cast<int>(ms));
-      return;
-    }
+    if (!blocking_socket_) return poll_socket();
   }
   // SO_RCVTIMEO is set only when the wait must end sooner than it says, and then to a power of
   // two below what is left: repeated calls with one timeout set it once. Waking early only
@@ -418,30 +416,18 @@ void ShmLink::wait_for_doorbell(std::chrono::milliseconds timeout) noexcept {
     while (set * 2 <= ms) set *= 2;
     timeval tv{static_cast<time_t>(set / 1000), static_cast<suseconds_t>((set % 1000) * 1000)};
     if (sys::setsockopt(socket_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) {
-      pollfd ready{socket_.get(), POLLIN, 0};
-      (void)sys::poll(&ready, 1, static_cast<int>(ms));
-      return;
+      return poll_socket();
     }
     receive_timeout_ms_ = set;
   }
-  // Not sys::recv, which retries EINTR: a signal returns the thread to its caller, as poll does.
-  char bytes[2];
-  ssize_t n = ::recv(socket_.get(), bytes, sizeof bytes, 0);
-  if (n == 1) {
-    armed_ = false;  // the doorbell is taken
+  if (took_doorbell(take_shm_doorbell(socket_.get(), true))) {
+    armed_ = false;  // this arming's doorbell is taken
     arms_since_drain_ = 0;
-  } else if (n == 0) {
-    peer_gone_ = true;
-  } else if (n > 1) {
-    fail(Errc::protocol_violation, "a message on the shm socket that is not a doorbell");
-    peer_gone_ = true;
-  } else if (errno != EAGAIN && errno != EINTR) {
-    peer_gone_ = true;
   }
 }
 
 void ShmLink::end_sleep() noexcept {
-  // Only the flag: the doorbell is drained by the next recv() that finds the ring empty.
+  // Only the flag: a doorbell left on the socket is taken with the next batch.
   if (state_ == State::ready) rx_.end_sleep();
 }
 

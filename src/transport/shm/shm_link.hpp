@@ -67,7 +67,7 @@ class ShmLink final : public MessageLink<ShmLink>,
   void end_sleep() noexcept override;
   bool quiet() noexcept override;
   bool park() noexcept override;
-  void hung_up() noexcept override;
+  void reported(bool hung_up) noexcept override;
   // ZeroCopy
   std::span<std::byte> loan(const Message& head, std::size_t bytes) noexcept override;
   bool commit_loan() noexcept override;
@@ -118,6 +118,9 @@ class ShmLink final : public MessageLink<ShmLink>,
   void ring_peer() noexcept { ring_shm_doorbell(socket_.get()); }
   // Takes the doorbells waiting on the socket, and notes a peer that closed.
   void check_socket() noexcept;
+  // What take_shm_doorbell() found, noted: true for a doorbell; a peer that closed is marked
+  // gone, and one that sent anything else fails the link (a protocol violation).
+  bool took_doorbell(Doorbells what) noexcept;
   // DirectWait's sleep, once armed: until a doorbell, a hang-up or about `timeout`.
   void wait_for_doorbell(std::chrono::milliseconds timeout) noexcept;
 
@@ -148,7 +151,6 @@ class ShmLink final : public MessageLink<ShmLink>,
   // us. No wake-up is lost: we always pass through the empty case before we sleep, after our
   // head store.
   void release_record(std::size_t bytes) noexcept;
-  void drain_doorbell() noexcept;
   void wake_waiting_producer() noexcept;
   // At a tick: gives back ring pages that a burst touched once both rings have been still for
   // a whole tick.
@@ -166,6 +168,7 @@ class ShmLink final : public MessageLink<ShmLink>,
   RingWriter tx_;
   bool peer_gone_ = false;
   bool armed_ = false;            // we told the peer we sleep; a doorbell may be waiting
+  bool reported_ = false;         // the engine's wait reported the socket, and no record came since
   bool blocking_socket_ = false;  // O_NONBLOCK cleared, for wait_for_doorbell()
   static constexpr unsigned kArmsPerDrain = 16;
   unsigned arms_since_drain_ = 0;  // armings since the socket was last emptied of doorbells
