@@ -169,23 +169,30 @@ struct RawShmClient {
   }
 };
 
-TEST(ShmHostile, GarbageInTheRingClosesThatLinkOnly) {
-  std::string name = unique_name("garbage");
+// An echo server on shm://NAME in this process, sleeping rather than spinning, so that a
+// hostile client's doings reach it by doorbells.
+std::unique_ptr<Server> sleeping_echo_server(const std::string& name) {
   ServerOptions options;
   options.spin = 0us;
-  Server server(options);
-  server.on_request([](Request& r) { r.reply(r.body()); });
-  server.bind("shm://" + name);
-  server.start();
+  auto server = std::make_unique<Server>(options);
+  server->on_request([](Request& r) { r.reply(r.body()); });
+  server->bind("shm://" + name);
+  server->start();
+  return server;
+}
+
+TEST(ShmHostile, GarbageInTheRingClosesThatLinkOnly) {
+  std::string name = unique_name("garbage");
+  auto server = sleeping_echo_server(name);
   Client good("shm://" + name);
   ASSERT_TRUE(good.call(Message{"before"}, 10s));
   auto attack = [&](auto&& scribble) {
-    auto faults = server.stats().peer_faults;
+    auto faults = server->stats().peer_faults;
     RawShmClient raw(name);
     ASSERT_NE(raw.map, nullptr);
     scribble(raw);
     raw.ring_server();
-    EXPECT_TRUE(eventually([&] { return server.stats().peer_faults == faults + 1; }));
+    EXPECT_TRUE(eventually([&] { return server->stats().peer_faults == faults + 1; }));
     auto reply = good.call(Message{"still served"}, 10s);
     ASSERT_TRUE(reply) << to_string(reply.error());
   };
@@ -212,15 +219,10 @@ TEST(ShmHostile, GarbageInTheRingClosesThatLinkOnly) {
 // taken in batches and harms nobody; anything else closes that link only, as a violation.
 TEST(ShmHostile, OnlyDoorbellsMayFollowTheHandshakeOnTheSocket) {
   std::string name = unique_name("socket");
-  ServerOptions options;
-  options.spin = 0us;
-  Server server(options);
-  server.on_request([](Request& r) { r.reply(r.body()); });
-  server.bind("shm://" + name);
-  server.start();
+  auto server = sleeping_echo_server(name);
   Client good("shm://" + name);
   ASSERT_TRUE(good.call(Message{"before"}, 10s));
-  auto faults = server.stats().peer_faults;
+  auto faults = server->stats().peer_faults;
   {
     RawShmClient flood(name);
     ASSERT_NE(flood.map, nullptr);
@@ -229,16 +231,16 @@ TEST(ShmHostile, OnlyDoorbellsMayFollowTheHandshakeOnTheSocket) {
       if (::send(flood.sock, &bell, 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1) break;  // full: fine
     }
     ASSERT_TRUE(good.call(Message{"during the flood"}, 10s));
-    EXPECT_EQ(server.stats().peer_faults, faults);
+    EXPECT_EQ(server->stats().peer_faults, faults);
     RawShmClient liar(name);
     ASSERT_NE(liar.map, nullptr);
     const char not_a_bell[] = "hello";
     ASSERT_EQ(::send(liar.sock, not_a_bell, sizeof not_a_bell, MSG_NOSIGNAL),
               static_cast<ssize_t>(sizeof not_a_bell));
-    EXPECT_TRUE(eventually([&] { return server.stats().peer_faults == faults + 1; }));
+    EXPECT_TRUE(eventually([&] { return server->stats().peer_faults == faults + 1; }));
     ASSERT_TRUE(good.call(Message{"still served"}, 10s));
   }
-  EXPECT_EQ(server.stats().peer_faults, faults + 1);
+  EXPECT_EQ(server->stats().peer_faults, faults + 1);
 }
 
 // A hostile server: accepts one shm client and hands it a memfd that is unsealed or too small.
