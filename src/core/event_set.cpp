@@ -10,9 +10,10 @@
 
 namespace ipcx {
 namespace {
-// Arms of the alarm before the set takes a timerfd for it: a set that keeps sleeping on its
-// alarm (an engine that serves) gets one within a few ticks.
-constexpr unsigned kArmsBeforeTimer = 8;
+// Waits bounded by the alarm before the set takes a timerfd for it: a set that keeps sleeping
+// (an engine that serves) gets one within its first few dozen sleeps, and stops reading the
+// clock twice per sleep.
+constexpr unsigned kAlarmTimeoutsBeforeTimer = 16;
 }  // namespace
 
 EventSet::EventSet(bool cross_thread) : epoll_(sys::epoll_create()) {
@@ -42,20 +43,22 @@ void EventSet::remove(int fd) noexcept { sys::epoll_ctl(epoll_.get(), EPOLL_CTL_
 
 void EventSet::arm(Clock::time_point when) noexcept {
   alarm_ = when;
-  if (!timer_fd_) {
-    if (when == Clock::time_point::max() || ++arms_ <= kArmsBeforeTimer) return;
-    // Failing, the alarm simply stays with epoll_wait's timeout.
-    Fd timer(sys::timerfd_create());
-    if (!timer || !add(timer.get(), EPOLLIN, const_cast<void*>(timer_tag()))) return;
-    timer_fd_ = std::move(timer);
-  }
+  if (!timer_fd_) return;  // epoll_wait's timeout carries it
   // steady_clock is CLOCK_MONOTONIC on Linux, so its epoch is the timerfd's.
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(when.time_since_epoch()).count();
   sys::timerfd_arm(timer_fd_.get(), when == Clock::time_point::max() ? 0 : std::max<long>(ns, 1));
 }
 
-void EventSet::note_alarm_passed() noexcept {
+void EventSet::after_alarm_timeout() noexcept {
   if (Clock::now() >= alarm_) alarm_ = Clock::time_point::max();
+  if (++alarm_timeouts_ < kAlarmTimeoutsBeforeTimer) return;
+  // Failing, the alarm simply stays with epoll_wait's timeout, and this is tried again as many
+  // waits later.
+  alarm_timeouts_ = 0;
+  Fd timer(sys::timerfd_create());
+  if (!timer || !add(timer.get(), EPOLLIN, const_cast<void*>(timer_tag()))) return;
+  timer_fd_ = std::move(timer);
+  if (alarm_ != Clock::time_point::max()) arm(alarm_);
 }
 
 int EventSet::timeout_until(Clock::time_point deadline) const noexcept {

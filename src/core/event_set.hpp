@@ -2,8 +2,8 @@
 // posted from other threads, and an alarm. Registrations carry a pointer of the owner's, handed
 // back with their readiness: no lookup per event. The alarm is a timerfd in the set, re-armed
 // only when its time changes, so a periodic deadline costs no kernel timer per wait (epoll_wait
-// with a timeout arms one every call, measurable on VMs). A set that has armed its alarm only a
-// few times (a Client that waits in its link's own read) has no timerfd yet and passes the
+// with a timeout arms one every call, measurable on VMs). A set that has slept on its alarm only
+// a few times (a Client that waits in its link's own read) has no timerfd yet and passes the
 // alarm to epoll_wait instead: one descriptor less per Client. Level-triggered. Not
 // thread-safe except wake() and post().
 #pragma once
@@ -67,7 +67,7 @@ class EventSet {
     }
     int n =
         sys::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), timeout);
-    if (alarm_by_timeout) note_alarm_passed();
+    if (alarm_by_timeout) after_alarm_timeout();
     woken_ = false;
     for (int i = 0; i < n; ++i) {
       if (is_own(events_[i].data.ptr)) return take_own(n);
@@ -86,8 +86,9 @@ class EventSet {
 
  private:
   void arm(Clock::time_point when) noexcept;
-  // Without a timerfd: disarms the alarm once its time has come, as the timerfd firing would.
-  void note_alarm_passed() noexcept;
+  // Without a timerfd, after a wait the alarm bounded: disarms the alarm once its time has come,
+  // as the timerfd firing would, and takes a timerfd once such waits are frequent.
+  void after_alarm_timeout() noexcept;
   // Milliseconds from now until `deadline`, for epoll_wait.
   int timeout_until(Clock::time_point deadline) const noexcept;
   // Tags of the set's own descriptors; owners' tags are their own pointers, never these.
@@ -105,7 +106,7 @@ class EventSet {
   Fd wake_fd_;
   Fd timer_fd_;
   Clock::time_point alarm_ = Clock::time_point::max();
-  unsigned arms_ = 0;  // how often the alarm was armed while there was no timerfd
+  unsigned alarm_timeouts_ = 0;  // waits the alarm bounded while there was no timerfd
   bool woken_ = false;
   std::vector<epoll_event> events_;
   std::mutex posted_mutex_;

@@ -133,6 +133,10 @@ ssize_t sendmsg(int fd, const msghdr* msg, int flags) noexcept {
 ssize_t recvmsg(int fd, msghdr* msg, int flags) noexcept {
   return retry_eintr([&] { return injected(Call::recvmsg) ? -1 : ::recvmsg(fd, msg, flags); });
 }
+int recvmmsg(int fd, mmsghdr* msgs, unsigned count, int flags) noexcept {
+  return retry_eintr(
+      [&] { return injected(Call::recvmsg) ? -1 : ::recvmmsg(fd, msgs, count, flags, nullptr); });
+}
 int membarrier(int command) noexcept {
   if (injected(Call::membarrier)) return -1;
   return static_cast<int>(::syscall(SYS_membarrier, command, 0u, 0));

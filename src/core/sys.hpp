@@ -122,6 +122,8 @@ int setsockopt(int fd, int level, int name, const void* value, socklen_t len) no
 int getsockopt(int fd, int level, int name, void* value, socklen_t* len) noexcept;
 ssize_t sendmsg(int fd, const msghdr* msg, int flags) noexcept;
 ssize_t recvmsg(int fd, msghdr* msg, int flags) noexcept;
+// Messages taken, or -1 with errno (injected as Call::recvmsg).
+int recvmmsg(int fd, mmsghdr* msgs, unsigned count, int flags) noexcept;
 int memfd_create(const char* name, unsigned flags) noexcept;
 int ftruncate(int fd, off_t length) noexcept;
 int fcntl(int fd, int command, int arg) noexcept;

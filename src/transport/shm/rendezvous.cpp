@@ -76,6 +76,28 @@ Doorbells take_shm_doorbell(int socket, bool wait) noexcept {
   return n == 0 ? Doorbells::closed : Doorbells::foreign;  // we never send an empty message
 }
 
+Doorbells take_waiting_shm_doorbells(int socket) noexcept {
+  constexpr unsigned kBatch = 16;
+  char bytes[2];  // every message lands in the same bytes: only the lengths matter
+  iovec iov{bytes, sizeof bytes};
+  mmsghdr messages[kBatch];
+  for (auto& m : messages) {
+    m = {};
+    m.msg_hdr.msg_iov = &iov;
+    m.msg_hdr.msg_iovlen = 1;
+  }
+  for (;;) {
+    int n = sys::recvmmsg(socket, messages, kBatch, MSG_DONTWAIT);
+    if (n < 0) return errno == EAGAIN ? Doorbells::none : Doorbells::closed;
+    for (int i = 0; i < n; ++i) {
+      // A closed peer reads as empty messages, one per slot left.
+      if (messages[i].msg_len == 0) return Doorbells::closed;
+      if (messages[i].msg_len != 1) return Doorbells::foreign;
+    }
+    if (static_cast<unsigned>(n) < kBatch) return Doorbells::none;
+  }
+}
+
 wire::ShmHello ShmLink::our_hello(wire::ShmStatus status, std::uint64_t ring_bytes) const noexcept {
   return {wire::kShmVersion, status, ring_bytes,
           static_cast<std::uint8_t>(static_cast<unsigned>(options_.socket_type) + 1),

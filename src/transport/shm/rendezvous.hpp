@@ -35,5 +35,8 @@ enum class Doorbells : std::uint8_t {
   foreign,  // a message that is not a doorbell: a violation
 };
 Doorbells take_shm_doorbell(int socket, bool wait = false) noexcept;
+// Takes every doorbell waiting on `socket`, a batch per syscall: `none` once it is empty, or
+// what ended the reading (`closed`, `foreign`).
+Doorbells take_waiting_shm_doorbells(int socket) noexcept;
 
 }  // namespace ipcx::transport

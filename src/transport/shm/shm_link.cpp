@@ -314,8 +314,7 @@ void ShmLink::check_socket() noexcept {
   }
   arms_since_drain_ = 0;
   reported_ = false;
-  while (took_doorbell(take_shm_doorbell(socket_.get()))) {
-  }
+  took_doorbell(take_waiting_shm_doorbells(socket_.get()));
 }
 
 bool ShmLink::took_doorbell(Doorbells what) noexcept {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
 namespace ipcx {
@@ -44,6 +45,31 @@ TEST(EventSet, TheAlarmEndsAnUnboundedWaitAndIsDisarmedOnceItFired) {
   auto before = Clock::now();
   EXPECT_TRUE(set.wait(before + 20ms).empty());
   EXPECT_LT(Clock::now(), before + 30s);
+}
+
+int open_descriptors() {
+  int n = 0;
+  for ([[maybe_unused]] auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+TEST(EventSet, TakesATimerfdOnlyOnceItsAlarmBoundsManyWaitsAndKeepsTheAlarmAcrossTheSwitch) {
+  int before = open_descriptors();
+  EventSet set;
+  int with_set = open_descriptors();
+  EXPECT_EQ(with_set, before + 1);  // the epoll set alone
+  // Armed often but rarely slept on (a Client waiting in its link's own read): no timerfd.
+  for (int i = 0; i < 100; ++i) set.set_alarm(Clock::now() + 1h + std::chrono::seconds(i));
+  EXPECT_EQ(open_descriptors(), with_set);
+  // Every unbounded wait ends at its alarm, before and after the set takes its timerfd.
+  for (int i = 0; i < 40; ++i) {
+    auto start = Clock::now();
+    set.set_alarm(start + 1ms);
+    EXPECT_TRUE(set.wait(Clock::time_point::max()).empty());
+    EXPECT_GE(Clock::now(), start + 1ms);
+    EXPECT_EQ(set.alarm(), Clock::time_point::max());
+  }
+  EXPECT_EQ(open_descriptors(), with_set + 1);  // the timerfd
 }
 
 TEST(EventSet, WakeAndPostFromAnotherThread) {
