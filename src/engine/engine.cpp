@@ -318,9 +318,11 @@ void Engine::close(Peer& peer, bool fault, std::string_view reason_text, Errc re
   if (lost > 0) EngineCounters::bump(counters_.dropped, lost);
   take_dropped(peer);
   bool was_established = link.established();
-  EngineCounters::bump(counters_.open, std::int64_t{-1});
   events_set_.remove(link.fd());
   link.close();
+  // Counted closed only once it is: whoever sees `open` drop may rely on the peer's end of
+  // the connection seeing the close.
+  EngineCounters::bump(counters_.open, std::int64_t{-1});
   if (peer.polled() != nullptr && !peer.parked) erase_one(polled_, &peer);
   peer.parked = false;
   if (link.extensions().timed != nullptr) erase_one(timed_, &peer);
