@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the build tree into a temporary prefix, then builds and runs a consumer against it
-# twice: with find_package(ipcx CONFIG) and with pkg-config.
+# Installs the build tree into a temporary prefix, then builds and runs consumers against it:
+# C++ with find_package(ipcx CONFIG) and with pkg-config, and C with pkg-config --static.
 set -euo pipefail
 build=$1 consumer=$2 cmake=$3
 work=$(mktemp -d)
@@ -11,6 +11,12 @@ trap 'rm -rf "$work"' EXIT
 "$work/build/consumer"
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig:$work/prefix/lib64/pkgconfig:$(ls -d "$work"/prefix/lib/*/pkgconfig 2>/dev/null | tr '\n' ':')"
 # shellcheck disable=SC2046
-g++ -o "$work/pc-consumer" "$consumer/main.cpp" $(pkg-config --cflags --libs ipcx)
+g++ -std=c++20 -o "$work/pc-consumer" "$consumer/main.cpp" $(pkg-config --cflags --libs ipcx)
 "$work/pc-consumer"
-echo "1 passed, 0 failed: install consumer (cmake and pkg-config)"
+# C, as a C user links the static library: the flags hold nothing C++-only and name the C++
+# runtime. Warnings are errors: the header must be clean C11.
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Wextra -Wpedantic -Werror -o "$work/c-consumer" "$consumer/main.c" \
+  $(pkg-config --cflags --libs --static ipcx)
+"$work/c-consumer"
+echo "1 passed, 0 failed: install consumer (cmake, pkg-config, and C with pkg-config --static)"
