@@ -100,10 +100,13 @@ class Client {
   // that takes plain envelopes only (ClientOptions::envelope), requests still go one at a time:
   // each waits in the Client until the reply before it has arrived.
   Result<RequestId> send(const Message& request);
-  // The next reply to any request sent with send(), in arrival order.
+  // The next reply to any request sent with send(), in arrival order. Looks at least once,
+  // so receive(0ms) polls.
   Result<Reply> receive(std::chrono::milliseconds timeout);
 
-  // Readable when receive() may have something; stable across reconnects.
+  // For a caller's own event loop: after receive() fails with timeout, fd() becomes readable
+  // when a reply may have arrived (shm rings are asked to ring it then); call receive(0ms)
+  // again. Stable across reconnects.
   int fd() const noexcept;
   const Endpoint& endpoint() const noexcept;
   // Whether requests now go out in the plain envelope (ClientOptions::envelope): false until a

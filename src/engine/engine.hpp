@@ -112,6 +112,9 @@ class Engine {
   // disarm() ends that at the next call. Needs cross_thread.
   void arm_for_outside_wait();
   void disarm();
+  // The same arming without the wake-up: false when a ring holds something already (read it,
+  // then arm again). For owners without cross_thread.
+  bool arm_polled();
   std::size_t open_peers() const noexcept { return peers_.size() - graveyard_.size(); }
 
   // ---- driving (engine_io.cpp, engine_wait.cpp)

@@ -145,12 +145,16 @@ void Engine::unpark(Peer& peer) {
   peer.polled()->end_sleep();
 }
 
-void Engine::arm_for_outside_wait() {
+bool Engine::arm_polled() {
   bool sleep = true;
   for (Peer* p : polled_) {
     if (!p->paused) sleep &= p->polled()->prepare_sleep();
   }
-  if (!sleep) wake();
+  return sleep;
+}
+
+void Engine::arm_for_outside_wait() {
+  if (!arm_polled()) wake();
 }
 
 void Engine::disarm() {

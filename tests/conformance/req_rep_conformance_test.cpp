@@ -412,6 +412,44 @@ TEST_P(ReqRepConformance, RunOnceFromAUserEventLoop) {
   server.stop();
 }
 
+TEST_P(ReqRepConformance, AClientInAUserEventLoopIsWokenByItsFd) {
+  IPCX_NEEDS_OWN_SERVER();
+  Server server;
+  std::mutex mutex;
+  std::vector<std::thread> answering;
+  server.on_request([&](Request& r) {
+    // Answered a moment later from another thread: by then the client sleeps on its fd().
+    auto responder = std::make_shared<Responder>(r.respond_later());
+    std::lock_guard lock(mutex);
+    answering.emplace_back([responder, body = r.body()] {
+      std::this_thread::sleep_for(20ms);
+      (void)responder->reply(body);
+    });
+  });
+  server.bind(url());
+  server.start();
+  Client client(url());
+  ASSERT_TRUE(client.call(Message{"connect"}, 10s));
+  for (int i = 0; i < 5; ++i) {
+    Message request{std::to_string(i)};
+    ASSERT_TRUE(client.send(request));
+    Result<Reply> reply = client.receive(0ms);
+    for (int wakes = 0; !reply && wakes < 1000; ++wakes) {
+      ASSERT_EQ(reply.error(), Errc::timeout);
+      pollfd p{client.fd(), POLLIN, 0};
+      ASSERT_EQ(::poll(&p, 1, 20000), 1) << "fd() did not become readable for the reply";
+      reply = client.receive(0ms);
+    }
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->body, request);
+  }
+  {
+    std::lock_guard lock(mutex);
+    for (auto& t : answering) t.join();
+  }
+  server.stop();
+}
+
 TEST_P(ReqRepConformance, NoDescriptorLeaks) {
   IPCX_NEEDS_OWN_SERVER();
   std::size_t before = test::open_fd_count();

@@ -100,8 +100,9 @@ Result<RequestId> Client::send(const Message& request) {
 
 Result<Reply> Client::receive(std::chrono::milliseconds timeout) {
   Impl& c = *impl_;
+  c.end_outside_wait();
   auto deadline = Clock::now() + timeout;
-  for (;;) {
+  for (bool pumped = false;; pumped = true) {
     if (!c.arrived.empty()) {
       Reply r = std::move(c.arrived.front());
       c.arrived.erase(c.arrived.begin());
@@ -116,7 +117,11 @@ Result<Reply> Client::receive(std::chrono::milliseconds timeout) {
       c.unsent.clear();  // every request waiting fails with it
       return unexpected(c.peer->dial->last_failure);
     }
-    if (Clock::now() >= deadline) return unexpected(Errc::timeout);
+    // Out of time, but only after one look (receive(0) polls): the caller may now wait on
+    // fd(), so rings are asked to ring it; one that holds something already is read instead.
+    if (pumped && Clock::now() >= deadline && c.arm_for_outside_wait()) {
+      return unexpected(Errc::timeout);
+    }
     c.pump(deadline, false);
   }
 }
