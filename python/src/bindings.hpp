@@ -1,0 +1,91 @@
+// The Python extension module ipcx._ipcx (pybind11, over include/ipcx only): what its files
+// share. module.cpp defines the module, the exceptions and the message conversions; client.cpp,
+// server.cpp and sockets.cpp one family of classes each. Every blocking call releases the GIL
+// and waits in slices, taking signals between them, so Ctrl-C interrupts it.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "ipcx/ipcx.hpp"
+
+namespace ipcx::python {
+
+namespace py = pybind11;
+using Clock = std::chrono::steady_clock;
+
+// How long a blocking call waits with the GIL released before it looks for signals.
+inline constexpr std::chrono::milliseconds kSlice{50};
+
+// Frames from Python: bytes-like objects (bytes, bytearray, memoryview, anything with the
+// buffer protocol) are copied as they are; str is encoded as UTF-8.
+Message message_from(const py::args& frames);
+Message message_from_list(const py::handle& frames);
+// A message as a list of bytes.
+py::list frames_of(const Message& message);
+// A received view as an ipcx.View (a context manager of memoryviews).
+py::object view_object(MessageView&& view);
+
+// Raises the Python exception that mirrors `code` (ipcx.Timeout, ipcx.PeerClosed, ...).
+[[noreturn]] void raise(Errc code, const char* what);
+template <class T>
+T take(Result<T>&& r, const char* what) {
+  if (!r) raise(r.error(), what);
+  return std::move(*r);
+}
+inline void check(const Result<void>& r, const char* what) {
+  if (!r) raise(r.error(), what);
+}
+
+// A Python timeout in seconds (None: without limit) as a deadline.
+class Deadline {
+ public:
+  // `seconds`: None, or a number (int or float) of seconds.
+  explicit Deadline(const py::object& seconds);
+  bool forever() const noexcept { return forever_; }
+  // What is left, at most `slice` (zero once passed).
+  std::chrono::milliseconds next_slice(std::chrono::milliseconds slice = kSlice) const;
+  bool passed() const noexcept { return !forever_ && Clock::now() >= at_; }
+  // The whole wait, for calls that cannot be sliced.
+  std::chrono::milliseconds whole() const;
+
+ private:
+  bool forever_ = true;
+  Clock::time_point at_{};
+};
+
+// Repeats `attempt(slice)` (run without the GIL) until it returns a value, the deadline passes
+// (then the last result, a timeout), or a signal handler raises (then that exception).
+template <class T, class Attempt>
+Result<T> sliced(const Deadline& deadline, Attempt&& attempt) {
+  for (;;) {
+    auto slice = deadline.next_slice();
+    std::optional<Result<T>> r;
+    {
+      py::gil_scoped_release unlocked;
+      r.emplace(attempt(slice));
+    }
+    if (r->has_value() || r->error() != Errc::timeout || deadline.passed()) return std::move(*r);
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+  }
+}
+
+// A Python object kept by C++ code that may drop it without the GIL (a callback in a socket's
+// options, a handler): released under the GIL whoever lets it go.
+std::shared_ptr<py::object> keep(py::object object);
+
+// Options from keyword arguments: every field of the C++ struct by the same name; durations in
+// seconds (float), keys as str; unknown names raise TypeError.
+ServerOptions server_options(const py::kwargs& kwargs);
+ClientOptions client_options(const py::kwargs& kwargs);
+SocketOptions socket_options(const py::kwargs& kwargs);
+ProxyOptions proxy_options(const py::kwargs& kwargs);
+
+void bind_client(py::module_& m);
+void bind_server(py::module_& m);
+void bind_sockets(py::module_& m);
+
+}  // namespace ipcx::python

@@ -1,0 +1,208 @@
+// ipcx._ipcx: Client, View and spawn.
+#include <pybind11/stl.h>
+
+#include <unordered_map>
+#include <utility>
+
+#include "bindings.hpp"
+
+namespace ipcx::python {
+namespace {
+
+// A reply lent in place (shm://: the frames are the ring's own bytes). The memoryviews it hands
+// out are released with it; reading one afterwards raises ValueError.
+class View {
+ public:
+  explicit View(MessageView view) : view_(std::move(view)) {}
+  View(View&& other) noexcept
+      : view_(std::exchange(other.view_, std::nullopt)),
+        memoryviews_(std::exchange(other.memoryviews_, std::nullopt)) {}
+  View& operator=(View&&) = delete;
+  ~View() { release_views(); }
+
+  py::list frames() {
+    if (!view_) throw py::value_error("the view was released");
+    if (!memoryviews_) {
+      py::list list(view_->size());
+      for (std::size_t i = 0; i < view_->size(); ++i) {
+        auto f = view_->frame(i);
+        list[i] = py::memoryview::from_memory(static_cast<const void*>(f.data()), static_cast<py::ssize_t>(f.size()));
+      }
+      memoryviews_ = std::move(list);
+    }
+    return *memoryviews_;
+  }
+  bool zero_copy() const { return view_ && view_->zero_copy(); }
+  std::size_t size() const { return view_ ? view_->size() : 0; }
+  void release() {
+    release_views();
+    if (view_) view_->release();
+    view_.reset();
+  }
+
+ private:
+  void release_views() {
+    if (!memoryviews_) return;
+    for (auto mv : *memoryviews_) mv.attr("release")();
+    memoryviews_.reset();
+  }
+  std::optional<MessageView> view_;
+  std::optional<py::list> memoryviews_;
+};
+
+class PyClient {
+ public:
+  PyClient(const std::string& url, const py::kwargs& kwargs)
+      : client_(std::in_place, url, client_options(kwargs)) {}
+  explicit PyClient(Client client) : client_(std::move(client)) {}
+
+  py::list call(const py::args& frames, const py::object& timeout) {
+    Message request = message_from(frames);
+    Deadline deadline(timeout);
+    Client& c = get();
+    // A short wait in one piece: the usual path, spinning or reading in the link itself. A
+    // long one as a send and receives in slices, so that signals are taken between them.
+    if (!deadline.forever() && deadline.whole() <= kSlice) {
+      Result<Message> r = unexpected(Errc::timeout);
+      {
+        py::gil_scoped_release unlocked;
+        r = c.call(request, deadline.whole());
+      }
+      return frames_of(take(std::move(r), "call"));
+    }
+    RequestId id = take(c.send(request), "call");
+    return frames_of(wait_for(id, deadline));
+  }
+
+  View call_view(const py::args& frames, const py::object& timeout) {
+    Message request = message_from(frames);
+    Deadline deadline(timeout);
+    Client& c = get();
+    Result<MessageView> r = unexpected(Errc::timeout);
+    {
+      py::gil_scoped_release unlocked;
+      r = c.call_view(request, deadline.whole());
+    }
+    return View(take(std::move(r), "call_view"));
+  }
+
+  RequestId send(const py::args& frames) {
+    return take(get().send(message_from(frames)), "send");
+  }
+
+  py::tuple receive(const py::object& timeout) {
+    if (!stash_.empty()) {
+      auto it = stash_.begin();
+      py::tuple out = py::make_tuple(it->first, frames_of(it->second));
+      stash_.erase(it);
+      return out;
+    }
+    Deadline deadline(timeout);
+    Client& c = get();
+    auto r = sliced<Reply>(deadline, [&](std::chrono::milliseconds slice) {
+      return c.receive(slice);
+    });
+    Reply reply = take(std::move(r), "receive");
+    return py::make_tuple(reply.id, frames_of(reply.body));
+  }
+
+  // Without waiting: the reply to `id` if it is in (None if not yet), for asyncio.
+  std::optional<py::list> poll_reply(RequestId id) {
+    if (auto it = stash_.find(id); it != stash_.end()) {
+      py::list frames = frames_of(it->second);
+      stash_.erase(it);
+      return frames;
+    }
+    Client& c = get();
+    for (;;) {
+      auto r = c.receive(std::chrono::milliseconds(0));
+      if (!r) {
+        if (r.error() == Errc::timeout) return std::nullopt;
+        take(std::move(r), "call_async");
+      }
+      if (r->id == id) return frames_of(r->body);
+      stash_.emplace(r->id, std::move(r->body));
+    }
+  }
+
+  int fd() const { return client_ ? client_->fd() : -1; }
+  std::string url() const { return client_ ? client_->endpoint().url() : std::string(); }
+  std::uint64_t unmatched_replies() const {
+    return client_ ? client_->stats().unmatched_replies : 0;
+  }
+  void close() {
+    py::gil_scoped_release unlocked;  // a spawned child is waited for
+    client_.reset();
+  }
+
+ private:
+  Client& get() {
+    if (!client_) throw py::value_error("the client is closed");
+    return *client_;
+  }
+
+  // The reply to `id`, others kept for receive().
+  Message wait_for(RequestId id, const Deadline& deadline) {
+    Client& c = get();
+    for (;;) {
+      auto r = sliced<Reply>(deadline, [&](std::chrono::milliseconds slice) {
+        return c.receive(slice);
+      });
+      Reply reply = take(std::move(r), "call");
+      if (reply.id == id) return std::move(reply.body);
+      stash_.emplace(reply.id, std::move(reply.body));
+    }
+  }
+
+  std::optional<Client> client_;
+  std::unordered_map<RequestId, Message> stash_;  // replies that came while waiting for another
+};
+
+}  // namespace
+
+py::object view_object(MessageView&& view) { return py::cast(View(std::move(view))); }
+
+void bind_client(py::module_& m) {
+  py::class_<View>(m, "View", "A reply lent in place; use it in a with block.")
+      .def_property_readonly("frames", &View::frames,
+                             "The frames as read-only memoryviews into the transport.")
+      .def_property_readonly("zero_copy", &View::zero_copy,
+                             "True when the frames are the shm ring's own bytes.")
+      .def("__len__", &View::size)
+      .def("release", &View::release, "Gives the space back; the memoryviews are released.")
+      .def("__enter__", [](View& v) -> View& { return v; })
+      .def("__exit__", [](View& v, const py::args&) { v.release(); });
+
+  py::class_<PyClient>(m, "Client", "Request/reply client (a DEALER on the wire).")
+      .def(py::init<const std::string&, const py::kwargs&>(), py::arg("url"))
+      .def("call", &PyClient::call, py::arg("timeout") = py::none(),
+           "Sends the frames as one request and returns the reply's frames as a list of bytes.")
+      .def("call_view", &PyClient::call_view, py::arg("timeout") = py::none(),
+           "As call(), the reply lent in place as a View.")
+      .def("send", &PyClient::send, "Queues a request; returns its id.")
+      .def("receive", &PyClient::receive, py::arg("timeout") = py::none(),
+           "The next reply to any request sent: (id, frames).")
+      .def("_poll_reply", &PyClient::poll_reply)
+      .def("fileno", &PyClient::fd)
+      .def_property_readonly("fd", &PyClient::fd)
+      .def_property_readonly("url", &PyClient::url)
+      .def_property_readonly("unmatched_replies", &PyClient::unmatched_replies)
+      .def("close", &PyClient::close)
+      .def("__enter__", [](PyClient& c) -> PyClient& { return c; })
+      .def("__exit__", [](PyClient& c, const py::args&) { c.close(); });
+
+  m.def(
+      "spawn",
+      [](const std::vector<std::string>& argv, const py::kwargs& kwargs) {
+        ClientOptions options = client_options(kwargs);
+        std::optional<Client> child;
+        {
+          py::gil_scoped_release unlocked;
+          child.emplace(spawn(argv, std::move(options)));
+        }
+        return PyClient(std::move(*child));
+      },
+      py::arg("argv"), "Starts argv as a child serving on its stdin/stdout; a Client to it.");
+}
+
+}  // namespace ipcx::python
