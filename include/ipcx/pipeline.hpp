@@ -94,7 +94,8 @@ class Puller {
   Result<MessageView> receive_view(std::chrono::milliseconds timeout = kForever);
 
   SocketStats stats() const noexcept;
-  // Readable when receive() may have something.
+  // For a caller's own event loop: after receive() fails with timeout (receive(0ms) polls),
+  // readable when it may have something.
   int fd() const noexcept;
 
  private:

@@ -79,6 +79,8 @@ class Subscriber {
   std::uint64_t gap() const noexcept;
 
   SocketStats stats() const noexcept;
+  // For a caller's own event loop: after receive() fails with timeout (receive(0ms) polls),
+  // readable when it may have something.
   int fd() const noexcept;
 
  private:

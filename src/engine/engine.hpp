@@ -115,6 +115,18 @@ class Engine {
   // The same arming without the wake-up: false when a ring holds something already (read it,
   // then arm again). For owners without cross_thread.
   bool arm_polled();
+  // For a receive that times out when its caller may wait on fd() next (an event loop of its
+  // own): arms as arm_polled(), disarmed again when false. The next receive calls
+  // end_caller_wait() first.
+  bool arm_for_caller() {
+    caller_armed_ = arm_polled();
+    if (!caller_armed_) disarm();
+    return caller_armed_;
+  }
+  void end_caller_wait() {
+    if (caller_armed_) disarm();
+    caller_armed_ = false;
+  }
   std::size_t open_peers() const noexcept { return peers_.size() - graveyard_.size(); }
 
   // ---- driving (engine_io.cpp, engine_wait.cpp)
@@ -396,6 +408,7 @@ class Engine {
   std::uint64_t next_id_ = 1;
   bool listeners_ready_ = false;
   bool flushing_all_ = false;
+  bool caller_armed_ = false;  // arm_for_caller() left the rings armed
   std::size_t hold_bytes_ = 0;
   std::size_t gathering_ = 0;  // links open whose extensions say gathers_writes
   unsigned calls_ = 0;

@@ -234,14 +234,17 @@ struct Puller::Impl final : detail::ViewLender, engine::PeerEvents {
 
   Result<void> take(Message& out, engine::Engine::Frames* frames, bool* viewed,
                     std::chrono::milliseconds timeout) {
+    engine.end_caller_wait();
     if (next(out, frames, viewed)) return {};
     auto deadline = pattern::deadline_after(timeout);
-    for (;;) {
+    for (bool looked = false;; looked = true) {
       engine.progress();
       engine.reap();
       if (next(out, frames, viewed)) return {};
       if (engine.spin(deadline, true, [&] { return next(out, frames, viewed); })) return {};
-      if (Clock::now() >= deadline) return unexpected(Errc::timeout);
+      if (Clock::now() >= deadline && pattern::timed_out(engine, looked)) {
+        return unexpected(Errc::timeout);
+      }
       engine.sleep(deadline);
     }
   }

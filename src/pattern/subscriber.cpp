@@ -55,14 +55,17 @@ bool Subscribing::next_matching(Message& m) {
 
 Result<void> Subscribing::receive(Message& m, std::chrono::milliseconds timeout) {
   engine::Engine& e = engine;
+  e.end_caller_wait();
   Clock::time_point deadline{};  // read lazily
-  for (;;) {
+  for (bool looked = false;; looked = true) {
     if (next_matching(m)) return {};
     e.progress();  // accepts, redials, writes: only when nothing was waiting
     e.reap();
     if (next_matching(m)) return {};
     if (deadline == Clock::time_point{}) deadline = pattern::deadline_after(timeout);
-    if (Clock::now() >= deadline) return unexpected(Errc::timeout);
+    if (Clock::now() >= deadline && pattern::timed_out(e, looked)) {
+      return unexpected(Errc::timeout);
+    }
     if (e.spin(deadline, true, [&] { return next_matching(m); })) return {};
     e.sleep(deadline);
   }

@@ -3,7 +3,8 @@
 // pullers everything when the other's greeting came late). Many rounds in one test, so that a
 // race would show: pullers bound before the pusher connects to them, and pullers connecting to
 // a bound pusher. A pusher that coalesces a burst still delivers a lone message at once, and
-// all of a burst whether it then sits idle or is destroyed.
+// all of a burst whether it then sits idle or is destroyed. A puller driven from its caller's
+// own event loop (receive(0ms), then poll on fd()) is woken for each message.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <unistd.h>
@@ -165,6 +166,29 @@ TEST_P(PushDelivery, ALoneMessageArrivesWithoutALaterSendOrFlush) {
     return wait_released(go[0]);
   });
   expect_numbered(0, 2);
+  release();
+  EXPECT_EQ(child.wait(), 0);
+}
+
+TEST_P(PushDelivery, APullerInAUserEventLoopIsWokenByItsFd) {
+  auto child = start([&](Pusher& pusher) -> int {
+    for (int i = 0; i < 5; ++i) {
+      ::usleep(20000);  // each message comes while the puller sleeps on its fd()
+      if (!pusher.send(Message{std::to_string(i)}, 10s)) return 4;
+    }
+    return wait_released(go[0]);
+  });
+  for (int i = 0; i < 5; ++i) {
+    auto m = puller.receive(0ms);  // polls
+    for (int wakes = 0; !m && wakes < 1000; ++wakes) {
+      ASSERT_EQ(m.error(), Errc::timeout);
+      pollfd p{puller.fd(), POLLIN, 0};
+      ASSERT_EQ(::poll(&p, 1, 20000), 1) << "fd() did not become readable for message " << i;
+      m = puller.receive(0ms);
+    }
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->text(0), std::to_string(i));
+  }
   release();
   EXPECT_EQ(child.wait(), 0);
 }

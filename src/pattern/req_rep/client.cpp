@@ -100,7 +100,7 @@ Result<RequestId> Client::send(const Message& request) {
 
 Result<Reply> Client::receive(std::chrono::milliseconds timeout) {
   Impl& c = *impl_;
-  c.end_outside_wait();
+  c.engine.end_caller_wait();
   auto deadline = Clock::now() + timeout;
   for (bool pumped = false;; pumped = true) {
     if (!c.arrived.empty()) {
@@ -119,7 +119,7 @@ Result<Reply> Client::receive(std::chrono::milliseconds timeout) {
     }
     // Out of time, but only after one look (receive(0) polls): the caller may now wait on
     // fd(), so rings are asked to ring it; one that holds something already is read instead.
-    if (pumped && Clock::now() >= deadline && c.arm_for_outside_wait()) {
+    if (pumped && Clock::now() >= deadline && c.engine.arm_for_caller()) {
       return unexpected(Errc::timeout);
     }
     c.pump(deadline, false);

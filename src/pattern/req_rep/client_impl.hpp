@@ -72,17 +72,6 @@ struct Client::Impl final : detail::ViewLender, engine::PeerEvents {
   bool wait_in_read(std::chrono::milliseconds left);
   bool take_view();
   void pump(Clock::time_point deadline, bool wait_first, Clock::time_point now = {});
-  // Before the caller waits on fd() itself: false, disarmed, when a ring holds something.
-  bool arm_for_outside_wait() {
-    armed_outside = engine.arm_polled();
-    if (!armed_outside) engine.disarm();
-    return armed_outside;
-  }
-  // At the next call after such a wait.
-  void end_outside_wait() {
-    if (armed_outside) engine.disarm();
-    armed_outside = false;
-  }
   bool spin(Clock::time_point deadline);
   void wait_ready(Clock::time_point deadline);
   void check_idle_link(Clock::time_point now) {
@@ -141,7 +130,6 @@ struct Client::Impl final : detail::ViewLender, engine::PeerEvents {
   Clock::time_point last_used{};
   Errc last_failure = Errc::ok;  // a spawned child's: it went away
   bool written_now = false;      // the last send_as() wrote its request to the link
-  bool armed_outside = false;    // receive() timed out with the rings armed for an fd() wait
 };
 
 }  // namespace ipcx

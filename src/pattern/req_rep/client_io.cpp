@@ -242,7 +242,7 @@ Result<RequestId> Client::Impl::send(const Message& body, Clock::time_point now)
 
 Result<RequestId> Client::Impl::send_as(RequestId id, const Message& body, Clock::time_point now) {
   written_now = false;
-  end_outside_wait();
+  engine.end_caller_wait();
   check_idle_link(now);
   engine.progress();  // connects when there is no link and the backoff has passed
   if (may_write_now()) {
