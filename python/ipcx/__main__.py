@@ -52,7 +52,9 @@ def serve(args):
     for url in args.bind:
         bound = server.bind(url)
         if not args.quiet:
-            print(f"bound {bound}", flush=True)
+            # stdout is the stream of a stdio:// server: say it on stderr then.
+            out = sys.stderr if bound.startswith("stdio://") else sys.stdout
+            print(f"bound {bound}", file=out, flush=True)
     for url in args.connect:
         server.connect(url)
     try:
@@ -68,8 +70,8 @@ def sub(args):
     with ipcx.Subscriber() as subscriber:
         for topic in args.topic or [""]:
             subscriber.subscribe(topic)
-        for url in args.bind:
-            print(f"bound {subscriber.bind(url)}", flush=True)
+        for url in args.bind:  # on stderr, as the CLI does: stdout carries only messages
+            print(f"bound {subscriber.bind(url)}", file=sys.stderr, flush=True)
         for url in args.urls:
             subscriber.connect(url)
         received = 0

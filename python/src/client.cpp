@@ -26,7 +26,8 @@ class View {
       py::list list(view_->size());
       for (std::size_t i = 0; i < view_->size(); ++i) {
         auto f = view_->frame(i);
-        list[i] = py::memoryview::from_memory(static_cast<const void*>(f.data()), static_cast<py::ssize_t>(f.size()));
+        list[i] = py::memoryview::from_memory(static_cast<const void*>(f.data()),
+                                              static_cast<py::ssize_t>(f.size()));
       }
       memoryviews_ = std::move(list);
     }
@@ -86,9 +87,7 @@ class PyClient {
     return View(take(std::move(r), "call_view"));
   }
 
-  RequestId send(const py::args& frames) {
-    return take(get().send(message_from(frames)), "send");
-  }
+  RequestId send(const py::args& frames) { return take(get().send(message_from(frames)), "send"); }
 
   py::tuple receive(const py::object& timeout) {
     if (!stash_.empty()) {
@@ -99,9 +98,8 @@ class PyClient {
     }
     Deadline deadline(timeout);
     Client& c = get();
-    auto r = sliced<Reply>(deadline, [&](std::chrono::milliseconds slice) {
-      return c.receive(slice);
-    });
+    auto r =
+        sliced<Reply>(deadline, [&](std::chrono::milliseconds slice) { return c.receive(slice); });
     Reply reply = take(std::move(r), "receive");
     return py::make_tuple(reply.id, frames_of(reply.body));
   }
@@ -145,9 +143,8 @@ class PyClient {
   Message wait_for(RequestId id, const Deadline& deadline) {
     Client& c = get();
     for (;;) {
-      auto r = sliced<Reply>(deadline, [&](std::chrono::milliseconds slice) {
-        return c.receive(slice);
-      });
+      auto r = sliced<Reply>(deadline,
+                             [&](std::chrono::milliseconds slice) { return c.receive(slice); });
       Reply reply = take(std::move(r), "call");
       if (reply.id == id) return std::move(reply.body);
       stash_.emplace(reply.id, std::move(reply.body));

@@ -22,8 +22,8 @@ struct ExceptionName {
 
 void add_exceptions(py::module_& m) {
   PyObject* base = PyErr_NewExceptionWithDoc(
-      "ipcx.Error", "Base of every ipcx error; .code names it as ipcx::Errc does.",
-      PyExc_Exception, nullptr);
+      "ipcx.Error", "Base of every ipcx error; .code names it as ipcx::Errc does.", PyExc_Exception,
+      nullptr);
   m.add_object("Error", py::handle(base));
   exception_for[0] = base;
   const ExceptionName names[] = {
@@ -45,12 +45,10 @@ void add_exceptions(py::module_& m) {
       {Errc::auth_failed, "AuthFailed", nullptr, "CURVE: the keys do not match."},
   };
   for (const auto& n : names) {
-    py::tuple bases = n.builtin != nullptr
-                          ? py::make_tuple(py::handle(base), py::handle(n.builtin))
-                          : py::make_tuple(py::handle(base));
+    py::tuple bases = n.builtin != nullptr ? py::make_tuple(py::handle(base), py::handle(n.builtin))
+                                           : py::make_tuple(py::handle(base));
     std::string qualified = std::string("ipcx.") + n.name;
-    PyObject* type =
-        PyErr_NewExceptionWithDoc(qualified.c_str(), n.doc, bases.ptr(), nullptr);
+    PyObject* type = PyErr_NewExceptionWithDoc(qualified.c_str(), n.doc, bases.ptr(), nullptr);
     if (type == nullptr) throw py::error_already_set();
     py::handle(type).attr("code") = std::string(to_string(n.code));
     m.add_object(n.name, py::handle(type));
@@ -74,7 +72,8 @@ void add_frame(Message& message, const py::handle& frame) {
     throw py::type_error("a frame must be bytes-like or str, not " +
                          std::string(py::str(frame.get_type().attr("__name__"))));
   }
-  message.add(std::span(static_cast<const std::byte*>(view.buf), static_cast<std::size_t>(view.len)));
+  message.add(
+      std::span(static_cast<const std::byte*>(view.buf), static_cast<std::size_t>(view.len)));
   PyBuffer_Release(&view);
 }
 
@@ -189,8 +188,8 @@ Deadline::Deadline(const py::object& timeout) {
   double seconds = py::float_(timeout);
   if (!(seconds >= 0)) throw py::value_error("timeout must be None or >= 0");
   forever_ = false;
-  at_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                           std::chrono::duration<double>(seconds));
+  at_ = Clock::now() +
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
 std::chrono::milliseconds Deadline::next_slice(std::chrono::milliseconds slice) const {
@@ -303,9 +302,9 @@ PYBIND11_MODULE(_ipcx, m) {
       if (p) std::rethrow_exception(p);
     } catch (const ipcx::Error& e) {
       auto i = static_cast<std::size_t>(e.errc());
-      PyErr_SetString(i < kCodes && exception_for[i] != nullptr ? exception_for[i]
-                                                                : exception_for[0],
-                      e.what());
+      PyErr_SetString(
+          i < kCodes && exception_for[i] != nullptr ? exception_for[i] : exception_for[0],
+          e.what());
     }
   });
   m.def(

@@ -211,8 +211,9 @@ py::class_<Wrapper> socket_class(py::module_& m, const char* name, const char* d
 ProxyOptions proxy_options(const py::kwargs& kwargs) {
   ProxyOptions o;
   auto ms = [](const py::handle& v) {
-    return v.is_none() ? std::chrono::milliseconds(-1)
-                       : std::chrono::milliseconds(static_cast<std::int64_t>(v.cast<double>() * 1e3));
+    return v.is_none()
+               ? std::chrono::milliseconds(-1)
+               : std::chrono::milliseconds(static_cast<std::int64_t>(v.cast<double>() * 1e3));
   };
   for (const auto& [key, value] : kwargs) {
     auto name = key.cast<std::string>();

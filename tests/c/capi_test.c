@@ -139,13 +139,18 @@ static void test_server_and_client(void) {
     CHECK(frame_is(ipcx_msg_frame(reply, 0), "answered later"));
     ipcx_msg_free(reply);
 
-    /* The view lies in the ring on shm://, and is a copy on unix://. */
-    ipcx_view* view = NULL;
-    CHECK_OK(ipcx_client_call_view(client, request, 2, 10000, &view));
-    CHECK(ipcx_view_count(view) == 2);
-    CHECK(frame_is(ipcx_view_frame(view, 0), "two"));
-    CHECK(ipcx_view_zero_copy(view) == (u == 1));
-    ipcx_view_release(view);
+    /* The view lies in the ring on shm:// (a reply that lands while the client switches from
+     * looking to reading is copied: rare, so most are in place), and is a copy on unix://. */
+    int in_place = 0;
+    for (int i = 0; i < 20; ++i) {
+      ipcx_view* view = NULL;
+      CHECK_OK(ipcx_client_call_view(client, request, 2, 10000, &view));
+      CHECK(ipcx_view_count(view) == 2);
+      CHECK(frame_is(ipcx_view_frame(view, 0), "two"));
+      in_place += ipcx_view_zero_copy(view);
+      ipcx_view_release(view);
+    }
+    CHECK(u == 1 ? in_place > 10 : in_place == 0);
 
     /* Pipelined: three in flight, each reply names its request. */
     uint32_t ids[3];
@@ -240,6 +245,7 @@ static void test_pipeline(void) {
   CHECK_OK(ipcx_pusher_connect(pusher, url));
   pthread_t thread;
   pthread_create(&thread, NULL, push_hundred, pusher);
+  int viewed_in_place = 0;
   for (int i = 0; i < 100; ++i) {
     char body[16];
     snprintf(body, sizeof body, "m%d", i);
@@ -252,13 +258,14 @@ static void test_pipeline(void) {
       ipcx_view* view = NULL;
       CHECK_OK(ipcx_puller_receive_view(puller, 20000, &view));
       CHECK(frame_is(ipcx_view_frame(view, 0), body));
-      CHECK(ipcx_view_zero_copy(view) == 1);
+      viewed_in_place += ipcx_view_zero_copy(view);
       ipcx_view_release(view);
     }
   }
   void* pushed = NULL;
   pthread_join(thread, &pushed);
   CHECK(pushed == NULL);
+  CHECK(viewed_in_place > 25); /* of 50, as above */
   ipcx_msg* none = NULL;
   CHECK(ipcx_puller_receive(puller, 0, &none) == IPCX_TIMEOUT);
   ipcx_socket_stats stats;
@@ -333,8 +340,13 @@ static void test_proxy(void) {
   CHECK_OK(ipcx_client_call(client, request, 2, 20000, &reply));
   CHECK(frame_is(ipcx_msg_frame(reply, 0), "proxy"));
   ipcx_msg_free(reply);
+  /* The proxy counts a reply after it has forwarded it: wait for the count, not for time. */
   ipcx_proxy_stats stats;
-  CHECK_OK(ipcx_proxy_stats_get(proxy, &stats));
+  for (int i = 0; i < 10000; ++i) {
+    CHECK_OK(ipcx_proxy_stats_get(proxy, &stats));
+    if (stats.to_frontend == 1) break;
+    usleep(1000);
+  }
   CHECK(stats.to_backend == 1 && stats.to_frontend == 1);
   ipcx_client_free(client);
   ipcx_server_free(server);

@@ -4,9 +4,10 @@
 // throughput ...` runs only the throughput part, and `ipcx bench fanout ...` publish/subscribe
 // fan-out (ipcx_bench_fanout), `ipcx bench instructions ...` user-space instructions per call
 // under callgrind (ipcx_bench_instructions), `ipcx bench curve ...` what CURVE costs
-// (ipcx_bench_curve). Each harness is its own program so that the
-// tool does not link the peers; this finds it beside the build tree's CLI or in the installed
-// libexec directory, and replaces this process with it.
+// (ipcx_bench_curve), `ipcx bench python ...` a Python Client's round trips beside pyzmq
+// (bench/python_rtt.py, through the build's ipcx_bench_python). Each harness is its own program so
+// that the tool does not link the peers; this finds it beside the build tree's CLI or in the
+// installed libexec directory, and replaces this process with it.
 #include <signal.h>
 #include <unistd.h>
 
@@ -35,8 +36,9 @@ std::string find_harness(const std::string& name) {
 
 int bench(std::vector<std::string> args) {
   std::string name = "ipcx_bench_latency";
-  if (!args.empty() && (args.front() == "fanout" || args.front() == "instructions" ||
-                        args.front() == "curve" || args.front() == "scale")) {
+  if (!args.empty() &&
+      (args.front() == "fanout" || args.front() == "instructions" || args.front() == "curve" ||
+       args.front() == "scale" || args.front() == "python")) {
     name = "ipcx_bench_" + args.front();
     args.erase(args.begin());
   } else if (!args.empty() && args.front() == "throughput") {
@@ -86,7 +88,8 @@ Runner add_bench(CLI::App& app) {
       "off (--keep leaves the callgrind files in DIR). `ipcx bench curve [--count N] "
       "[--messages N] [--json F] [--quick]`: CURVE on tcp against libsodium alone and libzmq. "
       "`ipcx bench scale [--mechanism M,...] [--clients N] [--processes P] [--pipeline K] "
-      "[--seconds S] [--json F]`: many clients on one server.");
+      "[--seconds S] [--json F]`: many clients on one server. `ipcx bench python [--calls N] "
+      "[--rounds N] [--json F]`: a Python Client over shm and unix beside pyzmq REQ/REP.");
   return [cmd, args] { return bench(cmd->remaining()); };
 }
 
