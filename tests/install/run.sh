@@ -19,4 +19,11 @@ g++ -std=c++20 -o "$work/pc-consumer" "$consumer/main.cpp" $(pkg-config --cflags
 cc -std=c11 -Wall -Wextra -Wpedantic -Werror -o "$work/c-consumer" "$consumer/main.c" \
   $(pkg-config --cflags --libs --static ipcx)
 "$work/c-consumer"
-echo "1 passed, 0 failed: install consumer (cmake, pkg-config, and C with pkg-config --static)"
+# The Python package, where the build made one: importable from the prefix alone.
+package=$(ls -d "$work"/prefix/lib*/python3*/dist-packages 2>/dev/null | head -n 1 || true)
+if [[ -n "$package" ]]; then
+  (cd "$work" && PYTHONPATH=$package PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -c \
+    'import ipcx, sys; assert sys.argv[1] in ipcx.__file__; print("Python package ok", ipcx.__version__)' \
+    "$package")
+fi
+echo "1 passed, 0 failed: install consumer (cmake, pkg-config, C with pkg-config --static, Python)"
