@@ -7,6 +7,7 @@ import signal
 import sys
 import textwrap
 import threading
+import time
 
 import pytest
 
@@ -99,14 +100,34 @@ CTRL_C = textwrap.dedent("""
 """)
 
 
+def asleep(pid):
+    """Whether the process's main thread sleeps in the kernel (state S)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] == "S"
+
+
+def interrupt_once_blocked(process):
+    # Once its main thread is blocked in the call, not while it is still on its way there: a
+    # KeyboardInterrupt before the try would end the script instead.
+    def blocked():
+        for _ in range(5):  # asleep at five looks 10 ms apart
+            if not asleep(process.pid):
+                return False
+            time.sleep(0.01)
+        return True
+
+    assert eventually(blocked)
+    process.send_signal(signal.SIGINT)
+
+
 def test_ctrl_c_interrupts_a_blocking_call_in_the_main_thread():
     child = Child(python_argv("-c", CTRL_C))
     try:
         assert child.line() == "calling"
-        child.process.send_signal(signal.SIGINT)
+        interrupt_once_blocked(child.process)
         assert child.line() == "call interrupted"
         assert child.line() == "receiving"
-        child.process.send_signal(signal.SIGINT)
+        interrupt_once_blocked(child.process)
         assert child.line() == "receive interrupted"
         assert child.process.wait(30) == 0
     finally:

@@ -3,6 +3,7 @@
 #include "ipcx/client.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "core/coarse_clock.hpp"
 #include "pattern/req_rep/client_impl.hpp"
@@ -101,7 +102,11 @@ Result<RequestId> Client::send(const Message& request) {
 Result<Reply> Client::receive(std::chrono::milliseconds timeout) {
   Impl& c = *impl_;
   c.engine.end_caller_wait();
-  auto deadline = Clock::now() + timeout;
+  auto now = Clock::now();
+  auto deadline = now + timeout;
+  // Right after send() wrote a request, wait first, in the link's own read where it can (as
+  // call() does): reading before the reply can have come would only find nothing.
+  bool wait_first = std::exchange(c.written_now, false) && timeout.count() > 0;
   for (bool pumped = false;; pumped = true) {
     if (!c.arrived.empty()) {
       Reply r = std::move(c.arrived.front());
@@ -122,7 +127,8 @@ Result<Reply> Client::receive(std::chrono::milliseconds timeout) {
     if (pumped && Clock::now() >= deadline && c.engine.arm_for_caller()) {
       return unexpected(Errc::timeout);
     }
-    c.pump(deadline, false);
+    c.pump(deadline, wait_first, wait_first ? now : Clock::time_point{});
+    wait_first = false;
   }
 }
 
