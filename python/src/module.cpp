@@ -142,6 +142,34 @@ bool set_common(O& o, const std::string& name, const py::handle& value) {
   return true;
 }
 
+// The fields of sockets that bind (Server, the one-way sockets): false for another name.
+template <class O>
+bool set_binding(O& o, const std::string& name, const py::handle& value) {
+  if (name == "shm_ring_bytes") {
+    o.shm_ring_bytes = value.cast<std::size_t>();
+  } else if (name == "file_mode") {
+    o.file_mode = value.cast<std::uint32_t>();
+  } else if (name == "allow_uids") {
+    o.allow_uids = uids_of(value);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// The fields of sockets that dial (Client, the one-way sockets): false for another name.
+template <class O>
+bool set_dialling(O& o, const std::string& name, const py::handle& value) {
+  if (name == "reconnect_min") {
+    o.reconnect_min = ms_of(value);
+  } else if (name == "reconnect_max") {
+    o.reconnect_max = ms_of(value);
+  } else {
+    return false;
+  }
+  return true;
+}
+
 [[noreturn]] void unknown(const std::string& name) {
   throw py::type_error("unknown option '" + name + "'");
 }
@@ -210,19 +238,13 @@ ServerOptions server_options(const py::kwargs& kwargs) {
   ServerOptions o;
   for (const auto& [key, value] : kwargs) {
     auto name = key.cast<std::string>();
-    if (set_common(o, name, value)) continue;
+    if (set_common(o, name, value) || set_binding(o, name, value)) continue;
     if (name == "max_connections") {
       o.max_connections = value.cast<std::size_t>();
     } else if (name == "workers") {
       o.workers = value.cast<unsigned>();
     } else if (name == "stop_grace") {
       o.stop_grace = ms_of(value);
-    } else if (name == "shm_ring_bytes") {
-      o.shm_ring_bytes = value.cast<std::size_t>();
-    } else if (name == "file_mode") {
-      o.file_mode = value.cast<std::uint32_t>();
-    } else if (name == "allow_uids") {
-      o.allow_uids = uids_of(value);
     } else {
       unknown(name);
     }
@@ -234,12 +256,8 @@ ClientOptions client_options(const py::kwargs& kwargs) {
   ClientOptions o;
   for (const auto& [key, value] : kwargs) {
     auto name = key.cast<std::string>();
-    if (set_common(o, name, value)) continue;
-    if (name == "reconnect_min") {
-      o.reconnect_min = ms_of(value);
-    } else if (name == "reconnect_max") {
-      o.reconnect_max = ms_of(value);
-    } else if (name == "envelope") {
+    if (set_common(o, name, value) || set_dialling(o, name, value)) continue;
+    if (name == "envelope") {
       auto e = value.cast<std::string>();
       if (e == "automatic") {
         o.envelope = RequestEnvelope::automatic;
@@ -261,7 +279,9 @@ SocketOptions socket_options(const py::kwargs& kwargs) {
   SocketOptions o;
   for (const auto& [key, value] : kwargs) {
     auto name = key.cast<std::string>();
-    if (set_common(o, name, value)) continue;
+    if (set_common(o, name, value) || set_binding(o, name, value) || set_dialling(o, name, value)) {
+      continue;
+    }
     if (name == "hwm") {
       o.hwm = value.cast<std::size_t>();
     } else if (name == "lossless") {
@@ -270,18 +290,8 @@ SocketOptions socket_options(const py::kwargs& kwargs) {
       o.linger = ms_of(value);
     } else if (name == "max_peers") {
       o.max_peers = value.cast<std::size_t>();
-    } else if (name == "reconnect_min") {
-      o.reconnect_min = ms_of(value);
-    } else if (name == "reconnect_max") {
-      o.reconnect_max = ms_of(value);
     } else if (name == "batch_bytes") {
       o.batch_bytes = value.cast<std::size_t>();
-    } else if (name == "shm_ring_bytes") {
-      o.shm_ring_bytes = value.cast<std::size_t>();
-    } else if (name == "file_mode") {
-      o.file_mode = value.cast<std::uint32_t>();
-    } else if (name == "allow_uids") {
-      o.allow_uids = uids_of(value);
     } else {
       unknown(name);
     }

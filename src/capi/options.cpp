@@ -45,86 +45,78 @@ EventSink events_from(ipcx_event_fn on_event, void* user) {
   };
 }
 
-template <class C>
-void set_common(C& c, std::size_t max_message_size, std::size_t max_queued_bytes, microseconds spin,
-                milliseconds handshake, milliseconds heartbeat) {
-  c.max_message_size = max_message_size;
-  c.max_queued_bytes = max_queued_bytes;
-  c.spin_us = spin.count();
-  c.handshake_timeout_ms = handshake.count();
-  c.heartbeat_ms = heartbeat.count();
-  c.security = {};
-  c.log = nullptr;
-  c.log_user = nullptr;
-  c.on_event = nullptr;
-  c.event_user = nullptr;
+// The C++ defaults of what the options share, C++ to C (the struct is zeroed first: no
+// security, no callbacks).
+template <class C, class O>
+void common_defaults(C& c, const O& d) {
+  c.max_message_size = d.max_message_size;
+  c.max_queued_bytes = d.max_queued_bytes;
+  c.spin_us = d.spin.count();
+  c.handshake_timeout_ms = d.handshake_timeout.count();
+  c.heartbeat_ms = d.heartbeat.count();
 }
 
 // A negative heartbeat is "off" in both APIs; other durations are taken as given.
 milliseconds ms(std::int64_t value) { return milliseconds(value); }
+
+// What the Server, Client and one-way sockets' options share, C to C++.
+template <class O, class C>
+void common_from(O& o, const C& c) {
+  o.max_message_size = c.max_message_size;
+  o.max_queued_bytes = c.max_queued_bytes;
+  o.spin = microseconds(c.spin_us);
+  o.handshake_timeout = ms(c.handshake_timeout_ms);
+  o.heartbeat = ms(c.heartbeat_ms);
+  o.security = security_from(c.security);
+  o.log = log_from(c.log, c.log_user);
+  o.on_event = events_from(c.on_event, c.event_user);
+}
+
+// Sockets that bind: the shm ring, socket files' mode, the uids admitted.
+template <class O, class C>
+void binding_from(O& o, const C& c) {
+  o.shm_ring_bytes = c.shm_ring_bytes;
+  o.file_mode = c.file_mode;
+  o.allow_uids = uids_from(c.allow_uids, c.allow_uid_count);
+}
 
 }  // namespace
 
 ServerOptions server_options_from(const ipcx_server_options* c) {
   ServerOptions o;
   if (c == nullptr) return o;
-  o.max_message_size = c->max_message_size;
+  common_from(o, *c);
+  binding_from(o, *c);
   o.max_connections = c->max_connections;
-  o.max_queued_bytes = c->max_queued_bytes;
-  o.spin = microseconds(c->spin_us);
   o.workers = c->workers;
-  o.handshake_timeout = ms(c->handshake_timeout_ms);
-  o.heartbeat = ms(c->heartbeat_ms);
   o.stop_grace = ms(c->stop_grace_ms);
-  o.shm_ring_bytes = c->shm_ring_bytes;
-  o.file_mode = c->file_mode;
-  o.allow_uids = uids_from(c->allow_uids, c->allow_uid_count);
-  o.security = security_from(c->security);
-  o.log = log_from(c->log, c->log_user);
-  o.on_event = events_from(c->on_event, c->event_user);
   return o;
 }
 
 ClientOptions client_options_from(const ipcx_client_options* c) {
   ClientOptions o;
   if (c == nullptr) return o;
-  o.max_message_size = c->max_message_size;
-  o.max_queued_bytes = c->max_queued_bytes;
-  o.spin = microseconds(c->spin_us);
-  o.handshake_timeout = ms(c->handshake_timeout_ms);
-  o.heartbeat = ms(c->heartbeat_ms);
+  common_from(o, *c);
   o.reconnect_min = ms(c->reconnect_min_ms);
   o.reconnect_max = ms(c->reconnect_max_ms);
   o.envelope = static_cast<RequestEnvelope>(c->envelope);
   o.server_uids = uids_from(c->server_uids, c->server_uid_count);
-  o.security = security_from(c->security);
-  o.log = log_from(c->log, c->log_user);
-  o.on_event = events_from(c->on_event, c->event_user);
   return o;
 }
 
 SocketOptions socket_options_from(const ipcx_socket_options* c) {
   SocketOptions o;
   if (c == nullptr) return o;
-  o.max_message_size = c->max_message_size;
+  common_from(o, *c);
+  binding_from(o, *c);
   o.hwm = c->hwm;
   o.lossless = c->lossless != 0;
-  o.max_queued_bytes = c->max_queued_bytes;
-  o.spin = microseconds(c->spin_us);
-  o.handshake_timeout = ms(c->handshake_timeout_ms);
-  o.heartbeat = ms(c->heartbeat_ms);
   o.linger = ms(c->linger_ms);
   o.max_peers = c->max_peers;
   o.reconnect_min = ms(c->reconnect_min_ms);
   o.reconnect_max = ms(c->reconnect_max_ms);
   o.batch_bytes = c->batch_bytes;
-  o.shm_ring_bytes = c->shm_ring_bytes;
-  o.file_mode = c->file_mode;
-  o.allow_uids = uids_from(c->allow_uids, c->allow_uid_count);
   o.server_uids = uids_from(c->server_uids, c->server_uid_count);
-  o.security = security_from(c->security);
-  o.log = log_from(c->log, c->log_user);
-  o.on_event = events_from(c->on_event, c->event_user);
   return o;
 }
 
@@ -155,8 +147,7 @@ void ipcx_server_options_init(ipcx_server_options* c) {
   if (c == nullptr) return;
   ServerOptions d;
   *c = {};
-  capi::set_common(*c, d.max_message_size, d.max_queued_bytes, d.spin, d.handshake_timeout,
-                   d.heartbeat);
+  capi::common_defaults(*c, d);
   c->max_connections = d.max_connections;
   c->workers = d.workers;
   c->stop_grace_ms = d.stop_grace.count();
@@ -168,8 +159,7 @@ void ipcx_client_options_init(ipcx_client_options* c) {
   if (c == nullptr) return;
   ClientOptions d;
   *c = {};
-  capi::set_common(*c, d.max_message_size, d.max_queued_bytes, d.spin, d.handshake_timeout,
-                   d.heartbeat);
+  capi::common_defaults(*c, d);
   c->reconnect_min_ms = d.reconnect_min.count();
   c->reconnect_max_ms = d.reconnect_max.count();
   c->envelope = static_cast<ipcx_envelope>(d.envelope);
@@ -179,8 +169,7 @@ void ipcx_socket_options_init(ipcx_socket_options* c) {
   if (c == nullptr) return;
   SocketOptions d;
   *c = {};
-  capi::set_common(*c, d.max_message_size, d.max_queued_bytes, d.spin, d.handshake_timeout,
-                   d.heartbeat);
+  capi::common_defaults(*c, d);
   c->hwm = d.hwm;
   c->lossless = d.lossless ? 1 : 0;
   c->linger_ms = d.linger.count();
