@@ -24,6 +24,9 @@ inline constexpr std::chrono::milliseconds kSlice{50};
 // buffer protocol) are copied as they are; str is encoded as UTF-8.
 Message message_from(const py::args& frames);
 Message message_from_list(const py::handle& frames);
+Message message_from(PyObject* const* frames, Py_ssize_t count);
+// Raises the ipcx.Error subclass for a C++ ipcx::Error, with its whole message.
+void set_python_error(const Error& e);
 // A message as a list of bytes.
 py::list frames_of(const Message& message);
 // A received view as an ipcx.View (a context manager of memoryviews).
@@ -76,6 +79,25 @@ Result<T> sliced(const Deadline& deadline, Attempt&& attempt) {
 // A Python object kept by C++ code that may drop it without the GIL (a callback in a socket's
 // options, a handler): released under the GIL whoever lets it go.
 std::shared_ptr<py::object> keep(py::object object);
+
+// Hot methods in CPython's vectorcall convention: pybind11's general dispatch (a tuple of the
+// arguments, a copy of the keywords, several allocations) cost more instructions than a whole
+// C++ round trip underneath. `Body` gets the positional arguments and the `timeout` keyword
+// (None when absent); with `takes_frames` false the one positional argument allowed is the
+// timeout. Exceptions become Python's as pybind11's own would.
+using FastBody = py::object (*)(py::handle self, PyObject* const* frames, Py_ssize_t count,
+                                const py::object& timeout);
+PyObject* run_fast(FastBody body, bool takes_frames, const char* name, PyObject* self,
+                   PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) noexcept;
+
+template <FastBody Body, bool TakesFrames, const char* Name>
+PyObject* fast_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                      PyObject* kwnames) noexcept {
+  return run_fast(Body, TakesFrames, Name, self, args, nargs, kwnames);
+}
+
+// Replaces the method `def->ml_name` of class `cls` with `def` (static storage).
+void add_fast_method(py::handle cls, PyMethodDef* def);
 
 // Options from keyword arguments: every field of the C++ struct by the same name; durations in
 // seconds (float), keys as str; unknown names raise TypeError.

@@ -58,7 +58,10 @@ class PyClient {
   explicit PyClient(Client client) : client_(std::move(client)) {}
 
   py::list call(const py::args& frames, const py::object& timeout) {
-    Message request = message_from(frames);
+    return call_message(message_from(frames), timeout);
+  }
+
+  py::list call_message(const Message& request, const py::object& timeout) {
     Deadline deadline(timeout);
     Client& c = get();
     // A short wait in one piece: the usual path, spinning or reading in the link itself. A
@@ -87,7 +90,8 @@ class PyClient {
     return View(take(std::move(r), "call_view"));
   }
 
-  RequestId send(const py::args& frames) { return take(get().send(message_from(frames)), "send"); }
+  RequestId send(const py::args& frames) { return send_message(message_from(frames)); }
+  RequestId send_message(const Message& request) { return take(get().send(request), "send"); }
 
   py::tuple receive(const py::object& timeout) {
     if (!stash_.empty()) {
@@ -155,6 +159,39 @@ class PyClient {
   std::unordered_map<RequestId, Message> stash_;  // replies that came while waiting for another
 };
 
+py::object fast_call(py::handle self, PyObject* const* frames, Py_ssize_t count,
+                     const py::object& timeout) {
+  return self.cast<PyClient&>().call_message(message_from(frames, count), timeout);
+}
+py::object fast_send(py::handle self, PyObject* const* frames, Py_ssize_t count,
+                     const py::object&) {
+  return py::int_(self.cast<PyClient&>().send_message(message_from(frames, count)));
+}
+py::object fast_receive(py::handle self, PyObject* const*, Py_ssize_t, const py::object& timeout) {
+  return self.cast<PyClient&>().receive(timeout);
+}
+
+constexpr char kCall[] = "call";
+constexpr char kSend[] = "send";
+constexpr char kReceive[] = "receive";
+PyMethodDef fast_methods[] = {
+    {kCall,
+     reinterpret_cast<PyCFunction>(
+         reinterpret_cast<void (*)()>(fast_method<fast_call, true, kCall>)),
+     METH_FASTCALL | METH_KEYWORDS,
+     "call(*frames, timeout=None) -> list[bytes]\n\nSends the frames as one request and returns "
+     "the reply's frames as a list of bytes."},
+    {kSend,
+     reinterpret_cast<PyCFunction>(
+         reinterpret_cast<void (*)()>(fast_method<fast_send, true, kSend>)),
+     METH_FASTCALL | METH_KEYWORDS, "send(*frames) -> int\n\nQueues a request; returns its id."},
+    {kReceive,
+     reinterpret_cast<PyCFunction>(
+         reinterpret_cast<void (*)()>(fast_method<fast_receive, false, kReceive>)),
+     METH_FASTCALL | METH_KEYWORDS,
+     "receive(timeout=None) -> (int, list[bytes])\n\nThe next reply to any request sent."},
+};
+
 }  // namespace
 
 py::object view_object(MessageView&& view) { return py::cast(View(std::move(view))); }
@@ -170,8 +207,8 @@ void bind_client(py::module_& m) {
       .def("__enter__", [](View& v) -> View& { return v; })
       .def("__exit__", [](View& v, const py::args&) { v.release(); });
 
-  py::class_<PyClient>(m, "Client", "Request/reply client (a DEALER on the wire).")
-      .def(py::init<const std::string&, const py::kwargs&>(), py::arg("url"))
+  auto client = py::class_<PyClient>(m, "Client", "Request/reply client (a DEALER on the wire).");
+  client.def(py::init<const std::string&, const py::kwargs&>(), py::arg("url"))
       .def("call", &PyClient::call, py::arg("timeout") = py::none(),
            "Sends the frames as one request and returns the reply's frames as a list of bytes.")
       .def("call_view", &PyClient::call_view, py::arg("timeout") = py::none(),
@@ -187,6 +224,8 @@ void bind_client(py::module_& m) {
       .def("close", &PyClient::close)
       .def("__enter__", [](PyClient& c) -> PyClient& { return c; })
       .def("__exit__", [](PyClient& c, const py::args&) { c.close(); });
+  // The hot paths replace the pybind11 bindings of the same names.
+  for (auto& def : fast_methods) add_fast_method(client, &def);
 
   m.def(
       "spawn",

@@ -183,6 +183,65 @@ std::shared_ptr<py::object> keep(py::object object) {
   });
 }
 
+Message message_from(PyObject* const* frames, Py_ssize_t count) {
+  Message message;
+  for (Py_ssize_t i = 0; i < count; ++i) add_frame(message, py::handle(frames[i]));
+  return message;
+}
+
+PyObject* run_fast(FastBody body, bool takes_frames, const char* name, PyObject* self,
+                   PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) noexcept {
+  try {
+    py::object timeout = py::none();
+    if (!takes_frames && nargs > 0) {
+      if (nargs > 1) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most one argument, the timeout", name);
+        return nullptr;
+      }
+      timeout = py::reinterpret_borrow<py::object>(args[0]);
+      nargs = 0;
+    }
+    Py_ssize_t keywords = kwnames == nullptr ? 0 : PyTuple_GET_SIZE(kwnames);
+    Py_ssize_t positional = takes_frames ? nargs : (timeout.is_none() ? 0 : 1);
+    for (Py_ssize_t i = 0; i < keywords; ++i) {
+      PyObject* keyword = PyTuple_GET_ITEM(kwnames, i);
+      if (PyUnicode_CompareWithASCIIString(keyword, "timeout") != 0) {
+        PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'", name,
+                     keyword);
+        return nullptr;
+      }
+      timeout = py::reinterpret_borrow<py::object>(args[positional + i]);
+    }
+    return body(py::handle(self), args, nargs, timeout).release().ptr();
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (const py::cast_error&) {
+    PyErr_Format(PyExc_TypeError, "%s() called on the wrong kind of object", name);
+  } catch (const py::builtin_exception& e) {
+    e.set_error();
+  } catch (const Error& e) {
+    set_python_error(e);
+  } catch (const std::bad_alloc&) {
+    PyErr_NoMemory();
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  }
+  return nullptr;
+}
+
+void add_fast_method(py::handle cls, PyMethodDef* def) {
+  py::object method = py::reinterpret_steal<py::object>(
+      PyDescr_NewMethod(reinterpret_cast<PyTypeObject*>(cls.ptr()), def));
+  if (!method) throw py::error_already_set();
+  cls.attr(def->ml_name) = method;
+}
+
+void set_python_error(const Error& e) {
+  auto i = static_cast<std::size_t>(e.errc());
+  PyErr_SetString(i < kCodes && exception_for[i] != nullptr ? exception_for[i] : exception_for[0],
+                  e.what());
+}
+
 Message message_from(const py::args& frames) {
   Message message;
   for (const auto& frame : frames) add_frame(message, frame);
@@ -213,7 +272,8 @@ void raise(Errc code, const char* what) {
 
 Deadline::Deadline(const py::object& timeout) {
   if (timeout.is_none()) return;
-  double seconds = py::float_(timeout);
+  double seconds = PyFloat_AsDouble(timeout.ptr());  // ints too, without a float object
+  if (seconds == -1.0 && PyErr_Occurred() != nullptr) throw py::error_already_set();
   if (!(seconds >= 0)) throw py::value_error("timeout must be None or >= 0");
   forever_ = false;
   at_ = Clock::now() +
@@ -311,10 +371,7 @@ PYBIND11_MODULE(_ipcx, m) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const ipcx::Error& e) {
-      auto i = static_cast<std::size_t>(e.errc());
-      PyErr_SetString(
-          i < kCodes && exception_for[i] != nullptr ? exception_for[i] : exception_for[0],
-          e.what());
+      set_python_error(e);
     }
   });
   m.def(

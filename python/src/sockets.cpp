@@ -58,7 +58,9 @@ class PyPusher : public PySocket<Pusher> {
  public:
   using PySocket::PySocket;
   void send(const py::args& frames, const py::object& timeout) {
-    Message message = message_from(frames);
+    send_message(message_from(frames), timeout);
+  }
+  void send_message(const Message& message, const py::object& timeout) {
     Deadline deadline(timeout);
     Pusher& p = get();
     auto r = sliced<bool>(deadline, [&](std::chrono::milliseconds slice) -> Result<bool> {
@@ -107,8 +109,8 @@ class PyPuller : public PySocket<Puller> {
 class PyPublisher : public PySocket<Publisher> {
  public:
   using PySocket::PySocket;
-  std::size_t publish(const py::args& frames) {
-    Message message = message_from(frames);
+  std::size_t publish(const py::args& frames) { return publish_message(message_from(frames)); }
+  std::size_t publish_message(const Message& message) {
     Publisher& p = get();
     Result<std::size_t> r = unexpected(Errc::io_error);
     {
@@ -236,6 +238,41 @@ ProxyOptions proxy_options(const py::kwargs& kwargs) {
   return o;
 }
 
+// The hot paths, past pybind11's general dispatch (see fast_method()).
+py::object fast_push(py::handle self, PyObject* const* frames, Py_ssize_t count,
+                     const py::object& timeout) {
+  self.cast<PyPusher&>().send_message(message_from(frames, count), timeout);
+  return py::none();
+}
+py::object fast_publish(py::handle self, PyObject* const* frames, Py_ssize_t count,
+                        const py::object&) {
+  return py::int_(self.cast<PyPublisher&>().publish_message(message_from(frames, count)));
+}
+template <class Wrapper>
+py::object fast_receive(py::handle self, PyObject* const*, Py_ssize_t, const py::object& timeout) {
+  return self.cast<Wrapper&>().receive(timeout);
+}
+
+constexpr char kSend[] = "send";
+constexpr char kPublish[] = "publish";
+constexpr char kReceive[] = "receive";
+template <auto Body, bool TakesFrames, const char* Name>
+PyMethodDef fast_def(const char* doc) {
+  return {Name,
+          reinterpret_cast<PyCFunction>(
+              reinterpret_cast<void (*)()>(fast_method<Body, TakesFrames, Name>)),
+          METH_FASTCALL | METH_KEYWORDS, doc};
+}
+PyMethodDef push_def = fast_def<fast_push, true, kSend>(
+    "send(*frames, timeout=None)\n\nQueues one message of these frames, waiting while every "
+    "puller is full.");
+PyMethodDef publish_def = fast_def<fast_publish, true, kPublish>(
+    "publish(*frames) -> int\n\nPublishes one message; how many subscribers took it.");
+PyMethodDef pull_def = fast_def<fast_receive<PyPuller>, false, kReceive>(
+    "receive(timeout=None) -> list[bytes]\n\nThe next message.");
+PyMethodDef subscribed_def = fast_def<fast_receive<PySubscriber>, false, kReceive>(
+    "receive(timeout=None) -> list[bytes]\n\nThe next matching message.");
+
 void bind_sockets(py::module_& m) {
   socket_class<PyPusher>(m, "Pusher", "Sends messages round robin to pullers (PUSH).")
       .def("send", &PyPusher::send, py::arg("timeout") = py::none(),
@@ -260,6 +297,11 @@ void bind_sockets(py::module_& m) {
            "The next matching message, as a list of bytes.")
       .def_property_readonly("gap", &PySubscriber::gap,
                              "Messages lost just before the last one received.");
+
+  add_fast_method(m.attr("Pusher"), &push_def);
+  add_fast_method(m.attr("Publisher"), &publish_def);
+  add_fast_method(m.attr("Puller"), &pull_def);
+  add_fast_method(m.attr("Subscriber"), &subscribed_def);
 
   py::class_<PyProxy>(m, "Proxy", "zmq_proxy over any mechanisms, for each pattern.")
       .def(py::init<const std::string&, const py::kwargs&>(), py::arg("pattern") = "request_reply")

@@ -103,6 +103,28 @@ def test_errors_are_exceptions_named_after_errc(tmp_path):
     assert issubclass(ipcx.Timeout, TimeoutError)
 
 
+def test_arguments_are_checked_on_the_fast_paths(tmp_path):
+    with ipcx.Client(f"unix://{tmp_path}/nobody.sock") as client:
+        with pytest.raises(TypeError):
+            client.call(b"x", deadline=1)
+        with pytest.raises(TypeError):
+            client.call(object(), timeout=1)
+        with pytest.raises(ValueError):
+            client.call(b"x", timeout=-1)
+        with pytest.raises(ipcx.WouldBlock):
+            client.receive(0)  # a positional timeout; nothing was sent
+        with pytest.raises(TypeError):
+            client.receive(1, 2)
+    with ipcx.Puller() as puller:
+        puller.bind(f"unix://{tmp_path}/pull.sock")
+        with pytest.raises(ipcx.Timeout):
+            puller.receive(0.01)
+        with pytest.raises(ipcx.Timeout):
+            puller.receive(timeout=0.01)
+    with pytest.raises(TypeError):
+        ipcx.Puller.receive(ipcx.Subscriber(), 0)
+
+
 def test_curve_and_connection_events(tmp_path):
     public, secret = ipcx.curve_key_pair()
     events = []
