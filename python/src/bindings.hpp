@@ -96,6 +96,15 @@ PyObject* fast_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
   return run_fast(Body, TakesFrames, Name, self, args, nargs, kwnames);
 }
 
+// The method table entry of such a method.
+template <FastBody Body, bool TakesFrames, const char* Name>
+PyMethodDef fast_def(const char* doc) {
+  return {Name,
+          reinterpret_cast<PyCFunction>(
+              reinterpret_cast<void (*)()>(fast_method<Body, TakesFrames, Name>)),
+          METH_FASTCALL | METH_KEYWORDS, doc};
+}
+
 // Replaces the method `def->ml_name` of class `cls` with `def` (static storage).
 void add_fast_method(py::handle cls, PyMethodDef* def);
 

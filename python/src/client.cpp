@@ -175,21 +175,12 @@ constexpr char kCall[] = "call";
 constexpr char kSend[] = "send";
 constexpr char kReceive[] = "receive";
 PyMethodDef fast_methods[] = {
-    {kCall,
-     reinterpret_cast<PyCFunction>(
-         reinterpret_cast<void (*)()>(fast_method<fast_call, true, kCall>)),
-     METH_FASTCALL | METH_KEYWORDS,
-     "call(*frames, timeout=None) -> list[bytes]\n\nSends the frames as one request and returns "
-     "the reply's frames as a list of bytes."},
-    {kSend,
-     reinterpret_cast<PyCFunction>(
-         reinterpret_cast<void (*)()>(fast_method<fast_send, true, kSend>)),
-     METH_FASTCALL | METH_KEYWORDS, "send(*frames) -> int\n\nQueues a request; returns its id."},
-    {kReceive,
-     reinterpret_cast<PyCFunction>(
-         reinterpret_cast<void (*)()>(fast_method<fast_receive, false, kReceive>)),
-     METH_FASTCALL | METH_KEYWORDS,
-     "receive(timeout=None) -> (int, list[bytes])\n\nThe next reply to any request sent."},
+    fast_def<fast_call, true, kCall>(
+        "call(*frames, timeout=None) -> list[bytes]\n\nSends the frames as one request and "
+        "returns the reply's frames as a list of bytes."),
+    fast_def<fast_send, true, kSend>("send(*frames) -> int\n\nQueues a request; returns its id."),
+    fast_def<fast_receive, false, kReceive>(
+        "receive(timeout=None) -> (int, list[bytes])\n\nThe next reply to any request sent."),
 };
 
 }  // namespace

@@ -256,13 +256,6 @@ py::object fast_receive(py::handle self, PyObject* const*, Py_ssize_t, const py:
 constexpr char kSend[] = "send";
 constexpr char kPublish[] = "publish";
 constexpr char kReceive[] = "receive";
-template <auto Body, bool TakesFrames, const char* Name>
-PyMethodDef fast_def(const char* doc) {
-  return {Name,
-          reinterpret_cast<PyCFunction>(
-              reinterpret_cast<void (*)()>(fast_method<Body, TakesFrames, Name>)),
-          METH_FASTCALL | METH_KEYWORDS, doc};
-}
 PyMethodDef push_def = fast_def<fast_push, true, kSend>(
     "send(*frames, timeout=None)\n\nQueues one message of these frames, waiting while every "
     "puller is full.");
