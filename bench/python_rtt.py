@@ -60,7 +60,7 @@ while True:
 def ipcx_rows(args, cpus, spin_off, tmp):
     import ipcx
 
-    client_cpu, server_cpu = cpus
+    server_cpu = cpus[1]
     shm = f"shm://ipcx-pyrtt-{os.getpid()}"
     unix = f"unix://{tmp}/rtt.sock"
     argv = [args.cli, "serve", "--bind", shm, "--bind", unix]
@@ -99,7 +99,7 @@ def ipcx_rows(args, cpus, spin_off, tmp):
 def pyzmq_rows(args, cpus, tmp):
     import zmq
 
-    client_cpu, server_cpu = cpus
+    server_cpu = cpus[1]
     url = f"ipc://{tmp}/zmq.sock"
     server = subprocess.Popen([sys.executable, "-c", REP_SERVER, url, str(server_cpu)],
                               stdout=subprocess.PIPE, text=True)

@@ -57,10 +57,6 @@ class PyClient {
       : client_(std::in_place, url, client_options(kwargs)) {}
   explicit PyClient(Client client) : client_(std::move(client)) {}
 
-  py::list call(const py::args& frames, const py::object& timeout) {
-    return call_message(message_from(frames), timeout);
-  }
-
   py::list call_message(const Message& request, const py::object& timeout) {
     Deadline deadline(timeout);
     Client& c = get();
@@ -90,7 +86,6 @@ class PyClient {
     return View(take(std::move(r), "call_view"));
   }
 
-  RequestId send(const py::args& frames) { return send_message(message_from(frames)); }
   RequestId send_message(const Message& request) { return take(get().send(request), "send"); }
 
   py::tuple receive(const py::object& timeout) {
@@ -106,25 +101,6 @@ class PyClient {
         sliced<Reply>(deadline, [&](std::chrono::milliseconds slice) { return c.receive(slice); });
     Reply reply = take(std::move(r), "receive");
     return py::make_tuple(reply.id, frames_of(reply.body));
-  }
-
-  // Without waiting: the reply to `id` if it is in (None if not yet), for asyncio.
-  std::optional<py::list> poll_reply(RequestId id) {
-    if (auto it = stash_.find(id); it != stash_.end()) {
-      py::list frames = frames_of(it->second);
-      stash_.erase(it);
-      return frames;
-    }
-    Client& c = get();
-    for (;;) {
-      auto r = c.receive(std::chrono::milliseconds(0));
-      if (!r) {
-        if (r.error() == Errc::timeout) return std::nullopt;
-        take(std::move(r), "call_async");
-      }
-      if (r->id == id) return frames_of(r->body);
-      stash_.emplace(r->id, std::move(r->body));
-    }
   }
 
   int fd() const { return client_ ? client_->fd() : -1; }
@@ -200,14 +176,8 @@ void bind_client(py::module_& m) {
 
   auto client = py::class_<PyClient>(m, "Client", "Request/reply client (a DEALER on the wire).");
   client.def(py::init<const std::string&, const py::kwargs&>(), py::arg("url"))
-      .def("call", &PyClient::call, py::arg("timeout") = py::none(),
-           "Sends the frames as one request and returns the reply's frames as a list of bytes.")
       .def("call_view", &PyClient::call_view, py::arg("timeout") = py::none(),
            "As call(), the reply lent in place as a View.")
-      .def("send", &PyClient::send, "Queues a request; returns its id.")
-      .def("receive", &PyClient::receive, py::arg("timeout") = py::none(),
-           "The next reply to any request sent: (id, frames).")
-      .def("_poll_reply", &PyClient::poll_reply)
       .def("fileno", &PyClient::fd)
       .def_property_readonly("fd", &PyClient::fd)
       .def_property_readonly("url", &PyClient::url)
@@ -215,7 +185,7 @@ void bind_client(py::module_& m) {
       .def("close", &PyClient::close)
       .def("__enter__", [](PyClient& c) -> PyClient& { return c; })
       .def("__exit__", [](PyClient& c, const py::args&) { c.close(); });
-  // The hot paths replace the pybind11 bindings of the same names.
+  // call, send and receive: vectorcall methods (fast_def()).
   for (auto& def : fast_methods) add_fast_method(client, &def);
 
   m.def(

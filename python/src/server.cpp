@@ -108,7 +108,6 @@ class PyServer {
     Server& s = get();
     py::gil_scoped_release unlocked;
     s.start();
-    running_ = true;
   }
 
   // Serves until stop() (from another thread or a handler) or a signal handler raises (Ctrl-C:
@@ -182,7 +181,6 @@ class PyServer {
   }
 
   std::optional<Server> server_;
-  bool running_ = false;
   std::mutex mutex_;
   std::condition_variable stopped_;
   bool stop_asked_ = false;

@@ -57,9 +57,6 @@ class PySocket {
 class PyPusher : public PySocket<Pusher> {
  public:
   using PySocket::PySocket;
-  void send(const py::args& frames, const py::object& timeout) {
-    send_message(message_from(frames), timeout);
-  }
   void send_message(const Message& message, const py::object& timeout) {
     Deadline deadline(timeout);
     Pusher& p = get();
@@ -109,7 +106,6 @@ class PyPuller : public PySocket<Puller> {
 class PyPublisher : public PySocket<Publisher> {
  public:
   using PySocket::PySocket;
-  std::size_t publish(const py::args& frames) { return publish_message(message_from(frames)); }
   std::size_t publish_message(const Message& message) {
     Publisher& p = get();
     Result<std::size_t> r = unexpected(Errc::io_error);
@@ -268,17 +264,12 @@ PyMethodDef subscribed_def = fast_def<fast_receive<PySubscriber>, false, kReceiv
 
 void bind_sockets(py::module_& m) {
   socket_class<PyPusher>(m, "Pusher", "Sends messages round robin to pullers (PUSH).")
-      .def("send", &PyPusher::send, py::arg("timeout") = py::none(),
-           "Queues one message of these frames, waiting while every puller is full.")
       .def("flush", &PyPusher::flush, py::arg("timeout") = py::none(),
            "Waits until everything queued has left; False at the timeout.");
   socket_class<PyPuller>(m, "Puller", "Receives what pushers send (PULL).")
-      .def("receive", &PyPuller::receive, py::arg("timeout") = py::none(),
-           "The next message, as a list of bytes.")
       .def("receive_view", &PyPuller::receive_view, py::arg("timeout") = py::none(),
            "The next message lent in place, as a View.");
   socket_class<PyPublisher>(m, "Publisher", "Publishes to subscribers by topic prefix (PUB).")
-      .def("publish", &PyPublisher::publish, "Publishes one message; how many subscribers took it.")
       .def("poll", &PyPublisher::poll, "Takes in subscribers and subscriptions.")
       .def("flush", &PyPublisher::flush, py::arg("timeout") = py::none())
       .def_property_readonly("subscribers", &PyPublisher::subscribers);
@@ -286,8 +277,6 @@ void bind_sockets(py::module_& m) {
       .def("subscribe", &PySubscriber::subscribe, py::arg("topic") = py::bytes(""),
            "A prefix of the first frame, bytes or str; '' for everything.")
       .def("unsubscribe", &PySubscriber::unsubscribe, py::arg("topic"))
-      .def("receive", &PySubscriber::receive, py::arg("timeout") = py::none(),
-           "The next matching message, as a list of bytes.")
       .def_property_readonly("gap", &PySubscriber::gap,
                              "Messages lost just before the last one received.");
 
