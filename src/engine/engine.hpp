@@ -180,7 +180,8 @@ class Engine {
   // loan on the peer (end it with the link's release_view() and end_lending()).
   bool view_whole(Peer& peer, Frames& frames) noexcept {
     transport::ZeroCopy* zc = peer.link ? peer.link->extensions().zero_copy : nullptr;
-    if (zc == nullptr || !peer.announced || peer.closed || peer.paused || !zc->view(frames)) {
+    if (zc == nullptr || !peer.announced || peer.closed || peer.paused ||
+        zc->view(frames) != transport::ZeroCopy::View::lent) {
       return false;
     }
     ++peer.lent;

@@ -105,9 +105,11 @@ Peer* Engine::next_ready_message(Message& out, Message* envelope, Frames* frames
     ready_.pop_front();
     p->queued = false;
     if (p->closed || !p->link || p->paused || !p->readable) continue;
+    auto got = transport::ZeroCopy::View::declined;
     if (frames != nullptr) {
       auto* zc = p->link->extensions().zero_copy;
-      if (zc != nullptr && zc->view(*frames)) {  // never before its handshake
+      if (zc != nullptr) got = zc->view(*frames);  // never lent before its handshake
+      if (got == transport::ZeroCopy::View::lent) {
         note_ready(*p);
         *viewed = true;
         ++p->lent;
@@ -116,7 +118,11 @@ Peer* Engine::next_ready_message(Message& out, Message* envelope, Frames* frames
         return p;
       }
     }
-    auto r = envelope != nullptr ? p->link->recv_split(*envelope, out) : p->link->recv(out);
+    // An idle link is not read: a message landing meanwhile waits to be lent, not copied.
+    transport::IoResult r{Io::would_block};
+    if (got != transport::ZeroCopy::View::idle) {
+      r = envelope != nullptr ? p->link->recv_split(*envelope, out) : p->link->recv(out);
+    }
     if (r.status == Io::ok) {
       note_ready(*p);
       if (p->link->take_drained()) {

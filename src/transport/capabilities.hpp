@@ -50,10 +50,14 @@ class ZeroCopy {
   virtual bool commit_loan() noexcept = 0;  // false: the link died meanwhile
   virtual void cancel_loan() noexcept = 0;
   // The next message as views of its frames inside the transport, when it is whole in one
-  // record: true, and `frames` holds them until release_view(), which consumes the message;
-  // meanwhile recv() reads nothing. False for anything else: recv() then copies or reports.
+  // record: `lent`, and `frames` holds them until release_view(), which consumes the message;
+  // meanwhile recv() reads nothing. `idle`: no message yet, and the link made the checks
+  // recv() makes of an empty medium and found it alive. The caller waits rather than calling
+  // recv(), which would copy a message that landed a moment later. `declined` for anything
+  // else: recv() then copies or reports.
   // A link closed while a view is out keeps its memory mapped until it is destroyed.
-  virtual bool view(std::vector<std::span<const std::byte>>& frames) noexcept = 0;
+  enum class View : std::uint8_t { lent, idle, declined };
+  virtual View view(std::vector<std::span<const std::byte>>& frames) noexcept = 0;
   virtual void release_view() noexcept = 0;
 
  protected:

@@ -70,7 +70,7 @@ struct Client::Impl final : detail::ViewLender, engine::PeerEvents {
   bool wait_in_read(Clock::time_point deadline, Clock::time_point now);
   // The same for up to `left`, timed by the kernel from the read's start.
   bool wait_in_read(std::chrono::milliseconds left);
-  bool take_view();
+  transport::ZeroCopy::View take_view();
   void pump(Clock::time_point deadline, bool wait_first, Clock::time_point now = {});
   bool spin(Clock::time_point deadline);
   void wait_ready(Clock::time_point deadline);

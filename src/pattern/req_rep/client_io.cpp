@@ -7,6 +7,7 @@
 namespace ipcx {
 
 using transport::Io;
+using View = transport::ZeroCopy::View;
 
 engine::EngineOptions Client::Impl::engine_options(const ClientOptions& o) {
   auto e =
@@ -100,7 +101,14 @@ void Client::Impl::release_unsent() {
 // to the next read instead of delaying the answer. Stream links are read to the end.
 bool Client::Impl::drain(bool first_reply) {
   for (;;) {
-    if (view_for != 0 && viewing == nullptr && take_view()) return true;
+    if (view_for != 0 && viewing == nullptr) {
+      auto got = take_view();
+      if (got == View::lent) return true;
+      if (got == View::idle) {
+        take_read({Io::would_block}, incoming);  // what an empty read does: announces the link
+        return true;
+      }
+    }
     Message& into = call_for != 0 && !call_done ? *call_into : incoming;
     Read got = take_read(link()->recv_split(reply_envelope, into), into);
     if (got == Read::dead) return false;

@@ -135,21 +135,22 @@ Result<MessageView> Client::wait_view(RequestId id, Clock::time_point deadline, 
   return MessageView::lent(c, c.view_frames);
 }
 
-// call_view(): takes the next message as a view when the link can lend it. True when it is
+// call_view(): takes the next message as a view when the link can lend it. `lent` when it is
 // the awaited reply (now in view_frames); anything else viewed is copied out and handled as
-// recv() would have. False: nothing could be viewed, so recv() reads the next message.
-bool Client::Impl::take_view() {
+// recv() would have. `idle`: nothing there yet. `declined`: recv() reads the next message.
+transport::ZeroCopy::View Client::Impl::take_view() {
+  using View = transport::ZeroCopy::View;
   auto* zc = zero_copy_of(link());
-  if (zc == nullptr) return false;
+  if (zc == nullptr) return View::declined;
   for (;;) {
-    if (!zc->view(view_frames)) return false;
+    if (auto got = zc->view(view_frames); got != View::lent) return got;
     std::optional<RequestId> id;
     if (view_frames.size() >= 2) id = pattern::reply_id(view_frames[0], view_frames[1]);
     if (id && *id == view_for && take(in_flight, *id)) {
       viewing = link();
       engine.begin_lending(*peer);
       viewed = true;
-      return true;
+      return View::lent;
     }
     bool ours = id && take(in_flight, *id);
     if (ours) {

@@ -254,6 +254,10 @@ IoResult ShmLink::receive(Message& out, Message* envelope) noexcept {
   } catch (const std::bad_alloc&) {
     return fail(Errc::resource_exhausted, "out of memory while reading");
   }
+  return found_empty();
+}
+
+IoResult ShmLink::found_empty() noexcept {
   // Nothing in the ring. Whether the producer waits for room is asked at the second empty poll
   // in a row (or after a sleep), not the first: the first comes straight after a message, when
   // the owner is about to answer it, and the question's fence would delay that answer.
@@ -279,21 +283,24 @@ IoResult ShmLink::receive(Message& out, Message* envelope) noexcept {
   return {Io::would_block};
 }
 
-bool ShmLink::view(std::vector<std::span<const std::byte>>& frames) noexcept {
-  if (!plain_ring()) return false;  // the rest goes through recv()
+ZeroCopy::View ShmLink::view(std::vector<std::span<const std::byte>>& frames) noexcept {
+  if (!plain_ring()) return View::declined;  // the rest goes through recv()
   bool corrupt = false;
   auto record = rx_.peek(&corrupt);
-  // Empty or corrupt: recv() runs the empty path's checks (doorbell, liveness) or reports.
-  if (corrupt || record.empty()) return false;
+  if (corrupt) return View::declined;  // recv() reports it
+  if (record.empty()) {
+    // recv()'s checks without its read: a record landing now waits for the next view().
+    return found_empty().status == Io::would_block ? View::idle : View::declined;
+  }
   try {
-    if (!assembler_.view(record, frames)) return false;
+    if (!assembler_.view(record, frames)) return View::declined;
   } catch (const std::bad_alloc&) {
-    return false;
+    return View::declined;
   }
   viewing_ = true;
   viewed_bytes_ = record.size();
   empty_polls_ = 0;
-  return true;
+  return View::lent;
 }
 
 void ShmLink::release_view() noexcept {

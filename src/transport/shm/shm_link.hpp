@@ -72,7 +72,7 @@ class ShmLink final : public MessageLink<ShmLink>,
   std::span<std::byte> loan(const Message& head, std::size_t bytes) noexcept override;
   bool commit_loan() noexcept override;
   void cancel_loan() noexcept override { lent_ = false; }
-  bool view(std::vector<std::span<const std::byte>>& frames) noexcept override;
+  View view(std::vector<std::span<const std::byte>>& frames) noexcept override;
   void release_view() noexcept override;
   // WholeWrite
   Outcome write_whole(const Message& head, const Message& tail) noexcept override {
@@ -115,6 +115,7 @@ class ShmLink final : public MessageLink<ShmLink>,
            bc_map_ == nullptr && !expects_offer_ && !seated_;
   }
   IoResult receive(Message& out, Message* envelope) noexcept;
+  IoResult found_empty() noexcept;  // receive()'s checks of a ring with nothing to read
   void ring_peer() noexcept { ring_shm_doorbell(socket_.get()); }
   // Takes the doorbells waiting on the socket, and notes a peer that closed.
   void check_socket() noexcept;
