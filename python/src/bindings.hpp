@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "ipcx/ipcx.hpp"
 
@@ -43,37 +44,68 @@ inline void check(const Result<void>& r, const char* what) {
   if (!r) raise(r.error(), what);
 }
 
+// The GIL released for a scope: Py_BEGIN/END_ALLOW_THREADS as an object. pybind11's
+// gil_scoped_release looks up its internals first, which a round trip would pay every time.
+class Unlocked {
+ public:
+  Unlocked() noexcept : state_(PyEval_SaveThread()) {}
+  ~Unlocked() { PyEval_RestoreThread(state_); }
+  Unlocked(const Unlocked&) = delete;
+  Unlocked& operator=(const Unlocked&) = delete;
+
+ private:
+  PyThreadState* state_;
+};
+
 // A Python timeout in seconds (None: without limit) as a deadline.
 class Deadline {
  public:
   // `seconds`: None, or a number (int or float) of seconds.
   explicit Deadline(const py::object& seconds);
   bool forever() const noexcept { return forever_; }
-  // What is left, at most `slice` (zero once passed).
-  std::chrono::milliseconds next_slice(std::chrono::milliseconds slice = kSlice) const;
+  // What is left, at most `slice` (zero once passed). The first slice is known without
+  // reading the clock: most waits end within it.
+  std::chrono::milliseconds next_slice(std::chrono::milliseconds slice = kSlice);
   bool passed() const noexcept { return !forever_ && Clock::now() >= at_; }
   // The whole wait, for calls that cannot be sliced.
   std::chrono::milliseconds whole() const;
 
  private:
   bool forever_ = true;
+  bool started_ = false;
+  std::chrono::milliseconds length_{0};
   Clock::time_point at_{};
 };
 
 // Repeats `attempt(slice)` (run without the GIL) until it returns a value, the deadline passes
 // (then the last result, a timeout), or a signal handler raises (then that exception).
 template <class T, class Attempt>
-Result<T> sliced(const Deadline& deadline, Attempt&& attempt) {
+Result<T> sliced(Deadline& deadline, Attempt&& attempt) {
   for (;;) {
     auto slice = deadline.next_slice();
-    std::optional<Result<T>> r;
-    {
-      py::gil_scoped_release unlocked;
-      r.emplace(attempt(slice));
-    }
-    if (r->has_value() || r->error() != Errc::timeout || deadline.passed()) return std::move(*r);
+    Result<T> r = [&] {
+      Unlocked unlocked;
+      return attempt(slice);
+    }();
+    if (r.has_value() || r.error() != Errc::timeout || deadline.passed()) return r;
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
   }
+}
+
+// `self` of a method of the bound class T (or a Python subclass of it): the C++ object, found
+// without pybind11's cast, which looks the type up by a hash of its name and, for an object
+// whose __init__ never ran, lends it fresh uninitialised memory.
+template <class T>
+T& self_as(py::handle self) {
+  static py::detail::type_info* const info = py::detail::get_type_info(typeid(T));
+  if (info == nullptr || !PyObject_TypeCheck(self.ptr(), info->type)) {
+    throw py::type_error("a method called on the wrong kind of object");
+  }
+  auto v_h = reinterpret_cast<py::detail::instance*>(self.ptr())->get_value_and_holder(info, false);
+  if (!v_h || !v_h.holder_constructed()) {
+    throw py::type_error(std::string(Py_TYPE(self.ptr())->tp_name) + ".__init__() has not run");
+  }
+  return *static_cast<T*>(v_h.value_ptr());
 }
 
 // A Python object kept by C++ code that may drop it without the GIL (a callback in a socket's

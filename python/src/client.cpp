@@ -63,26 +63,25 @@ class PyClient {
     // A short wait in one piece: the usual path, spinning or reading in the link itself. A
     // long one as a send and receives in slices, so that signals are taken between them.
     if (!deadline.forever() && deadline.whole() <= kSlice) {
-      Result<Message> r = unexpected(Errc::timeout);
-      {
-        py::gil_scoped_release unlocked;
-        r = c.call(request, deadline.whole());
-      }
-      return frames_of(take(std::move(r), "call"));
+      Result<Message> r = [&] {
+        Unlocked unlocked;
+        return c.call(request, deadline.whole());
+      }();
+      if (!r) raise(r.error(), "call");
+      return frames_of(*r);
     }
     RequestId id = take(c.send(request), "call");
-    return frames_of(wait_for(id, deadline));
+    return wait_for(id, deadline);
   }
 
   View call_view(const py::args& frames, const py::object& timeout) {
     Message request = message_from(frames);
     Deadline deadline(timeout);
     Client& c = get();
-    Result<MessageView> r = unexpected(Errc::timeout);
-    {
-      py::gil_scoped_release unlocked;
-      r = c.call_view(request, deadline.whole());
-    }
+    Result<MessageView> r = [&] {
+      Unlocked unlocked;
+      return c.call_view(request, deadline.whole());
+    }();
     return View(take(std::move(r), "call_view"));
   }
 
@@ -99,8 +98,8 @@ class PyClient {
     Client& c = get();
     auto r =
         sliced<Reply>(deadline, [&](std::chrono::milliseconds slice) { return c.receive(slice); });
-    Reply reply = take(std::move(r), "receive");
-    return py::make_tuple(reply.id, frames_of(reply.body));
+    if (!r) raise(r.error(), "receive");
+    return py::make_tuple(r->id, frames_of(r->body));
   }
 
   int fd() const { return client_ ? client_->fd() : -1; }
@@ -109,7 +108,7 @@ class PyClient {
     return client_ ? client_->stats().unmatched_replies : 0;
   }
   void close() {
-    py::gil_scoped_release unlocked;  // a spawned child is waited for
+    Unlocked unlocked;  // a spawned child is waited for
     client_.reset();
   }
 
@@ -119,15 +118,15 @@ class PyClient {
     return *client_;
   }
 
-  // The reply to `id`, others kept for receive().
-  Message wait_for(RequestId id, const Deadline& deadline) {
+  // The frames of the reply to `id`, others kept for receive().
+  py::list wait_for(RequestId id, Deadline& deadline) {
     Client& c = get();
     for (;;) {
       auto r = sliced<Reply>(deadline,
                              [&](std::chrono::milliseconds slice) { return c.receive(slice); });
-      Reply reply = take(std::move(r), "call");
-      if (reply.id == id) return std::move(reply.body);
-      stash_.emplace(reply.id, std::move(reply.body));
+      if (!r) raise(r.error(), "call");
+      if (r->id == id) return frames_of(r->body);
+      stash_.emplace(r->id, std::move(r->body));
     }
   }
 
@@ -137,14 +136,14 @@ class PyClient {
 
 py::object fast_call(py::handle self, PyObject* const* frames, Py_ssize_t count,
                      const py::object& timeout) {
-  return self.cast<PyClient&>().call_message(message_from(frames, count), timeout);
+  return self_as<PyClient>(self).call_message(message_from(frames, count), timeout);
 }
 py::object fast_send(py::handle self, PyObject* const* frames, Py_ssize_t count,
                      const py::object&) {
-  return py::int_(self.cast<PyClient&>().send_message(message_from(frames, count)));
+  return py::int_(self_as<PyClient>(self).send_message(message_from(frames, count)));
 }
 py::object fast_receive(py::handle self, PyObject* const*, Py_ssize_t, const py::object& timeout) {
-  return self.cast<PyClient&>().receive(timeout);
+  return self_as<PyClient>(self).receive(timeout);
 }
 
 constexpr char kCall[] = "call";
@@ -194,7 +193,7 @@ void bind_client(py::module_& m) {
         ClientOptions options = client_options(kwargs);
         std::optional<Client> child;
         {
-          py::gil_scoped_release unlocked;
+          Unlocked unlocked;
           child.emplace(spawn(argv, std::move(options)));
         }
         return PyClient(std::move(*child));

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <string>
+#include <utility>
 
 #include "bindings.hpp"
 
@@ -64,6 +65,11 @@ void add_frame(Message& message, const py::handle& frame) {
     const char* text = PyUnicode_AsUTF8AndSize(frame.ptr(), &size);
     if (text == nullptr) throw py::error_already_set();
     message.add(std::string_view(text, static_cast<std::size_t>(size)));
+    return;
+  }
+  if (PyBytes_CheckExact(frame.ptr())) {  // the usual frame, without the buffer protocol
+    message.add(std::span(reinterpret_cast<const std::byte*>(PyBytes_AS_STRING(frame.ptr())),
+                          static_cast<std::size_t>(PyBytes_GET_SIZE(frame.ptr()))));
     return;
   }
   Py_buffer view;
@@ -192,7 +198,10 @@ Message message_from(PyObject* const* frames, Py_ssize_t count) {
 PyObject* run_fast(FastBody body, bool takes_frames, const char* name, PyObject* self,
                    PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) noexcept {
   try {
+    // Keyword names are usually interned: most calls match by pointer.
+    static PyObject* const timeout_name = PyUnicode_InternFromString("timeout");
     py::object timeout = py::none();
+    Py_ssize_t positional = nargs;
     if (!takes_frames && nargs > 0) {
       if (nargs > 1) {
         PyErr_Format(PyExc_TypeError, "%s() takes at most one argument, the timeout", name);
@@ -202,12 +211,15 @@ PyObject* run_fast(FastBody body, bool takes_frames, const char* name, PyObject*
       nargs = 0;
     }
     Py_ssize_t keywords = kwnames == nullptr ? 0 : PyTuple_GET_SIZE(kwnames);
-    Py_ssize_t positional = takes_frames ? nargs : (timeout.is_none() ? 0 : 1);
     for (Py_ssize_t i = 0; i < keywords; ++i) {
       PyObject* keyword = PyTuple_GET_ITEM(kwnames, i);
-      if (PyUnicode_CompareWithASCIIString(keyword, "timeout") != 0) {
+      if (keyword != timeout_name && PyUnicode_CompareWithASCIIString(keyword, "timeout") != 0) {
         PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'", name,
                      keyword);
+        return nullptr;
+      }
+      if (!takes_frames && positional > 0) {
+        PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument 'timeout'", name);
         return nullptr;
       }
       timeout = py::reinterpret_borrow<py::object>(args[positional + i]);
@@ -255,10 +267,15 @@ Message message_from_list(const py::handle& frames) {
 }
 
 py::list frames_of(const Message& message) {
-  py::list frames(message.size());
-  for (std::size_t i = 0; i < message.size(); ++i) {
-    auto f = message.frame(i);
-    frames[i] = py::bytes(reinterpret_cast<const char*>(f.data()), f.size());
+  auto count = static_cast<Py_ssize_t>(message.size());
+  auto frames = py::reinterpret_steal<py::list>(PyList_New(count));
+  if (!frames) throw py::error_already_set();
+  for (Py_ssize_t i = 0; i < count; ++i) {
+    auto f = message.frame(static_cast<std::size_t>(i));
+    PyObject* bytes = PyBytes_FromStringAndSize(reinterpret_cast<const char*>(f.data()),
+                                                static_cast<Py_ssize_t>(f.size()));
+    if (bytes == nullptr) throw py::error_already_set();
+    PyList_SET_ITEM(frames.ptr(), i, bytes);  // steals it
   }
   return frames;
 }
@@ -276,12 +293,14 @@ Deadline::Deadline(const py::object& timeout) {
   if (seconds == -1.0 && PyErr_Occurred() != nullptr) throw py::error_already_set();
   if (!(seconds >= 0)) throw py::value_error("timeout must be None or >= 0");
   forever_ = false;
-  at_ = Clock::now() +
-        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  auto length = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  length_ = std::chrono::ceil<std::chrono::milliseconds>(length);
+  at_ = Clock::now() + length;
 }
 
-std::chrono::milliseconds Deadline::next_slice(std::chrono::milliseconds slice) const {
+std::chrono::milliseconds Deadline::next_slice(std::chrono::milliseconds slice) {
   if (forever_) return slice;
+  if (!std::exchange(started_, true)) return length_ < slice ? length_ : slice;
   auto left = std::chrono::ceil<std::chrono::milliseconds>(at_ - Clock::now());
   if (left.count() < 0) return std::chrono::milliseconds(0);
   return left < slice ? left : slice;

@@ -19,7 +19,7 @@ class PyResponder {
     Message body = message_from(frames);
     Result<void> r;
     {
-      py::gil_scoped_release unlocked;
+      Unlocked unlocked;
       r = responder_.reply(std::move(body));
     }
     check(r, "reply");
@@ -106,7 +106,7 @@ class PyServer {
 
   void start() {
     Server& s = get();
-    py::gil_scoped_release unlocked;
+    Unlocked unlocked;
     s.start();
   }
 
@@ -116,7 +116,7 @@ class PyServer {
     start();
     for (;;) {
       {
-        py::gil_scoped_release unlocked;
+        Unlocked unlocked;
         std::unique_lock lock(mutex_);
         stopped_.wait_for(lock, kSlice, [&] { return stop_asked_; });
         if (stop_asked_) break;
@@ -136,14 +136,14 @@ class PyServer {
     }
     stopped_.notify_all();
     if (!server_) return;
-    py::gil_scoped_release unlocked;  // the loop may be waiting for the GIL in a handler
+    Unlocked unlocked;  // the loop may be waiting for the GIL in a handler
     server_->stop();
   }
 
   void close() {
     if (!server_) return;
     stop();
-    py::gil_scoped_release unlocked;
+    Unlocked unlocked;
     server_.reset();
   }
 
@@ -152,7 +152,7 @@ class PyServer {
     auto wait = timeout.is_none() ? std::chrono::milliseconds(0) : Deadline(timeout).whole();
     Result<void> r;
     {
-      py::gil_scoped_release unlocked;
+      Unlocked unlocked;
       r = s.run_once(wait);
     }
     check(r, "run_once");

@@ -32,7 +32,7 @@ class PySocket {
   int fd() { return get().fd(); }
   void close() {
     if (!socket_) return;
-    py::gil_scoped_release unlocked;  // a Pusher or Publisher lingers to flush
+    Unlocked unlocked;  // a Pusher or Publisher lingers to flush
     socket_.reset();
   }
 
@@ -110,14 +110,14 @@ class PyPublisher : public PySocket<Publisher> {
     Publisher& p = get();
     Result<std::size_t> r = unexpected(Errc::io_error);
     {
-      py::gil_scoped_release unlocked;
+      Unlocked unlocked;
       r = p.publish(message);
     }
     return take(std::move(r), "publish");
   }
   void poll() {
     Publisher& p = get();
-    py::gil_scoped_release unlocked;
+    Unlocked unlocked;
     p.poll();
   }
   bool flush(const py::object& timeout) { return flush_until(timeout); }
@@ -160,17 +160,17 @@ class PyProxy {
   std::string bind_capture(const std::string& url) { return get().bind_capture(url).url(); }
   void start() {
     Proxy& p = get();
-    py::gil_scoped_release unlocked;
+    Unlocked unlocked;
     p.start();
   }
   void stop() {
     if (!proxy_) return;
-    py::gil_scoped_release unlocked;
+    Unlocked unlocked;
     proxy_->stop();
   }
   void close() {
     stop();
-    py::gil_scoped_release unlocked;
+    Unlocked unlocked;
     proxy_.reset();
   }
   py::dict stats() {
@@ -237,16 +237,16 @@ ProxyOptions proxy_options(const py::kwargs& kwargs) {
 // The hot paths, past pybind11's general dispatch (see fast_method()).
 py::object fast_push(py::handle self, PyObject* const* frames, Py_ssize_t count,
                      const py::object& timeout) {
-  self.cast<PyPusher&>().send_message(message_from(frames, count), timeout);
+  self_as<PyPusher>(self).send_message(message_from(frames, count), timeout);
   return py::none();
 }
 py::object fast_publish(py::handle self, PyObject* const* frames, Py_ssize_t count,
                         const py::object&) {
-  return py::int_(self.cast<PyPublisher&>().publish_message(message_from(frames, count)));
+  return py::int_(self_as<PyPublisher>(self).publish_message(message_from(frames, count)));
 }
 template <class Wrapper>
 py::object fast_receive(py::handle self, PyObject* const*, Py_ssize_t, const py::object& timeout) {
-  return self.cast<Wrapper&>().receive(timeout);
+  return self_as<Wrapper>(self).receive(timeout);
 }
 
 constexpr char kSend[] = "send";

@@ -115,6 +115,10 @@ def test_arguments_are_checked_on_the_fast_paths(tmp_path):
             client.receive(0)  # a positional timeout; nothing was sent
         with pytest.raises(TypeError):
             client.receive(1, 2)
+        with pytest.raises(TypeError):
+            client.receive(1, timeout=2)
+    with pytest.raises(TypeError):
+        ipcx.Client.__new__(ipcx.Client).call(b"x")  # __init__ never ran
     with ipcx.Puller() as puller:
         puller.bind(f"unix://{tmp_path}/pull.sock")
         with pytest.raises(ipcx.Timeout):
@@ -123,6 +127,21 @@ def test_arguments_are_checked_on_the_fast_paths(tmp_path):
             puller.receive(timeout=0.01)
     with pytest.raises(TypeError):
         ipcx.Puller.receive(ipcx.Subscriber(), 0)
+
+
+def test_a_subclass_of_client_calls_through_the_fast_paths(tmp_path):
+    class Tagged(ipcx.Client):
+        def tagged(self, body):
+            return self.call(b"tag", body, timeout=10)
+
+    with ipcx.Server() as server:
+        url = server.bind(f"unix://{tmp_path}/subclass.sock")
+        server.handler(lambda request: request.frames)
+        server.start()
+        with Tagged(url) as client:
+            assert client.tagged(b"x") == [b"tag", b"x"]
+            assert client.call(bytearray(b"y"), memoryview(b"z"), "é") == [b"y", b"z",
+                                                                              b"\xc3\xa9"]
 
 
 def test_curve_and_connection_events(tmp_path):
