@@ -9,11 +9,16 @@ Rows:
 Placements: both processes on one CPU, or one on each of two CPUs. Spinning: ipcx's default
 (50 us) and off (`spin=0`, `--spin-us 0`); pyzmq has no spinning of its own.
 
-Usage: python_rtt.py [--cli PATH] [--calls N] [--rounds N] [--json FILE]
+Within a round, every row's clients are connected at once and take turns in blocks of calls,
+so that a spell in which the VM's CPU runs slower (they come and go over seconds, and can
+halve its speed) falls on all rows alike rather than on whichever row it happened to meet.
+
+Usage: python_rtt.py [--cli PATH] [--calls N] [--rounds N] [--blocks N] [--json FILE]
 Run by `ipcx bench python`, which finds the CLI and the package of the same build.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -32,16 +37,22 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def time_calls(call, calls):
+def time_in_turns(callers, calls, blocks):
+    """Times `calls` calls of every caller, in `blocks` turns of calls/blocks each."""
     payload = b"x" * 64
-    for _ in range(min(200, calls)):
-        call(payload)
-    samples = []
+    for call in callers.values():
+        for _ in range(min(200, calls)):
+            call(payload)
+    samples = {name: [] for name in callers}
+    per_block = max(1, calls // blocks)
     clock = time.perf_counter_ns
-    for _ in range(calls):
-        start = clock()
-        call(payload)
-        samples.append((clock() - start) / 1000.0)
+    for _ in range(blocks):
+        for name, call in callers.items():
+            taken = samples[name]
+            for _ in range(per_block):
+                start = clock()
+                call(payload)
+                taken.append((clock() - start) / 1000.0)
     return samples
 
 
@@ -57,69 +68,55 @@ while True:
 """
 
 
-def ipcx_rows(args, cpus, spin_off, tmp):
+def start(argv, cpu, lines):
+    """A server process pinned to `cpu`, once it has printed `lines` lines (its endpoints)."""
+    server = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: pin(cpu))
+    for _ in range(lines):
+        server.stdout.readline()
+    return server
+
+
+def stop(server):
+    server.terminate()
+    server.wait()
+
+
+def one_round(args, cpus, spin_off, tmp):
+    """Samples of every row, their clients taking turns against servers on cpus[1]. The pyzmq
+    REQ of "pyzmq->ipcx" calls the ipcx unix row's server."""
     import ipcx
 
-    server_cpu = cpus[1]
     shm = f"shm://ipcx-pyrtt-{os.getpid()}"
-    unix = f"unix://{tmp}/rtt.sock"
-    argv = [args.cli, "serve", "--bind", shm, "--bind", unix]
-    if spin_off:
-        argv += ["--spin-us", "0"]
-    server = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True,
-                              preexec_fn=lambda: pin(server_cpu))
-    rows = {}
-    try:
-        for _ in range(2):
-            server.stdout.readline()
-        options = {"spin": 0} if spin_off else {}
-        for name, url in (("ipcx shm", shm), ("ipcx unix", unix)):
-            with ipcx.Client(url, **options) as client:
-                rows[name] = time_calls(lambda body: client.call(body, timeout=10), args.calls)
+    unix_path = f"{tmp}/rtt.sock"
+    options = {"spin": 0} if spin_off else {}
+    with contextlib.ExitStack() as stack:
+        callers = {}
+        for name, url in (("ipcx shm", shm), ("ipcx unix", "unix://" + unix_path)):
+            # A server per mechanism, as each row measures its mechanism alone.
+            argv = [args.cli, "serve", "--bind", url] + (["--spin-us", "0"] if spin_off else [])
+            stack.callback(stop, start(argv, cpus[1], 1))
+            client = stack.enter_context(ipcx.Client(url, **options))
+            callers[name] = lambda body, client=client: client.call(body, timeout=10)
         if args.zmq:
             import zmq
 
+            zmq_url = f"ipc://{tmp}/zmq.sock"
+            stack.callback(stop, start([sys.executable, "-c", REP_SERVER, zmq_url, str(cpus[1])],
+                                       cpus[1], 1))
             ctx = zmq.Context()
-            req = ctx.socket(zmq.REQ)
-            req.connect("ipc://" + unix[len("unix://"):])
+            stack.callback(ctx.term)
+            for name, url in (("pyzmq->ipcx ipc", "ipc://" + unix_path), ("pyzmq ipc", zmq_url)):
+                req = ctx.socket(zmq.REQ)
+                stack.callback(req.close, 0)
+                req.connect(url)
 
-            def call(body):
-                req.send(body)
-                return req.recv()
+                def call(body, req=req):
+                    req.send(body)
+                    return req.recv()
 
-            rows["pyzmq->ipcx ipc"] = time_calls(call, args.calls)
-            req.close(0)
-            ctx.term()
-    finally:
-        server.terminate()
-        server.wait()
-    return rows
-
-
-def pyzmq_rows(args, cpus, tmp):
-    import zmq
-
-    server_cpu = cpus[1]
-    url = f"ipc://{tmp}/zmq.sock"
-    server = subprocess.Popen([sys.executable, "-c", REP_SERVER, url, str(server_cpu)],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        server.stdout.readline()
-        ctx = zmq.Context()
-        req = ctx.socket(zmq.REQ)
-        req.connect(url)
-
-        def call(body):
-            req.send(body)
-            return req.recv()
-
-        samples = time_calls(call, args.calls)
-        req.close(0)
-        ctx.term()
-    finally:
-        server.terminate()
-        server.wait()
-    return {"pyzmq ipc": samples}
+                callers[name] = call
+        return time_in_turns(callers, args.calls, args.blocks)
 
 
 def main():
@@ -128,6 +125,7 @@ def main():
     parser.add_argument("--cli", default=os.environ.get("IPCX_CLI", "ipcx"))
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--blocks", type=int, default=10)
     parser.add_argument("--json")
     args = parser.parse_args()
     try:
@@ -152,9 +150,7 @@ def main():
             for mode, spin_off in modes:
                 rounds = {}
                 for _ in range(args.rounds):
-                    rows = ipcx_rows(args, cpus, spin_off, tmp)
-                    if args.zmq:
-                        rows.update(pyzmq_rows(args, cpus, tmp))
+                    rows = one_round(args, cpus, spin_off, tmp)
                     for name, samples in rows.items():
                         rounds.setdefault(name, []).append(
                             (statistics.median(samples), percentile(samples, 0.99)))
@@ -168,8 +164,8 @@ def main():
                         "p99_us": round(p99, 2),
                         "x_pyzmq": round(peer_p50 / p50, 2) if peer_p50 else None,
                     })
-    print("Python round trips, 64 B, p50 and p99 in us (median of %d rounds of %d calls)"
-          % (args.rounds, args.calls))
+    print("Python round trips, 64 B, p50 and p99 in us (median of %d rounds of %d calls a row,"
+          " in %d turns)" % (args.rounds, args.calls, args.blocks))
     print(f"{'where':8} {'mode':9} {'impl':17} {'p50':>8} {'p99':>8} {'pyzmq/this':>10}")
     for r in results:
         ratio = f"{r['x_pyzmq']:.2f}" if r["x_pyzmq"] else ""
@@ -178,7 +174,8 @@ def main():
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"command": " ".join(sys.argv), "calls": args.calls,
-                       "rounds": args.rounds, "rows": results}, out, indent=1)
+                       "rounds": args.rounds, "blocks": args.blocks, "rows": results}, out,
+                      indent=1)
 
 
 if __name__ == "__main__":
