@@ -206,6 +206,9 @@ class Engine {
   }
   // Whether any peer's link is polled memory (the spin loop then pauses rather than yields).
   bool any_polled() const noexcept { return !polled_.empty(); }
+  // Whether any peer's input is signalled by its fd alone (a socket, or a parked ring that
+  // rings its doorbell): a spin loop then looks at epoll as often as it yields.
+  bool any_signalled() const noexcept { return peers_.size() > polled_.size(); }
   // For a pattern that reads a peer's link itself (the Client): after each read, so that a
   // completed handshake is noticed (on_ready, the backlog handed to the link).
   void note_ready(Peer& peer) {
@@ -427,7 +430,7 @@ bool Engine::spin(Clock::time_point deadline, bool flags, Found&& found) {
   auto until = std::min(deadline, Clock::now() + options_.spin);
   bool memory = any_polled();
   bool rings = flags && memory;
-  bool signalled = flags && (peers_.size() > polled_.size() || !bound_.empty());
+  bool signalled = flags && (any_signalled() || !bound_.empty());
   // Rings are cheap to poll: pause between polls and yield now and then; sockets are a
   // syscall a poll anyway: yield every time, so a peer on our CPU runs.
   SpinPause pause(memory ? kShmYieldEvery : 1);

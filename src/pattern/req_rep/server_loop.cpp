@@ -23,9 +23,13 @@ void ServerCore::run() {
     if (!spinning || (spins & 15) == 0) {
       spinning = may_spin && Clock::now() - last_work < options.spin;
     }
-    // While spinning on rings alone, epoll (new connections, stream links) is consulted every
-    // 32nd poll only: a syscall per poll would cost more than the ring round trip.
-    bool check_epoll = !spinning || !engine.any_polled() || (++spins & 31) == 0;
+    // While spinning on rings, epoll is consulted every 32nd poll only when it can bring
+    // nothing but new connections: a syscall per poll would cost more than the ring round
+    // trip. With peers that only epoll reports (sockets, parked rings), every 4th, right
+    // after the yield: on a shared CPU their requests come in while we yield, and waiting 32
+    // polls for them made a unix round trip 3x slower beside an idle shm client.
+    unsigned every = engine.any_signalled() ? kShmYieldEvery : 32;
+    bool check_epoll = !spinning || !engine.any_polled() || (++spins % every) == 0;
     bool worked = turn(spinning, check_epoll);
     if (!may_spin) continue;
     if (worked) {
