@@ -115,10 +115,14 @@ class Engine {
   // The same arming without the wake-up: false when a ring holds something already (read it,
   // then arm again). For owners without cross_thread.
   bool arm_polled();
-  // For a receive that times out when its caller may wait on fd() next (an event loop of its
-  // own): arms as arm_polled(), disarmed again when false. The next receive calls
-  // end_caller_wait() first.
-  bool arm_for_caller() {
+  // For a receive whose deadline has passed, when its caller may wait on fd() next (an event
+  // loop of its own): true to report the timeout. Only once it has looked at what epoll holds
+  // (`looked`: a sleep or a read ran since the call began), so that receive(0ms) polls; and
+  // with the polled rings armed, so that their peers ring fd(): an alarm or readiness left
+  // untaken would keep fd() readable. False, disarmed, when a ring holds something already:
+  // read it first. The next receive calls end_caller_wait() first.
+  bool caller_timed_out(bool looked) {
+    if (!looked) return false;
     caller_armed_ = arm_polled();
     if (!caller_armed_) disarm();
     return caller_armed_;
@@ -412,7 +416,7 @@ class Engine {
   std::uint64_t next_id_ = 1;
   bool listeners_ready_ = false;
   bool flushing_all_ = false;
-  bool caller_armed_ = false;  // arm_for_caller() left the rings armed
+  bool caller_armed_ = false;  // caller_timed_out() left the rings armed
   std::size_t hold_bytes_ = 0;
   std::size_t gathering_ = 0;  // links open whose extensions say gathers_writes
   unsigned calls_ = 0;

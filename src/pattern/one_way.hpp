@@ -19,14 +19,6 @@ inline std::chrono::steady_clock::time_point deadline_after(std::chrono::millise
   return timeout >= room ? Clock::time_point::max() : now + timeout;
 }
 
-// A receive whose time is up: true to report the timeout. Only once it has looked at what
-// epoll holds (`looked`: a sleep ran since the call began; with the deadline passed it waits
-// for nothing) and with the rings armed, so that receive(0ms) polls and its caller may wait on
-// fd() next: an alarm or readiness left untaken would keep fd() readable.
-inline bool timed_out(engine::Engine& engine, bool looked) {
-  return looked && engine.arm_for_caller();
-}
-
 // What the pattern counts itself; the engine counts the rest.
 struct Traffic {
   std::uint64_t messages = 0;

@@ -242,7 +242,7 @@ struct Puller::Impl final : detail::ViewLender, engine::PeerEvents {
       engine.reap();
       if (next(out, frames, viewed)) return {};
       if (engine.spin(deadline, true, [&] { return next(out, frames, viewed); })) return {};
-      if (Clock::now() >= deadline && pattern::timed_out(engine, looked)) {
+      if (Clock::now() >= deadline && engine.caller_timed_out(looked)) {
         return unexpected(Errc::timeout);
       }
       engine.sleep(deadline);

@@ -63,7 +63,7 @@ Result<void> Subscribing::receive(Message& m, std::chrono::milliseconds timeout)
     e.reap();
     if (next_matching(m)) return {};
     if (deadline == Clock::time_point{}) deadline = pattern::deadline_after(timeout);
-    if (Clock::now() >= deadline && pattern::timed_out(e, looked)) {
+    if (Clock::now() >= deadline && e.caller_timed_out(looked)) {
       return unexpected(Errc::timeout);
     }
     if (e.spin(deadline, true, [&] { return next_matching(m); })) return {};

@@ -122,9 +122,7 @@ Result<Reply> Client::receive(std::chrono::milliseconds timeout) {
       c.unsent.clear();  // every request waiting fails with it
       return unexpected(c.peer->dial->last_failure);
     }
-    // Out of time, but only after one look (receive(0) polls): the caller may now wait on
-    // fd(), so rings are asked to ring it; one that holds something already is read instead.
-    if (pumped && Clock::now() >= deadline && c.engine.arm_for_caller()) {
+    if (Clock::now() >= deadline && c.engine.caller_timed_out(pumped)) {
       return unexpected(Errc::timeout);
     }
     c.pump(deadline, wait_first, wait_first ? now : Clock::time_point{});
