@@ -105,7 +105,7 @@ bool Client::Impl::drain(bool first_reply) {
       auto got = take_view();
       if (got == View::lent) return true;
       if (got == View::idle) {
-        take_read({Io::would_block}, incoming);  // what an empty read does: announces the link
+        engine.note_ready(*peer);  // as an empty read does: a link just up is announced
         return true;
       }
     }
