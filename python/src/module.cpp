@@ -378,6 +378,29 @@ SocketOptions socket_options(const py::kwargs& kwargs) {
   return o;
 }
 
+ProxyOptions proxy_options(const py::kwargs& kwargs) {
+  ProxyOptions o;
+  for (const auto& [key, value] : kwargs) {
+    auto name = key.cast<std::string>();
+    if (name == "max_message_size") {
+      o.max_message_size = value.cast<std::size_t>();
+    } else if (name == "max_held") {
+      o.max_held = value.cast<std::size_t>();
+    } else if (name == "hwm") {
+      o.hwm = value.cast<std::size_t>();
+    } else if (name == "heartbeat") {
+      o.heartbeat = ms_of(value);
+    } else if (name == "handshake_timeout") {
+      o.handshake_timeout = ms_of(value);
+    } else if (name == "server_uids") {
+      o.server_uids = uids_of(value);
+    } else {
+      unknown(name);
+    }
+  }
+  return o;
+}
+
 }  // namespace ipcx::python
 
 PYBIND11_MODULE(_ipcx, m) {

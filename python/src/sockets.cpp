@@ -206,34 +206,6 @@ py::class_<Wrapper> socket_class(py::module_& m, const char* name, const char* d
 
 }  // namespace
 
-ProxyOptions proxy_options(const py::kwargs& kwargs) {
-  ProxyOptions o;
-  auto ms = [](const py::handle& v) {
-    return v.is_none()
-               ? std::chrono::milliseconds(-1)
-               : std::chrono::milliseconds(static_cast<std::int64_t>(v.cast<double>() * 1e3));
-  };
-  for (const auto& [key, value] : kwargs) {
-    auto name = key.cast<std::string>();
-    if (name == "max_message_size") {
-      o.max_message_size = value.cast<std::size_t>();
-    } else if (name == "max_held") {
-      o.max_held = value.cast<std::size_t>();
-    } else if (name == "hwm") {
-      o.hwm = value.cast<std::size_t>();
-    } else if (name == "heartbeat") {
-      o.heartbeat = ms(value);
-    } else if (name == "handshake_timeout") {
-      o.handshake_timeout = ms(value);
-    } else if (name == "server_uids") {
-      o.server_uids = value.cast<std::vector<std::uint32_t>>();
-    } else {
-      throw py::type_error("unknown option '" + name + "'");
-    }
-  }
-  return o;
-}
-
 // The hot paths, past pybind11's general dispatch (see fast_method()).
 py::object fast_push(py::handle self, PyObject* const* frames, Py_ssize_t count,
                      const py::object& timeout) {
