@@ -26,8 +26,7 @@ void ServerCore::run() {
     // While spinning on rings, epoll is consulted every 32nd poll only when it can bring
     // nothing but new connections: a syscall per poll would cost more than the ring round
     // trip. With peers that only epoll reports (sockets, parked rings), every 4th, right
-    // after the yield: on a shared CPU their requests come in while we yield, and waiting 32
-    // polls for them made a unix round trip 3x slower beside an idle shm client.
+    // after the yield: on a shared CPU their requests come in while we yield (decision 0018).
     static_assert((kShmYieldEvery & (kShmYieldEvery - 1)) == 0, "a mask below needs 2^n");
     unsigned every = engine.any_signalled() ? kShmYieldEvery : 32;
     bool check_epoll = !spinning || !engine.any_polled() || (++spins & (every - 1)) == 0;
